@@ -1,0 +1,197 @@
+"""The ``kg`` command line: turns arguments into calls of the library and
+results into output. Nothing here that a notebook could not do.
+
+Every failure is one line on stderr (``kg: error: ...``) and an exit code:
+1 when a check answered "no", 2 for unusable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from kg.errors import EXIT_FAILED, EXIT_USAGE, KGError
+
+QUERY_FORMATS = ("table", "csv", "tsv", "json", "xml", "turtle", "jsonld", "nt")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        """One line, not argparse's usage block."""
+        raise KGError(f"{self.prog}: {message} (see '{self.prog} --help')", EXIT_USAGE)
+
+
+def _project(args: argparse.Namespace):  # noqa: ANN202
+    from kg.project import Project
+
+    return Project.find(args.root)
+
+
+def _write(text: str) -> None:
+    sys.stdout.write(text)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from kg.validate import validate
+
+    report = validate([Path(f) for f in args.files], with_data=args.with_data,
+                      project=_project(args))
+    _write(report.to_json() if args.format == "json" else report.to_text())
+    return 0 if report.conforms else EXIT_FAILED
+
+
+def _params(pairs: Sequence[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise KGError(f"--param wants NAME=VALUE, got {pair!r}")
+        out[name.strip()] = value
+    return out
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from kg.engine import open_engine
+    from kg.queries import query
+    from kg.results import format_result
+
+    if args.expression is not None and args.name is not None:
+        raise KGError("give either a query name/file or -e TEXT, not both")
+    if args.expression is None and args.name is None:
+        raise KGError("give a saved query name, a .rq file, or -e 'SPARQL'; "
+                      "'kg queries' lists the saved ones")
+    project = _project(args)
+    params = _params(args.param)
+    if args.name is not None:  # fail on a bad name before loading the graph
+        from kg.queries import check_params, find_query
+
+        check_params(find_query(args.name, project), params)
+    engine = open_engine(args.engine, project)
+    result = query(args.name, params, text=args.expression, engine=engine, project=project)
+    _write(format_result(result, args.format))
+    return 0
+
+
+def cmd_queries(args: argparse.Namespace) -> int:
+    from kg.queries import list_queries
+
+    for q in list_queries(_project(args)):
+        params = " ".join(f"{p.name}:{p.type}" + (f"={p.default}" if p.default else "")
+                          for p in q.params)
+        _write(f"{q.name:22s} {q.summary}" + (f"  [{params}]" if params else "") + "\n")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from kg.export import export
+
+    data = export(args.format, args.output, validate=not args.no_validate,
+                  project=_project(args))
+    if args.output is None:
+        sys.stdout.buffer.write(data)
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from kg.engine import open_engine
+    from kg.stats import stats
+
+    project = _project(args)
+    _write(stats(engine=open_engine(args.engine, project)).to_text())
+    return 0
+
+
+def cmd_describe(args: argparse.Namespace) -> int:
+    from kg.describe import describe
+    from kg.engine import open_engine
+
+    project = _project(args)
+    _write(describe(args.entity, engine=open_engine(args.engine, project)).to_text())
+    return 0
+
+
+def cmd_coverage(args: argparse.Namespace) -> int:
+    from kg.coverage import coverage
+
+    report = coverage(Path(args.article), project=_project(args))
+    _write(report.to_text(verbose=args.verbose))
+    return 0 if report.ok else EXIT_FAILED
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from kg.engine import ENGINES
+    from kg.export import FORMATS
+
+    parser = _Parser(prog="kg", description="The Israel–Japan relations knowledge graph.")
+    parser.add_argument("--root", help="project folder (default: this checkout or $KG_ROOT)")
+    parser.add_argument("--version", action="version", version="%(prog)s 0.1.0")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def command(name: str, func, help: str) -> argparse.ArgumentParser:  # noqa: ANN001
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(func=func)
+        return p
+
+    p = command("validate", cmd_validate, "Check the graph (or data files) against the SHACL shapes.")
+    p.add_argument("files", nargs="*", metavar="FILE",
+                   help="data files to check instead of the project's graph")
+    p.add_argument("--with-data", action="store_true",
+                   help="check FILEs together with the project's own data")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+
+    p = command("query", cmd_query, "Run a saved query, a query file or inline SPARQL.")
+    p.add_argument("name", nargs="?", metavar="NAME|FILE",
+                   help="saved query name (see 'kg queries') or a .rq file")
+    p.add_argument("-e", "--expression", metavar="SPARQL", help="inline query text")
+    p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="bind a parameter of the query (repeatable)")
+    p.add_argument("-f", "--format", choices=QUERY_FORMATS, default=None,
+                   help="table (default), csv, tsv, json, xml; turtle, jsonld, nt for graphs")
+    p.add_argument("--engine", choices=tuple(ENGINES), default="oxigraph")
+
+    command("queries", cmd_queries, "List the saved queries with their summaries and parameters.")
+
+    p = command("export", cmd_export, "Write the whole graph in one RDF format.")
+    p.add_argument("-f", "--format", choices=FORMATS, default="turtle")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here (atomically), not stdout")
+    p.add_argument("--no-validate", action="store_true",
+                   help="export even when the graph does not conform")
+
+    p = command("stats", cmd_stats, "Count triples, entities per class, facts per section.")
+    p.add_argument("--engine", choices=tuple(ENGINES), default="oxigraph")
+
+    p = command("describe", cmd_describe,
+                "Show everything the graph says about one entity (label, prefixed name or IRI).")
+    p.add_argument("entity", metavar="LABEL_OR_IRI")
+    p.add_argument("--engine", choices=tuple(ENGINES), default="oxigraph")
+
+    p = command("coverage", cmd_coverage,
+                "Match every year, date and figure of the article to the graph.")
+    p.add_argument("--article", required=True, metavar="PATH", help="the article as plain text")
+    p.add_argument("-v", "--verbose", action="store_true", help="list covered values too")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return EXIT_USAGE
+        return args.func(args)
+    except KGError as e:
+        print(f"kg: error: {e.message}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("kg: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

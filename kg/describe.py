@@ -1,0 +1,63 @@
+"""Everything the graph says about one entity, as subject and as object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+
+from kg.engine import Engine, SelectResult, open_engine
+from kg.project import Project
+from kg.queries import resolve_resource
+from kg.results import display
+
+_OUT = """
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT ?p ?o (SAMPLE(?l) AS ?label) WHERE {
+  ?this ?p ?o . OPTIONAL { ?o rdfs:label ?l FILTER(LANG(?l) = "en") }
+} GROUP BY ?p ?o ORDER BY ?p STR(?o)
+"""
+_IN = """
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT ?s ?p (SAMPLE(?l) AS ?label) WHERE {
+  ?s ?p ?this . OPTIONAL { ?s rdfs:label ?l FILTER(LANG(?l) = "en") }
+} GROUP BY ?s ?p ORDER BY ?p ?s
+"""
+
+
+@dataclass
+class Description:
+    iri: str
+    outgoing: list[tuple[ox.NamedNode, ox.NamedNode | ox.Literal, str | None]]
+    incoming: list[tuple[ox.NamedNode, ox.NamedNode, str | None]]
+
+    def to_text(self) -> str:
+        def lab(label: str | None) -> str:
+            return f"  ({label})" if label else ""
+
+        lines = [f"<{self.iri}>  {display(ox.NamedNode(self.iri))}", ""]
+        lines += [f"  {display(p)}  {display(o)}{lab(label)}" for p, o, label in self.outgoing]
+        if self.incoming:
+            lines += ["", "  referred to by:"]
+            lines += [f"  {display(s)}{lab(label)}  {display(p)}  this"
+                      for s, p, label in self.incoming]
+        return "\n".join(lines) + "\n"
+
+
+def describe(label_or_iri: str, *, engine: Engine | None = None,
+             project: Project | None = None) -> Description:
+    """Everything about the resource named by an IRI, prefixed name or label."""
+    engine = engine or open_engine(project=project)
+    this = resolve_resource(label_or_iri, engine, what="describe")
+    out = engine.query(_OUT, {"this": this})
+    inc = engine.query(_IN, {"this": this})
+    assert isinstance(out, SelectResult) and isinstance(inc, SelectResult)
+    if not out.rows and not inc.rows:
+        from kg.errors import KGError
+
+        raise KGError(f"describe: <{this.value}> is not in the graph")
+    return Description(
+        this.value,
+        [(r[0], r[1], r[2].value if r[2] else None) for r in out.rows],  # type: ignore[misc]
+        [(r[0], r[1], r[2].value if r[2] else None) for r in inc.rows],  # type: ignore[misc]
+    )

@@ -1,0 +1,24 @@
+"""One exception type for every failure a user can cause or fix.
+
+The command line turns a :class:`KGError` into one line on stderr and its
+``exit_code``; library callers catch it like any other exception.
+"""
+
+from __future__ import annotations
+
+#: exit codes shared by every command
+EXIT_OK = 0
+EXIT_FAILED = 1  # the check ran and the answer is "no" (non-conforming graph, failed links)
+EXIT_USAGE = 2  # unusable input: bad syntax, unknown name, unreadable file, bad option
+
+
+class KGError(Exception):
+    """A failure with a message meant for people and an exit code for shells."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+    def __str__(self) -> str:
+        return self.message

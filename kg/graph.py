@@ -1,0 +1,104 @@
+"""Loading the graph: every Turtle file of ontology/ and data/ into one graph.
+
+The merged graph is cached under ``build/cache/`` as sorted N-Triples, keyed on
+the inputs' content. The cache file carries a digest of its own body, so a
+truncated or edited cache is detected and rebuilt, and it is written
+atomically, so concurrent runs can only ever replace one whole file with
+another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kg.errors import KGError
+from kg.fileio import atomic_write
+from kg.namespaces import PREFIXES
+from kg.project import Project
+
+if TYPE_CHECKING:
+    from rdflib import Graph
+
+_HEADER = "# kg-cache sha256="
+
+
+def parse_files(paths: list[Path], project: Project | None = None) -> Graph:
+    """Parse Turtle files into one rdflib graph.
+
+    Raises :class:`KGError` with ``file:line: message`` on the first syntax
+    error, and refuses blank nodes (every resource needs a stable IRI so that
+    exports are deterministic and links can point at it).
+    """
+    from rdflib import BNode, Graph
+    from rdflib.plugins.parsers.notation3 import BadSyntax
+
+    graph = Graph()
+    for prefix, ns in PREFIXES.items():
+        graph.bind(prefix, ns, override=True, replace=True)
+    for path in paths:
+        name = project.relative(path) if project else str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise KGError(f"{name}: cannot read: {getattr(e, 'strerror', None) or e}") from None
+        part = Graph()
+        try:
+            part.parse(data=text, format="turtle", publicID=path.resolve().as_uri())
+        except BadSyntax as e:
+            raise KGError(f"{name}:{e.lines + 1}: {e._why}") from None
+        except Exception as e:  # rdflib raises several types for bad literals and IRIs
+            raise KGError(f"{name}: {type(e).__name__}: {e}") from None
+        for s, p, o in part:
+            if isinstance(s, BNode) or isinstance(o, BNode):
+                raise KGError(f"{name}: blank node in a triple with predicate <{p}>; "
+                              "give the resource an IRI")
+        graph += part
+    return graph
+
+
+def _ntriples(graph: Graph) -> str:
+    body = graph.serialize(format="nt", encoding="utf-8").decode("utf-8")
+    return "".join(sorted(line + "\n" for line in body.splitlines() if line.strip()))
+
+
+def cached_ntriples(project: Project | None = None) -> Path:
+    """The path of the merged graph as N-Triples, rebuilt when inputs changed."""
+    project = project or Project.find()
+    key = project.content_key()
+    path = project.build_dir / "cache" / f"graph-{key}.nt"
+    if _read_verified(path) is None:
+        body = _ntriples(parse_files(project.graph_files(), project))
+        digest = hashlib.sha256(body.encode()).hexdigest()
+        atomic_write(path, f"{_HEADER}{digest}\n{body}".encode())
+        for old in path.parent.glob("graph-*.nt"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    return path
+
+
+def _read_verified(path: Path) -> str | None:
+    """The cache body when the file exists and its digest matches, else ``None``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    header, _, body = text.partition("\n")
+    if not header.startswith(_HEADER):
+        return None
+    if hashlib.sha256(body.encode()).hexdigest() != header[len(_HEADER):]:
+        return None
+    return body
+
+
+def load(project: Project | None = None) -> Graph:
+    """The whole graph (ontology and data) as an rdflib graph, from the cache when current."""
+    from rdflib import Graph
+
+    path = cached_ntriples(project)
+    graph = Graph()
+    for prefix, ns in PREFIXES.items():
+        graph.bind(prefix, ns, override=True, replace=True)
+    graph.parse(path, format="nt")
+    return graph

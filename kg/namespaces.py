@@ -1,0 +1,58 @@
+"""Namespace IRIs and the prefixes used in every file the project writes.
+
+Kept free of rdflib so the query path can import it cheaply.
+"""
+
+from __future__ import annotations
+
+BASE = "https://w3id.org/israel-japan-kg/"
+IJ = BASE + "ontology#"
+SHAPES = BASE + "shapes#"
+ID = BASE + "id/"
+
+ARTICLE = "https://en.wikipedia.org/wiki/Israel%E2%80%93Japan_relations"
+WIKIDATA_ENTITY = "http://www.wikidata.org/entity/"
+
+#: resource prefixes, one per kind of resource (see data/README.md)
+RESOURCE_KINDS = (
+    "agreement", "concept", "event", "figure", "mission", "office", "organisation",
+    "person", "place", "relation", "section", "state", "statement", "tenure", "topic", "visit",
+)
+
+PREFIXES: dict[str, str] = {
+    "ij": IJ,
+    "ijsh": SHAPES,
+    **{kind: f"{ID}{kind}/" for kind in RESOURCE_KINDS},
+    "dcterms": "http://purl.org/dc/terms/",
+    "org": "http://www.w3.org/ns/org#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "prov": "http://www.w3.org/ns/prov#",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "schema": "http://schema.org/",
+    "sh": "http://www.w3.org/ns/shacl#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "time": "http://www.w3.org/2006/time#",
+    "wd": WIKIDATA_ENTITY,
+    "wdt": "http://www.wikidata.org/prop/direct/",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+}
+
+
+def expand(name: str) -> str | None:
+    """``person:shinzo-abe`` -> full IRI; ``None`` when the prefix is unknown."""
+    prefix, sep, local = name.partition(":")
+    if not sep or prefix not in PREFIXES or local.startswith("//"):
+        return None
+    return PREFIXES[prefix] + local
+
+
+def shorten(iri: str) -> str:
+    """The prefixed form of ``iri`` where a project prefix fits, else ``<iri>``."""
+    best = ""
+    for prefix, ns in PREFIXES.items():
+        if iri.startswith(ns) and len(ns) > len(PREFIXES.get(best, "")):
+            local = iri[len(ns):]
+            if local and all(c.isalnum() or c in "-_." for c in local):
+                best = prefix
+    return f"{best}:{iri[len(PREFIXES[best]):]}" if best else f"<{iri}>"

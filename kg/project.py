@@ -1,0 +1,81 @@
+"""Where a project's files are: edited sources apart from generated output."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from kg.errors import KGError
+
+#: bump when the cache format or what goes into the graph changes
+CACHE_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Project:
+    """A checkout: ``ontology/``, ``data/``, ``queries/`` (edited) and ``build/`` (generated)."""
+
+    root: Path
+
+    @classmethod
+    def find(cls, root: str | os.PathLike[str] | None = None) -> Project:
+        """The project at ``root``, ``$KG_ROOT``, the checkout this package runs from, or cwd."""
+        candidates = [root, os.environ.get("KG_ROOT"), Path(__file__).resolve().parent.parent,
+                      Path.cwd()]
+        for c in candidates:
+            if c is not None and (Path(c) / "ontology").is_dir():
+                return cls(Path(c).resolve())
+        raise KGError("no project found: run inside a checkout or set KG_ROOT "
+                      "to a folder with ontology/ and data/")
+
+    @property
+    def ontology_dir(self) -> Path:
+        return self.root / "ontology"
+
+    @property
+    def shapes_dir(self) -> Path:
+        return self.root / "ontology" / "shapes"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def queries_dir(self) -> Path:
+        return self.root / "queries"
+
+    @property
+    def build_dir(self) -> Path:
+        return self.root / "build"
+
+    @property
+    def context_file(self) -> Path:
+        return self.ontology_dir / "context.jsonld"
+
+    def graph_files(self) -> list[Path]:
+        """Every Turtle file of the graph: ontology and data, shapes excluded."""
+        onto = [p for p in self.ontology_dir.rglob("*.ttl") if self.shapes_dir not in p.parents]
+        return sorted(onto) + sorted(self.data_dir.rglob("*.ttl"))
+
+    def shape_files(self) -> list[Path]:
+        return sorted(self.shapes_dir.rglob("*.ttl"))
+
+    def content_key(self, files: list[Path] | None = None) -> str:
+        """A digest of the inputs' names and bytes: equal keys, equal graphs."""
+        h = hashlib.sha256(CACHE_VERSION.encode())
+        for path in files if files is not None else self.graph_files() + self.shape_files():
+            try:
+                data = path.read_bytes()
+            except OSError as e:
+                raise KGError(f"{path}: cannot read: {e.strerror or e}") from None
+            h.update(str(path.relative_to(self.root)).encode() + b"\0")
+            h.update(hashlib.sha256(data).digest())
+        return h.hexdigest()[:32]
+
+    def relative(self, path: Path) -> str:
+        try:
+            return str(path.resolve().relative_to(self.root))
+        except ValueError:
+            return str(path)

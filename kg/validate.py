@@ -1,0 +1,148 @@
+"""SHACL validation with pyshacl, reported as a list of :class:`Violation`.
+
+The report names each focus node by its label and IRI, the property path, the
+offending value and the shape's message. Reports for the project's own graph
+are cached under ``build/cache/`` on the same content key as the graph.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kg.errors import KGError
+from kg.fileio import atomic_write
+from kg.namespaces import shorten
+from kg.project import Project
+
+if TYPE_CHECKING:
+    from rdflib import Graph
+
+
+@dataclass(frozen=True)
+class Violation:
+    focus: str
+    focus_label: str
+    path: str | None
+    value: str | None
+    message: str
+    severity: str
+    shape: str
+    component: str
+
+
+@dataclass
+class Report:
+    conforms: bool
+    violations: list[Violation] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        doc = {"conforms": self.conforms, "violations": [asdict(v) for v in self.violations]}
+        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+    def to_text(self) -> str:
+        if self.conforms:
+            return "conforms: the graph meets every shape\n"
+        lines = [f"does not conform: {len(self.violations)} result(s)"]
+        for v in self.violations:
+            lines.append(f"- {v.severity}: {v.message}")
+            lines.append(f"    focus: {v.focus_label} <{v.focus}>")
+            if v.path:
+                lines.append(f"    path:  {v.path}")
+            if v.value is not None:
+                lines.append(f"    value: {v.value}")
+            lines.append(f"    shape: {v.shape} ({v.component})")
+        return "\n".join(lines) + "\n"
+
+
+def load_shapes(project: Project) -> Graph:
+    from kg.graph import parse_files
+
+    files = project.shape_files()
+    if not files:
+        raise KGError(f"no shapes found under {project.relative(project.shapes_dir)}/")
+    return parse_files_allowing_bnodes(files, project)
+
+
+def parse_files_allowing_bnodes(files: list[Path], project: Project) -> Graph:
+    """Shapes use blank nodes (lists, sh:or); they are not part of the graph."""
+    from rdflib import Graph
+    from rdflib.plugins.parsers.notation3 import BadSyntax
+
+    g = Graph()
+    for path in files:
+        try:
+            g.parse(path, format="turtle")
+        except BadSyntax as e:
+            raise KGError(f"{project.relative(path)}:{e.lines + 1}: {e._why}") from None
+    return g
+
+
+def shacl_report(data: Graph, shapes: Graph) -> Report:
+    """Run pyshacl (SHACL-SPARQL on, no inference) and collect its results."""
+    import pyshacl
+    from rdflib import RDFS, Literal, URIRef
+    from rdflib.namespace import SH
+
+    conforms, results, text = pyshacl.validate(
+        data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True)
+    if not hasattr(results, "subjects"):  # pyshacl's ValidationFailure: the shapes are broken
+        raise KGError(f"the shapes cannot be used: {results}")
+    violations = []
+    for r in results.subjects(SH.resultSeverity, None):
+        focus = results.value(r, SH.focusNode)
+        path = results.value(r, SH.resultPath)
+        value = results.value(r, SH.value)
+        label = data.value(focus, RDFS.label) if focus is not None else None
+        shape = results.value(r, SH.sourceShape)
+        violations.append(Violation(
+            focus=str(focus),
+            focus_label=str(label) if label is not None else shorten(str(focus)),
+            path=shorten(str(path)) if isinstance(path, URIRef) else (str(path) if path else None),
+            value=(str(value) if isinstance(value, Literal) else shorten(str(value)))
+            if value is not None else None,
+            message=str(results.value(r, SH.resultMessage) or "constraint not met"),
+            severity=str(results.value(r, SH.resultSeverity)).rsplit("#", 1)[-1],
+            shape=shorten(str(shape)) if isinstance(shape, URIRef) else "(anonymous shape)",
+            component=shorten(str(results.value(r, SH.sourceConstraintComponent))),
+        ))
+    violations.sort(key=lambda v: (v.focus, v.shape, v.path or "", v.value or ""))
+    return Report(bool(conforms), violations)
+
+
+def validate(files: list[Path] | None = None, *, with_data: bool = False,
+             project: Project | None = None) -> Report:
+    """Validate the project's graph, or ``files`` (with the ontology) against its shapes.
+
+    ``with_data`` adds the project's own data to ``files``: how a new data file
+    is checked together with what it refers to.
+    """
+    from kg.graph import load, parse_files
+
+    project = project or Project.find()
+    if not files:
+        key = project.content_key()
+        cache = project.build_dir / "cache" / f"validation-{key}.json"
+        cached = _read_report(cache)
+        if cached is not None:
+            return cached
+        report = shacl_report(load(project), load_shapes(project))
+        atomic_write(cache, report.to_json().encode())
+        return report
+    ontology = [p for p in project.graph_files() if project.data_dir not in p.parents]
+    base = project.graph_files() if with_data else ontology
+    for f in files:
+        if not Path(f).is_file():
+            raise KGError(f"{f}: no such file")
+    data = parse_files(base + [Path(f) for f in files], project)
+    return shacl_report(data, load_shapes(project))
+
+
+def _read_report(path: Path) -> Report | None:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        return Report(doc["conforms"], [Violation(**v) for v in doc["violations"]])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
