@@ -8,11 +8,15 @@ Every failure is one line on stderr (``kg: error: ...``) and an exit code:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from kg.errors import EXIT_FAILED, EXIT_USAGE, KGError
+from kg.project import Project
+
+EXIT_INTERNAL = 70  # sysexits EX_SOFTWARE
 
 QUERY_FORMATS = ("table", "csv", "tsv", "json", "xml", "turtle", "jsonld", "nt")
 
@@ -23,9 +27,7 @@ class _Parser(argparse.ArgumentParser):
         raise KGError(f"{self.prog}: {message} (see '{self.prog} --help')", EXIT_USAGE)
 
 
-def _project(args: argparse.Namespace):  # noqa: ANN202
-    from kg.project import Project
-
+def _project(args: argparse.Namespace) -> Project:
     return Project.find(args.root)
 
 
@@ -36,8 +38,9 @@ def _write(text: str) -> None:
 def cmd_validate(args: argparse.Namespace) -> int:
     from kg.validate import validate
 
-    report = validate([Path(f) for f in args.files], with_data=args.with_data,
-                      project=_project(args))
+    report = validate(
+        [Path(f) for f in args.files], with_data=args.with_data, project=_project(args)
+    )
     _write(report.to_json() if args.format == "json" else report.to_text())
     return 0 if report.conforms else EXIT_FAILED
 
@@ -60,8 +63,9 @@ def cmd_query(args: argparse.Namespace) -> int:
     if args.expression is not None and args.name is not None:
         raise KGError("give either a query name/file or -e TEXT, not both")
     if args.expression is None and args.name is None:
-        raise KGError("give a saved query name, a .rq file, or -e 'SPARQL'; "
-                      "'kg queries' lists the saved ones")
+        raise KGError(
+            "give a saved query name, a .rq file, or -e 'SPARQL'; 'kg queries' lists the saved ones"
+        )
     project = _project(args)
     params = _params(args.param)
     if args.name is not None:  # fail on a bad name before loading the graph
@@ -78,8 +82,9 @@ def cmd_queries(args: argparse.Namespace) -> int:
     from kg.queries import list_queries
 
     for q in list_queries(_project(args)):
-        params = " ".join(f"{p.name}:{p.type}" + (f"={p.default}" if p.default else "")
-                          for p in q.params)
+        params = " ".join(
+            f"{p.name}:{p.type}" + (f"={p.default}" if p.default else "") for p in q.params
+        )
         _write(f"{q.name:22s} {q.summary}" + (f"  [{params}]" if params else "") + "\n")
     return 0
 
@@ -87,8 +92,7 @@ def cmd_queries(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from kg.export import export
 
-    data = export(args.format, args.output, validate=not args.no_validate,
-                  project=_project(args))
+    data = export(args.format, args.output, validate=not args.no_validate, project=_project(args))
     if args.output is None:
         sys.stdout.buffer.write(data)
     return 0
@@ -129,26 +133,50 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version="%(prog)s 0.1.0")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    def command(name: str, func, help: str) -> argparse.ArgumentParser:  # noqa: ANN001
+    def command(
+        name: str, func: Callable[[argparse.Namespace], int], help: str
+    ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
         p.set_defaults(func=func)
         return p
 
-    p = command("validate", cmd_validate, "Check the graph (or data files) against the SHACL shapes.")
-    p.add_argument("files", nargs="*", metavar="FILE",
-                   help="data files to check instead of the project's graph")
-    p.add_argument("--with-data", action="store_true",
-                   help="check FILEs together with the project's own data")
+    p = command(
+        "validate", cmd_validate, "Check the graph (or data files) against the SHACL shapes."
+    )
+    p.add_argument(
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="data files to check instead of the project's graph",
+    )
+    p.add_argument(
+        "--with-data", action="store_true", help="check FILEs together with the project's own data"
+    )
     p.add_argument("--format", choices=("text", "json"), default="text")
 
     p = command("query", cmd_query, "Run a saved query, a query file or inline SPARQL.")
-    p.add_argument("name", nargs="?", metavar="NAME|FILE",
-                   help="saved query name (see 'kg queries') or a .rq file")
+    p.add_argument(
+        "name",
+        nargs="?",
+        metavar="NAME|FILE",
+        help="saved query name (see 'kg queries') or a .rq file",
+    )
     p.add_argument("-e", "--expression", metavar="SPARQL", help="inline query text")
-    p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
-                   help="bind a parameter of the query (repeatable)")
-    p.add_argument("-f", "--format", choices=QUERY_FORMATS, default=None,
-                   help="table (default), csv, tsv, json, xml; turtle, jsonld, nt for graphs")
+    p.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="bind a parameter of the query (repeatable)",
+    )
+    p.add_argument(
+        "-f",
+        "--format",
+        choices=QUERY_FORMATS,
+        default=None,
+        help="table (default), csv, tsv, json, xml; turtle, jsonld, nt for graphs",
+    )
     p.add_argument("--engine", choices=tuple(ENGINES), default="oxigraph")
 
     command("queries", cmd_queries, "List the saved queries with their summaries and parameters.")
@@ -156,19 +184,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("export", cmd_export, "Write the whole graph in one RDF format.")
     p.add_argument("-f", "--format", choices=FORMATS, default="turtle")
     p.add_argument("-o", "--output", metavar="FILE", help="write here (atomically), not stdout")
-    p.add_argument("--no-validate", action="store_true",
-                   help="export even when the graph does not conform")
+    p.add_argument(
+        "--no-validate", action="store_true", help="export even when the graph does not conform"
+    )
 
     p = command("stats", cmd_stats, "Count triples, entities per class, facts per section.")
     p.add_argument("--engine", choices=tuple(ENGINES), default="oxigraph")
 
-    p = command("describe", cmd_describe,
-                "Show everything the graph says about one entity (label, prefixed name or IRI).")
+    p = command(
+        "describe",
+        cmd_describe,
+        "Show everything the graph says about one entity (label, prefixed name or IRI).",
+    )
     p.add_argument("entity", metavar="LABEL_OR_IRI")
     p.add_argument("--engine", choices=tuple(ENGINES), default="oxigraph")
 
-    p = command("coverage", cmd_coverage,
-                "Match every year, date and figure of the article to the graph.")
+    p = command(
+        "coverage", cmd_coverage, "Match every year, date and figure of the article to the graph."
+    )
     p.add_argument("--article", required=True, metavar="PATH", help="the article as plain text")
     p.add_argument("-v", "--verbose", action="store_true", help="list covered values too")
     return parser
@@ -191,6 +224,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         sys.stderr.close()
         return 0
+    except Exception as e:  # a bug, not bad input: say so in one line
+        if os.environ.get("KG_DEBUG"):
+            raise
+        print(
+            f"kg: internal error: {type(e).__name__}: {e} "
+            "(set KG_DEBUG=1 for the traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -13,15 +13,15 @@ from kg.results import display
 
 _OUT = """
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-SELECT ?p ?o (SAMPLE(?l) AS ?label) WHERE {
+SELECT ?p ?o (SAMPLE(?l) AS ?label) ?this WHERE {
   ?this ?p ?o . OPTIONAL { ?o rdfs:label ?l FILTER(LANG(?l) = "en") }
-} GROUP BY ?p ?o ORDER BY ?p STR(?o)
+} GROUP BY ?this ?p ?o ORDER BY ?p STR(?o)
 """
 _IN = """
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-SELECT ?s ?p (SAMPLE(?l) AS ?label) WHERE {
+SELECT ?s ?p (SAMPLE(?l) AS ?label) ?this WHERE {
   ?s ?p ?this . OPTIONAL { ?s rdfs:label ?l FILTER(LANG(?l) = "en") }
-} GROUP BY ?s ?p ORDER BY ?p ?s
+} GROUP BY ?this ?s ?p ORDER BY ?p ?s
 """
 
 
@@ -39,13 +39,15 @@ class Description:
         lines += [f"  {display(p)}  {display(o)}{lab(label)}" for p, o, label in self.outgoing]
         if self.incoming:
             lines += ["", "  referred to by:"]
-            lines += [f"  {display(s)}{lab(label)}  {display(p)}  this"
-                      for s, p, label in self.incoming]
+            lines += [
+                f"  {display(s)}{lab(label)}  {display(p)}  this" for s, p, label in self.incoming
+            ]
         return "\n".join(lines) + "\n"
 
 
-def describe(label_or_iri: str, *, engine: Engine | None = None,
-             project: Project | None = None) -> Description:
+def describe(
+    label_or_iri: str, *, engine: Engine | None = None, project: Project | None = None
+) -> Description:
     """Everything about the resource named by an IRI, prefixed name or label."""
     engine = engine or open_engine(project=project)
     this = resolve_resource(label_or_iri, engine, what="describe")

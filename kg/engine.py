@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pyoxigraph as ox
 
@@ -118,8 +118,7 @@ class RdflibEngine:
             return AskResult(bool(res.askAnswer))
         if res.type == "SELECT":
             names = [str(v) for v in res.vars]
-            return SelectResult(
-                names, [tuple(from_rdflib(t) for t in row) for row in res])  # type: ignore[union-attr]
+            return SelectResult(names, [tuple(from_rdflib(t) for t in row) for row in res])  # type: ignore[union-attr]
         return GraphResult([ox.Triple(*(from_rdflib(t) for t in tr)) for tr in res])  # type: ignore[misc]
 
 
@@ -153,7 +152,7 @@ def from_rdflib(term: object) -> Term | None:
     raise TypeError(f"not an RDF term: {term!r}")
 
 
-def to_rdflib(term: Term):  # noqa: ANN201 - rdflib term
+def to_rdflib(term: Term) -> Any:
     from rdflib import BNode, Literal, URIRef
 
     if isinstance(term, ox.NamedNode):

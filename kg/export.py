@@ -40,50 +40,68 @@ def jsonld_context(project: Project | None = None) -> dict[str, Any]:
 
 def serialize(graph: Any, fmt: str, project: Project | None = None) -> bytes:
     """``graph`` (rdflib) in ``fmt``, deterministically."""
-    from rdflib import Dataset, URIRef
-
     if fmt == "turtle":
         return graph.serialize(format="longturtle", encoding="utf-8")
     if fmt == "nt":
         body = graph.serialize(format="nt", encoding="utf-8").decode("utf-8")
         return "".join(sorted(line + "\n" for line in body.splitlines() if line.strip())).encode()
     if fmt == "jsonld":
-        text = graph.serialize(format="json-ld", context=jsonld_context(project),
-                               auto_compact=True, sort_keys=True, ensure_ascii=False)
-        return (text.rstrip("\n") + "\n").encode()
+        text = graph.serialize(
+            format="json-ld", context=jsonld_context(project), auto_compact=True, ensure_ascii=False
+        )
+        return _sorted_json(json.loads(text))
     if fmt == "trig":
-        ds = Dataset()
-        for prefix, ns in graph.namespaces():
-            ds.bind(prefix, ns, override=True, replace=True)
-        named = ds.graph(URIRef(GRAPH_IRI))
-        for t in graph:
-            named.add(t)
-        return _sorted_trig(ds)
+        return _trig(graph)
     if fmt == "xml":
-        return graph.serialize(format="pretty-xml", encoding="utf-8")
+        return _rdfxml(graph)
     raise KGError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")
 
 
-def _sorted_trig(ds: Any) -> bytes:
-    # rdflib's TriG writer orders subjects by hash-seeded sets; write it from
-    # the sorted Turtle of the one named graph instead.
-    from rdflib import Graph
+def _canonical_json(value: Any) -> Any:
+    """Sort the node list and every multi-valued array (the data uses no @list)."""
+    if isinstance(value, dict):
+        return {k: _canonical_json(v) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        items = [_canonical_json(v) for v in value]
+        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
+    return value
 
-    (named,) = [g for g in ds.graphs() if str(g.identifier) == GRAPH_IRI]
-    g = Graph()
-    for prefix, ns in ds.namespaces():
-        g.bind(prefix, ns, override=True, replace=True)
-    for t in named:
-        g.add(t)
-    ttl = g.serialize(format="longturtle")
+
+def _sorted_json(doc: dict[str, Any]) -> bytes:
+    # rdflib's JSON-LD writer orders nodes and values by set iteration
+    text = json.dumps(_canonical_json(doc), indent=2, ensure_ascii=False)
+    return (text + "\n").encode()
+
+
+def _rdfxml(graph: Any) -> bytes:
+    # rdflib's RDF/XML writers order subjects by set iteration; pyoxigraph
+    # streams triples in the order given, so sorted input gives stable output.
+    import pyoxigraph as ox
+
+    from kg.engine import from_rdflib
+
+    triples = sorted(graph, key=lambda t: (str(t[0]), str(t[1]), t[2].n3()))
+    quads = (ox.Triple(*(from_rdflib(x) for x in t)) for t in triples)
+    prefixes = {p: str(ns) for p, ns in graph.namespaces() if p}
+    return ox.serialize(quads, format=ox.RdfFormat.RDF_XML, prefixes=prefixes)
+
+
+def _trig(graph: Any) -> bytes:
+    """The graph as one named graph (:data:`GRAPH_IRI`) in TriG, from the sorted Turtle."""
+    ttl = graph.serialize(format="longturtle")
     head = [ln for ln in ttl.splitlines() if ln.startswith("PREFIX")]
     body = [ln for ln in ttl.splitlines() if ln and not ln.startswith("PREFIX")]
-    out = head + ["", f"<{GRAPH_IRI}> {{"] + ["    " + ln for ln in body] + ["}", ""]
+    out = [*head, "", f"<{GRAPH_IRI}> {{", *("    " + ln for ln in body), "}", ""]
     return "\n".join(out).encode()
 
 
-def export(fmt: str = "turtle", output: str | Path | None = None, *, validate: bool = True,
-           project: Project | None = None) -> bytes:
+def export(
+    fmt: str = "turtle",
+    output: str | Path | None = None,
+    *,
+    validate: bool = True,
+    project: Project | None = None,
+) -> bytes:
     """The whole graph in ``fmt``; written atomically to ``output`` when given.
 
     Refuses (exit 1) a graph that does not conform to the shapes unless
@@ -98,9 +116,11 @@ def export(fmt: str = "turtle", output: str | Path | None = None, *, validate: b
     if validate:
         report = run_validation(project=project)
         if not report.conforms:
-            raise KGError(f"the graph does not conform ({len(report.violations)} result(s)); "
-                          "run 'kg validate' to see them, or export with --no-validate",
-                          EXIT_FAILED)
+            raise KGError(
+                f"the graph does not conform ({len(report.violations)} result(s)); "
+                "run 'kg validate' to see them, or export with --no-validate",
+                EXIT_FAILED,
+            )
     data = serialize(load(project), fmt, project)
     if output is not None:
         atomic_write(Path(output), data)

@@ -34,7 +34,7 @@ def parse_files(paths: list[Path], project: Project | None = None) -> Graph:
     from rdflib import BNode, Graph
     from rdflib.plugins.parsers.notation3 import BadSyntax
 
-    graph = Graph()
+    graph = Graph(bind_namespaces="none")
     for prefix, ns in PREFIXES.items():
         graph.bind(prefix, ns, override=True, replace=True)
     for path in paths:
@@ -43,7 +43,7 @@ def parse_files(paths: list[Path], project: Project | None = None) -> Graph:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
             raise KGError(f"{name}: cannot read: {getattr(e, 'strerror', None) or e}") from None
-        part = Graph()
+        part = Graph(bind_namespaces="none")
         try:
             part.parse(data=text, format="turtle", publicID=path.resolve().as_uri())
         except BadSyntax as e:
@@ -52,8 +52,9 @@ def parse_files(paths: list[Path], project: Project | None = None) -> Graph:
             raise KGError(f"{name}: {type(e).__name__}: {e}") from None
         for s, p, o in part:
             if isinstance(s, BNode) or isinstance(o, BNode):
-                raise KGError(f"{name}: blank node in a triple with predicate <{p}>; "
-                              "give the resource an IRI")
+                raise KGError(
+                    f"{name}: blank node in a triple with predicate <{p}>; give the resource an IRI"
+                )
         graph += part
     return graph
 
@@ -87,7 +88,7 @@ def _read_verified(path: Path) -> str | None:
     header, _, body = text.partition("\n")
     if not header.startswith(_HEADER):
         return None
-    if hashlib.sha256(body.encode()).hexdigest() != header[len(_HEADER):]:
+    if hashlib.sha256(body.encode()).hexdigest() != header[len(_HEADER) :]:
         return None
     return body
 
@@ -97,7 +98,7 @@ def load(project: Project | None = None) -> Graph:
     from rdflib import Graph
 
     path = cached_ntriples(project)
-    graph = Graph()
+    graph = Graph(bind_namespaces="none")
     for prefix, ns in PREFIXES.items():
         graph.bind(prefix, ns, override=True, replace=True)
     graph.parse(path, format="nt")

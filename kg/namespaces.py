@@ -15,8 +15,22 @@ WIKIDATA_ENTITY = "http://www.wikidata.org/entity/"
 
 #: resource prefixes, one per kind of resource (see data/README.md)
 RESOURCE_KINDS = (
-    "agreement", "concept", "event", "figure", "mission", "office", "organisation",
-    "person", "place", "relation", "section", "state", "statement", "tenure", "topic", "visit",
+    "agreement",
+    "concept",
+    "event",
+    "figure",
+    "mission",
+    "office",
+    "organisation",
+    "person",
+    "place",
+    "relation",
+    "section",
+    "state",
+    "statement",
+    "tenure",
+    "topic",
+    "visit",
 )
 
 PREFIXES: dict[str, str] = {
@@ -52,7 +66,7 @@ def shorten(iri: str) -> str:
     best = ""
     for prefix, ns in PREFIXES.items():
         if iri.startswith(ns) and len(ns) > len(PREFIXES.get(best, "")):
-            local = iri[len(ns):]
+            local = iri[len(ns) :]
             if local and all(c.isalnum() or c in "-_." for c in local):
                 best = prefix
-    return f"{best}:{iri[len(PREFIXES[best]):]}" if best else f"<{iri}>"
+    return f"{best}:{iri[len(PREFIXES[best]) :]}" if best else f"<{iri}>"

@@ -22,13 +22,19 @@ class Project:
     @classmethod
     def find(cls, root: str | os.PathLike[str] | None = None) -> Project:
         """The project at ``root``, ``$KG_ROOT``, the checkout this package runs from, or cwd."""
-        candidates = [root, os.environ.get("KG_ROOT"), Path(__file__).resolve().parent.parent,
-                      Path.cwd()]
+        candidates = [
+            root,
+            os.environ.get("KG_ROOT"),
+            Path(__file__).resolve().parent.parent,
+            Path.cwd(),
+        ]
         for c in candidates:
             if c is not None and (Path(c) / "ontology").is_dir():
                 return cls(Path(c).resolve())
-        raise KGError("no project found: run inside a checkout or set KG_ROOT "
-                      "to a folder with ontology/ and data/")
+        raise KGError(
+            "no project found: run inside a checkout or set KG_ROOT "
+            "to a folder with ontology/ and data/"
+        )
 
     @property
     def ontology_dir(self) -> Path:

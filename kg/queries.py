@@ -79,15 +79,23 @@ def parse_query_text(text: str, *, name: str = "<inline>", path: Path | None = N
         if key == "param":
             parts = value.split(maxsplit=2)
             if len(parts) < 2 or parts[1] not in PARAM_TYPES:
-                raise KGError(f"{where}:{lineno}: '#+ param:' wants NAME TYPE [default] "
-                              f"with TYPE one of {', '.join(PARAM_TYPES)}")
+                raise KGError(
+                    f"{where}:{lineno}: '#+ param:' wants NAME TYPE [default] "
+                    f"with TYPE one of {', '.join(PARAM_TYPES)}"
+                )
             params.append(Param(parts[0], parts[1], parts[2] if len(parts) > 2 else None))
         else:
             meta[key] = f"{meta[key]} {value}".strip() if key in meta else value
     tags = tuple(t.strip() for t in meta.get("tags", "").split(",") if t.strip())
-    return SavedQuery(name=name, text=text, summary=meta.get("summary", ""),
-                      description=meta.get("description", ""), params=tuple(params),
-                      tags=tags, path=path)
+    return SavedQuery(
+        name=name,
+        text=text,
+        summary=meta.get("summary", ""),
+        description=meta.get("description", ""),
+        params=tuple(params),
+        tags=tags,
+        path=path,
+    )
 
 
 def list_queries(project: Project | None = None) -> list[SavedQuery]:
@@ -116,7 +124,7 @@ def find_query(name_or_file: str, project: Project | None = None) -> SavedQuery:
 _LABEL_LOOKUP = """
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-SELECT DISTINCT ?s WHERE {
+SELECT DISTINCT ?s ?text WHERE {
   { ?s rdfs:label ?l } UNION { ?s skos:altLabel ?l }
   FILTER(LCASE(STR(?l)) = LCASE(STR(?text)))
 } ORDER BY ?s
@@ -153,19 +161,25 @@ def check_params(query: SavedQuery, values: Mapping[str, str]) -> None:
     declared = [p.name for p in query.params]
     unknown = sorted(set(values) - set(declared))
     if unknown:
-        raise KGError(f"unknown parameter {unknown[0]!r} for query {query.name!r} "
-                      f"(its parameters: {', '.join(declared) or 'none'})")
+        raise KGError(
+            f"unknown parameter {unknown[0]!r} for query {query.name!r} "
+            f"(its parameters: {', '.join(declared) or 'none'})"
+        )
     for p in query.params:
         if p.name not in values and p.default is None:
-            raise KGError(f"query {query.name!r} needs parameter {p.name!r} ({p.type}): "
-                          f"add --param {p.name}=VALUE")
+            raise KGError(
+                f"query {query.name!r} needs parameter {p.name!r} ({p.type}): "
+                f"add --param {p.name}=VALUE"
+            )
 
 
 def bind_params(query: SavedQuery, values: Mapping[str, str], engine: Engine) -> dict[str, Term]:
     """Turn ``name=value`` strings into RDF terms for the query's declared parameters."""
     check_params(query, values)
-    return {p.name: _convert(p, values.get(p.name, p.default), engine)  # type: ignore[arg-type]
-            for p in query.params}
+    return {
+        p.name: _convert(p, values.get(p.name, p.default), engine)  # type: ignore[arg-type]
+        for p in query.params
+    }
 
 
 def _convert(p: Param, raw: str, engine: Engine) -> Term:
@@ -192,9 +206,14 @@ def _convert(p: Param, raw: str, engine: Engine) -> Term:
     return ox.Literal(raw)
 
 
-def query(name_or_file: str | None = None, params: Mapping[str, str] | None = None, *,
-          text: str | None = None, engine: Engine | None = None,
-          project: Project | None = None) -> Result:
+def query(
+    name_or_file: str | None = None,
+    params: Mapping[str, str] | None = None,
+    *,
+    text: str | None = None,
+    engine: Engine | None = None,
+    project: Project | None = None,
+) -> Result:
     """Run a saved query (by name or file) or inline ``text``, with bound parameters.
 
     >>> res = query("visits-to", {"state": "Japan"})          # doctest: +SKIP
@@ -203,11 +222,12 @@ def query(name_or_file: str | None = None, params: Mapping[str, str] | None = No
 
     if (name_or_file is None) == (text is None):
         raise KGError("give a saved query name, a query file, or inline text (-e), not both")
-    saved = (parse_query_text(text) if text is not None
-             else find_query(name_or_file, project))  # type: ignore[arg-type]
+    saved = parse_query_text(text) if text is not None else find_query(name_or_file, project)  # type: ignore[arg-type]
     if saved.needs_network:
-        raise KGError(f"query {saved.name!r} calls a remote SPARQL service; run it with "
-                      "'kg query --endpoint' or a client with network access")
+        raise KGError(
+            f"query {saved.name!r} calls a remote SPARQL service; run it with "
+            "'kg query --endpoint' or a client with network access"
+        )
     engine = engine or open_engine(project=project)
     bindings = bind_params(saved, params or {}, engine)
     return engine.query(saved.text, bindings)

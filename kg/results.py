@@ -58,8 +58,11 @@ def _xml_term(t: Term) -> str:
 
 
 def to_xml(result: SelectResult | AskResult) -> str:
-    lines = ['<?xml version="1.0"?>',
-             '<sparql xmlns="http://www.w3.org/2005/sparql-results#">', "  <head>"]
+    lines = [
+        '<?xml version="1.0"?>',
+        '<sparql xmlns="http://www.w3.org/2005/sparql-results#">',
+        "  <head>",
+    ]
     if isinstance(result, AskResult):
         lines += ["  </head>", f"  <boolean>{'true' if result.value else 'false'}</boolean>"]
     else:
@@ -101,8 +104,10 @@ def to_tsv(result: SelectResult | AskResult) -> str:
 
 def _as_table(result: SelectResult | AskResult) -> SelectResult:
     if isinstance(result, AskResult):
-        return SelectResult(["boolean"], [(ox.Literal(str(result.value).lower(),
-                                                      datatype=ox.NamedNode(XSD + "boolean")),)])
+        return SelectResult(
+            ["boolean"],
+            [(ox.Literal(str(result.value).lower(), datatype=ox.NamedNode(XSD + "boolean")),)],
+        )
     return result
 
 
@@ -114,7 +119,7 @@ def display(t: Term | None) -> str:
         return shorten(t.value)
     if isinstance(t, ox.BlankNode):
         return f"_:{t.value}"
-    return t.value if not t.language else f"{t.value} @{t.language}"
+    return t.value if t.language in (None, "", "en") else f"{t.value} @{t.language}"
 
 
 def to_table(result: SelectResult | AskResult, *, width: int | None = None) -> str:
@@ -147,7 +152,7 @@ def graph_to_text(result: GraphResult, fmt: str) -> str:
 
     from kg.engine import to_rdflib
 
-    g = Graph()
+    g = Graph(bind_namespaces="none")
     for prefix, ns in PREFIXES.items():
         g.bind(prefix, ns, override=True, replace=True)
     for tr in result.triples:
@@ -155,18 +160,19 @@ def graph_to_text(result: GraphResult, fmt: str) -> str:
     if fmt == "turtle":
         return g.serialize(format="longturtle")
     if fmt == "nt":
-        return "".join(sorted(line + "\n" for line in g.serialize(format="nt").splitlines()
-                              if line.strip()))
+        return "".join(
+            sorted(line + "\n" for line in g.serialize(format="nt").splitlines() if line.strip())
+        )
     if fmt == "jsonld":
         from kg.export import jsonld_context
 
         return g.serialize(format="json-ld", context=jsonld_context(), auto_compact=True) + "\n"
-    raise KGError(f"unknown format {fmt!r} for a graph result; choose from "
-                  f"{', '.join(GRAPH_FORMATS)}")
+    raise KGError(
+        f"unknown format {fmt!r} for a graph result; choose from {', '.join(GRAPH_FORMATS)}"
+    )
 
 
-_SELECT_WRITERS = {"csv": to_csv, "tsv": to_tsv, "json": to_json, "xml": to_xml,
-                   "table": to_table}
+_SELECT_WRITERS = {"csv": to_csv, "tsv": to_tsv, "json": to_json, "xml": to_xml, "table": to_table}
 
 
 def format_result(result: Result, fmt: str | None = None) -> str:
@@ -177,6 +183,7 @@ def format_result(result: Result, fmt: str | None = None) -> str:
     try:
         writer = _SELECT_WRITERS[fmt]
     except KeyError:
-        raise KGError(f"unknown format {fmt!r} for query solutions; choose from "
-                      f"{', '.join(SELECT_FORMATS)}") from None
+        raise KGError(
+            f"unknown format {fmt!r} for query solutions; choose from {', '.join(SELECT_FORMATS)}"
+        ) from None
     return writer(result)

@@ -55,5 +55,8 @@ def stats(*, engine: Engine | None = None, project: Project | None = None) -> St
     engine = engine or open_engine(project=project)
     total = engine.query(_TRIPLES)
     assert isinstance(total, SelectResult)
-    return Stats(int(total.rows[0][0].value), _rows(engine, _CLASSES),  # type: ignore[union-attr]
-                 _rows(engine, _SECTIONS))
+    return Stats(
+        int(total.rows[0][0].value),
+        _rows(engine, _CLASSES),  # type: ignore[union-attr]
+        _rows(engine, _SECTIONS),
+    )

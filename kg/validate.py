@@ -58,8 +58,6 @@ class Report:
 
 
 def load_shapes(project: Project) -> Graph:
-    from kg.graph import parse_files
-
     files = project.shape_files()
     if not files:
         raise KGError(f"no shapes found under {project.relative(project.shapes_dir)}/")
@@ -86,8 +84,9 @@ def shacl_report(data: Graph, shapes: Graph) -> Report:
     from rdflib import RDFS, Literal, URIRef
     from rdflib.namespace import SH
 
-    conforms, results, text = pyshacl.validate(
-        data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True)
+    conforms, results, _ = pyshacl.validate(
+        data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True
+    )
     if not hasattr(results, "subjects"):  # pyshacl's ValidationFailure: the shapes are broken
         raise KGError(f"the shapes cannot be used: {results}")
     violations = []
@@ -97,23 +96,29 @@ def shacl_report(data: Graph, shapes: Graph) -> Report:
         value = results.value(r, SH.value)
         label = data.value(focus, RDFS.label) if focus is not None else None
         shape = results.value(r, SH.sourceShape)
-        violations.append(Violation(
-            focus=str(focus),
-            focus_label=str(label) if label is not None else shorten(str(focus)),
-            path=shorten(str(path)) if isinstance(path, URIRef) else (str(path) if path else None),
-            value=(str(value) if isinstance(value, Literal) else shorten(str(value)))
-            if value is not None else None,
-            message=str(results.value(r, SH.resultMessage) or "constraint not met"),
-            severity=str(results.value(r, SH.resultSeverity)).rsplit("#", 1)[-1],
-            shape=shorten(str(shape)) if isinstance(shape, URIRef) else "(anonymous shape)",
-            component=shorten(str(results.value(r, SH.sourceConstraintComponent))),
-        ))
+        violations.append(
+            Violation(
+                focus=str(focus),
+                focus_label=str(label) if label is not None else shorten(str(focus)),
+                path=shorten(str(path))
+                if isinstance(path, URIRef)
+                else (str(path) if path else None),
+                value=(str(value) if isinstance(value, Literal) else shorten(str(value)))
+                if value is not None
+                else None,
+                message=str(results.value(r, SH.resultMessage) or "constraint not met"),
+                severity=str(results.value(r, SH.resultSeverity)).rsplit("#", 1)[-1],
+                shape=shorten(str(shape)) if isinstance(shape, URIRef) else "(anonymous shape)",
+                component=shorten(str(results.value(r, SH.sourceConstraintComponent))),
+            )
+        )
     violations.sort(key=lambda v: (v.focus, v.shape, v.path or "", v.value or ""))
     return Report(bool(conforms), violations)
 
 
-def validate(files: list[Path] | None = None, *, with_data: bool = False,
-             project: Project | None = None) -> Report:
+def validate(
+    files: list[Path] | None = None, *, with_data: bool = False, project: Project | None = None
+) -> Report:
     """Validate the project's graph, or ``files`` (with the ontology) against its shapes.
 
     ``with_data`` adds the project's own data to ``files``: how a new data file

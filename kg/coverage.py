@@ -1,0 +1,252 @@
+"""Does the graph carry every date, year and figure of the article?
+
+:func:`coverage` reads the article as plain text, extracts each full date,
+month, year, decade, money amount, percentage, plain number and a few number
+words, and looks for graph resources whose literals carry that value. A value
+that the graph deliberately does not carry is listed, with its reason, in
+``data/coverage-exceptions.toml``; anything else unmatched is a gap. Listed
+exceptions that no longer match anything are reported too, so the list stays
+short and true.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from kg.engine import SelectResult, open_engine
+from kg.errors import KGError
+from kg.project import Project
+
+MONTHS = {
+    m: i
+    for i, m in enumerate(
+        [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ],
+        1,
+    )
+}
+_MONTH = "|".join(MONTHS)
+NUMBER_WORDS = {"twice": 2, "triple": 3, "sixtieth": 60}
+_SCALE = {"billion": Decimal(10) ** 9, "million": Decimal(10) ** 6, "": Decimal(1)}
+
+# Order matters: longer patterns claim their characters first.
+_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("date", re.compile(rf"\b({_MONTH}) (\d{{1,2}}), (\d{{4}})\b")),
+    ("month", re.compile(rf"\b({_MONTH}) (\d{{4}})\b")),
+    ("money", re.compile(r"\$(\d[\d,]*(?:\.\d+)?)(?:\s*(billion|million))?")),
+    ("percent", re.compile(r"\b(\d+(?:\.\d+)?)%")),
+    ("decade", re.compile(r"\b(\d{3}0)s\b")),
+    ("ordinal", re.compile(r"\b(\d+)(?:st|nd|rd|th)\b")),
+    ("year", re.compile(r"\b(1[89]\d\d|20\d\d)\b")),
+    ("number", re.compile(r"\b(\d[\d,]*(?:\.\d+)?)\b")),
+    ("word", re.compile(rf"\b({'|'.join(NUMBER_WORDS)})\b", re.I)),
+]
+
+_INFOBOX_KEY = re.compile(r"^- [A-Za-z]+\d+: ")
+
+# Literals of fact-bearing resources only (sections' positions are not facts).
+_LITERALS = """
+PREFIX ij: <https://w3id.org/israel-japan-kg/ontology#>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+SELECT DISTINCT ?s ?o ?vague WHERE {
+  ?s ?p ?o ; prov:wasDerivedFrom ?section .
+  FILTER(isLiteral(?o))
+  OPTIONAL { ?s ij:datePrecision ?precision }
+  BIND(BOUND(?precision) AS ?vague)
+}
+"""
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+_DATE_TYPES = {_XSD + t for t in ("date", "gYearMonth", "gYear")}
+_NUMBER_TYPES = {_XSD + t for t in ("decimal", "integer", "double", "float")}
+
+
+@dataclass
+class Value:
+    line: int
+    text: str
+    kind: str
+    key: str  # normalised: YYYY-MM-DD, YYYY-MM, YYYY, or a decimal number
+    resources: list[str] = field(default_factory=list)
+    reason: str | None = None
+
+    @property
+    def status(self) -> str:
+        if self.resources:
+            return "encoded"
+        return "not encoded (listed)" if self.reason else "MISSING"
+
+
+@dataclass
+class CoverageReport:
+    values: list[Value]
+    stale_exceptions: list[str]
+
+    @property
+    def missing(self) -> list[Value]:
+        return [v for v in self.values if v.status == "MISSING"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing and not self.stale_exceptions
+
+    def to_text(self, *, verbose: bool = False) -> str:
+        from kg.namespaces import shorten
+
+        lines = []
+        for v in self.values:
+            if v.status == "encoded" and not verbose:
+                continue
+            where = ", ".join(shorten(r) for r in v.resources[:4])
+            more = f" (+{len(v.resources) - 4})" if len(v.resources) > 4 else ""
+            detail = where + more if v.resources else (v.reason or "no resource carries it")
+            lines.append(f"line {v.line:3d}  {v.text!r:28} {v.status:21} {detail}")
+        for text in self.stale_exceptions:
+            lines.append(f"stale exception: {text!r} matches no value of the article; remove it")
+        encoded = sum(v.status == "encoded" for v in self.values)
+        listed = sum(v.status == "not encoded (listed)" for v in self.values)
+        lines.append(
+            f"{len(self.values)} values: {encoded} encoded, {listed} not encoded "
+            f"with a reason, {len(self.missing)} missing"
+        )
+        return "\n".join(lines) + "\n"
+
+
+def extract_values(text: str) -> list[Value]:
+    """Every date, year, figure and number word in ``text``, with its line."""
+    values: list[Value] = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        key = _INFOBOX_KEY.match(line)
+        if key:  # infobox keys such as Mission1 carry digits that are not values
+            line = " " * key.end() + line[key.end() :]
+        taken = [False] * len(line)
+        for kind, pattern in _PATTERNS:
+            for m in pattern.finditer(line):
+                if any(taken[m.start() : m.end()]):
+                    continue
+                key = _normalise(kind, m)
+                if key is None:
+                    continue
+                taken[m.start() : m.end()] = [True] * (m.end() - m.start())
+                values.append(Value(lineno, m.group(0), kind, key))
+    return values
+
+
+def _normalise(kind: str, m: re.Match[str]) -> str | None:
+    if kind == "date":
+        return f"{m.group(3)}-{MONTHS[m.group(1)]:02d}-{int(m.group(2)):02d}"
+    if kind == "month":
+        return f"{m.group(2)}-{MONTHS[m.group(1)]:02d}"
+    if kind in ("year", "decade"):
+        return m.group(1)
+    if kind == "word":
+        return str(NUMBER_WORDS[m.group(1).lower()])
+    try:
+        number = Decimal(m.group(1).replace(",", ""))
+    except InvalidOperation:
+        return None
+    if kind == "money":
+        number *= _SCALE[m.group(2) or ""]
+    return _canonical(number)
+
+
+def _canonical(number: Decimal) -> str:
+    return format(number.normalize(), "f")
+
+
+@dataclass
+class _Index:
+    dates: dict[str, set[str]] = field(default_factory=dict)  # lexical date -> subjects
+    vague: dict[str, set[str]] = field(default_factory=dict)  # start year of a vague date
+    numbers: dict[str, set[str]] = field(default_factory=dict)  # canonical number -> subjects
+    words: dict[str, set[str]] = field(default_factory=dict)  # digits inside text -> subjects
+
+
+def _index(project: Project) -> _Index:
+    index = _Index()
+    res = open_engine("oxigraph", project).query(_LITERALS)
+    assert isinstance(res, SelectResult)
+    for s, o, vague in res.rows:
+        subject, lexical, dtype = s.value, o.value, o.datatype.value  # type: ignore[union-attr]
+        if dtype in _DATE_TYPES:
+            index.dates.setdefault(lexical, set()).add(subject)
+            if vague is not None and vague.value == "true":
+                index.vague.setdefault(lexical[:4], set()).add(subject)
+        elif dtype in _NUMBER_TYPES:
+            with contextlib.suppress(InvalidOperation):
+                index.numbers.setdefault(_canonical(Decimal(lexical)), set()).add(subject)
+        else:
+            for token in re.findall(r"\d+", lexical):
+                index.words.setdefault(token, set()).add(subject)
+    return index
+
+
+def _match(value: Value, index: _Index) -> set[str]:
+    """Subjects whose literals carry ``value``, by kind: dates match dates, numbers numbers."""
+    if value.kind in ("date", "month"):
+        return set(index.dates.get(value.key, ()))
+    if value.kind == "year":  # a year is carried by that year or any finer date in it
+        return {
+            s
+            for lex, subjects in index.dates.items()
+            if lex == value.key or lex.startswith(value.key + "-")
+            for s in subjects
+        }
+    if value.kind == "decade":
+        return set(index.vague.get(value.key, ()))
+    found = set(index.numbers.get(value.key, ()))
+    if value.kind in ("word", "ordinal"):  # "sixtieth" is carried by a label saying 60th
+        found |= index.words.get(value.key, set())
+    return found
+
+
+def load_exceptions(path: Path) -> dict[str, str]:
+    """``text -> reason`` from the exceptions file; each entry needs both."""
+    if not path.is_file():
+        return {}
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise KGError(f"{path}: {e}") from None
+    out: dict[str, str] = {}
+    for i, entry in enumerate(doc.get("exception", []), 1):
+        text, reason = entry.get("text"), entry.get("reason")
+        if not text or not reason or not str(reason).strip():
+            raise KGError(f"{path}: exception {i} needs both 'text' and a non-empty 'reason'")
+        out[str(text)] = str(reason)
+    return out
+
+
+def coverage(article: Path, *, project: Project | None = None) -> CoverageReport:
+    """Match every value of ``article`` to the graph resources that carry it."""
+    project = project or Project.find()
+    try:
+        text = Path(article).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise KGError(f"{article}: cannot read: {getattr(e, 'strerror', None) or e}") from None
+    exceptions = load_exceptions(project.data_dir / "coverage-exceptions.toml")
+    index = _index(project)
+    values = extract_values(text)
+    used: set[str] = set()
+    for v in values:
+        v.resources = sorted(_match(v, index))
+        if not v.resources and v.text in exceptions:
+            v.reason = exceptions[v.text]
+            used.add(v.text)
+    return CoverageReport(values, sorted(set(exceptions) - used))
