@@ -3,7 +3,7 @@
 Every command of the ``kg`` command line is a function here::
 
     import kg
-    report = kg.validate()
+    report = kg.validation()
     result = kg.query("visits-to", {"state": "Japan"})
     print(kg.format_result(result, "csv"))
 
@@ -19,14 +19,15 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "load": "kg.graph",
-    "validate": "kg.validate",
+    "validate": "kg.validation",
     "query": "kg.queries",
     "list_queries": "kg.queries",
     "find_query": "kg.queries",
-    "export": "kg.export",
-    "stats": "kg.stats",
-    "describe": "kg.describe",
-    "coverage": "kg.coverage",
+    "export": "kg.exports",
+    "stats": "kg.statistics",
+    "describe": "kg.description",
+    "coverage": "kg.article",
+    "docs": "kg.documentation",
     "format_result": "kg.results",
     "open_engine": "kg.engine",
     "Project": "kg.project",

@@ -36,7 +36,7 @@ def _write(text: str) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from kg.validate import validate
+    from kg.validation import validate
 
     report = validate(
         [Path(f) for f in args.files], with_data=args.with_data, project=_project(args)
@@ -90,7 +90,7 @@ def cmd_queries(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from kg.export import export
+    from kg.exports import export
 
     data = export(args.format, args.output, validate=not args.no_validate, project=_project(args))
     if args.output is None:
@@ -100,7 +100,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     from kg.engine import open_engine
-    from kg.stats import stats
+    from kg.statistics import stats
 
     project = _project(args)
     _write(stats(engine=open_engine(args.engine, project)).to_text())
@@ -108,7 +108,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_describe(args: argparse.Namespace) -> int:
-    from kg.describe import describe
+    from kg.description import describe
     from kg.engine import open_engine
 
     project = _project(args)
@@ -117,16 +117,24 @@ def cmd_describe(args: argparse.Namespace) -> int:
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
-    from kg.coverage import coverage
+    from kg.article import coverage
 
     report = coverage(Path(args.article), project=_project(args))
     _write(report.to_text(verbose=args.verbose))
     return 0 if report.ok else EXIT_FAILED
 
 
+def cmd_docs(args: argparse.Namespace) -> int:
+    from kg.documentation import docs
+
+    path = docs(args.output, project=_project(args))
+    print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from kg.engine import ENGINES
-    from kg.export import FORMATS
+    from kg.exports import FORMATS
 
     parser = _Parser(prog="kg", description="The Israel–Japan relations knowledge graph.")
     parser.add_argument("--root", help="project folder (default: this checkout or $KG_ROOT)")
@@ -204,6 +212,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--article", required=True, metavar="PATH", help="the article as plain text")
     p.add_argument("-v", "--verbose", action="store_true", help="list covered values too")
+
+    p = command("docs", cmd_docs, "Generate the ontology's HTML documentation with pyLODE.")
+    p.add_argument(
+        "-o", "--output", metavar="FILE", help="where to write (default build/docs/ontology.html)"
+    )
     return parser
 
 

@@ -23,6 +23,7 @@ def atomic_write(path: Path, data: bytes) -> None:
     except OSError as e:
         raise KGError(f"{path}: cannot write: {e.strerror or e}") from None
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -34,3 +35,9 @@ def atomic_write(path: Path, data: bytes) -> None:
         if isinstance(e, OSError):
             raise KGError(f"{path}: cannot write: {e.strerror or e}") from None
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

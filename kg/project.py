@@ -21,16 +21,18 @@ class Project:
 
     @classmethod
     def find(cls, root: str | os.PathLike[str] | None = None) -> Project:
-        """The project at ``root``, ``$KG_ROOT``, the checkout this package runs from, or cwd."""
-        candidates = [
-            root,
-            os.environ.get("KG_ROOT"),
-            Path(__file__).resolve().parent.parent,
-            Path.cwd(),
-        ]
-        for c in candidates:
-            if c is not None and (Path(c) / "ontology").is_dir():
-                return cls(Path(c).resolve())
+        """The project at ``root`` or ``$KG_ROOT`` when given, else this checkout or cwd.
+
+        A folder named explicitly must be a project: it is never silently replaced.
+        """
+        named = root if root is not None else os.environ.get("KG_ROOT") or None
+        if named is not None:
+            if not (Path(named) / "ontology").is_dir():
+                raise KGError(f"no project found at {named}: it has no ontology/ folder")
+            return cls(Path(named).resolve())
+        for c in (Path(__file__).resolve().parent.parent, Path.cwd()):
+            if (c / "ontology").is_dir():
+                return cls(c)
         raise KGError(
             "no project found: run inside a checkout or set KG_ROOT "
             "to a folder with ontology/ and data/"

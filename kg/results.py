@@ -164,7 +164,7 @@ def graph_to_text(result: GraphResult, fmt: str) -> str:
             sorted(line + "\n" for line in g.serialize(format="nt").splitlines() if line.strip())
         )
     if fmt == "jsonld":
-        from kg.export import jsonld_context
+        from kg.exports import jsonld_context
 
         return g.serialize(format="json-ld", context=jsonld_context(), auto_compact=True) + "\n"
     raise KGError(

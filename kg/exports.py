@@ -108,7 +108,7 @@ def export(
     ``validate`` is false.
     """
     from kg.graph import load
-    from kg.validate import validate as run_validation
+    from kg.validation import validate as run_validation
 
     if fmt not in FORMATS:
         raise KGError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")

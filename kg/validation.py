@@ -84,9 +84,12 @@ def shacl_report(data: Graph, shapes: Graph) -> Report:
     from rdflib import RDFS, Literal, URIRef
     from rdflib.namespace import SH
 
-    conforms, results, _ = pyshacl.validate(
-        data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True
-    )
+    try:
+        conforms, results, _ = pyshacl.validate(
+            data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True
+        )
+    except Exception as e:  # pyshacl raises many types for unusable shapes (bad regex, lists)
+        raise KGError(f"the shapes cannot be used: {type(e).__name__}: {e}") from None
     if not hasattr(results, "subjects"):  # pyshacl's ValidationFailure: the shapes are broken
         raise KGError(f"the shapes cannot be used: {results}")
     violations = []

@@ -13,7 +13,7 @@ PREFIX owl: <http://www.w3.org/2002/07/owl#>
 SELECT ?class ?label (COUNT(DISTINCT ?s) AS ?n) WHERE {
   ?class a owl:Class ; rdfs:label ?label .
   FILTER(STRSTARTS(STR(?class), "https://w3id.org/israel-japan-kg/ontology#"))
-  OPTIONAL { ?s a ?class }
+  OPTIONAL { ?s a ?type . ?type rdfs:subClassOf* ?class }
 } GROUP BY ?class ?label ORDER BY DESC(?n) ?label
 """
 
@@ -37,7 +37,7 @@ class Stats:
     sections: list[tuple[str, str, int]]
 
     def to_text(self) -> str:
-        lines = [f"triples: {self.triples}", "", "entities per class:"]
+        lines = [f"triples: {self.triples}", "", "entities per class (subclasses included):"]
         lines += [f"  {n:5d}  {label}" for _, label, n in self.classes]
         lines += ["", "facts per article section:"]
         lines += [f"  {n:5d}  {label}" for _, label, n in self.sections]

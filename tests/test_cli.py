@@ -1,0 +1,117 @@
+"""The command line as a whole: help, stats, describe, and docs that cannot drift."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from kg.cli import build_parser
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def commands() -> list[str]:
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    return sorted(sub.choices)
+
+
+def test_every_command_has_help(project, kg_cli) -> None:
+    for name in commands():
+        r = kg_cli(name, "--help", root=project.root)
+        assert r.code == 0, name
+        assert r.out.startswith(f"usage: kg {name}"), name
+        assert len(r.out.splitlines()) > 3, name
+
+
+def test_every_command_is_in_the_readme() -> None:
+    text = README.read_text(encoding="utf-8")
+    for name in commands():
+        assert re.search(rf"^kg {name}\b", text, re.M), f"README has no example of 'kg {name}'"
+
+
+def test_readme_quick_start_has_exactly_two_commands_and_ci_runs_the_test_one() -> None:
+    text = README.read_text(encoding="utf-8")
+    quick = text.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```(?:sh|bash)\n(.*?)```", quick, re.S)
+    lines = [ln for b in blocks for ln in b.strip().splitlines() if not ln.startswith("#")]
+    assert len(lines) == 2, lines
+    ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8")
+    assert lines[1] in ci
+
+
+def test_no_command_prints_usage(project, kg_cli) -> None:
+    r = kg_cli(root=project.root)
+    assert r.code == 2 and "COMMAND" in r.out
+
+
+def test_unknown_command(project, kg_cli) -> None:
+    r = kg_cli("frobnicate", root=project.root)
+    assert r.code == 2 and r.err.startswith("kg: error: ") and "frobnicate" in r.err
+
+
+def test_missing_project_is_a_clear_error(tmp_path, kg_cli) -> None:
+    r = kg_cli("stats", root=tmp_path, env={"KG_ROOT": str(tmp_path)})
+    assert r.code == 2 and "no project found" in r.err
+
+
+def test_stats(project, kg_cli) -> None:
+    r = kg_cli("stats", root=project.root)
+    assert r.code == 0
+    assert re.search(r"^triples: \d{4}$", r.out, re.M)
+    counts = dict((m[1], int(m[0])) for m in re.findall(r"^\s+(\d+)\s+(.+)$", r.out, re.M))
+    assert counts["Visit"] == 27
+    assert counts["Agreement"] == 9
+    sections = r.out.split("facts per article section:")[1]
+    found = re.findall(r"^\s+(\d+)\s+(.+)$", sections, re.M)
+    assert len(found) == 11
+    assert all(int(n) > 0 for n, _ in found), "every section has facts"
+
+
+@pytest.mark.parametrize("name", ["Shinzo Abe", "person:shinzo-abe",
+                                  "https://w3id.org/israel-japan-kg/id/person/shinzo-abe"])
+def test_describe(name, project, kg_cli) -> None:
+    r = kg_cli("describe", name, root=project.root)
+    assert r.code == 0
+    assert "ij:heldOffice  office:prime-minister-of-japan  (Prime Minister of Japan)" in r.out
+    assert "visit:2018-shinzo-abe" in r.out and "referred to by:" in r.out
+
+
+def test_describe_shows_other_languages(project, kg_cli) -> None:
+    r = kg_cli("describe", "relation:israel-japan", root=project.root)
+    assert "日本とイスラエルの関係 @ja" in r.out and "יחסי ישראל יפן @he" in r.out
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("Atlantis", "describe: no resource labelled 'Atlantis'"),
+    ("person:nobody",
+     "describe: <https://w3id.org/israel-japan-kg/id/person/nobody> is not in the graph"),
+])
+def test_describe_unknown(name, message, project, kg_cli) -> None:
+    r = kg_cli("describe", name, root=project.root)
+    assert r.code == 2 and r.err == f"kg: error: {message}\n"
+
+
+def test_library_functions_mirror_the_commands() -> None:
+    import importlib
+    import pkgutil
+
+    import kg
+
+    for mod in pkgutil.iter_modules(kg.__path__):  # a submodule must not shadow a function
+        importlib.import_module(f"kg.{mod.name}")
+    for name in ("load", "validate", "query", "export", "stats", "describe", "coverage",
+                 "list_queries"):
+        assert callable(getattr(kg, name))
+
+
+def test_docs_generates_the_ontology_page(project, tmp_path, kg_cli) -> None:
+    out = tmp_path / "ontology.html"
+    r = kg_cli("docs", "-o", str(out), root=project.root)
+    assert r.code == 0, r.err
+    html = out.read_text(encoding="utf-8")
+    assert "Israel–Japan relations ontology" in html
+    for term in ("Envoy", "Visit", "Agreement", "visitorOffice"):
+        assert term in html
+    assert oct(out.stat().st_mode & 0o777) == "0o644"

@@ -1,0 +1,68 @@
+"""kg coverage: every date and figure of the article is in the graph or listed with a reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kg.article import coverage, extract_values
+from kg.errors import KGError
+from kg.project import Project
+
+
+def test_article_values_are_all_accounted_for(article: Path, project: Project) -> None:
+    report = coverage(article, project=project)
+    assert not report.missing, report.to_text()
+    assert not report.stale_exceptions
+    assert len(report.values) > 90
+    listed = {v.text for v in report.values if v.reason}
+    assert listed == {"twice", "21st"}  # the short list, each with a reason in data/
+
+
+def test_cli_on_the_article(article: Path, project: Project, kg_cli) -> None:
+    r = kg_cli("coverage", "--article", str(article), root=project.root)
+    assert r.code == 0
+    assert r.out.splitlines()[-1].endswith(", 0 missing")
+
+
+def test_extraction_kinds_and_normalisation() -> None:
+    text = ("- Mission1: Embassy\nOn May 15, 1952 and in October 1999, $3.574 billion, "
+            "$810 million, 15.8%, 1,156 people, the 1990s, mid-2010s, the 21st century, "
+            "twice, triple, sixtieth, 2023.")
+    got = [(v.kind, v.key) for v in extract_values(text)]
+    assert got == [
+        ("date", "1952-05-15"), ("month", "1999-10"), ("money", "3574000000"),
+        ("money", "810000000"), ("percent", "15.8"), ("decade", "1990"), ("decade", "2010"),
+        ("ordinal", "21"), ("year", "2023"), ("number", "1156"), ("word", "2"), ("word", "3"),
+        ("word", "60"),
+    ]
+
+
+def test_unknown_values_are_reported_missing(tmp_path: Path, project: Project, kg_cli) -> None:
+    fake = tmp_path / "article.txt"
+    fake.write_text("Relations began in 1952; in 1777 nothing happened; 4242 visitors came.\n")
+    report = coverage(fake, project=project)
+    assert [v.text for v in report.missing] == ["1777", "4242"]
+    r = kg_cli("coverage", "--article", str(fake), root=project.root)
+    assert r.code == 1 and "MISSING" in r.out
+
+
+def test_stale_exceptions_fail(tmp_path: Path, scratch: Project) -> None:
+    fake = tmp_path / "article.txt"
+    fake.write_text("Nothing but 1952.\n")
+    report = coverage(fake, project=scratch)
+    assert set(report.stale_exceptions) == {"twice", "21st"} and not report.ok
+
+
+def test_exception_needs_a_reason(tmp_path: Path, scratch: Project) -> None:
+    (scratch.data_dir / "coverage-exceptions.toml").write_text('[[exception]]\ntext = "1777"\n')
+    fake = tmp_path / "a.txt"
+    fake.write_text("1777\n")
+    with pytest.raises(KGError, match="needs both 'text' and a non-empty 'reason'"):
+        coverage(fake, project=scratch)
+
+
+def test_missing_article_is_a_usage_error(project: Project, kg_cli) -> None:
+    r = kg_cli("coverage", "--article", "/no/such/article.txt", root=project.root)
+    assert r.code == 2 and r.err.startswith("kg: error: /no/such/article.txt: cannot read")

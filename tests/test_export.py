@@ -1,0 +1,130 @@
+"""Exports: five formats that re-load isomorphic, deterministic bytes, atomic writes."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from pyld import jsonld
+from rdflib import Dataset, Graph
+from rdflib.compare import isomorphic
+
+from kg.exports import FORMATS, export
+from kg.graph import load
+from kg.project import Project
+
+from .conftest import run_kg
+
+RDFLIB_FORMAT = {"turtle": "turtle", "jsonld": "json-ld", "nt": "nt", "trig": "trig",
+                 "xml": "xml"}
+OX_FORMAT = {"turtle": ox.RdfFormat.TURTLE, "nt": ox.RdfFormat.N_TRIPLES,
+             "trig": ox.RdfFormat.TRIG, "xml": ox.RdfFormat.RDF_XML}
+
+
+@pytest.fixture(scope="module")
+def source(project: Project) -> Graph:
+    return load(project)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_export_reloads_isomorphic_with_rdflib(fmt: str, source: Graph, project: Project) -> None:
+    data = export(fmt, project=project)
+    if fmt == "trig":
+        ds = Dataset()
+        ds.parse(data=data, format="trig")
+        back = Graph()
+        for s, p, o, _ in ds.quads():
+            back.add((s, p, o))
+    else:
+        back = Graph().parse(data=data, format=RDFLIB_FORMAT[fmt])
+    assert isomorphic(back, source)
+
+
+@pytest.mark.parametrize("fmt", sorted(OX_FORMAT))
+def test_export_reloads_with_pyoxigraph(fmt: str, project: Project) -> None:
+    # an independent parser: the same triples as the N-Triples of the graph
+    from kg.graph import cached_ntriples
+
+    expected = {q.triple for q in ox.parse(path=cached_ntriples(project),
+                                             format=ox.RdfFormat.N_TRIPLES)}
+    got = {q.triple for q in ox.parse(export(fmt, project=project), format=OX_FORMAT[fmt])}
+    assert got == expected
+
+
+def test_jsonld_reloads_with_pyld(source: Graph, project: Project) -> None:
+    doc = json.loads(export("jsonld", project=project))
+    assert "@context" in doc and isinstance(doc["@context"], dict)  # embedded, not fetched
+    nquads = jsonld.to_rdf(doc, {"format": "application/n-quads"})
+    back = Graph().parse(data=nquads, format="nt")
+    assert isomorphic(back, source)
+
+
+def test_jsonld_is_readable_and_keeps_datatypes(project: Project) -> None:
+    doc = json.loads(export("jsonld", project=project))
+    nodes = {n["id"]: n for n in doc["@graph"]}
+    visit = nodes["visit:2014-benjamin-netanyahu"]
+    assert visit["visitor"] == "person:benjamin-netanyahu"
+    assert visit["label"] == {"en": "Benjamin Netanyahu visits Japan, 2014-05"}
+    assert visit["date"] == {"type": "xsd:gYearMonth", "@value": "2014-05"}
+    assert nodes["figure:trade-volume-2022"]["value"] == 3574000000  # xsd:integer
+    share = nodes["figure:japanese-share-of-foreign-investment"]["value"]
+    assert share == {"type": "xsd:decimal", "@value": "15.8"}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_export_is_byte_identical_across_processes(fmt: str, project: Project) -> None:
+    outs = {run_kg("export", "-f", fmt, root=project.root, env={"PYTHONHASHSEED": seed}).out
+            for seed in ("1", "2")}
+    assert len(outs) == 1 and outs.pop()
+
+
+def test_export_writes_a_file(project: Project, tmp_path: Path, kg_cli) -> None:
+    out = tmp_path / "sub" / "graph.ttl"
+    r = kg_cli("export", "-o", str(out), root=project.root)
+    assert r.code == 0 and r.out == ""
+    assert out.read_bytes() == export("turtle", project=project)
+
+
+def test_export_refuses_a_non_conforming_graph(scratch: Project, tmp_path: Path, kg_cli) -> None:
+    bad = Path(__file__).parent / "data" / "invalid" / "Visit-date--MinCount.ttl"
+    (scratch.data_dir / "bad.ttl").write_text(bad.read_text())
+    out = tmp_path / "graph.ttl"
+    out.write_text("previous export\n")
+    r = kg_cli("export", "-o", str(out), root=scratch.root)
+    assert r.code == 1
+    assert "does not conform" in r.err and "--no-validate" in r.err
+    assert out.read_text() == "previous export\n"  # untouched
+    r = kg_cli("export", "--no-validate", "-o", str(out), root=scratch.root)
+    assert r.code == 0 and "invalid-visit-date-mincount" in out.read_text()
+
+
+def test_failed_write_leaves_no_partial_file(project: Project, tmp_path: Path, kg_cli) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    r = kg_cli("export", "-o", str(blocker / "graph.ttl"), root=project.root)
+    assert r.code == 2 and "cannot write" in r.err
+    assert os.listdir(tmp_path) == ["file"]
+
+
+def test_interrupted_write_keeps_the_old_file(tmp_path: Path, monkeypatch) -> None:
+    from kg import fileio
+
+    target = tmp_path / "graph.ttl"
+    target.write_text("old\n")
+
+    def boom(fd: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fileio.os, "fsync", boom)
+    with pytest.raises(KeyboardInterrupt):
+        fileio.atomic_write(target, b"new\n" * 1000)
+    assert target.read_text() == "old\n"
+    assert os.listdir(tmp_path) == ["graph.ttl"]
+
+
+def test_unknown_export_format(project: Project, kg_cli) -> None:
+    r = kg_cli("export", "-f", "yaml", root=project.root)
+    assert r.code == 2 and "invalid choice: 'yaml'" in r.err and r.out == ""

@@ -1,0 +1,102 @@
+"""Loading: every Turtle file into one graph, errors as file:line, a safe cache."""
+
+from __future__ import annotations
+
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from rdflib import RDF, URIRef
+
+from kg.errors import KGError
+from kg.graph import cached_ntriples, load, parse_files
+from kg.namespaces import ID, IJ
+from kg.project import Project
+
+from .conftest import KG
+
+
+def test_graph_holds_ontology_and_data(project: Project) -> None:
+    g = load(project)
+    assert (URIRef(ID + "relation/israel-japan"), RDF.type, URIRef(IJ + "BilateralRelation")) in g
+    assert len(set(g.subjects(RDF.type, URIRef(IJ + "Visit")))) == 27
+    assert (URIRef(IJ + "Visit"), None, None) in g  # the ontology is part of the graph
+
+
+def test_shapes_are_not_part_of_the_graph(project: Project) -> None:
+    assert all("shapes" not in p.parts for p in project.graph_files())
+    g = load(project)
+    assert not list(g.subjects(RDF.type, URIRef("http://www.w3.org/ns/shacl#NodeShape")))
+
+
+def test_syntax_error_names_file_and_line(scratch: Project) -> None:
+    bad = scratch.data_dir / "broken.ttl"
+    bad.write_text('@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .\nex:d ex:e "open .\n')
+    with pytest.raises(KGError) as e:
+        parse_files([bad], scratch)
+    assert e.value.message.startswith("data/broken.ttl:3: ")
+    assert e.value.exit_code == 2
+
+
+def test_syntax_error_through_cli_is_one_line(scratch: Project, kg_cli) -> None:
+    broken = "@prefix ex: <http://example.org/> .\n\nex:a ex:b\n"
+    (scratch.data_dir / "broken.ttl").write_text(broken)
+    for args in (["validate"], ["query", "visits"], ["export"], ["stats"]):
+        r = kg_cli(*args, root=scratch.root)
+        assert r.code == 2, args
+        assert r.err.startswith("kg: error: data/broken.ttl:"), r.err
+        assert "Traceback" not in r.err and r.err.count("\n") == 1
+        assert r.out == ""
+
+
+def test_blank_nodes_are_refused(scratch: Project) -> None:
+    f = scratch.data_dir / "bnode.ttl"
+    f.write_text("@prefix ex: <http://example.org/> .\nex:a ex:b [ ex:c ex:d ] .\n")
+    with pytest.raises(KGError, match="blank node"):
+        parse_files([f], scratch)
+
+
+def test_unreadable_file_is_a_clear_error(scratch: Project) -> None:
+    f = scratch.data_dir / "latin1.ttl"
+    f.write_bytes(b"# caf\xe9\n")
+    with pytest.raises(KGError, match=r"data/latin1\.ttl: cannot read"):
+        parse_files([f], scratch)
+
+
+def test_cache_is_reused_when_inputs_are_unchanged(scratch: Project) -> None:
+    first = cached_ntriples(scratch)
+    stamp = first.stat().st_mtime_ns
+    assert cached_ntriples(scratch) == first
+    assert first.stat().st_mtime_ns == stamp
+
+
+def test_cache_follows_changes_and_drops_stale_files(scratch: Project) -> None:
+    first = cached_ntriples(scratch)
+    with (scratch.data_dir / "places.ttl").open("a") as f:
+        f.write('\nplace:tokyo <http://www.w3.org/2004/02/skos/core#altLabel> "Edo"@en .\n')
+    second = cached_ntriples(scratch)
+    assert second != first and not first.exists()
+    assert '"Edo"@en' in second.read_text()
+
+
+def test_corrupt_cache_is_rebuilt(scratch: Project) -> None:
+    path = cached_ntriples(scratch)
+    good = path.read_text()
+    path.write_text(good[: len(good) // 2])  # truncated, as by a crash or a full disk
+    g = load(scratch)
+    assert len(g) == len(good.splitlines()) - 1
+    assert path.read_text() == good
+
+
+def test_concurrent_cold_runs_agree(scratch: Project) -> None:
+    def run(_: int) -> tuple[int, str]:
+        cmd = [str(KG), "--root", str(scratch.root), "query", "residents", "-f", "csv"]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        return p.returncode, p.stdout
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(run, range(4)))
+    assert {code for code, _ in results} == {0}
+    assert len({out for _, out in results}) == 1
+    assert len(list((scratch.build_dir / "cache").glob("graph-*.nt"))) == 1
+    assert not list((scratch.build_dir / "cache").glob(".*.tmp"))

@@ -1,0 +1,225 @@
+"""Saved queries: headers, parameters, errors, and golden results on both engines.
+
+Golden files (tests/golden/NAME.tsv, or NAME[param=value].tsv) were checked by
+hand against the article. To refresh them after a deliberate change, run
+``KG_UPDATE_GOLDEN=1 pytest tests/test_queries.py`` and review the diff
+against the article before committing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from kg.errors import KGError
+from kg.queries import (
+    SavedQuery,
+    bind_params,
+    find_query,
+    list_queries,
+    parse_query_text,
+    query,
+)
+from kg.results import to_tsv
+
+GOLDEN = Path(__file__).parent / "golden"
+COMPETENCY = Path(__file__).resolve().parents[2] / "shared" / "docs" / "competency-questions.md"
+
+#: the parameters each golden result was produced with
+CASES: list[tuple[str, dict[str, str]]] = [
+    (q.name, {}) for q in list_queries() if not q.params
+] + [
+    ("visits-to", {"state": "Japan"}),
+    ("visits-to", {"state": "state:israel"}),
+    ("describe", {"entity": "Shinzo Abe"}),
+    ("by-section", {"section": "Public opinion"}),
+]
+
+
+def golden_path(name: str, params: dict[str, str]) -> Path:
+    suffix = "".join(f"[{k}={v}]" for k, v in sorted(params.items()))
+    return GOLDEN / f"{name}{suffix}.tsv"
+
+
+def case_id(case: tuple[str, dict[str, str]]) -> str:
+    return golden_path(*case).stem
+
+
+@pytest.mark.parametrize("engine_name", ["oxigraph", "rdflib"])
+@pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
+def test_golden(case, engine_name: str, engines: dict) -> None:
+    name, params = case
+    result = query(name, params, engine=engines[engine_name])
+    text = to_tsv(result)
+    path = golden_path(name, params)
+    if os.environ.get("KG_UPDATE_GOLDEN") and engine_name == "oxigraph":
+        path.write_text(text, encoding="utf-8")
+    assert path.is_file(), f"no golden file {path.name}; see this module's docstring"
+    assert text == path.read_text(encoding="utf-8")
+
+
+def test_every_saved_query_has_a_golden_file() -> None:
+    covered = {name for name, _ in CASES}
+    assert covered == {q.name for q in list_queries()}
+    assert {p.name for p in GOLDEN.glob("*.tsv")} == {golden_path(*c).name for c in CASES}
+
+
+def test_visits_golden_has_27_person_visits_from_1985_to_2018() -> None:
+    rows = golden_path("visits", {}).read_text().splitlines()[1:]
+    assert len(rows) == 27
+    years = [row.split("\t")[1] for row in rows]
+    assert years[0] == '"1985"' and years[-1] == '"2018"'
+
+
+def test_one_saved_query_per_competency_question() -> None:
+    names = {q.name for q in list_queries()}
+    if COMPETENCY.is_file():
+        suggested = re.findall(r"^\| \d+ \| ([a-z-]+) \|", COMPETENCY.read_text(), re.M)
+        assert len(suggested) == 20
+        assert set(suggested) <= names
+    else:
+        assert len(names) >= 20
+
+
+def test_every_saved_query_has_a_header() -> None:
+    for q in list_queries():
+        assert q.summary, q.name
+        assert q.description, q.name
+        for p in q.params:
+            assert re.search(rf"[?$]{p.name}\b", q.text), f"{q.name}: ?{p.name} unused"
+
+
+def test_header_parsing() -> None:
+    q = parse_query_text(
+        "#+ summary: Short\n#+ description: Long\n#+ description: text\n"
+        "#+ param: state resource\n#+ param: n integer 5\n#+ tags: a, b\nSELECT * {}\n")
+    assert q.summary == "Short" and q.description == "Long text"
+    assert [(p.name, p.type, p.default) for p in q.params] == [
+        ("state", "resource", None), ("n", "integer", "5")]
+    assert q.tags == ("a", "b")
+
+
+def test_bad_param_header_names_the_line() -> None:
+    with pytest.raises(KGError, match=r":2: '#\+ param:' wants NAME TYPE"):
+        parse_query_text("#+ summary: x\n#+ param: state thing\nSELECT * {}", name="q")
+
+
+def test_resource_parameter_accepts_label_prefixed_name_and_iri(ox_engine) -> None:
+    q = find_query("visits-to")
+    iri = "https://w3id.org/israel-japan-kg/id/state/japan"
+    for value in ("Japan", "japan", "state:japan", iri, f"<{iri}>"):
+        assert bind_params(q, {"state": value}, ox_engine) == {"state": ox.NamedNode(iri)}
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({}, "query 'visits-to' needs parameter 'state' (resource)"),
+    ({"state": "Japan", "year": "1990"}, "unknown parameter 'year' for query 'visits-to'"),
+    ({"state": "Atlantis"}, "parameter 'state': no resource labelled 'Atlantis'"),
+    ({"state": 'Japan" } UNION { ?s ?p ?o } #'}, "no resource labelled"),
+])
+def test_parameter_errors_name_the_parameter(params, message, ox_engine) -> None:
+    with pytest.raises(KGError, match=re.escape(message)):
+        query("visits-to", params, engine=ox_engine)
+
+
+def test_ill_typed_parameters_are_refused(ox_engine) -> None:
+    q = parse_query_text("#+ param: n integer\n#+ param: y year 2000\nSELECT ?n ?y {}", name="t")
+    with pytest.raises(KGError, match="parameter 'n': 'ten' is not a valid integer"):
+        bind_params(q, {"n": "ten"}, ox_engine)
+    with pytest.raises(KGError, match="parameter 'y': '99' is not a valid year"):
+        bind_params(q, {"n": "1", "y": "99"}, ox_engine)
+    bound = bind_params(q, {"n": "7"}, ox_engine)
+    assert bound["y"] == ox.Literal("2000", datatype=ox.NamedNode(
+        "http://www.w3.org/2001/XMLSchema#gYear"))
+
+
+def test_ambiguous_label_lists_the_candidates(ox_engine) -> None:
+    # "Foreign Minister of Japan" labels one office; "Special Envoy ..." too; make a clash:
+    q = parse_query_text("#+ param: x resource\nSELECT ?x {}", name="t")
+    with pytest.raises(KGError, match="names 2 resources"):
+        bind_params(q, {"x": "Treaties"}, _TwoLabels())
+
+
+class _TwoLabels:
+    name = "fake"
+
+    def query(self, text, bindings=None):
+        from kg.engine import SelectResult
+        return SelectResult(["s"], [(ox.NamedNode("http://a/1"),), (ox.NamedNode("http://a/2"),)])
+
+
+def test_parameters_are_bound_as_terms_not_pasted(ox_engine) -> None:
+    # the value reaches the engine as one literal, whatever characters it holds
+    q = parse_query_text("#+ param: s string\nSELECT ?s ?len { BIND(STRLEN(?s) AS ?len) }")
+    tricky = '"} ; DROP ALL ; #'
+    result = query(text=q.text, params={"s": tricky}, engine=ox_engine)
+    assert result.rows[0][0] == ox.Literal(tricky)
+
+
+def test_unknown_query_suggests_close_names() -> None:
+    with pytest.raises(KGError, match="no saved query named 'visit'; did you mean visits"):
+        find_query("visit")
+
+
+def test_network_queries_are_refused_offline() -> None:
+    q = SavedQuery(name="remote", text="SELECT * {}", tags=("network",))
+    assert q.needs_network
+
+
+def test_invalid_sparql_gives_the_parser_position(engines) -> None:
+    for engine in engines.values():
+        with pytest.raises(KGError, match=r"^invalid SPARQL: .*(\d+:\d+|line:\d+, col:\d+)"):
+            query(text="SELECT * WHERE { ?s ?p }", engine=engine)
+
+
+def test_cli_query_formats(project, kg_cli) -> None:
+    r = kg_cli("query", "residents", "-f", "csv", root=project.root)
+    assert r.code == 0
+    assert r.out.splitlines()[0] == "figure,date,citizensOf,livingIn,value"
+    assert "1156" in r.out
+    r = kg_cli("query", "residents", root=project.root)
+    assert r.code == 0 and "4 rows" in r.out and "Israel" in r.out
+
+
+def test_cli_query_with_param_file_and_inline(project, kg_cli, tmp_path) -> None:
+    r = kg_cli("query", "visits-to", "--param", "state=Israel", "-f", "tsv", root=project.root)
+    assert r.code == 0 and len(r.out.splitlines()) == 17  # header + 16 visits to Israel
+    f = tmp_path / "count.rq"
+    f.write_text("PREFIX ij: <https://w3id.org/israel-japan-kg/ontology#>\n"
+                 "SELECT (COUNT(*) AS ?n) { ?v a ij:Visit }")
+    r = kg_cli("query", str(f), "-f", "csv", root=project.root)
+    assert r.out.splitlines() == ["n", "27"]
+    r = kg_cli("query", "-e", "ASK { ?s ?p ?o }", "-f", "json", root=project.root)
+    assert '"boolean": true' in r.out
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["query", "visit"], "no saved query named 'visit'; did you mean visits"),
+    (["query", "-e", "SELECT * WHERE { ?s ?p }"], "invalid SPARQL"),
+    (["query", "visits", "-f", "yaml"], "invalid choice: 'yaml'"),
+    (["query", "visits-to"], "needs parameter 'state'"),
+    (["query", "visits-to", "-p", "state"], "--param wants NAME=VALUE"),
+    (["query", "visits-to", "-p", "country=Japan"], "unknown parameter 'country'"),
+    (["query", "no/such.rq"], "no/such.rq: no such query file"),
+    (["query"], "give a saved query name"),
+    (["query", "visits", "-e", "ASK {}"], "not both"),
+    (["query", "visits", "--engine", "fuseki"], "invalid choice: 'fuseki'"),
+    (["query", "visits", "-f", "turtle"], "unknown format 'turtle' for query solutions"),
+])
+def test_cli_query_bad_input(args, message, project, kg_cli) -> None:
+    r = kg_cli(*args, root=project.root)
+    assert r.code == 2
+    assert r.out == ""
+    assert r.err.startswith("kg: error: ") and message in r.err and r.err.count("\n") == 1
+
+
+def test_cli_queries_lists_all_with_summaries(project, kg_cli) -> None:
+    r = kg_cli("queries", root=project.root)
+    assert r.code == 0
+    lines = r.out.splitlines()
+    assert len(lines) == len(list_queries())
+    assert any(line.startswith("visits-to") and "[state:resource]" in line for line in lines)

@@ -1,0 +1,92 @@
+"""The W3C SPARQL result formats, and graph results."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import xml.etree.ElementTree as ET
+
+import pyoxigraph as ox
+from rdflib import Graph
+
+from kg.engine import AskResult, GraphResult, SelectResult
+from kg.results import format_result
+
+XSD = "http://www.w3.org/2001/XMLSchema#"
+ROWS = SelectResult(
+    ["s", "label", "n", "missing"],
+    [
+        (ox.NamedNode("http://example.org/a"), ox.Literal("Tel Aviv, \"Jaffa\"", language="en"),
+         ox.Literal("3", datatype=ox.NamedNode(XSD + "integer")), None),
+        (ox.BlankNode("b0"), ox.Literal("line\nbreak\ttab"), None, None),
+    ],
+)
+
+
+def test_json_follows_the_w3c_format() -> None:
+    doc = json.loads(format_result(ROWS, "json"))
+    assert doc["head"]["vars"] == ["s", "label", "n", "missing"]
+    first, second = doc["results"]["bindings"]
+    assert first["s"] == {"type": "uri", "value": "http://example.org/a"}
+    assert first["label"] == {"type": "literal", "value": 'Tel Aviv, "Jaffa"', "xml:lang": "en"}
+    assert first["n"] == {"type": "literal", "value": "3", "datatype": XSD + "integer"}
+    assert "missing" not in first
+    assert second["s"] == {"type": "bnode", "value": "b0"}
+    assert json.loads(format_result(AskResult(False), "json")) == {"head": {}, "boolean": False}
+
+
+def test_xml_follows_the_w3c_format() -> None:
+    ns = {"r": "http://www.w3.org/2005/sparql-results#"}
+    root = ET.fromstring(format_result(ROWS, "xml"))
+    assert [v.get("name") for v in root.findall("r:head/r:variable", ns)] == ROWS.variables
+    results = root.findall("r:results/r:result", ns)
+    assert len(results) == 2
+    lit = results[0].find("r:binding[@name='label']/r:literal", ns)
+    assert lit.text == 'Tel Aviv, "Jaffa"'
+    assert lit.get("{http://www.w3.org/XML/1998/namespace}lang") == "en"
+    ask = ET.fromstring(format_result(AskResult(True), "xml"))
+    assert ask.find("r:boolean", ns).text == "true"
+
+
+def test_csv_quotes_what_needs_quoting() -> None:
+    text = format_result(ROWS, "csv")
+    assert text.endswith("\r\n")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["s", "label", "n", "missing"]
+    assert rows[1] == ["http://example.org/a", 'Tel Aviv, "Jaffa"', "3", ""]
+    assert rows[2] == ["_:b0", "line\nbreak\ttab", "", ""]
+
+
+def test_tsv_writes_terms_in_ntriples_syntax() -> None:
+    lines = format_result(ROWS, "tsv").split("\n")
+    assert lines[0] == "?s\t?label\t?n\t?missing"
+    assert lines[1] == f'<http://example.org/a>\t"Tel Aviv, \\"Jaffa\\""@en\t"3"^^<{XSD}integer>\t'
+    assert lines[2].startswith("_:b0\t\"line\\nbreak\\ttab\"")
+
+
+def test_table_is_readable() -> None:
+    text = format_result(ROWS, "table")
+    assert "Tel Aviv" in text and "2 rows" in text
+
+
+def test_graph_results_in_each_format() -> None:
+    t = ox.Triple(ox.NamedNode("https://w3id.org/israel-japan-kg/id/state/japan"),
+                  ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label"),
+                  ox.Literal("Japan", language="en"))
+    result = GraphResult([t])
+    ttl = format_result(result)
+    assert "state:japan" in ttl
+    for fmt, parser in (("turtle", "turtle"), ("nt", "nt"), ("jsonld", "json-ld")):
+        g = Graph().parse(data=format_result(result, fmt), format=parser)
+        assert len(g) == 1
+
+
+def test_cli_construct_and_describe(project, kg_cli) -> None:
+    r = kg_cli("query", "-e", "DESCRIBE <https://w3id.org/israel-japan-kg/id/state/iran>",
+               root=project.root)
+    assert r.code == 0 and "state:iran" in r.out
+    r = kg_cli("query", "-f", "jsonld", "-e",
+               "CONSTRUCT { ?s ?p ?o } WHERE { BIND(<https://w3id.org/israel-japan-kg/id/state/iran>"
+               " AS ?s) ?s ?p ?o }", root=project.root)
+    assert r.code == 0 and json.loads(r.out)["id"] == "state:iran"

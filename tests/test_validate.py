@@ -1,0 +1,144 @@
+"""SHACL validation: the data conforms, and every constraint is proven by an example.
+
+Each file of tests/data/invalid/ starts with ``# expect: SHAPE COMPONENT`` and
+adds new resources whose IRIs end in its own slug; together with the project's
+data it must trip exactly that constraint and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from rdflib import Graph, URIRef
+from rdflib.namespace import SH
+
+from kg.cli import main
+from kg.namespaces import shorten
+from kg.project import Project
+from kg.validation import validate
+
+DATA = Path(__file__).parent / "data"
+INVALID = sorted((DATA / "invalid").glob("*.ttl"))
+VALID = DATA / "valid"
+
+# SHACL parameters that each make one constraint component
+COMPONENT_OF = {
+    SH.minCount: "MinCount", SH.maxCount: "MaxCount", SH["class"]: "Class",
+    SH.datatype: "Datatype", SH.languageIn: "LanguageIn", SH.uniqueLang: "UniqueLang",
+    SH.qualifiedMinCount: "QualifiedMinCount", SH["in"]: "In", SH["or"]: "Or",
+    SH.minInclusive: "MinInclusive", SH.maxInclusive: "MaxInclusive", SH.disjoint: "Disjoint",
+    SH.lessThanOrEquals: "LessThanOrEquals", SH.pattern: "Pattern", SH.maxLength: "MaxLength",
+    SH.sparql: "SPARQL", SH.nodeKind: "NodeKind", SH.hasValue: "HasValue",
+}
+
+
+def expected(path: Path) -> tuple[str, str]:
+    first = path.read_text(encoding="utf-8").splitlines()[0].split()
+    assert first[:2] == ["#", "expect:"], f"{path.name} must start with '# expect: SHAPE COMPONENT'"
+    return first[2], first[3]
+
+
+def slug(path: Path) -> str:
+    return "invalid-" + path.stem.replace("--", "-").lower()
+
+
+def declared_constraints(project: Project) -> set[tuple[str, str]]:
+    shapes = Graph()
+    for f in project.shape_files():
+        shapes.parse(f)
+    found = set()
+    for s in set(shapes.subjects()):
+        if isinstance(s, URIRef):
+            for param, comp in COMPONENT_OF.items():
+                if (s, param, None) in shapes:
+                    found.add((shorten(str(s)), f"sh:{comp}ConstraintComponent"))
+    return found
+
+
+def test_project_graph_conforms(project: Project) -> None:
+    report = validate(project=project)
+    assert report.conforms, report.to_text()
+
+
+def test_valid_examples_conform(project: Project) -> None:
+    assert validate([VALID / "standalone.ttl"], project=project).conforms
+    assert validate([VALID / "with-project-data.ttl"], with_data=True, project=project).conforms
+
+
+def test_every_constraint_has_exactly_one_invalid_example(project: Project) -> None:
+    examples = [expected(p) for p in INVALID]
+    assert len(examples) == len(set(examples)), "two invalid files test the same constraint"
+    assert set(examples) == declared_constraints(project)
+
+
+def test_each_invalid_example_trips_exactly_its_constraint(project: Project) -> None:
+    # One validation of all examples together (1-2 s instead of minutes); each
+    # result is attributed to the file whose slug its focus node carries.
+    report = validate(INVALID, with_data=True, project=project)
+    assert not report.conforms
+    unexplained = [v for v in report.violations if "/invalid-" not in v.focus]
+    assert not unexplained, "the project's own data was flagged"
+    for path in INVALID:
+        s = slug(path)
+        got = {(v.shape, v.component) for v in report.violations
+               if v.focus.rsplit("/", 1)[-1] == s or v.focus.rsplit("/", 1)[-1].startswith(s + "-")}
+        assert got == {expected(path)}, path.name
+
+
+@pytest.mark.parametrize("path", INVALID, ids=[p.stem for p in INVALID])
+def test_cli_exits_1_on_each_invalid_example(path: Path, project: Project, capsys) -> None:
+    code = main(["--root", str(project.root), "validate", "--with-data", str(path)])
+    out = capsys.readouterr().out
+    shape, component = expected(path)
+    assert code == 1
+    assert out.startswith("does not conform: 1 result(s)")
+    assert f"shape: {shape} ({component})" in out
+    assert f"/{slug(path)}" in out  # the focus node is named by IRI
+
+
+def test_text_report_names_label_iri_path_value_and_message(project: Project) -> None:
+    report = validate([DATA / "invalid" / "Observation-value--MinInclusive.ttl"], with_data=True,
+                      project=project)
+    text = report.to_text()
+    assert "focus: Test figure <https://w3id.org/israel-japan-kg/id/figure/" in text
+    assert "path:  ij:value" in text
+    assert "value: -5" in text
+    assert "not below zero" in text
+
+
+def test_json_report(project: Project, kg_cli) -> None:
+    r = kg_cli("validate", "--format", "json", "--with-data",
+               str(DATA / "invalid" / "Visit-toState--Class.ttl"), root=project.root)
+    assert r.code == 1
+    doc = json.loads(r.out)
+    assert doc["conforms"] is False
+    (v,) = doc["violations"]
+    assert v["shape"] == "ijsh:Visit-toState" and v["value"] == "place:tokyo"
+
+
+def test_json_report_when_conforming(project: Project, kg_cli) -> None:
+    r = kg_cli("validate", "--format", "json", root=project.root)
+    assert r.code == 0 and json.loads(r.out) == {"conforms": True, "violations": []}
+
+
+def test_missing_file_is_a_usage_error(project: Project, kg_cli) -> None:
+    r = kg_cli("validate", "no/such/file.ttl", root=project.root)
+    assert r.code == 2 and r.err == "kg: error: no/such/file.ttl: no such file\n"
+
+
+def test_broken_shapes_are_reported_not_crashed(scratch: Project, kg_cli) -> None:
+    shapes = scratch.shapes_dir / "shapes.ttl"
+    shapes.write_text(shapes.read_text().replace('sh:pattern "^(194', 'sh:pattern "^((194'))
+    r = kg_cli("validate", root=scratch.root)
+    assert r.code == 2 and r.err.startswith("kg: error: ") and "Traceback" not in r.err
+
+
+def test_report_is_cached_and_follows_data_changes(scratch: Project) -> None:
+    assert validate(project=scratch).conforms
+    cached = list((scratch.build_dir / "cache").glob("validation-*.json"))
+    assert len(cached) == 1
+    bad = (DATA / "invalid" / "Visit-date--MinCount.ttl").read_text()
+    (scratch.data_dir / "extra.ttl").write_text(bad)
+    assert not validate(project=scratch).conforms
