@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from kg.errors import EXIT_FAILED, EXIT_USAGE, KGError
+from kg.namespaces import shorten
 from kg.project import Project
 
 EXIT_INTERNAL = 70  # sysexits EX_SOFTWARE
@@ -50,7 +51,7 @@ def _params(pairs: Sequence[str]) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name:
-            raise KGError(f"--param wants NAME=VALUE, got {pair!r}")
+            raise KGError(f"--param and --service want NAME=VALUE, got {pair!r}")
         out[name.strip()] = value
     return out
 
@@ -72,8 +73,17 @@ def cmd_query(args: argparse.Namespace) -> int:
         from kg.queries import check_params, find_query
 
         check_params(find_query(args.name, project), params)
+    services = _params(args.service) if args.service else {}
     engine = open_engine(args.engine, project)
-    result = query(args.name, params, text=args.expression, engine=engine, project=project)
+    result = query(
+        args.name,
+        params,
+        text=args.expression,
+        engine=engine,
+        project=project,
+        allow_network=args.allow_network,
+        service_map=services,
+    )
     _write(format_result(result, args.format))
     return 0
 
@@ -122,6 +132,77 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     report = coverage(Path(args.article), project=_project(args))
     _write(report.to_text(verbose=args.verbose))
     return 0 if report.ok else EXIT_FAILED
+
+
+def cmd_link(args: argparse.Namespace) -> int:
+    from kg import linking
+    from kg.wikidata import API, WikidataClient
+
+    project = _project(args)
+    if not args.suggest and (args.names or args.type or args.accept):
+        raise KGError("NAME, --type and --accept go with --suggest")
+    if args.check:
+        problems = linking.check(project)
+        for p in problems:
+            _write(f"- {p}\n")
+        state = linking.read_state(project)
+        confirmed = sum(r.status == "Confirmed" for r in state.records.values())
+        _write(
+            f"{len(problems)} problem(s); {confirmed} confirmed link(s), "
+            f"{len(state.records) - confirmed} resource(s) listed without one\n"
+        )
+        return EXIT_FAILED if problems else 0
+    client = WikidataClient(
+        api=args.api or os.environ.get("KG_WIKIDATA_API", API),
+        cache_dir=project.build_dir / "wikidata-cache",
+        offline=args.offline,
+    )
+    try:
+        if args.verify:
+            results = linking.verify(client=client, project=project)
+            bad = [r for r in results if r.problems]
+            for r in bad:
+                for p in r.problems:
+                    _write(f"- {shorten(r.resource)} ({r.item}): {p}\n")
+            _write(f"{len(results)} link(s) verified, {len(bad)} with problems\n")
+            return EXIT_FAILED if bad else 0
+        suggestions = linking.suggest(args.names, type_=args.type, client=client, project=project)
+        if args.accept:
+            return _accept(args.accept, suggestions, project)
+        _write(linking.suggestions_table(suggestions))
+        return 0
+    finally:
+        client.close()
+
+
+def _accept(choice: str, suggestions: list, project: Project) -> int:
+    from kg import linking
+    from kg.namespaces import expand
+
+    resource, sep, item = choice.partition("=")
+    resource_iri = expand(resource) or resource
+    if not sep:
+        raise KGError("--accept wants RESOURCE=QID, e.g. person:shinzo-abe=Q132345")
+    picked = [s for s in suggestions if s.resource == resource_iri and s.candidate == item]
+    if not picked:
+        raise KGError(
+            f"{item} is not a ranked candidate for {resource}; run --suggest for it "
+            "first, or add the link by hand with its evidence"
+        )
+    s = picked[0]
+    evidence = (
+        f"Accepted by a person from kg link --suggest: Wikidata's search for "
+        f"'{s.label}' returned {item} ({s.candidate_label}: {s.description})."
+    )
+    path = linking.accept(
+        resource_iri,
+        item,
+        evidence=evidence,
+        checks=f"Score {s.score:.2f}: {', '.join(s.reasons) or 'none'}.",
+        project=project,
+    )
+    print(f"linked {resource} to {item} in {project.relative(path)}", file=sys.stderr)
+    return 0
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
@@ -186,6 +267,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="table (default), csv, tsv, json, xml; turtle, jsonld, nt for graphs",
     )
     p.add_argument("--engine", choices=tuple(ENGINES), default="oxigraph")
+    p.add_argument(
+        "--allow-network",
+        action="store_true",
+        help="let queries tagged 'network' ask remote SPARQL services",
+    )
+    p.add_argument(
+        "--service",
+        action="append",
+        default=[],
+        metavar="FROM=TO",
+        help="send SERVICE <FROM> to endpoint TO instead (a mirror or test double)",
+    )
 
     command("queries", cmd_queries, "List the saved queries with their summaries and parameters.")
 
@@ -212,6 +305,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--article", required=True, metavar="PATH", help="the article as plain text")
     p.add_argument("-v", "--verbose", action="store_true", help="list covered values too")
+
+    p = command("link", cmd_link, "Check, find and verify links to Wikidata.")
+    mode = p.add_mutually_exclusive_group(required=True)
+    mode.add_argument(
+        "--check",
+        action="store_true",
+        help="offline checks of data/wikidata.ttl (exit 1 with a list on problems)",
+    )
+    mode.add_argument(
+        "--suggest",
+        action="store_true",
+        help="rank Wikidata candidates for resources without a confirmed link",
+    )
+    mode.add_argument(
+        "--verify",
+        action="store_true",
+        help="check every confirmed link against Wikidata (network)",
+    )
+    p.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help="with --suggest: labels or prefixed names of the resources to look up",
+    )
+    p.add_argument("--type", metavar="CLASS", help="with --suggest: only this class (e.g. Person)")
+    p.add_argument(
+        "--accept",
+        metavar="RESOURCE=QID",
+        help="with --suggest: write this candidate as a confirmed link",
+    )
+    p.add_argument("--offline", action="store_true", help="use only cached Wikidata answers")
+    p.add_argument(
+        "--api",
+        metavar="URL",
+        help="Wikidata API endpoint (default: wikidata.org, or $KG_WIKIDATA_API)",
+    )
 
     p = command("docs", cmd_docs, "Generate the ontology's HTML documentation with pyLODE.")
     p.add_argument(

@@ -213,8 +213,13 @@ def query(
     text: str | None = None,
     engine: Engine | None = None,
     project: Project | None = None,
+    allow_network: bool = False,
+    service_map: Mapping[str, str] | None = None,
 ) -> Result:
     """Run a saved query (by name or file) or inline ``text``, with bound parameters.
+
+    Queries tagged ``network`` (they use SERVICE) run only with ``allow_network``;
+    ``service_map`` sends a SERVICE endpoint elsewhere (a mirror or a test double).
 
     >>> res = query("visits-to", {"state": "Japan"})          # doctest: +SKIP
     """
@@ -222,12 +227,22 @@ def query(
 
     if (name_or_file is None) == (text is None):
         raise KGError("give a saved query name, a query file, or inline text (-e), not both")
-    saved = parse_query_text(text) if text is not None else find_query(name_or_file, project)  # type: ignore[arg-type]
-    if saved.needs_network:
+    saved = (
+        parse_query_text(text) if text is not None else find_query(name_or_file, project)  # type: ignore[arg-type]
+    )
+    if saved.needs_network and not allow_network:
         raise KGError(
-            f"query {saved.name!r} calls a remote SPARQL service; run it with "
-            "'kg query --endpoint' or a client with network access"
+            f"query {saved.name!r} asks a remote SPARQL service (SERVICE); "
+            "allow it with --allow-network"
         )
     engine = engine or open_engine(project=project)
     bindings = bind_params(saved, params or {}, engine)
-    return engine.query(saved.text, bindings)
+    return engine.query(redirect_services(saved.text, service_map or {}), bindings)
+
+
+def redirect_services(text: str, service_map: Mapping[str, str]) -> str:
+    """Point ``SERVICE <from>`` at another endpoint (a mirror, or a test double)."""
+    for source, target in service_map.items():
+        pattern = rf"(SERVICE\s+(?:SILENT\s+)?)<{re.escape(source)}>"
+        text = re.sub(pattern, lambda m, t=target: f"{m.group(1)}<{t}>", text, flags=re.I)
+    return text

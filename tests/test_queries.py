@@ -30,8 +30,9 @@ GOLDEN = Path(__file__).parent / "golden"
 COMPETENCY = Path(__file__).resolve().parents[2] / "shared" / "docs" / "competency-questions.md"
 
 #: the parameters each golden result was produced with
+LOCAL = [q for q in list_queries() if not q.needs_network]  # network ones: test_linking.py
 CASES: list[tuple[str, dict[str, str]]] = [
-    (q.name, {}) for q in list_queries() if not q.params
+    (q.name, {}) for q in LOCAL if not q.params
 ] + [
     ("visits-to", {"state": "Japan"}),
     ("visits-to", {"state": "state:israel"}),
@@ -64,7 +65,7 @@ def test_golden(case, engine_name: str, engines: dict) -> None:
 
 def test_every_saved_query_has_a_golden_file() -> None:
     covered = {name for name, _ in CASES}
-    assert covered == {q.name for q in list_queries()}
+    assert covered == {q.name for q in LOCAL}
     assert {p.name for p in GOLDEN.glob("*.tsv")} == {golden_path(*c).name for c in CASES}
 
 
@@ -165,9 +166,15 @@ def test_unknown_query_suggests_close_names() -> None:
         find_query("visit")
 
 
-def test_network_queries_are_refused_offline() -> None:
+def test_network_queries_are_refused_offline(ox_engine) -> None:
     q = SavedQuery(name="remote", text="SELECT * {}", tags=("network",))
     assert q.needs_network
+    remote = [q for q in list_queries() if q.needs_network]
+    assert {q.name for q in remote} == {"wikidata-people", "wikidata-places"}
+    for q in remote:
+        assert "SERVICE <https://query.wikidata.org/sparql>" in q.text
+        with pytest.raises(KGError, match="allow it with --allow-network"):
+            query(q.name, engine=ox_engine)
 
 
 def test_invalid_sparql_gives_the_parser_position(engines) -> None:
@@ -202,7 +209,7 @@ def test_cli_query_with_param_file_and_inline(project, kg_cli, tmp_path) -> None
     (["query", "-e", "SELECT * WHERE { ?s ?p }"], "invalid SPARQL"),
     (["query", "visits", "-f", "yaml"], "invalid choice: 'yaml'"),
     (["query", "visits-to"], "needs parameter 'state'"),
-    (["query", "visits-to", "-p", "state"], "--param wants NAME=VALUE"),
+    (["query", "visits-to", "-p", "state"], "--param and --service want NAME=VALUE"),
     (["query", "visits-to", "-p", "country=Japan"], "unknown parameter 'country'"),
     (["query", "no/such.rq"], "no/such.rq: no such query file"),
     (["query"], "give a saved query name"),

@@ -1,0 +1,300 @@
+"""Links to Wikidata: offline checks, and the client against a local stand-in server.
+
+No test touches the network: pytest-httpserver serves Wikidata-shaped answers
+(tests/data/wikidata/) on 127.0.0.1, and stops with the test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import pytest
+from werkzeug import Request, Response
+
+from kg import linking
+from kg.errors import KGError
+from kg.project import Project
+from kg.queries import query
+from kg.wikidata import WikidataClient, qid
+
+FIXTURES = Path(__file__).parent / "data" / "wikidata"
+ENTITIES = {
+    **json.loads((FIXTURES / "entities-david-levy.json").read_text())["entities"],
+    **json.loads((FIXTURES / "entities-verify.json").read_text())["entities"],
+}
+HEADER = (Path(__file__).resolve().parent.parent / "data" / "wikidata.ttl").read_text().split(
+    "\n\n")[0]
+
+
+def api_answer(request: Request) -> Response:
+    """Answers like Wikidata's action API for the fixtures."""
+    args = request.args
+    assert args.get("format") == "json" and args.get("maxlag") == "5"
+    if args.get("action") == "wbsearchentities":
+        doc = (json.loads((FIXTURES / "search-david-levy.json").read_text())
+               if args.get("search") == "David Levy" else {"search": [], "success": 1})
+    elif args.get("action") == "wbgetentities":
+        found = {}
+        for q in args["ids"].split("|"):
+            entity = ENTITIES.get(q) or next(
+                (e for e in ENTITIES.values() if e.get("redirects", {}).get("from") == q),
+                {"id": q, "missing": ""})
+            found[entity.get("id", q)] = entity
+        doc = {"entities": found, "success": 1}
+    else:
+        doc = {"error": {"code": "badvalue", "info": "unknown action"}}
+    return Response(json.dumps(doc), content_type="application/json")
+
+
+@pytest.fixture
+def api(httpserver):
+    httpserver.expect_request("/w/api.php").respond_with_handler(api_answer)
+    return httpserver.url_for("/w/api.php")
+
+
+def client_for(url: str, tmp_path: Path, **kw) -> tuple[WikidataClient, list[float]]:
+    slept: list[float] = []
+    client = WikidataClient(api=url, cache_dir=tmp_path / "cache", sleep=slept.append, **kw)
+    return client, slept
+
+
+# -- the project's own links --------------------------------------------------
+
+
+def test_project_links_pass_the_offline_check(project: Project, kg_cli) -> None:
+    assert linking.check(project) == []
+    r = kg_cli("link", "--check", root=project.root)
+    assert r.code == 0 and r.out.startswith("0 problem(s); 19 confirmed link(s)")
+
+
+def test_every_link_has_evidence_and_canonical_iri(project: Project) -> None:
+    state = linking.read_state(project)
+    confirmed = [r for r in state.records.values() if r.status == "Confirmed"]
+    assert len(confirmed) == 19
+    for rec in confirmed:
+        assert qid(rec.target) and len(rec.evidence) > 40, rec.iri
+    # the namesake guard for the father-and-son presidents is in place
+    herzog = state.record_for("https://w3id.org/israel-japan-kg/id/person/chaim-herzog")
+    assert herzog.status == "Unconfirmed"
+    assert herzog.distinct_from == ["http://www.wikidata.org/entity/Q359400"]
+
+
+@pytest.mark.parametrize(("addition", "problem"), [
+    ("person:yitzhak-rabin skos:exactMatch wd:Q1 .",
+     "linked to http://www.wikidata.org/entity/Q1 but its record says Unconfirmed"),
+    ("person:moshe-arens skos:exactMatch wd:Q132345 .", "shared by"),
+    ("person:shinzo-abe skos:exactMatch wd:Q2 .", "linked to 2 items"),
+    ("person:chaim-herzog skos:exactMatch wd:Q359400 .", "names as a namesake"),
+    ("person:yitzhak-rabin skos:exactMatch <https://www.wikidata.org/wiki/Q9> .",
+     "not a canonical Wikidata entity IRI"),
+    ("person:new-person a ij:Person ; rdfs:label \"New Person\"@en .",
+     "person:new-person: neither linked nor listed"),
+])
+def test_check_finds_each_kind_of_problem(addition, problem, scratch: Project, kg_cli) -> None:
+    (scratch.data_dir / "extra.ttl").write_text(HEADER + "\n\n" + addition + "\n")
+    problems = linking.check(scratch)
+    assert any(problem in p for p in problems), problems
+    r = kg_cli("link", "--check", root=scratch.root)
+    assert r.code == 1 and problem in r.out
+
+
+def test_link_options_belong_to_suggest(project: Project, kg_cli) -> None:
+    r = kg_cli("link", "--check", "--type", "Person", root=project.root)
+    assert r.code == 2 and "go with --suggest" in r.err
+    r = kg_cli("link", root=project.root)
+    assert r.code == 2 and "one of the arguments --check --suggest --verify is required" in r.err
+
+
+# -- the HTTP client ------------------------------------------------------------
+
+
+def test_client_identifies_itself_and_caches(httpserver, tmp_path: Path) -> None:
+    seen = []
+
+    def handler(request: Request) -> Response:
+        seen.append(request.headers.get("User-Agent", ""))
+        return api_answer(request)
+
+    httpserver.expect_request("/w/api.php").respond_with_handler(handler)
+    client, _ = client_for(httpserver.url_for("/w/api.php"), tmp_path)
+    first = client.search("David Levy")
+    assert [h["id"] for h in first] == ["Q99900002", "Q99900003", "Q99900001"]
+    assert client.search("David Levy") == first
+    assert len(seen) == 1  # the second answer came from the cache
+    assert seen[0].startswith("israel-japan-kg/0.1 (https://w3id.org/israel-japan-kg")
+    httpserver.clear()  # from here on the server answers nothing: offline must not ask it
+    offline, _ = client_for(client.api, tmp_path, offline=True)
+    assert offline.search("David Levy") == first
+    with pytest.raises(KGError, match="offline, and Wikidata's answer"):
+        offline.search("Someone Else")
+
+
+def test_429_with_retry_after_is_honoured(httpserver, tmp_path: Path) -> None:
+    calls = []
+
+    def handler(request: Request) -> Response:
+        calls.append(1)
+        if len(calls) == 1:
+            return Response("slow down", status=429, headers={"Retry-After": "7"})
+        return api_answer(request)
+
+    httpserver.expect_request("/w/api.php").respond_with_handler(handler)
+    client, slept = client_for(httpserver.url_for("/w/api.php"), tmp_path)
+    assert client.search("David Levy")
+    assert slept == [7.0] and len(calls) == 2
+
+
+def test_maxlag_error_waits_and_retries(httpserver, tmp_path: Path) -> None:
+    calls = []
+
+    def handler(request: Request) -> Response:
+        calls.append(1)
+        if len(calls) == 1:
+            body = {"error": {"code": "maxlag", "info": "Waiting for a database server"}}
+            return Response(json.dumps(body), content_type="application/json",
+                            headers={"Retry-After": "3"})
+        return api_answer(request)
+
+    httpserver.expect_request("/w/api.php").respond_with_handler(handler)
+    client, slept = client_for(httpserver.url_for("/w/api.php"), tmp_path)
+    assert client.search("David Levy") and slept == [3.0]
+
+
+def test_too_long_a_wait_is_refused(httpserver, tmp_path: Path) -> None:
+    httpserver.expect_request("/w/api.php").respond_with_data(
+        "", status=503, headers={"Retry-After": "3600"})
+    client, slept = client_for(httpserver.url_for("/w/api.php"), tmp_path)
+    with pytest.raises(KGError, match="asked to wait 3600 s"):
+        client.search("David Levy")
+    assert slept == []
+
+
+def test_timeouts_are_retried_with_backoff_then_fail(httpserver, tmp_path: Path) -> None:
+    def slow(request: Request) -> Response:
+        time.sleep(0.5)
+        return api_answer(request)
+
+    httpserver.expect_request("/w/api.php").respond_with_handler(slow)
+    client, slept = client_for(httpserver.url_for("/w/api.php"), tmp_path, timeout=0.1,
+                               retries=2)
+    with pytest.raises(KGError, match=r"after 3 attempts: no answer within 0\.1 s"):
+        client.search("David Levy")
+    assert slept == [1.0, 2.0]
+    assert not list((tmp_path / "cache").glob("*.json"))
+
+
+def test_connection_refused_is_a_clear_error(tmp_path: Path) -> None:
+    client, slept = client_for("http://127.0.0.1:9/w/api.php", tmp_path, retries=1)
+    with pytest.raises(KGError, match="could not be reached after 2 attempts: cannot connect"):
+        client.entities(["Q1"])
+    assert slept == [1.0]
+
+
+def test_network_failure_in_the_cli_leaves_data_untouched(httpserver, project: Project,
+                                                          kg_cli) -> None:
+    httpserver.expect_request("/w/api.php").respond_with_data("broken", status=500)
+    before = hashlib.sha256((project.data_dir / "wikidata.ttl").read_bytes()).hexdigest()
+    r = kg_cli("link", "--verify", "--api", httpserver.url_for("/w/api.php"), root=project.root)
+    assert r.code == 2 and r.err == "kg: error: Wikidata answered HTTP 500 to wbgetentities\n"
+    after = hashlib.sha256((project.data_dir / "wikidata.ttl").read_bytes()).hexdigest()
+    assert before == after
+
+
+# -- suggest, accept, verify ------------------------------------------------------
+
+
+def test_suggest_ranks_the_namesake_that_fits(api, scratch: Project, tmp_path: Path) -> None:
+    client, _ = client_for(api, tmp_path)
+    ranked = linking.suggest(["David Levy"], client=client, project=scratch)
+    assert [s.candidate for s in ranked] == ["Q99900001", "Q99900002", "Q99900003"]
+    best = ranked[0]
+    assert "instance of Q5" in best.reasons and "country/citizenship Q801" in best.reasons
+    assert ranked[1].score < best.score  # the American namesake: citizenship Q30, not Q801
+    assert "not an instance of Q5" in ranked[2].reasons  # the family name
+
+
+def test_suggest_then_accept_through_the_cli(api, scratch: Project, kg_cli) -> None:
+    r = kg_cli("link", "--suggest", "David Levy", "--api", api, root=scratch.root)
+    assert r.code == 0
+    lines = r.out.splitlines()
+    assert lines[1].startswith("person:david-levy") and "Q99900001" in lines[1]
+    r = kg_cli("link", "--suggest", "David Levy", "--api", api, "--offline",
+               "--accept", "person:david-levy=Q99900001", root=scratch.root)
+    assert r.code == 0, r.err
+    state = linking.read_state(scratch)
+    rec = state.record_for("https://w3id.org/israel-japan-kg/id/person/david-levy")
+    assert rec.status == "Confirmed" and rec.target.endswith("/Q99900001")
+    assert "kg link --suggest" in rec.evidence
+    assert kg_cli("link", "--check", root=scratch.root).code == 0
+    assert kg_cli("validate", root=scratch.root).code == 0
+
+
+def test_accept_refuses_what_was_not_ranked_or_a_namesake(api, scratch: Project,
+                                                         kg_cli) -> None:
+    r = kg_cli("link", "--suggest", "David Levy", "--api", api,
+               "--accept", "person:david-levy=Q42", root=scratch.root)
+    assert r.code == 2 and "not a ranked candidate" in r.err
+    with pytest.raises(KGError, match="namesake"):
+        linking.accept("https://w3id.org/israel-japan-kg/id/person/chaim-herzog", "Q359400",
+                       evidence="x" * 30, checks="x", project=scratch)
+
+
+def test_verify_reports_redirects_deletions_and_wrong_labels(api, scratch: Project,
+                                                             tmp_path: Path, kg_cli) -> None:
+    links = {"state:israel": "Q99900030", "person:shinzo-abe": "Q99900031",
+             "place:tokyo": "Q99900033", "person:bill-clinton": "Q99900034"}
+    blocks = [HEADER]
+    for resource, item in links.items():
+        slug = resource.replace(":", "-")
+        blocks.append(f"{resource} skos:exactMatch wd:{item} .\nlink:{slug} a ij:WikidataLink ;\n"
+                      f"    ij:linkSubject {resource} ; ij:linkStatus ij:Confirmed ;\n"
+                      f"    ij:linkTarget wd:{item} ;\n"
+                      f"    ij:evidence \"test fixture, not a real link\"@en .")
+    (scratch.data_dir / "wikidata.ttl").write_text("\n\n".join(blocks) + "\n")
+    client, _ = client_for(api, tmp_path)
+    results = {r.resource.rsplit("/", 1)[1]: r.problems
+               for r in linking.verify(client=client, project=scratch)}
+    assert results["israel"] == []
+    assert results["shinzo-abe"] == ["the item redirects to Q99900032: link that instead"]
+    assert results["tokyo"] == ["the item does not exist (deleted or never created)"]
+    assert results["bill-clinton"] == ["its English label is 'Hillary Clinton', not 'Bill Clinton'"]
+    r = kg_cli("link", "--verify", "--api", api, root=scratch.root)
+    assert r.code == 1 and r.out.splitlines()[-1] == "4 link(s) verified, 3 with problems"
+
+
+# -- federated queries ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine_name", ["oxigraph", "rdflib"])
+def test_federated_query_against_a_stand_in_endpoint(engine_name, httpserver, engines) -> None:
+    wd = "http://www.wikidata.org/entity/"
+    answer = {"head": {"vars": ["item", "born"]}, "results": {"bindings": [
+        {"item": {"type": "uri", "value": wd + "Q132345"},
+         "born": {"type": "literal", "value": "2000-01-01",
+                  "datatype": "http://www.w3.org/2001/XMLSchema#date"}},
+        {"item": {"type": "uri", "value": wd + "Q99999999"},
+         "born": {"type": "literal", "value": "2000-01-02",
+                  "datatype": "http://www.w3.org/2001/XMLSchema#date"}},
+    ]}}
+    asked = []
+
+    def endpoint(request: Request) -> Response:
+        asked.append(request.method)
+        return Response(json.dumps(answer), content_type="application/sparql-results+json")
+
+    httpserver.expect_request("/sparql").respond_with_handler(endpoint)
+    with pytest.raises(KGError, match="--allow-network"):
+        query("wikidata-people", engine=engines[engine_name])
+    result = query("wikidata-people", engine=engines[engine_name], allow_network=True,
+                   service_map={"https://query.wikidata.org/sparql": httpserver.url_for("/sparql")})
+    rows = [(r[1].value, r[3].value) for r in result.rows]
+    assert rows == [("Shinzo Abe", "2000-01-01")]  # joined with the local links
+    assert asked
+
+
+def test_network_queries_are_listed_as_such(project: Project, kg_cli) -> None:
+    r = kg_cli("query", "wikidata-places", root=project.root)
+    assert r.code == 2 and "--allow-network" in r.err
