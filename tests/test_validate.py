@@ -31,6 +31,7 @@ COMPONENT_OF = {
     SH.minInclusive: "MinInclusive", SH.maxInclusive: "MaxInclusive", SH.disjoint: "Disjoint",
     SH.lessThanOrEquals: "LessThanOrEquals", SH.pattern: "Pattern", SH.maxLength: "MaxLength",
     SH.sparql: "SPARQL", SH.nodeKind: "NodeKind", SH.hasValue: "HasValue",
+    SH.equals: "Equals",
 }
 
 
