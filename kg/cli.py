@@ -205,6 +205,25 @@ def _accept(choice: str, suggestions: list, project: Project) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from kg.serve import Settings, serve
+
+    if args.timeout <= 0 or args.max_results <= 0 or args.workers <= 0:
+        raise KGError("--timeout, --max-results and --workers must be positive")
+    settings = Settings(
+        timeout=args.timeout,
+        max_results=args.max_results,
+        workers=args.workers,
+        max_request_bytes=args.max_request_bytes,
+    )
+    print(
+        f"serving the graph at http://{args.host}:{args.port}/ (SPARQL: /sparql); Ctrl-C stops",
+        file=sys.stderr,
+    )
+    serve(host=args.host, port=args.port, project=_project(args), settings=settings)
+    return 0
+
+
 def cmd_docs(args: argparse.Namespace) -> int:
     from kg.documentation import docs
 
@@ -340,6 +359,36 @@ def build_parser() -> argparse.ArgumentParser:
         "--api",
         metavar="URL",
         help="Wikidata API endpoint (default: wikidata.org, or $KG_WIKIDATA_API)",
+    )
+
+    p = command(
+        "serve", cmd_serve, "Serve the graph: SPARQL 1.1 endpoint, query page, a page per resource."
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="time limit of one query, seconds (default 10)",
+    )
+    p.add_argument(
+        "--max-results",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="most rows or triples one answer may have (default 10000)",
+    )
+    p.add_argument(
+        "--max-request-bytes",
+        type=int,
+        default=64 * 1024,
+        metavar="N",
+        help="largest accepted request (default 65536)",
+    )
+    p.add_argument(
+        "--workers", type=int, default=2, metavar="N", help="query worker processes (default 2)"
     )
 
     p = command("docs", cmd_docs, "Generate the ontology's HTML documentation with pyLODE.")

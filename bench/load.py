@@ -1,0 +1,180 @@
+"""Load test: kg serve against the Oxigraph server and rdflib-endpoint, same data.
+
+    pip install -e '.[bench]'          # oxigraph, rdflib-endpoint, matplotlib
+    apt-get install wrk                # the native load generator (Debian)
+    python bench/load.py [--seconds 15] [--connections 8]
+
+Each server gets the project's graph and answers the saved queries (all that
+run locally, rotated by a wrk Lua script, POSTed as SPARQL Protocol forms) for
+a fixed time on 127.0.0.1. Writes build/bench/load.{md,json,png}. Every server
+is stopped at the end, whatever happens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from kg.graph import cached_ntriples  # noqa: E402
+from kg.project import Project  # noqa: E402
+from kg.queries import list_queries  # noqa: E402
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def started(cmd: list[str], url: str, probe: str) -> object:
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise SystemExit(f"{cmd[0]} exited before answering")
+            with contextlib.suppress(httpx.HTTPError):
+                r = httpx.post(url, data={"query": probe}, timeout=5,
+                               headers={"Accept": "application/sparql-results+json"})
+                if r.status_code == 200:
+                    break
+            time.sleep(0.3)
+        else:
+            raise SystemExit(f"{cmd[0]} did not answer within 120 s")
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+LUA = """
+local bodies = {%s}
+local i = 0
+request = function()
+  i = i %% #bodies + 1
+  return wrk.format("POST", "%s", {["Content-Type"] = "application/x-www-form-urlencoded",
+                                    ["Accept"] = "application/sparql-results+json"}, bodies[i])
+end
+"""
+
+
+def run_wrk(url: str, path: str, bodies: list[str], seconds: int, connections: int) -> dict:
+    lua = LUA % (", ".join(json.dumps(b) for b in bodies), path)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(lua)
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
+                          "--timeout", "30s", "-s", f.name, url],
+                         capture_output=True, text=True, timeout=seconds + 60).stdout
+    Path(f.name).unlink()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def latency(pct: str) -> float:
+        m = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if not m:
+            return float("nan")
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sock.groups())) if sock else 0)
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    return {"rps": rps, "p50_ms": latency("50"), "p99_ms": latency("99"), "errors": errors,
+            "requests": total}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seconds", type=int, default=15)
+    ap.add_argument("--connections", type=int, default=8)
+    args = ap.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    project = Project(ROOT)
+    nt = cached_ntriples(project)
+    queries = [q for q in list_queries(project) if not q.params and not q.needs_network]
+    bodies = [urlencode({"query": q.text}) for q in queries]
+    probe = "ASK { ?s ?p ?o }"
+    out_dir = project.build_dir / "bench"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results = {}
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    print(f"kg serve: {len(queries)} saved queries, {args.seconds} s, "
+          f"{args.connections} connections")
+    with started([str(BIN / "kg"), "--root", str(ROOT), "serve", "--port", str(port)],
+                 url + "/sparql", probe):
+        results["kg serve"] = run_wrk(url, "/sparql", bodies, args.seconds, args.connections)
+
+    db = Path(tempfile.mkdtemp(prefix="oxigraph-bench-"))
+    subprocess.run([str(BIN / "oxigraph"), "load", "--location", str(db), "--file", str(nt)],
+                   check=True, capture_output=True)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    print("Oxigraph server (serve-read-only, on disk)")
+    with started([str(BIN / "oxigraph"), "serve-read-only", "--location", str(db),
+                  "--bind", f"127.0.0.1:{port}"], url + "/query", probe):
+        results["Oxigraph server"] = run_wrk(url, "/query", bodies, args.seconds, args.connections)
+    shutil.rmtree(db, ignore_errors=True)
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    print("rdflib-endpoint")
+    with started([str(BIN / "rdflib-endpoint"), "serve", str(nt), "--host", "127.0.0.1",
+                  "--port", str(port)], url + "/", probe):  # 0.6 serves SPARQL at /
+        results["rdflib-endpoint"] = run_wrk(url, "/", bodies, args.seconds, args.connections)
+
+    kg, ox_, rl = (results[k]["rps"] for k in ("kg serve", "Oxigraph server", "rdflib-endpoint"))
+    lines = [f"Load test, {time.strftime('%Y-%m-%d')}: {len(queries)} saved queries rotated, "
+             f"{args.connections} connections, {args.seconds} s each, wrk on 127.0.0.1, "
+             "2-core machine.", "",
+             "| server | requests/s | p50 ms | p99 ms | errors |", "|---|---:|---:|---:|---:|"]
+    for name, r in results.items():
+        lines.append(f"| {name} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
+                     f"{r['errors']} |")
+    lines += ["", f"kg serve / rdflib-endpoint: {kg / rl:.1f}x; kg serve / Oxigraph server: "
+                  f"{kg / ox_:.2f}x"]
+    table = "\n".join(lines) + "\n"
+    (out_dir / "load.md").write_text(table)
+    (out_dir / "load.json").write_text(json.dumps(results, indent=2) + "\n")
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6, 3))
+        ax.barh(list(results), [r["rps"] for r in results.values()], color="#1d4ed8")
+        ax.set_xlabel("requests per second (saved queries, 8 connections)")
+        ax.set_xscale("log")
+        fig.tight_layout()
+        fig.savefig(out_dir / "load.png", dpi=120)
+    except ImportError:
+        print("(matplotlib not installed: no picture)")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

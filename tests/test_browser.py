@@ -1,0 +1,97 @@
+"""The query page in a real headless Chromium (Debian's chromium + chromium-driver).
+
+Skipped, with the reason, where those are not installed; `.ci/run` installs them.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kg.project import Project
+
+from .test_server import running_server
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        pytest.skip("headless Chromium is not installed (Debian packages chromium and "
+                    "chromium-driver); .ci/run installs them")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic", "--window-size=1280,1400"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture(scope="module")
+def site(project: Project) -> Iterator[str]:
+    with running_server(project.root) as url:
+        yield url
+
+
+def test_run_a_saved_query_and_follow_links(browser, site: str, project: Project) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.select import Select
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    wait = WebDriverWait(browser, 20)
+    browser.get(site + "/")
+    wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "yes")
+    Select(browser.find_element(By.ID, "saved")).select_by_value("residents")
+    assert "citizens" in browser.find_element(By.ID, "description").text.lower()
+    browser.find_element(By.ID, "run").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "4 rows"))
+    table = browser.find_element(By.ID, "results").text
+    assert "1156" in table and "589" in table and "708" in table and "604" in table
+    shots = project.build_dir / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(shots / "query-page.png"))
+
+    Select(browser.find_element(By.ID, "saved")).select_by_value("visits-to")
+    field = browser.find_element(By.ID, "param-state")
+    field.clear()
+    field.send_keys("Japan")
+    browser.find_element(By.ID, "run").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "11 rows"))
+
+    browser.find_element(By.LINK_TEXT, "id/visit/2014-benjamin-netanyahu").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "title"), "Benjamin Netanyahu visits"))
+    browser.find_element(By.LINK_TEXT, "Prime Minister of Israel").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "title"), "Prime Minister of Israel"))
+    assert browser.current_url.endswith("/id/office/prime-minister-of-israel")
+    browser.save_screenshot(str(shots / "resource-page.png"))
+
+
+def test_errors_are_shown_as_text(browser, site: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    wait = WebDriverWait(browser, 20)
+    browser.get(site + "/")
+    wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "yes")
+    box = browser.find_element(By.ID, "query")
+    box.clear()
+    box.send_keys('SELECT * WHERE { ?s ?p "<img src=x onerror=alert(1)>" ')
+    browser.find_element(By.ID, "run").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "Error 400"))
+    assert not browser.find_elements(By.CSS_SELECTOR, "#status img")

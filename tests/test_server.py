@@ -1,0 +1,338 @@
+"""kg serve over real HTTP: the SPARQL 1.1 Protocol, safety limits, Linked Data pages.
+
+Each test module starts `kg serve` as a child process on 127.0.0.1 (a free
+port), waits for it for at most 60 s, and stops it afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import select
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from rdflib import Graph
+
+from kg.project import Project
+from kg.queries import list_queries
+
+from .conftest import KG
+from .test_queries import CASES, golden_path
+
+EXPLOSIVE = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_server(root: Path, *extra: str) -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen([str(KG), "--root", str(root), "serve", "--port", str(port), *extra],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"kg serve exited: {proc.stderr.read()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(url + "/health", timeout=1).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                pytest.fail("kg serve did not answer within 60 s")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+@pytest.fixture(scope="module")
+def server(project: Project) -> Iterator[str]:
+    with running_server(project.root, "--timeout", "3", "--max-results", "2000",
+                        "--max-request-bytes", "20000") as url:
+        yield url
+
+
+@pytest.fixture
+def http(server: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server, timeout=30) as client:
+        yield client
+
+
+COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?v a <https://w3id.org/israel-japan-kg/ontology#Visit> }"
+
+
+def count_of(response: httpx.Response) -> int:
+    return int(response.json()["results"]["bindings"][0]["n"]["value"])
+
+
+# -- protocol ---------------------------------------------------------------------
+
+
+def test_get_post_form_and_post_direct(http: httpx.Client) -> None:
+    assert count_of(http.get("/sparql", params={"query": COUNT})) == 27
+    assert count_of(http.post("/sparql", data={"query": COUNT})) == 27
+    r = http.post("/sparql", content=COUNT, headers={"Content-Type": "application/sparql-query"})
+    assert r.status_code == 200 and count_of(r) == 27
+    r = http.post("/sparql", content=COUNT, headers={"Content-Type": "text/plain"})
+    assert r.status_code == 415
+
+
+@pytest.mark.parametrize(("accept", "media", "check"), [
+    ("application/sparql-results+json", "application/sparql-results+json",
+     lambda t: json.loads(t)["results"]["bindings"][0]["n"]["value"] == "27"),
+    ("application/sparql-results+xml", "application/sparql-results+xml", lambda t: ">27<" in t),
+    ("text/csv", "text/csv", lambda t: t == "n\r\n27\r\n"),
+    ("text/tab-separated-values", "text/tab-separated-values",
+     lambda t: t.splitlines()[1] == '"27"^^<http://www.w3.org/2001/XMLSchema#integer>'),
+    ("text/csv;q=0.4, application/sparql-results+xml;q=0.9", "application/sparql-results+xml",
+     lambda t: ">27<" in t),
+    ("text/html,application/xhtml+xml,*/*;q=0.8", "application/sparql-results+json",
+     lambda t: '"27"' in t),
+])
+def test_result_formats_by_accept(accept, media, check, http: httpx.Client) -> None:
+    r = http.get("/sparql", params={"query": COUNT}, headers={"Accept": accept})
+    assert r.status_code == 200 and r.headers["content-type"].startswith(media)
+    assert check(r.text)
+
+
+def test_graph_results_by_accept(http: httpx.Client) -> None:
+    q = "DESCRIBE <https://w3id.org/israel-japan-kg/id/state/iran>"
+    for accept, fmt in (("text/turtle", "turtle"), ("application/n-triples", "nt"),
+                        ("application/ld+json", "json-ld")):
+        r = http.get("/sparql", params={"query": q}, headers={"Accept": accept})
+        assert r.status_code == 200 and r.headers["content-type"].startswith(accept)
+        assert len(Graph().parse(data=r.text, format=fmt)) >= 4
+    r = http.get("/sparql", params={"query": q, "format": "csv"})
+    assert r.status_code == 406
+
+
+def test_unacceptable_accept_is_406(http: httpx.Client) -> None:
+    r = http.get("/sparql", params={"query": COUNT}, headers={"Accept": "image/png"})
+    assert r.status_code == 406 and "offered" in r.text
+
+
+def test_service_description(http: httpx.Client) -> None:
+    r = http.get("/sparql")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/turtle")
+    g = Graph().parse(data=r.text, format="turtle")
+    sd = "http://www.w3.org/ns/sparql-service-description#"
+    assert any(str(o) == sd + "SPARQL11Query" for o in g.objects())
+
+
+def test_dataset_parameters_are_refused(http: httpx.Client) -> None:
+    r = http.get("/sparql", params={"query": COUNT, "default-graph-uri": "http://example.org/g"})
+    assert r.status_code == 400 and "one default graph" in r.text
+
+
+def test_cors(http: httpx.Client) -> None:
+    r = http.get("/sparql", params={"query": COUNT}, headers={"Origin": "https://example.org"})
+    assert r.headers["access-control-allow-origin"] == "*"
+    r = http.options("/sparql", headers={"Origin": "https://example.org",
+                                         "Access-Control-Request-Method": "POST"})
+    assert r.status_code == 200 and "POST" in r.headers["access-control-allow-methods"]
+
+
+def test_bad_query_is_400_with_the_parser_message(http: httpx.Client) -> None:
+    r = http.get("/sparql", params={"query": "SELECT * WHERE { ?s ?p }"})
+    assert r.status_code == 400 and r.text.startswith("invalid SPARQL: error at 1:")
+    assert r.headers["content-type"].startswith("text/plain")
+
+
+# -- every saved query answers as kg query does ------------------------------------
+
+
+@pytest.mark.parametrize("case", CASES, ids=[golden_path(*c).stem for c in CASES])
+def test_saved_queries_over_http_match_the_golden_results(case, http: httpx.Client) -> None:
+    name, params = case
+    r = http.get(f"/api/queries/{name}", params={**params, "format": "tsv"})
+    assert r.status_code == 200, r.text
+    assert r.text == golden_path(name, params).read_text(encoding="utf-8")
+    if not params:  # the same text through the plain protocol
+        text = next(q.text for q in list_queries() if q.name == name)
+        r = http.post("/sparql", data={"query": text},
+                      headers={"Accept": "text/tab-separated-values"})
+        assert r.text == golden_path(name, params).read_text(encoding="utf-8")
+
+
+def test_saved_query_errors(http: httpx.Client) -> None:
+    assert http.get("/api/queries/visits-to").status_code == 400
+    assert "no resource labelled" in http.get("/api/queries/visits-to",
+                                              params={"state": "Atlantis"}).text
+    assert http.get("/api/queries/nope").status_code == 404
+    names = {q["name"] for q in http.get("/api/queries").json()}
+    assert "visits" in names and "wikidata-people" not in names  # SERVICE is not served
+
+
+def test_sparqlwrapper(server: str) -> None:
+    from SPARQLWrapper import CSV, JSON, TURTLE, XML, SPARQLWrapper
+
+    endpoint = SPARQLWrapper(server + "/sparql")
+    endpoint.setQuery(COUNT)
+    endpoint.setReturnFormat(JSON)
+    assert endpoint.query().convert()["results"]["bindings"][0]["n"]["value"] == "27"
+    endpoint.setReturnFormat(XML)
+    assert endpoint.query().convert().getElementsByTagName("literal")[0].firstChild.data == "27"
+    endpoint.setReturnFormat(CSV)
+    assert endpoint.query().convert().decode().splitlines() == ["n", "27"]
+    endpoint.setMethod("POST")
+    endpoint.setQuery("ASK { ?s a <https://w3id.org/israel-japan-kg/ontology#Embassy> }")
+    endpoint.setReturnFormat(JSON)
+    assert endpoint.query().convert()["boolean"] is True
+    endpoint.setQuery("CONSTRUCT { ?s ?p ?o } WHERE { BIND(<https://w3id.org/israel-japan-kg/"
+                      "id/state/iran> AS ?s) ?s ?p ?o }")
+    endpoint.setReturnFormat(TURTLE)
+    assert len(Graph().parse(data=endpoint.query().convert(), format="turtle")) >= 4
+
+
+# -- safety ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("method", "kwargs"), [
+    ("GET", {"params": {"update": "DROP ALL"}}),
+    ("POST", {"data": {"update": "DROP ALL"}}),
+    ("POST", {"content": "DROP ALL", "headers": {"Content-Type": "application/sparql-update"}}),
+    ("POST", {"data": {"query": "INSERT DATA { <http://a> <http://b> <http://c> }"}}),
+])
+def test_updates_are_refused(method, kwargs, http: httpx.Client) -> None:
+    r = http.request(method, "/sparql", **kwargs)
+    assert r.status_code == 403 and "read-only" in r.text
+    assert count_of(http.get("/sparql", params={"query": COUNT})) == 27
+
+
+def test_service_is_refused_and_nothing_is_fetched(http: httpx.Client) -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+    try:
+        for q in (f"SELECT * {{ SERVICE <http://127.0.0.1:{port}/sparql> {{ ?s ?p ?o }} }}",
+                  f"select * {{ service silent <http://127.0.0.1:{port}/> {{ ?s ?p ?o }} }}",
+                  f"SELECT * FROM <http://127.0.0.1:{port}/g> {{ ?s ?p ?o }}"):
+            r = http.post("/sparql", data={"query": q})
+            assert r.status_code == 403, q
+        ready, _, _ = select.select([listener], [], [], 1.0)
+        assert not ready, "the server connected to a URL named in a query"
+    finally:
+        listener.close()
+
+
+def test_time_limit_stops_an_explosive_query_while_others_are_answered(http: httpx.Client,
+                                                                       server: str) -> None:
+    slow: dict = {}
+
+    def explode() -> None:
+        with httpx.Client(base_url=server, timeout=30) as c:
+            start = time.monotonic()
+            slow["response"] = c.post("/sparql", data={"query": EXPLOSIVE})
+            slow["seconds"] = time.monotonic() - start
+
+    thread = threading.Thread(target=explode)
+    thread.start()
+    time.sleep(0.5)
+    start = time.monotonic()
+    r = http.get("/sparql", params={"query": COUNT})
+    assert r.status_code == 200 and count_of(r) == 27
+    assert time.monotonic() - start < 2.5  # answered while the other query ran
+    thread.join(30)
+    assert slow["response"].status_code == 503 and "time limit of 3 s" in slow["response"].text
+    assert slow["seconds"] < 10
+    for _ in range(3):  # the killed worker is replaced: the pool keeps serving
+        assert count_of(http.get("/sparql", params={"query": COUNT})) == 27
+
+
+def test_result_and_request_size_caps(http: httpx.Client) -> None:
+    r = http.get("/sparql", params={"query": "SELECT * { ?s ?p ?o }"})
+    assert r.status_code == 413 and "more than 2000 rows" in r.text
+    r = http.post("/sparql", data={"query": "ASK {} #" + "x" * 30000})
+    assert r.status_code == 413
+    r = http.get("/sparql", params={"query": "ASK {} #" + "x" * 30000})
+    assert r.status_code in (413, 414)
+
+
+# -- linked data ------------------------------------------------------------------------
+
+
+def test_resource_pages(http: httpx.Client) -> None:
+    r = http.get("/id/person/shinzo-abe", headers={"Accept": "text/html"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    page = r.text
+    assert "<h1 id=\"title\">Shinzo Abe</h1>" in page
+    assert 'href="http://www.wikidata.org/entity/Q132345"' in page
+    assert 'href="/id/office/prime-minister-of-japan"' in page  # facts link within the graph
+    assert 'href="/id/visit/2018-shinzo-abe"' in page  # and "referred to by"
+    assert "https://en.wikipedia.org/wiki/Israel%E2%80%93Japan_relations#History" in page
+    r = http.get("/id/relation/israel-japan")
+    assert 'lang="ja">日本とイスラエルの関係' in r.text and 'lang="he">יחסי ישראל יפן' in r.text
+
+
+@pytest.mark.parametrize(("accept", "fmt"), [("text/turtle", "turtle"),
+                                             ("application/n-triples", "nt"),
+                                             ("application/ld+json", "json-ld")])
+def test_resource_as_rdf(accept, fmt, http: httpx.Client) -> None:
+    r = http.get("/id/person/shinzo-abe", headers={"Accept": accept})
+    assert r.status_code == 200 and r.headers["content-type"].startswith(accept)
+    g = Graph().parse(data=r.text, format=fmt)
+    assert len(g) >= 8
+
+
+def test_unknown_resources_are_404(http: httpx.Client) -> None:
+    assert http.get("/id/person/nobody").status_code == 404
+    assert http.get("/id/").status_code == 404
+
+
+def test_ontology_and_timeline(http: httpx.Client) -> None:
+    r = http.get("/ontology")
+    assert r.status_code == 200 and 'id="Visit"' in r.text
+    r = http.get("/ontology", headers={"Accept": "text/turtle"})
+    assert "ij:Visit a owl:Class" in r.text
+    svg = http.get("/timeline.svg")
+    assert svg.headers["content-type"].startswith("image/svg+xml")
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(svg.text)
+    marks = root.findall("{http://www.w3.org/2000/svg}circle")
+    assert len(marks) > 27 + 9
+    desc = root.find("{http://www.w3.org/2000/svg}desc").text
+    assert "Visits to Japan: 11" in desc and "Visits to Israel: 16" in desc
+
+
+def test_query_page_is_self_contained(http: httpx.Client) -> None:
+    page = http.get("/").text
+    assert 'src="/static/app.js"' in page and "https://" not in page.split("<main>")[0]
+    for asset in ("/static/app.js", "/static/style.css"):
+        body = http.get(asset).text
+        assert "http://" not in body.replace("https://w3id.org", "") or asset.endswith(".css")
+        assert "cdn" not in body.lower()
+
+
+def test_literals_are_escaped_in_pages(scratch: Project) -> None:
+    (scratch.data_dir / "hostile.ttl").write_text(
+        '@prefix place: <https://w3id.org/israel-japan-kg/id/place/> .\n'
+        '@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n'
+        '@prefix prov: <http://www.w3.org/ns/prov#> .\n'
+        '@prefix ij: <https://w3id.org/israel-japan-kg/ontology#> .\n'
+        'place:hostile a ij:Place ; rdfs:label "<script>alert(1)</script>"@en ;\n'
+        '    prov:wasDerivedFrom <https://w3id.org/israel-japan-kg/id/section/history> .\n')
+    with running_server(scratch.root) as url:
+        page = httpx.get(url + "/id/place/hostile").text
+        assert "<script>alert(1)</script>" not in page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+        svg = httpx.get(url + "/id/section/history").text
+        assert "<script>alert" not in svg
