@@ -74,7 +74,7 @@ def cmd_query(args: argparse.Namespace) -> int:
 
         check_params(find_query(args.name, project), params)
     services = _params(args.service) if args.service else {}
-    engine = open_engine(args.engine, project)
+    engine = open_engine(args.engine, project, endpoint=args.endpoint, graph=args.graph)
     result = query(
         args.name,
         params,
@@ -113,7 +113,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from kg.statistics import stats
 
     project = _project(args)
-    _write(stats(engine=open_engine(args.engine, project)).to_text())
+    engine = open_engine(args.engine, project, endpoint=args.endpoint, graph=args.graph)
+    _write(stats(engine=engine).to_text())
     return 0
 
 
@@ -122,7 +123,8 @@ def cmd_describe(args: argparse.Namespace) -> int:
     from kg.engine import open_engine
 
     project = _project(args)
-    _write(describe(args.entity, engine=open_engine(args.engine, project)).to_text())
+    engine = open_engine(args.engine, project, endpoint=args.endpoint, graph=args.graph)
+    _write(describe(args.entity, engine=engine).to_text())
     return 0
 
 
@@ -224,12 +226,51 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    from kg.exports import GRAPH_IRI
+    from kg.publish import publish
+
+    report = publish(
+        args.endpoint,
+        graph=args.graph or GRAPH_IRI,
+        update=args.update,
+        store=args.store,
+        validate=not args.no_validate,
+        project=_project(args),
+    )
+    _write(
+        f"published {report.triples} triples to <{report.graph}> at {args.endpoint} "
+        f"({report.method}); read back and identical\n"
+    )
+    return 0
+
+
 def cmd_docs(args: argparse.Namespace) -> int:
     from kg.documentation import docs
 
     path = docs(args.output, project=_project(args))
     print(f"wrote {path}", file=sys.stderr)
     return 0
+
+
+def _engine_options(p: argparse.ArgumentParser, engines: dict) -> None:
+    p.add_argument(
+        "--engine",
+        choices=tuple(engines),
+        default="oxigraph",
+        help="oxigraph (in memory, default), oxigraph-disk (build/oxigraph/) or rdflib",
+    )
+    p.add_argument(
+        "--endpoint",
+        metavar="URL",
+        help="ask a remote SPARQL 1.1 endpoint instead (auth: $KG_ENDPOINT_TOKEN, "
+        "or $KG_ENDPOINT_USER and $KG_ENDPOINT_PASSWORD)",
+    )
+    p.add_argument(
+        "--graph",
+        metavar="IRI",
+        help="with --endpoint: the graph to query (sent as default-graph-uri)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -285,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="table (default), csv, tsv, json, xml; turtle, jsonld, nt for graphs",
     )
-    p.add_argument("--engine", choices=tuple(ENGINES), default="oxigraph")
+    _engine_options(p, ENGINES)
     p.add_argument(
         "--allow-network",
         action="store_true",
@@ -309,7 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = command("stats", cmd_stats, "Count triples, entities per class, facts per section.")
-    p.add_argument("--engine", choices=tuple(ENGINES), default="oxigraph")
+    _engine_options(p, ENGINES)
 
     p = command(
         "describe",
@@ -317,7 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Show everything the graph says about one entity (label, prefixed name or IRI).",
     )
     p.add_argument("entity", metavar="LABEL_OR_IRI")
-    p.add_argument("--engine", choices=tuple(ENGINES), default="oxigraph")
+    _engine_options(p, ENGINES)
 
     p = command(
         "coverage", cmd_coverage, "Match every year, date and figure of the article to the graph."
@@ -390,6 +431,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--workers", type=int, default=2, metavar="N", help="query worker processes (default 2)"
     )
+
+    p = command(
+        "publish",
+        cmd_publish,
+        "Replace a named graph on a SPARQL server by this graph, atomically, and check it.",
+    )
+    p.add_argument(
+        "--endpoint",
+        required=True,
+        metavar="URL",
+        help="the server's query endpoint (for Oxigraph: http://host:7878/query)",
+    )
+    p.add_argument("--graph", metavar="IRI", help="the named graph (default the project's)")
+    p.add_argument("--update", metavar="URL", help="SPARQL Update endpoint (default: derived)")
+    p.add_argument(
+        "--store",
+        metavar="URL",
+        help="Graph Store Protocol endpoint (default: "
+        "derived for Oxigraph; without one, SPARQL Update INSERT DATA is used)",
+    )
+    p.add_argument("--no-validate", action="store_true", help="publish even if not conforming")
 
     p = command("docs", cmd_docs, "Generate the ontology's HTML documentation with pyLODE.")
     p.add_argument(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pyoxigraph as ox
@@ -89,6 +90,164 @@ class OxigraphEngine:
         return GraphResult(list(res))
 
 
+class OxigraphDiskEngine(OxigraphEngine):
+    """pyoxigraph on disk under ``build/oxigraph/``: built once per content key, then opened
+    read-only in milliseconds, whatever the graph's size."""
+
+    name = "oxigraph-disk"
+
+    @classmethod
+    def from_project(cls, project: Project | None = None) -> OxigraphDiskEngine:
+        project = project or Project.find()
+        return cls(ox.Store.read_only(str(disk_store(project))))
+
+
+def disk_store(project: Project) -> Path:
+    """The on-disk store for the project's current inputs, built if missing.
+
+    Built in a temporary folder and renamed into place, so a reader never
+    opens a half-built store, and concurrent builders cannot collide.
+    """
+    import shutil
+    import tempfile
+
+    key = project.content_key()
+    target = project.build_dir / "oxigraph" / key
+    if (target / "kg-complete").is_file():
+        return target
+    from kg.graph import cached_ntriples
+
+    nt = cached_ntriples(project)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".build-"))
+    try:
+        store = ox.Store(str(tmp / "store"))
+        store.bulk_load(path=str(nt), format=ox.RdfFormat.N_TRIPLES)
+        store.flush()
+        del store
+        (tmp / "store" / "kg-complete").write_text(key)
+        try:
+            (tmp / "store").rename(target)
+        except OSError:
+            if not (target / "kg-complete").is_file():  # not a finished concurrent build
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    for old in target.parent.iterdir():
+        if old.name != key and not old.name.startswith("."):
+            shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+class RemoteEngine:
+    """Any SPARQL 1.1 Protocol endpoint.
+
+    Parameters are sent as a trailing ``VALUES`` block of RDF terms written by
+    the N-Triples serialiser (SPARQL's own way to bind values over the
+    protocol), never as text spliced into the query. Credentials come from the
+    environment: ``KG_ENDPOINT_TOKEN`` (bearer) or ``KG_ENDPOINT_USER`` and
+    ``KG_ENDPOINT_PASSWORD`` (basic).
+    """
+
+    name = "remote"
+
+    def __init__(
+        self, endpoint: str, *, default_graph: str | None = None, timeout: float = 60.0
+    ) -> None:
+        self.endpoint, self.default_graph, self.timeout = endpoint, default_graph, timeout
+
+    def _auth(self) -> dict[str, Any]:
+        import os
+
+        token = os.environ.get("KG_ENDPOINT_TOKEN")
+        if token:
+            return {"headers": {"Authorization": f"Bearer {token}"}}
+        user, password = os.environ.get("KG_ENDPOINT_USER"), os.environ.get("KG_ENDPOINT_PASSWORD")
+        return {"auth": (user, password or "")} if user else {}
+
+    def query(self, text: str, bindings: Mapping[str, Term] | None = None) -> Result:
+        import httpx
+
+        if bindings:
+            text = inline_values(text, bindings)
+        data = {"query": text}
+        if self.default_graph:
+            data["default-graph-uri"] = self.default_graph
+        accept = "application/sparql-results+json, application/n-triples;q=0.9, text/turtle;q=0.8"
+        auth = self._auth()
+        try:
+            response = httpx.post(
+                self.endpoint,
+                data=data,
+                timeout=self.timeout,
+                headers={"Accept": accept, **auth.get("headers", {})},
+                auth=auth.get("auth"),
+            )
+        except httpx.TimeoutException:
+            raise KGError(f"{self.endpoint} did not answer within {self.timeout:g} s") from None
+        except httpx.HTTPError as e:
+            raise KGError(f"cannot reach {self.endpoint}: {e}") from None
+        if response.status_code == 400:
+            raise KGError(f"invalid SPARQL: {response.text.strip()[:500]} (said {self.endpoint})")
+        if response.status_code >= 400:
+            raise KGError(
+                f"{self.endpoint} answered HTTP {response.status_code}: "
+                f"{response.text.strip()[:300]}"
+            )
+        ctype = response.headers.get("content-type", "").split(";")[0].strip()
+        try:
+            if ctype in ("application/sparql-results+json", "application/json"):
+                return _from_json(response.json())
+            if ctype in ("application/n-triples", "text/turtle", "text/plain"):
+                fmt = ox.RdfFormat.TURTLE if ctype == "text/turtle" else ox.RdfFormat.N_TRIPLES
+                return GraphResult([q.triple for q in ox.parse(response.content, format=fmt)])
+        except (ValueError, SyntaxError, KeyError, TypeError) as e:
+            raise KGError(
+                f"{self.endpoint} answered something that is not valid {ctype}: {e}"
+            ) from None
+        raise KGError(f"{self.endpoint} answered in an unexpected format ({ctype or 'none'})")
+
+
+def inline_values(text: str, bindings: Mapping[str, Term]) -> str:
+    """Bind variables for a remote endpoint: a VALUES block of RDF terms, written by the
+    N-Triples serialiser, at the start of the outermost WHERE group (so the group's
+    FILTERs see the values, as with substitution)."""
+    import re
+
+    from kg.protocol import mask_noise
+
+    masked = mask_noise(text)
+    m = re.search(r"\bWHERE\s*\{", masked, re.I) or re.search(r"\{", masked)
+    if m is None:
+        raise KGError("cannot bind parameters: the query has no WHERE group")
+    names = " ".join(f"?{k}" for k in bindings)
+    values = " ".join(str(v) for v in bindings.values())
+    return f"{text[: m.end()]} VALUES ({names}) {{ ({values}) }} {text[m.end() :]}"
+
+
+def _from_json(doc: dict[str, Any]) -> Result:
+    if "boolean" in doc:
+        return AskResult(bool(doc["boolean"]))
+    names = doc["head"]["vars"]
+    rows = []
+    for b in doc["results"]["bindings"]:
+        rows.append(tuple(_term_from_json(b[v]) if v in b else None for v in names))
+    return SelectResult(names, rows)
+
+
+def _term_from_json(t: dict[str, str]) -> Term:
+    kind = t["type"]
+    if kind == "uri":
+        return ox.NamedNode(t["value"])
+    if kind == "bnode":
+        return ox.BlankNode(t["value"])
+    if "xml:lang" in t:
+        return ox.Literal(t["value"], language=t["xml:lang"])
+    if "datatype" in t:
+        return ox.Literal(t["value"], datatype=ox.NamedNode(t["datatype"]))
+    return ox.Literal(t["value"])
+
+
 class RdflibEngine:
     """rdflib's SPARQL engine over an in-memory rdflib graph."""
 
@@ -122,11 +281,20 @@ class RdflibEngine:
         return GraphResult([ox.Triple(*(from_rdflib(t) for t in tr)) for tr in res])  # type: ignore[misc]
 
 
-ENGINES = {"oxigraph": OxigraphEngine, "rdflib": RdflibEngine}
+ENGINES = {"oxigraph": OxigraphEngine, "oxigraph-disk": OxigraphDiskEngine, "rdflib": RdflibEngine}
 
 
-def open_engine(name: str = "oxigraph", project: Project | None = None) -> Engine:
-    """An engine over the project's graph, by name (see :data:`ENGINES`)."""
+def open_engine(
+    name: str = "oxigraph",
+    project: Project | None = None,
+    *,
+    endpoint: str | None = None,
+    graph: str | None = None,
+) -> Engine:
+    """An engine over the project's graph by name (see :data:`ENGINES`), or a remote
+    endpoint when ``endpoint`` is given (``graph``: its default-graph-uri)."""
+    if endpoint is not None:
+        return RemoteEngine(endpoint, default_graph=graph)
     try:
         cls = ENGINES[name]
     except KeyError:

@@ -56,6 +56,11 @@ def strip_noise(text: str) -> str:
     return _NOISE.sub(" ", text)
 
 
+def mask_noise(text: str) -> str:
+    """Like strip_noise, but keeps every position: strings, IRIs and comments become spaces."""
+    return _NOISE.sub(lambda m: " " * len(m.group(0)), text)
+
+
 def refusal(text: str) -> str | None:
     """Why ``text`` may not run on this read-only, no-outbound endpoint; None if it may."""
     bare = strip_noise(text)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from kg.engine import OxigraphEngine, RdflibEngine
+from kg.engine import OxigraphDiskEngine, OxigraphEngine, RdflibEngine, RemoteEngine
+from kg.exports import GRAPH_IRI
 from kg.project import Project
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,8 +36,60 @@ def rdflib_engine(project: Project) -> RdflibEngine:
 
 
 @pytest.fixture(scope="session")
-def engines(ox_engine: OxigraphEngine, rdflib_engine: RdflibEngine) -> dict:
-    return {"oxigraph": ox_engine, "rdflib": rdflib_engine}
+def oxigraph_server(tmp_path_factory) -> str:
+    """A real Oxigraph server: the one .ci/run started ($KG_TEST_OXIGRAPH), or our own."""
+    import contextlib
+    import socket
+    import time
+
+    import httpx
+
+    url = os.environ.get("KG_TEST_OXIGRAPH")
+    if url:
+        yield url.rstrip("/")
+        return
+    binary = Path(sys.executable).parent / "oxigraph"
+    if not binary.exists():
+        pytest.skip("no Oxigraph server: pip install oxigraph, or set KG_TEST_OXIGRAPH")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    location = tmp_path_factory.mktemp("oxigraph")
+    proc = subprocess.Popen([str(binary), "serve", "--location", str(location), "--bind",
+                             f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(url + "/query", params={"query": "ASK {}"}, timeout=1).is_success:
+                    break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the Oxigraph server did not start within 30 s")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def published_graph(oxigraph_server: str, project: Project, worker_id: str) -> str:
+    """The project's graph published to the Oxigraph server (one graph per test process)."""
+    from kg.publish import publish
+
+    graph = f"{GRAPH_IRI}/test-{worker_id}"
+    publish(oxigraph_server + "/query", graph=graph, project=project)
+    return graph
+
+
+@pytest.fixture(scope="session")
+def engines(ox_engine: OxigraphEngine, rdflib_engine: RdflibEngine, project: Project,
+            oxigraph_server: str, published_graph: str) -> dict:
+    return {"oxigraph": ox_engine, "rdflib": rdflib_engine,
+            "oxigraph-disk": OxigraphDiskEngine.from_project(project),
+            "remote": RemoteEngine(oxigraph_server + "/query", default_graph=published_graph)}
 
 
 @pytest.fixture

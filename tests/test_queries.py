@@ -50,9 +50,10 @@ def case_id(case: tuple[str, dict[str, str]]) -> str:
     return golden_path(*case).stem
 
 
-@pytest.mark.parametrize("engine_name", ["oxigraph", "rdflib"])
+@pytest.mark.parametrize("engine_name", ["oxigraph", "rdflib", "oxigraph-disk", "remote"])
 @pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
 def test_golden(case, engine_name: str, engines: dict) -> None:
+    """Every saved query, on every engine (the remote one is a real Oxigraph server)."""
     name, params = case
     result = query(name, params, engine=engines[engine_name])
     text = to_tsv(result)

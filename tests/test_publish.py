@@ -1,0 +1,122 @@
+"""kg publish and the remote engine, against a real Oxigraph server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from werkzeug import Request, Response
+
+from kg.engine import RemoteEngine
+from kg.errors import KGError
+from kg.exports import GRAPH_IRI
+from kg.project import Project
+from kg.publish import publish
+
+COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+
+
+def remote_count(server: str, graph: str) -> int:
+    r = httpx.post(server + "/query", data={"query": f"SELECT (COUNT(*) AS ?n) {{ GRAPH <{graph}> "
+                                                      "{ ?s ?p ?o } }"},
+                   headers={"Accept": "application/sparql-results+json"})
+    return int(r.json()["results"]["bindings"][0]["n"]["value"])
+
+
+def test_publish_with_the_graph_store_protocol(oxigraph_server, project: Project, kg_cli,
+                                               worker_id) -> None:
+    graph = f"{GRAPH_IRI}/publish-gsp-{worker_id}"
+    r = kg_cli("publish", "--endpoint", oxigraph_server + "/query", "--graph", graph,
+               root=project.root)
+    assert r.code == 0, r.err
+    assert "graph store protocol" in r.out and "identical" in r.out
+    triples = int(r.out.split()[1])
+    assert remote_count(oxigraph_server, graph) == triples
+    again = kg_cli("publish", "--endpoint", oxigraph_server + "/query", "--graph", graph,
+                   root=project.root)
+    assert again.code == 0 and remote_count(oxigraph_server, graph) == triples  # replaced
+
+
+def test_publish_with_sparql_update_only(oxigraph_server, project: Project, worker_id) -> None:
+    graph = f"{GRAPH_IRI}/publish-update-{worker_id}"
+    report = publish(oxigraph_server + "/query", graph=graph, store="", batch=500,
+                     project=project)
+    assert report.method == "SPARQL Update" and report.verified
+    assert remote_count(oxigraph_server, graph) == report.triples
+    # no temporary graph is left behind
+    r = httpx.post(oxigraph_server + "/query",
+                   headers={"Accept": "application/sparql-results+json"},
+                   data={"query": "SELECT DISTINCT ?g { GRAPH ?g { ?s ?p ?o } }"})
+    graphs = [b["g"]["value"] for b in r.json()["results"]["bindings"]]
+    assert not [g for g in graphs if "-loading-" in g]
+
+
+def test_publish_refuses_a_non_conforming_graph(oxigraph_server, scratch: Project, kg_cli,
+                                                worker_id) -> None:
+    from pathlib import Path
+
+    bad = Path(__file__).parent / "data" / "invalid" / "Visit-date--MinCount.ttl"
+    (scratch.data_dir / "bad.ttl").write_text(bad.read_text())
+    graph = f"{GRAPH_IRI}/refused-{worker_id}"
+    r = kg_cli("publish", "--endpoint", oxigraph_server + "/query", "--graph", graph,
+               root=scratch.root)
+    assert r.code == 1 and "does not conform" in r.err
+    assert remote_count(oxigraph_server, graph) == 0
+
+
+def test_publish_to_a_server_that_is_down(project: Project, kg_cli) -> None:
+    r = kg_cli("publish", "--endpoint", "http://127.0.0.1:9/query", root=project.root)
+    assert r.code == 2 and r.err.startswith("kg: error: cannot reach http://127.0.0.1:9/")
+
+
+def test_query_through_endpoint_matches_embedded(oxigraph_server, published_graph,
+                                                project: Project, kg_cli) -> None:
+    remote = kg_cli("query", "visits-to", "-p", "state=Japan", "-f", "tsv", "--endpoint",
+                    oxigraph_server + "/query", "--graph", published_graph, root=project.root)
+    local = kg_cli("query", "visits-to", "-p", "state=Japan", "-f", "tsv", root=project.root)
+    assert remote.code == 0 and remote.out == local.out
+
+
+def test_remote_engine_errors(httpserver) -> None:
+    httpserver.expect_request("/html").respond_with_data("<html>hi</html>",
+                                                         content_type="text/html")
+    httpserver.expect_request("/broken").respond_with_data("{not json",
+                                                           content_type="application/json")
+    httpserver.expect_request("/fail").respond_with_data("boom", status=500)
+    with pytest.raises(KGError, match="unexpected format"):
+        RemoteEngine(httpserver.url_for("/html")).query(COUNT)
+    with pytest.raises(KGError, match="not valid application/json"):
+        RemoteEngine(httpserver.url_for("/broken")).query(COUNT)
+    with pytest.raises(KGError, match="answered HTTP 500"):
+        RemoteEngine(httpserver.url_for("/fail")).query(COUNT)
+
+
+def test_remote_engine_sends_credentials_from_the_environment(httpserver, monkeypatch) -> None:
+    seen = []
+
+    def handler(request: Request) -> Response:
+        seen.append(request.headers.get("Authorization"))
+        body = {"head": {"vars": ["n"]}, "results": {"bindings": []}}
+        return Response(json.dumps(body), content_type="application/sparql-results+json")
+
+    httpserver.expect_request("/q").respond_with_handler(handler)
+    monkeypatch.setenv("KG_ENDPOINT_TOKEN", "secret-token")
+    RemoteEngine(httpserver.url_for("/q")).query(COUNT)
+    monkeypatch.delenv("KG_ENDPOINT_TOKEN")
+    monkeypatch.setenv("KG_ENDPOINT_USER", "ann")
+    monkeypatch.setenv("KG_ENDPOINT_PASSWORD", "pw")
+    RemoteEngine(httpserver.url_for("/q")).query(COUNT)
+    assert seen[0] == "Bearer secret-token" and seen[1].startswith("Basic ")
+
+
+def test_disk_store_is_built_once_per_content(scratch: Project) -> None:
+    from kg.engine import disk_store
+
+    first = disk_store(scratch)
+    stamp = (first / "kg-complete").stat().st_mtime_ns
+    assert disk_store(scratch) == first and (first / "kg-complete").stat().st_mtime_ns == stamp
+    with (scratch.data_dir / "places.ttl").open("a") as f:
+        f.write('\nplace:tokyo <http://www.w3.org/2004/02/skos/core#altLabel> "Edo"@en .\n')
+    second = disk_store(scratch)
+    assert second != first and not first.exists()
