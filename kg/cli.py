@@ -20,6 +20,10 @@ from kg.project import Project
 EXIT_INTERNAL = 70  # sysexits EX_SOFTWARE
 
 QUERY_FORMATS = ("table", "csv", "tsv", "json", "xml", "turtle", "jsonld", "nt")
+# Kept here rather than imported, so that parsing arguments loads neither the
+# engines nor the exporters (tests/test_cli.py checks they match the library).
+ENGINE_NAMES = ("oxigraph", "oxigraph-disk", "rdflib")
+EXPORT_FORMATS = ("turtle", "jsonld", "nt", "trig", "xml")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -253,7 +257,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _engine_options(p: argparse.ArgumentParser, engines: dict) -> None:
+def _engine_options(p: argparse.ArgumentParser, engines: tuple[str, ...]) -> None:
     p.add_argument(
         "--engine",
         choices=tuple(engines),
@@ -274,9 +278,6 @@ def _engine_options(p: argparse.ArgumentParser, engines: dict) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from kg.engine import ENGINES
-    from kg.exports import FORMATS
-
     parser = _Parser(prog="kg", description="The Israel–Japan relations knowledge graph.")
     parser.add_argument("--root", help="project folder (default: this checkout or $KG_ROOT)")
     parser.add_argument("--version", action="version", version="%(prog)s 0.1.0")
@@ -326,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="table (default), csv, tsv, json, xml; turtle, jsonld, nt for graphs",
     )
-    _engine_options(p, ENGINES)
+    _engine_options(p, ENGINE_NAMES)
     p.add_argument(
         "--allow-network",
         action="store_true",
@@ -343,14 +344,14 @@ def build_parser() -> argparse.ArgumentParser:
     command("queries", cmd_queries, "List the saved queries with their summaries and parameters.")
 
     p = command("export", cmd_export, "Write the whole graph in one RDF format.")
-    p.add_argument("-f", "--format", choices=FORMATS, default="turtle")
+    p.add_argument("-f", "--format", choices=EXPORT_FORMATS, default="turtle")
     p.add_argument("-o", "--output", metavar="FILE", help="write here (atomically), not stdout")
     p.add_argument(
         "--no-validate", action="store_true", help="export even when the graph does not conform"
     )
 
     p = command("stats", cmd_stats, "Count triples, entities per class, facts per section.")
-    _engine_options(p, ENGINES)
+    _engine_options(p, ENGINE_NAMES)
 
     p = command(
         "describe",
@@ -358,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Show everything the graph says about one entity (label, prefixed name or IRI).",
     )
     p.add_argument("entity", metavar="LABEL_OR_IRI")
-    _engine_options(p, ENGINES)
+    _engine_options(p, ENGINE_NAMES)
 
     p = command(
         "coverage", cmd_coverage, "Match every year, date and figure of the article to the graph."

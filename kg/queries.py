@@ -18,11 +18,10 @@ term; the value is never pasted into the query text. Parameter types:
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import pyoxigraph as ox
 
@@ -36,21 +35,19 @@ _XSD = "http://www.w3.org/2001/XMLSchema#"
 _HEADER = re.compile(r"^#\+\s*(\w+)\s*:\s*(.*?)\s*$")
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(NamedTuple):
     name: str
     type: str
     default: str | None = None
 
 
-@dataclass(frozen=True)
-class SavedQuery:
+class SavedQuery(NamedTuple):
     name: str
     text: str
     summary: str = ""
     description: str = ""
     params: tuple[Param, ...] = ()
-    tags: tuple[str, ...] = field(default_factory=tuple)
+    tags: tuple[str, ...] = ()
     path: Path | None = None
 
     @property
@@ -115,6 +112,8 @@ def find_query(name_or_file: str, project: Project | None = None) -> SavedQuery:
     candidate = project.queries_dir / f"{name_or_file}.rq"
     if candidate.is_file():
         return parse_query_file(candidate)
+    import difflib
+
     names = [p.stem for p in project.queries_dir.glob("*.rq")]
     close = difflib.get_close_matches(name_or_file, names, n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else "; 'kg queries' lists them"

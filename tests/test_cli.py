@@ -115,3 +115,12 @@ def test_docs_generates_the_ontology_page(project, tmp_path, kg_cli) -> None:
     for term in ("Envoy", "Visit", "Agreement", "visitorOffice"):
         assert term in html
     assert oct(out.stat().st_mode & 0o777) == "0o644"
+
+
+def test_cli_name_lists_match_the_library() -> None:
+    from kg import cli
+    from kg.engine import ENGINES
+    from kg.exports import FORMATS
+
+    assert tuple(ENGINES) == cli.ENGINE_NAMES
+    assert cli.EXPORT_FORMATS == FORMATS

@@ -1,0 +1,419 @@
+"""The benchmark: one command, side by side in one run, numbers and pictures.
+
+    pip install -e '.[bench]'
+    python bench/run.py                       # sizes 1, 100, 1000, 10000 pairs
+    python bench/run.py --sizes 1,100 --quick # a few minutes
+
+Measures, on this machine:
+1. cold ``kg query NAME`` end to end, against a minimal script that loads the
+   same N-Triples into pyoxigraph and runs the same query (the floor), and
+   against plain rdflib parse-and-query;
+2. every saved query on each engine on the article's graph (Oxigraph in
+   memory, Oxigraph on disk, rdflib, a real Oxigraph server over HTTP);
+3. ``kg validate``, cold (no cache) and cached;
+4. a scale series of synthetic graphs (bench/synth.py): load time, disk,
+   peak memory and every saved query, per engine. Each engine runs in a child
+   process; a query over its time limit gets its child killed (recorded as a
+   timeout) and the series goes on in a fresh child.
+
+Writes build/bench/report.md, results.json and scale.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import queue
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+BIN = Path(sys.executable).parent
+OUT = ROOT / "build" / "bench"
+
+
+def log(msg: str) -> None:
+    print(time.strftime("%H:%M:%S"), msg, flush=True)
+
+
+def saved_queries() -> list[dict]:
+    from kg.queries import list_queries
+
+    return [{"name": q.name, "text": q.text} for q in list_queries()
+            if not q.params and not q.needs_network]
+
+
+def median_time(cmd: list[str], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+# -- 1. cold command line ---------------------------------------------------------
+
+
+def cold(repeats: int) -> dict:
+    from kg.graph import cached_ntriples
+    from kg.project import Project
+
+    # Byte-compile first: a normal install caches bytecode, but environments
+    # with PYTHONDONTWRITEBYTECODE=1 (like this one) would recompile kg on
+    # every cold run and measure the compiler, not the command.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "kg")], check=True)
+    nt = str(cached_ntriples(Project(ROOT)))
+    subprocess.run([str(BIN / "kg"), "query", "visits"], stdout=subprocess.DEVNULL, check=True)
+    out = {}
+    for name in ("visits", "timeline", "residents"):
+        rq = str(ROOT / "queries" / f"{name}.rq")
+        out[name] = {
+            "kg query (table)": median_time([str(BIN / "kg"), "query", name], repeats),
+            "kg query -f csv": median_time([str(BIN / "kg"), "query", name, "-f", "csv"], repeats),
+            "minimal pyoxigraph script": median_time(
+                [sys.executable, str(ROOT / "bench" / "minimal_oxigraph.py"), nt, rq], repeats),
+            "plain rdflib script": median_time(
+                [sys.executable, str(ROOT / "bench" / "minimal_rdflib.py"), nt, rq], repeats),
+        }
+        log(f"cold {name}: " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in out[name].items()))
+    return out
+
+
+# -- 2. every saved query on every engine, article graph ------------------------------
+
+
+@contextlib.contextmanager
+def oxigraph_server() -> object:
+    import socket
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    location = Path(tempfile.mkdtemp(prefix="kg-bench-oxigraph-"))
+    proc = subprocess.Popen([str(BIN / "oxigraph"), "serve", "--location", str(location),
+                             "--bind", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(url + "/query", params={"query": "ASK {}"}, timeout=1).is_success:
+                    break
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(location, ignore_errors=True)
+
+
+def per_query(repeats: int) -> dict:
+    from kg.engine import OxigraphDiskEngine, OxigraphEngine, RdflibEngine, RemoteEngine
+    from kg.exports import GRAPH_IRI
+    from kg.project import Project
+    from kg.publish import publish
+
+    project = Project(ROOT)
+    queries = saved_queries()
+    results: dict[str, dict[str, float]] = {}
+    with oxigraph_server() as url:
+        publish(url + "/query", graph=GRAPH_IRI, project=project)
+        engines = {"oxigraph (memory)": OxigraphEngine.from_project(project),
+                   "oxigraph (disk)": OxigraphDiskEngine.from_project(project),
+                   "rdflib": RdflibEngine.from_project(project),
+                   "Oxigraph server (HTTP)": RemoteEngine(url + "/query", default_graph=GRAPH_IRI)}
+        for ename, engine in engines.items():
+            results[ename] = {}
+            for q in queries:
+                engine.query(q["text"])  # warm: rdflib parses and caches nothing, but the OS does
+                times = []
+                for _ in range(repeats):
+                    start = time.perf_counter()
+                    engine.query(q["text"])
+                    times.append(time.perf_counter() - start)
+                results[ename][q["name"]] = statistics.median(times) * 1000
+            worst = max(results[ename].items(), key=lambda kv: kv[1])
+            log(f"per query, {ename}: median {statistics.median(results[ename].values()):.2f} ms, "
+                f"slowest {worst[0]} {worst[1]:.2f} ms")
+    return results
+
+
+# -- 3. validation ---------------------------------------------------------------------
+
+
+def validation(repeats: int) -> dict:
+    cache = ROOT / "build" / "cache"
+    cold_times = []
+    for _ in range(repeats):
+        for f in cache.glob("validation-*.json"):
+            f.unlink()
+        start = time.perf_counter()
+        subprocess.run([str(BIN / "kg"), "validate"], stdout=subprocess.DEVNULL, check=True)
+        cold_times.append(time.perf_counter() - start)
+    warm = median_time([str(BIN / "kg"), "validate"], repeats)
+    out = {"kg validate (no cache)": statistics.median(cold_times), "kg validate (cached)": warm}
+    log(f"validate: cold {out['kg validate (no cache)']:.2f} s, cached {warm:.2f} s")
+    return out
+
+
+# -- 4. scale series ----------------------------------------------------------------------
+
+
+def child(engine: str, nt: str, store: str, skip: list[str]) -> None:
+    """Runs in a child process: load, then every query, one JSON line per event."""
+    def emit(**event: object) -> None:
+        print(json.dumps(event), flush=True)
+
+    def rss() -> int:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+    start = time.perf_counter()
+    if engine == "rdflib":
+        from rdflib import Graph
+
+        g = Graph()
+        g.parse(nt, format="nt")
+        run = lambda text: list(g.query(text))  # noqa: E731
+    else:
+        import pyoxigraph as ox
+
+        if engine == "oxigraph-disk":
+            if not (Path(store) / "kg-complete").exists():
+                s = ox.Store(store)
+                s.bulk_load(path=nt, format=ox.RdfFormat.N_TRIPLES)
+                s.flush()
+                del s
+                (Path(store) / "kg-complete").write_text("ok")
+            st = ox.Store.read_only(store)
+        else:
+            st = ox.Store()
+            st.load(path=nt, format=ox.RdfFormat.N_TRIPLES)
+        run = lambda text: list(st.query(text))  # noqa: E731
+    disk = sum(p.stat().st_size for p in Path(store).rglob("*") if p.is_file()) \
+        if engine == "oxigraph-disk" else 0
+    emit(event="loaded", seconds=time.perf_counter() - start, rss=rss(), disk=disk)
+    for q in saved_queries():
+        if q["name"] in skip:
+            continue
+        emit(event="start", name=q["name"])
+        t0 = time.perf_counter()
+        run(q["text"])
+        first = time.perf_counter() - t0
+        times = [first]
+        if first < 1.0:
+            for _ in range(2):
+                t0 = time.perf_counter()
+                run(q["text"])
+                times.append(time.perf_counter() - t0)
+        emit(event="query", name=q["name"], ms=statistics.median(times) * 1000, rss=rss())
+    emit(event="done", rss=rss())
+
+
+def _pump(proc: subprocess.Popen, lines: queue.Queue) -> None:
+    for line in proc.stdout:
+        lines.put(line)
+    lines.put(None)
+
+
+def run_child(engine: str, nt: Path, store: Path, *, load_limit: float,
+              query_limit: float) -> dict:
+    record: dict = {"queries": {}, "timeouts": []}
+    skip: list[str] = []
+    restarts = 0
+    while True:
+        proc = subprocess.Popen([sys.executable, __file__, "child", engine, str(nt), str(store),
+                                 json.dumps(skip)], stdout=subprocess.PIPE, text=True)
+        lines: queue.Queue = queue.Queue()
+        threading.Thread(target=_pump, args=(proc, lines), daemon=True).start()
+        current, limit, finished = None, load_limit, False
+        while True:
+            try:
+                line = lines.get(timeout=limit)
+            except queue.Empty:
+                proc.kill()
+                proc.wait()
+                if current is None:
+                    record["load_timeout"] = True
+                    return record
+                record["queries"][current] = None
+                record["timeouts"].append(current)
+                skip.append(current)
+                break
+            if line is None:
+                proc.wait()
+                finished = True
+                break
+            event = json.loads(line)
+            if event["event"] == "loaded" and restarts == 0:
+                record.update(load_s=event["seconds"], rss_after_load=event["rss"],
+                              disk=event["disk"])
+            elif event["event"] == "start":
+                current, limit = event["name"], query_limit
+            elif event["event"] == "query":
+                record["queries"][event["name"]] = event["ms"]
+                skip.append(event["name"])
+                current = None
+                record["peak_rss"] = max(record.get("peak_rss", 0), event["rss"])
+            elif event["event"] == "done":
+                record["peak_rss"] = max(record.get("peak_rss", 0), event["rss"])
+        if finished:
+            return record
+        restarts += 1
+
+
+def scale(sizes: list[int], rdflib_max: int, load_limit: float, query_limit: float) -> dict:
+    from bench.synth import write
+
+    results: dict = {}
+    for pairs in sizes:
+        nt, triples = write(pairs, OUT / f"synth-{pairs}.nt")
+        log(f"scale {pairs} pairs: {triples} triples ({nt.stat().st_size / 1e6:.0f} MB N-Triples)")
+        results[pairs] = {"triples": triples}
+        for engine in ("oxigraph", "oxigraph-disk", "rdflib"):
+            if engine == "rdflib" and pairs > rdflib_max:
+                continue
+            store = OUT / f"store-{pairs}"
+            shutil.rmtree(store, ignore_errors=True)
+            rec = run_child(engine, nt, store, load_limit=load_limit, query_limit=query_limit)
+            shutil.rmtree(store, ignore_errors=True)
+            results[pairs][engine] = rec
+            done = [v for v in rec["queries"].values() if v is not None]
+            log(f"  {engine}: load {rec.get('load_s', float('nan')):.1f} s, peak "
+                f"{rec.get('peak_rss', 0) / 2**30:.2f} GiB, disk {rec.get('disk', 0) / 2**30:.2f} "
+                f"GiB, queries max {max(done, default=float('nan')):.1f} ms, "
+                f"timeouts {rec['timeouts']}")
+        if pairs > 1:
+            nt.unlink()
+    return results
+
+
+# -- report --------------------------------------------------------------------------------
+
+
+def report(res: dict, args: argparse.Namespace) -> str:
+    lines = [f"# Benchmark, {time.strftime('%Y-%m-%d')}", "",
+             f"Machine: {os.cpu_count()} cores, "
+             f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
+             f"Python {sys.version.split()[0]}. Medians of {args.repeats} runs.", ""]
+    if "cold" in res:
+        lines += ["## Cold `kg query NAME`, end to end (process start to exit)", "",
+                  "| query | kg query (table) | kg query -f csv | minimal pyoxigraph | "
+                  "plain rdflib | kg / minimal |", "|---|---:|---:|---:|---:|---:|"]
+        for name, r in res["cold"].items():
+            ratio = r["kg query (table)"] / r["minimal pyoxigraph script"]
+            lines.append(f"| {name} | {r['kg query (table)'] * 1000:.0f} ms | "
+                         f"{r['kg query -f csv'] * 1000:.0f} ms | "
+                         f"{r['minimal pyoxigraph script'] * 1000:.0f} ms | "
+                         f"{r['plain rdflib script'] * 1000:.0f} ms | {ratio:.2f}x |")
+        lines.append("")
+    if "per_query" in res:
+        engines = list(res["per_query"])
+        lines += ["## Every saved query on each engine, article graph (ms)", "",
+                  "| query | " + " | ".join(engines) + " |",
+                  "|---|" + "---:|" * len(engines)]
+        for q in res["per_query"][engines[0]]:
+            lines.append(f"| {q} | " + " | ".join(f"{res['per_query'][e][q]:.2f}"
+                                                   for e in engines) + " |")
+        lines.append("")
+    if "validate" in res:
+        v = res["validate"]
+        lines += ["## Validation", "", f"`kg validate`: {v['kg validate (no cache)']:.2f} s "
+                  f"without cache, {v['kg validate (cached)']:.2f} s cached.", ""]
+    if "scale" in res:
+        lines += ["## Scale series (synthetic pairs, bench/synth.py)", "",
+                  "| pairs | triples | engine | load s | peak memory GiB | disk GiB | "
+                  "median query ms | slowest query | timeouts |",
+                  "|---:|---:|---|---:|---:|---:|---:|---|---|"]
+        for pairs, r in res["scale"].items():
+            for engine in ("oxigraph", "oxigraph-disk", "rdflib"):
+                if engine not in r:
+                    continue
+                rec = r[engine]
+                done = {k: v for k, v in rec["queries"].items() if v is not None}
+                slowest = max(done.items(), key=lambda kv: kv[1]) if done else ("-", float("nan"))
+                load = rec.get("load_s", float("nan"))
+                lines.append(
+                    f"| {pairs} | {r['triples']} | {engine} | {load:.2f} | "
+                    f"{rec.get('peak_rss', 0) / 2**30:.2f} | {rec.get('disk', 0) / 2**30:.2f} | "
+                    f"{statistics.median(done.values()) if done else float('nan'):.2f} | "
+                    f"{slowest[0]} {slowest[1]:.1f} ms | {', '.join(rec['timeouts']) or '-'} |")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def plot(res: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    for engine, colour in (("oxigraph", "#1d4ed8"), ("oxigraph-disk", "#0f766e"),
+                           ("rdflib", "#b42318")):
+        xs, load, mem, worst = [], [], [], []
+        for r in res["scale"].values():
+            rec = r.get(engine)
+            if not rec or "load_s" not in rec:
+                continue
+            done = [v for v in rec["queries"].values() if v is not None]
+            xs.append(r["triples"])
+            load.append(rec["load_s"])
+            mem.append(rec.get("peak_rss", 0) / 2**30)
+            worst.append(max(done) if done else float("nan"))
+        for ax, ys in zip(axes, (load, mem, worst), strict=True):
+            ax.plot(xs, ys, "o-", label=engine, color=colour)
+    for ax, title in zip(axes, ("load time (s)", "peak memory (GiB)", "slowest saved query (ms)"),
+                         strict=True):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("triples")
+        ax.set_title(title)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].legend()
+    fig.tight_layout()
+    fig.savefig(OUT / "scale.png", dpi=110)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description="the project's benchmark")
+    ap.add_argument("--sizes", default="1,100,1000,10000", help="pairs in the scale series")
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--rdflib-max", type=int, default=100,
+                    help="largest size rdflib is run on (it needs ~1.8 GB and minutes at 1000)")
+    ap.add_argument("--query-limit", type=float, default=60.0, help="seconds per query")
+    ap.add_argument("--load-limit", type=float, default=1800.0, help="seconds per load")
+    ap.add_argument("--quick", action="store_true", help="fewer repeats")
+    args = ap.parse_args()
+    if args.quick:
+        args.repeats = 3
+    OUT.mkdir(parents=True, exist_ok=True)
+    res: dict = {"cold": cold(args.repeats), "per_query": per_query(args.repeats),
+                 "validate": validation(min(args.repeats, 3))}
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    res["scale"] = scale(sizes, args.rdflib_max, args.load_limit, args.query_limit)
+    (OUT / "results.json").write_text(json.dumps(res, indent=2) + "\n")
+    text = report(res, args)
+    (OUT / "report.md").write_text(text)
+    with contextlib.suppress(ImportError):
+        plot(res)
+    print(text)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "child":
+        child(sys.argv[2], sys.argv[3], sys.argv[4], json.loads(sys.argv[5]))
+    else:
+        main()
