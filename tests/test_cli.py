@@ -124,3 +124,21 @@ def test_cli_name_lists_match_the_library() -> None:
 
     assert tuple(ENGINES) == cli.ENGINE_NAMES
     assert cli.EXPORT_FORMATS == FORMATS
+
+
+def test_query_hot_path_imports_neither_rdflib_nor_pyshacl(project, tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from kg.graph import cached_ntriples
+
+    cached_ntriples(project)  # the store is current
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "kg.cli", "--root",
+                           str(project.root), "query", "visits", "-f", "csv"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0
+    imported = {line.rsplit("|", 1)[-1].strip().split(".")[0]
+                for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "pyoxigraph" in imported
+    for heavy in ("rdflib", "pyshacl", "dataclasses", "rich", "httpx", "starlette"):
+        assert heavy not in imported, f"kg query imports {heavy}"
