@@ -11,16 +11,22 @@ from kg.project import Project
 from kg.queries import resolve_resource
 from kg.results import display
 
-_OUT = """
+# Shared with the resource pages of kg serve: columns this, other, property,
+# the other's English label, the property's English label.
+OUTGOING = """
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-SELECT ?p ?o (SAMPLE(?l) AS ?label) ?this WHERE {
-  ?this ?p ?o . OPTIONAL { ?o rdfs:label ?l FILTER(LANG(?l) = "en") }
+SELECT ?this ?p ?o (SAMPLE(?l) AS ?label) (SAMPLE(?pl) AS ?plabel) WHERE {
+  ?this ?p ?o .
+  OPTIONAL { ?o rdfs:label ?l FILTER(LANG(?l) = "en") }
+  OPTIONAL { ?p rdfs:label ?pl FILTER(LANG(?pl) = "en") }
 } GROUP BY ?this ?p ?o ORDER BY ?p STR(?o)
 """
-_IN = """
+INCOMING = """
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-SELECT ?s ?p (SAMPLE(?l) AS ?label) ?this WHERE {
-  ?s ?p ?this . OPTIONAL { ?s rdfs:label ?l FILTER(LANG(?l) = "en") }
+SELECT ?this ?s ?p (SAMPLE(?l) AS ?label) (SAMPLE(?pl) AS ?plabel) WHERE {
+  ?s ?p ?this .
+  OPTIONAL { ?s rdfs:label ?l FILTER(LANG(?l) = "en") }
+  OPTIONAL { ?p rdfs:label ?pl FILTER(LANG(?pl) = "en") }
 } GROUP BY ?this ?s ?p ORDER BY ?p ?s
 """
 
@@ -51,8 +57,8 @@ def describe(
     """Everything about the resource named by an IRI, prefixed name or label."""
     engine = engine or open_engine(project=project)
     this = resolve_resource(label_or_iri, engine, what="describe")
-    out = engine.query(_OUT, {"this": this})
-    inc = engine.query(_IN, {"this": this})
+    out = engine.query(OUTGOING, {"this": this})
+    inc = engine.query(INCOMING, {"this": this})
     assert isinstance(out, SelectResult) and isinstance(inc, SelectResult)
     if not out.rows and not inc.rows:
         from kg.errors import KGError
@@ -60,6 +66,6 @@ def describe(
         raise KGError(f"describe: <{this.value}> is not in the graph")
     return Description(
         this.value,
-        [(r[0], r[1], r[2].value if r[2] else None) for r in out.rows],  # type: ignore[misc]
-        [(r[0], r[1], r[2].value if r[2] else None) for r in inc.rows],  # type: ignore[misc]
+        [(r[1], r[2], r[3].value if r[3] else None) for r in out.rows],  # type: ignore[misc]
+        [(r[1], r[2], r[3].value if r[3] else None) for r in inc.rows],  # type: ignore[misc]
     )

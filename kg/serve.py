@@ -29,6 +29,7 @@ from urllib.parse import quote
 
 import pyoxigraph as ox
 
+from kg.description import INCOMING, OUTGOING
 from kg.engine import GraphResult, OxigraphEngine, SelectResult
 from kg.errors import KGError
 from kg.namespaces import BASE, IJ, shorten
@@ -219,8 +220,8 @@ def create_app(project: Project | None = None, settings: Settings | None = None)
     async def resource(request: Request) -> Response:
         iri = BASE + request.url.path.lstrip("/")
         node = ox.NamedNode(iri)
-        out = engine.query(_OUT, {"this": node})
-        inc = engine.query(_IN, {"this": node})
+        out = engine.query(OUTGOING, {"this": node})
+        inc = engine.query(INCOMING, {"this": node})
         assert isinstance(out, SelectResult) and isinstance(inc, SelectResult)
         if not out.rows and not inc.rows:
             return _text(404, f"{iri} is not in this graph")
@@ -335,22 +336,6 @@ def serve(
 
 # -- helpers ------------------------------------------------------------------
 
-_OUT = """
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-SELECT ?this ?p ?o (SAMPLE(?l) AS ?label) (SAMPLE(?pl) AS ?plabel) WHERE {
-  ?this ?p ?o .
-  OPTIONAL { ?o rdfs:label ?l FILTER(LANG(?l) = "en") }
-  OPTIONAL { ?p rdfs:label ?pl FILTER(LANG(?pl) = "en") }
-} GROUP BY ?this ?p ?o ORDER BY ?p STR(?o)
-"""
-_IN = """
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-SELECT ?this ?s ?p (SAMPLE(?l) AS ?label) (SAMPLE(?pl) AS ?plabel) WHERE {
-  ?s ?p ?this .
-  OPTIONAL { ?s rdfs:label ?l FILTER(LANG(?l) = "en") }
-  OPTIONAL { ?p rdfs:label ?pl FILTER(LANG(?pl) = "en") }
-} GROUP BY ?this ?s ?p ORDER BY ?p ?s
-"""
 _TERMS = """
 PREFIX owl: <http://www.w3.org/2002/07/owl#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
