@@ -19,8 +19,6 @@ uvicorn. Routes:
 from __future__ import annotations
 
 import contextlib
-import html
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -480,8 +478,4 @@ def _value(term: Any, label: Any) -> dict:
     return {"literal": str(term)}
 
 
-def escape(text: str) -> str:
-    return html.escape(text, quote=True)
-
-
-__all__ = ["Settings", "create_app", "escape", "json", "local_path", "serve"]
+__all__ = ["Settings", "create_app", "local_path", "serve"]
