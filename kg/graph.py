@@ -24,12 +24,15 @@ if TYPE_CHECKING:
 _HEADER = "# kg-cache sha256="
 
 
-def parse_files(paths: list[Path], project: Project | None = None) -> Graph:
+def parse_files(
+    paths: list[Path], project: Project | None = None, *, allow_blank_nodes: bool = False
+) -> Graph:
     """Parse Turtle files into one rdflib graph.
 
     Raises :class:`KGError` with ``file:line: message`` on the first syntax
     error, and refuses blank nodes (every resource needs a stable IRI so that
-    exports are deterministic and links can point at it).
+    exports are deterministic and links can point at it) unless
+    ``allow_blank_nodes`` (shapes need them for lists and ``sh:or``).
     """
     from rdflib import BNode, Graph
     from rdflib.plugins.parsers.notation3 import BadSyntax
@@ -50,7 +53,7 @@ def parse_files(paths: list[Path], project: Project | None = None) -> Graph:
             raise KGError(f"{name}:{e.lines + 1}: {e._why}") from None
         except Exception as e:  # rdflib raises several types for bad literals and IRIs
             raise KGError(f"{name}: {type(e).__name__}: {e}") from None
-        for s, p, o in part:
+        for s, p, o in part if not allow_blank_nodes else ():
             if isinstance(s, BNode) or isinstance(o, BNode):
                 raise KGError(
                     f"{name}: blank node in a triple with predicate <{p}>; give the resource an IRI"

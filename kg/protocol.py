@@ -76,6 +76,23 @@ def refusal(text: str) -> str | None:
     return None
 
 
+def media_ranges(accept: str) -> list[tuple[str, float]]:
+    """``Accept`` as (media range, quality) pairs, in header order; a bad q counts as 0."""
+    out = []
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for p in params:
+            if p.startswith("q="):
+                try:
+                    q = float(p[2:])
+                except ValueError:
+                    q = 0.0
+        if media:
+            out.append((media.lower(), q))
+    return out
+
+
 def acceptable(accept: str | None, fmt: str | None = None) -> list[str] | None:
     """Media types to try, best first; None when the header or parameter asks for nothing we have.
 
@@ -89,18 +106,9 @@ def acceptable(accept: str | None, fmt: str | None = None) -> list[str] | None:
         return list(DEFAULT_ORDER)
     offered = list(SOLUTION_TYPES) + list(GRAPH_TYPES)
     ranked: list[tuple[float, int, int, str]] = []
-    for i, part in enumerate(accept.split(",")):
-        media, *params = (p.strip() for p in part.split(";"))
-        q = 1.0
-        for p in params:
-            if p.startswith("q="):
-                try:
-                    q = float(p[2:])
-                except ValueError:
-                    q = 0.0
+    for i, (media, q) in enumerate(media_ranges(accept)):
         if q <= 0:
             continue
-        media = media.lower()
         if media in ("*/*", "application/*", "text/*"):
             expanded = [m for m in DEFAULT_ORDER if media == "*/*" or m.startswith(media[:-1])]
             expanded += [

@@ -32,7 +32,7 @@ from kg.engine import GraphResult, OxigraphEngine, SelectResult
 from kg.errors import KGError
 from kg.namespaces import BASE, IJ, shorten
 from kg.project import Project
-from kg.protocol import acceptable, refusal, service_description
+from kg.protocol import acceptable, media_ranges, refusal, service_description
 from kg.queries import bind_params, list_queries
 from kg.workers import CONTENT_TYPE, QueryPool
 
@@ -380,21 +380,10 @@ def _to_ox(term: Any) -> Any:
 def _rdf_type(accept: str) -> str | None:
     """The RDF format an Accept header prefers over HTML, if any."""
     best: tuple[float, str] | None = None
-    for part in accept.split(","):
-        media, *params = (p.strip().lower() for p in part.split(";"))
-        q = next(
-            (
-                float(p[2:])
-                for p in params
-                if p.startswith("q=") and p[2:].replace(".", "", 1).isdigit()
-            ),
-            1.0,
-        )
-        if media in ("text/html", "application/xhtml+xml"):
-            if best is None or q > best[0]:
-                best = (q, "html")
-        elif media in RDF_TYPES and (best is None or q > best[0]):
-            best = (q, RDF_TYPES[media])
+    for media, q in media_ranges(accept):
+        kind = "html" if media in ("text/html", "application/xhtml+xml") else RDF_TYPES.get(media)
+        if kind is not None and q > 0 and (best is None or q > best[0]):
+            best = (q, kind)
     return None if best is None or best[1] == "html" else best[1]
 
 

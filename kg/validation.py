@@ -61,21 +61,9 @@ def load_shapes(project: Project) -> Graph:
     files = project.shape_files()
     if not files:
         raise KGError(f"no shapes found under {project.relative(project.shapes_dir)}/")
-    return parse_files_allowing_bnodes(files, project)
+    from kg.graph import parse_files
 
-
-def parse_files_allowing_bnodes(files: list[Path], project: Project) -> Graph:
-    """Shapes use blank nodes (lists, sh:or); they are not part of the graph."""
-    from rdflib import Graph
-    from rdflib.plugins.parsers.notation3 import BadSyntax
-
-    g = Graph()
-    for path in files:
-        try:
-            g.parse(path, format="turtle")
-        except BadSyntax as e:
-            raise KGError(f"{project.relative(path)}:{e.lines + 1}: {e._why}") from None
-    return g
+    return parse_files(files, project, allow_blank_nodes=True)  # shapes are not the graph
 
 
 def shacl_report(data: Graph, shapes: Graph) -> Report:

@@ -143,3 +143,10 @@ def test_report_is_cached_and_follows_data_changes(scratch: Project) -> None:
     bad = (DATA / "invalid" / "Visit-date--MinCount.ttl").read_text()
     (scratch.data_dir / "extra.ttl").write_text(bad)
     assert not validate(project=scratch).conforms
+
+
+def test_unreadable_shapes_file_is_a_clear_error(scratch: Project, kg_cli) -> None:
+    bad = b"@prefix sh: <http://www.w3.org/ns/shacl#> .\n\xe9\n"
+    (scratch.shapes_dir / "extra.ttl").write_bytes(bad)
+    r = kg_cli("validate", root=scratch.root)
+    assert r.code == 2 and r.err.startswith("kg: error: ontology/shapes/extra.ttl: cannot read")
