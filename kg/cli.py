@@ -212,21 +212,59 @@ def _accept(choice: str, suggestions: list, project: Project) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    import re
+
     from kg.serve import Settings, serve
 
-    if args.timeout <= 0 or args.max_results <= 0 or args.workers <= 0:
-        raise KGError("--timeout, --max-results and --workers must be positive")
+    numbers = {
+        "--timeout": args.timeout,
+        "--max-results": args.max_results,
+        "--max-result-bytes": args.max_result_bytes,
+        "--max-worker-memory": args.max_worker_memory,
+        "--max-request-bytes": args.max_request_bytes,
+        "--workers": args.workers,
+        "--per-client": args.per_client,
+        "--queue": args.queue,
+        "--queue-wait": args.queue_wait,
+        "--read-timeout": args.read_timeout,
+        "--max-connections": args.max_connections,
+    }
+    bad = [name for name, value in numbers.items() if value <= 0]
+    if bad:
+        raise KGError(f"{', '.join(bad)} must be positive")
+    if args.base_url and not re.match(r"^https?://[^\s/]+(/\S*)?$", args.base_url):
+        raise KGError(f"--base-url {args.base_url!r} is not an http(s) URL")
     settings = Settings(
         timeout=args.timeout,
         max_results=args.max_results,
-        workers=args.workers,
+        max_result_bytes=args.max_result_bytes,
+        max_worker_memory=args.max_worker_memory * 1024 * 1024,
         max_request_bytes=args.max_request_bytes,
+        workers=args.workers,
+        per_client=args.per_client,
+        max_queue=args.queue,
+        queue_wait=args.queue_wait,
+        read_timeout=args.read_timeout,
+        max_connections=args.max_connections,
+        base_url=args.base_url,
+        trusted_proxies=args.trusted_proxy,
+        allow_outbound_risk=args.allow_outbound_risk,
     )
-    print(
-        f"serving the graph at http://{args.host}:{args.port}/ (SPARQL: /sparql); Ctrl-C stops",
-        file=sys.stderr,
-    )
-    serve(host=args.host, port=args.port, project=_project(args), settings=settings)
+
+    def ready(mechanism: str) -> None:
+        if mechanism.startswith("none"):
+            print(
+                f"warning: query workers are NOT confined: {mechanism}; a query can make this "
+                "server connect anywhere it can reach",
+                file=sys.stderr,
+            )
+        print(
+            f"serving the graph at http://{args.host}:{args.port}/ (SPARQL: /sparql; "
+            f"workers confined by {mechanism.split(' ')[0]}); Ctrl-C stops",
+            file=sys.stderr,
+        )
+
+    serve(host=args.host, port=args.port, project=_project(args), settings=settings, on_ready=ready)
     return 0
 
 
@@ -409,28 +447,95 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="the public URL the server is reached at, behind a proxy "
+        "(default http://HOST:PORT); used in the service description and as the query base IRI",
+    )
+    limits = p.add_argument_group("limits (see README: Running it on the web)")
+    limits.add_argument(
         "--timeout",
         type=float,
         default=10.0,
         metavar="S",
-        help="time limit of one query, seconds (default 10)",
+        help="time limit of one query once a worker runs it, seconds (default 10)",
     )
-    p.add_argument(
+    limits.add_argument(
         "--max-results",
         type=int,
         default=10_000,
         metavar="N",
         help="most rows or triples one answer may have (default 10000)",
     )
-    p.add_argument(
+    limits.add_argument(
+        "--max-result-bytes",
+        type=int,
+        default=16 * 1024 * 1024,
+        metavar="N",
+        help="largest answer in bytes (default 16 MiB)",
+    )
+    limits.add_argument(
+        "--max-worker-memory",
+        type=int,
+        default=1024,
+        metavar="MIB",
+        help="memory a worker may use beyond its loaded store, MiB (default 1024)",
+    )
+    limits.add_argument(
         "--max-request-bytes",
         type=int,
         default=64 * 1024,
         metavar="N",
         help="largest accepted request (default 65536)",
     )
-    p.add_argument(
+    limits.add_argument(
         "--workers", type=int, default=2, metavar="N", help="query worker processes (default 2)"
+    )
+    limits.add_argument(
+        "--per-client",
+        type=int,
+        default=2,
+        metavar="N",
+        help="queries one client address may have running or waiting (default 2; over: 429)",
+    )
+    limits.add_argument(
+        "--queue",
+        type=int,
+        default=16,
+        metavar="N",
+        help="queries that may wait for a worker (default 16; over: 503)",
+    )
+    limits.add_argument(
+        "--queue-wait",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="longest wait for a free worker, seconds (default 5; over: 503)",
+    )
+    limits.add_argument(
+        "--read-timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="time a client has to send a request's headers, and its body (default 10)",
+    )
+    limits.add_argument(
+        "--max-connections",
+        type=int,
+        default=256,
+        metavar="N",
+        help="open connections at once (default 256; over: 503)",
+    )
+    limits.add_argument(
+        "--trusted-proxy",
+        default="127.0.0.1",
+        metavar="IPS",
+        help="addresses whose X-Forwarded-For is believed, comma-separated (default 127.0.0.1)",
+    )
+    limits.add_argument(
+        "--allow-outbound-risk",
+        action="store_true",
+        help="serve even where query workers cannot be confined (see README: the sandbox)",
     )
 
     p = command(

@@ -211,9 +211,9 @@ def inline_values(text: str, bindings: Mapping[str, Term]) -> str:
     FILTERs see the values, as with substitution)."""
     import re
 
-    from kg.protocol import mask_noise
+    from kg.sparqltext import mask
 
-    masked = mask_noise(text)
+    masked = mask(text)
     m = re.search(r"\bWHERE\s*\{", masked, re.I) or re.search(r"\{", masked)
     if m is None:
         raise KGError("cannot bind parameters: the query has no WHERE group")

@@ -1,79 +1,49 @@
 """The SPARQL 1.1 Protocol rules this server applies, apart from any web framework.
 
-- :func:`refusal` says why a query must not run here: updates (read-only),
-  SERVICE (the server never fetches a URL a query names), FROM / FROM NAMED
-  (one default graph; nothing outside it).
-- :func:`acceptable` turns an ``Accept`` header (or a ``format`` parameter)
-  into the media types to try, best first.
+- :func:`acceptable` turns an ``Accept`` header and any ``format``/``output``
+  parameters into the media types to try, best first.
 - :func:`service_description` describes the endpoint (SPARQL 1.1 Service
-  Description) in Turtle.
+  Description) in Turtle, N-Triples, RDF/XML or JSON-LD.
+- :func:`neutralise_formulas` makes CSV/TSV safe to open in a spreadsheet.
+
+What a query may do (read-only, no SERVICE, no FROM) is :func:`kg.sparqltext.refusal`
+for the message, and :mod:`kg.sandbox` for the guarantee.
 """
 
 from __future__ import annotations
 
 import re
 
-from kg.workers import CONTENT_TYPE, GRAPH_TYPES, SOLUTION_TYPES
+from kg.workers import GRAPH_TYPES, SOLUTION_TYPES
 
-# Comments, strings and IRIs are removed before looking for keywords, so a
-# label that mentions "service" is not refused, and no keyword hides in them.
-_NOISE = re.compile(
-    r'"""(?:[^"\\]|\\.|"(?!""))*"""'
-    r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
-    r'|"(?:[^"\\\n]|\\.)*"'
-    r"|'(?:[^'\\\n]|\\.)*'"
-    r"|<[^<>\"{}|^`\\\s]*>"
-    r"|#[^\n]*",
-)
-
-
-def _keyword(*words: str) -> re.Pattern[str]:
-    """A SPARQL keyword, not part of a variable (?from), prefixed name (ex:add) or word."""
-    return re.compile(rf"(?<![?$:\w-])(?:{'|'.join(words)})(?![:\w-])", re.I)
-
-
-_UPDATE = _keyword(
-    "INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH"
-)
-_SERVICE = _keyword("SERVICE")
-_FROM = _keyword("FROM")
-
+#: ``format=`` / ``output=`` values (as SPARQLWrapper, YASGUI and Virtuoso send them);
+#: each names the media types it may mean, the worker takes the first that fits the result
 FORMAT_PARAM = {
-    "json": "application/sparql-results+json",
-    "xml": "application/sparql-results+xml",
-    "csv": "text/csv",
-    "tsv": "text/tab-separated-values",
-    "turtle": "text/turtle",
-    "ttl": "text/turtle",
-    "nt": "application/n-triples",
-    "ntriples": "application/n-triples",
-    "jsonld": "application/ld+json",
+    "json": ["application/sparql-results+json", "application/ld+json"],
+    "xml": ["application/sparql-results+xml", "application/rdf+xml"],
+    "csv": ["text/csv"],
+    "tsv": ["text/tab-separated-values"],
+    "turtle": ["text/turtle"],
+    "ttl": ["text/turtle"],
+    "n3": ["text/turtle"],
+    "nt": ["application/n-triples"],
+    "ntriples": ["application/n-triples"],
+    "jsonld": ["application/ld+json"],
+    "json-ld": ["application/ld+json"],
+    "rdf": ["application/rdf+xml"],
+    "rdfxml": ["application/rdf+xml"],
+    "rdf+xml": ["application/rdf+xml"],
 }
 DEFAULT_ORDER = ["application/sparql-results+json", "text/turtle"]
+OFFERED = list(SOLUTION_TYPES) + list(GRAPH_TYPES)
 
 
-def strip_noise(text: str) -> str:
-    return _NOISE.sub(" ", text)
-
-
-def mask_noise(text: str) -> str:
-    """Like strip_noise, but keeps every position: strings, IRIs and comments become spaces."""
-    return _NOISE.sub(lambda m: " " * len(m.group(0)), text)
-
-
-def refusal(text: str) -> str | None:
-    """Why ``text`` may not run on this read-only, no-outbound endpoint; None if it may."""
-    bare = strip_noise(text)
-    if _UPDATE.search(bare):
-        return "this endpoint is read-only: SPARQL Update is not accepted"
-    if _SERVICE.search(bare):
-        return "SERVICE is disabled: this endpoint never fetches a URL a query names"
-    if _FROM.search(bare):
-        return (
-            "FROM and FROM NAMED are not accepted: this endpoint serves one default graph "
-            "and never loads graphs from elsewhere"
-        )
-    return None
+def _format_types(value: str) -> list[str] | None:
+    value = value.strip().lower()
+    if value in FORMAT_PARAM:
+        return FORMAT_PARAM[value]
+    media = value.split(";")[0].strip()
+    return [media] if media in OFFERED else None
 
 
 def media_ranges(accept: str) -> list[tuple[str, float]]:
@@ -88,23 +58,28 @@ def media_ranges(accept: str) -> list[tuple[str, float]]:
                     q = float(p[2:])
                 except ValueError:
                     q = 0.0
+                if not 0 <= q <= 1:  # nan, inf, negative: not a quality
+                    q = 0.0
         if media:
             out.append((media.lower(), q))
     return out
 
 
-def acceptable(accept: str | None, fmt: str | None = None) -> list[str] | None:
-    """Media types to try, best first; None when the header or parameter asks for nothing we have.
+def acceptable(accept: str | None, formats: list[str] | str | None = None) -> list[str] | None:
+    """Media types to try, best first; None when nothing asked for is offered.
 
-    ``fmt`` (a ``format`` query parameter: json, xml, csv, tsv, turtle, nt,
-    jsonld) overrides the header.
+    ``formats`` are the request's ``format``/``output`` parameter values. When
+    they all name the same known format it overrides the header; an unknown
+    value, or values that disagree (SPARQLWrapper sends both ``format`` and
+    ``output``), are ignored and ``Accept`` decides.
     """
-    if fmt:
-        media = FORMAT_PARAM.get(fmt.lower())
-        return [media] if media else None
+    if isinstance(formats, str):
+        formats = [formats]
+    named = [_format_types(f) for f in formats or [] if f.strip()]
+    if named and all(t is not None for t in named) and all(t == named[0] for t in named):
+        return list(named[0])  # type: ignore[arg-type]
     if not accept or not accept.strip():
         return list(DEFAULT_ORDER)
-    offered = list(SOLUTION_TYPES) + list(GRAPH_TYPES)
     ranked: list[tuple[float, int, int, str]] = []
     for i, (media, q) in enumerate(media_ranges(accept)):
         if q <= 0:
@@ -113,10 +88,10 @@ def acceptable(accept: str | None, fmt: str | None = None) -> list[str] | None:
             expanded = [m for m in DEFAULT_ORDER if media == "*/*" or m.startswith(media[:-1])]
             expanded += [
                 m
-                for m in offered
+                for m in OFFERED
                 if m not in expanded and (media == "*/*" or m.startswith(media[:-1]))
             ]
-        elif media in offered:
+        elif media in OFFERED:
             expanded = [media]
         else:
             continue
@@ -129,20 +104,30 @@ def acceptable(accept: str | None, fmt: str | None = None) -> list[str] | None:
     return out or None
 
 
-def service_description(endpoint: str, triples: int) -> str:
-    formats = {
-        "application/sparql-results+json": "SPARQL_Results_JSON",
-        "application/sparql-results+xml": "SPARQL_Results_XML",
-        "text/csv": "SPARQL_Results_CSV",
-        "text/tab-separated-values": "SPARQL_Results_TSV",
-        "text/turtle": "Turtle",
-        "application/n-triples": "N-Triples",
-        "application/ld+json": "JSON-LD",
-    }
+_RESULT_FORMATS = {
+    "application/sparql-results+json": "SPARQL_Results_JSON",
+    "application/sparql-results+xml": "SPARQL_Results_XML",
+    "text/csv": "SPARQL_Results_CSV",
+    "text/tab-separated-values": "SPARQL_Results_TSV",
+    "text/turtle": "Turtle",
+    "application/n-triples": "N-Triples",
+    "application/ld+json": "JSON-LD",
+    "application/rdf+xml": "RDF_XML",
+}
+
+
+def service_description(
+    endpoint: str, triples: int, fmt: str = "turtle", *, graph: str | None = None
+) -> bytes:
+    """The SPARQL 1.1 Service Description of ``endpoint`` in ``fmt`` (turtle, nt, rdfxml,
+    jsonld). It claims only what holds: query, no update, one default graph."""
+    import pyoxigraph as ox
+
     result_formats = " ,\n        ".join(
-        f"<http://www.w3.org/ns/formats/{v}>" for v in formats.values()
+        f"<http://www.w3.org/ns/formats/{v}>" for v in _RESULT_FORMATS.values()
     )
-    return f"""@prefix sd: <http://www.w3.org/ns/sparql-service-description#> .
+    name = f"\n        sd:name <{graph}> ;" if graph else ""
+    turtle = f"""@prefix sd: <http://www.w3.org/ns/sparql-service-description#> .
 @prefix void: <http://rdfs.org/ns/void#> .
 @prefix dcterms: <http://purl.org/dc/terms/> .
 
@@ -151,12 +136,54 @@ def service_description(endpoint: str, triples: int) -> str:
     dcterms:title "Israel–Japan relations knowledge graph" ;
     sd:supportedLanguage sd:SPARQL11Query ;
     sd:resultFormat {result_formats} ;
-    sd:feature sd:EmptyGraphs ;
-    sd:defaultDataset [
-        a sd:Dataset ;
-        sd:defaultGraph [ a sd:Graph ; void:triples {triples} ]
-    ] .
+    sd:defaultDataset <{endpoint}#dataset> .
+
+<{endpoint}#dataset> a sd:Dataset ;
+    sd:defaultGraph <{endpoint}#default-graph> .
+
+<{endpoint}#default-graph> a sd:Graph ;{name}
+    void:triples {triples} .
 """
+    if fmt == "turtle":
+        return turtle.encode()
+    formats = {
+        "nt": ox.RdfFormat.N_TRIPLES,
+        "rdfxml": ox.RdfFormat.RDF_XML,
+        "jsonld": ox.RdfFormat.JSON_LD,
+    }
+    parsed = [q.triple for q in ox.parse(turtle.encode(), format=ox.RdfFormat.TURTLE)]
+    return ox.serialize(parsed, format=formats[fmt]) or b""
 
 
-__all__ = ["CONTENT_TYPE", "acceptable", "refusal", "service_description", "strip_noise"]
+# a spreadsheet reads a cell starting with one of these as a formula (OWASP: CSV injection)
+_FORMULA = re.compile(r"^[=+\-@\t\r]")
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def neutralise_formulas(body: bytes, delimiter: str) -> bytes:
+    """CSV/TSV with every cell a spreadsheet would run as a formula prefixed by ``'``.
+
+    Only for downloads from the page: the protocol path keeps the W3C formats
+    exact. Numbers (``-5``, ``+1.5e3``) are left alone: they are not formulas.
+    """
+    import csv
+    import io
+
+    if delimiter == "\t":  # SPARQL TSV: cells are RDF terms, one row a line, no quoting
+        rows = [line.split("\t") for line in body.decode("utf-8").split("\n")]
+        fixed = [[_neutral(c) for c in row] for row in rows]
+        return "\n".join("\t".join(row) for row in fixed).encode()
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    for row in csv.reader(io.StringIO(body.decode("utf-8"), newline="")):
+        writer.writerow([_neutral(c) for c in row])
+    return out.getvalue().encode()
+
+
+def _neutral(cell: str) -> str:
+    if _FORMULA.match(cell) and not _NUMBER.match(cell):
+        return "'" + cell
+    return cell
+
+
+__all__ = ["acceptable", "media_ranges", "neutralise_formulas", "service_description"]

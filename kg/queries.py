@@ -147,12 +147,24 @@ def resolve_resource(value: str, engine: Engine, *, what: str = "resource") -> o
 
 
 def _as_iri(value: str) -> ox.NamedNode | None:
+    """``value`` as an IRI (``<…>``, absolute, or a prefixed name); None if it is none of them.
+
+    An IRI that is written as one but is not valid (``http://a<b>``) is an error,
+    not a label to look up.
+    """
+    raw = value
     if value.startswith("<") and value.endswith(">"):
         value = value[1:-1]
     if re.match(r"^[a-z][a-z0-9+.-]*://\S+$", value, re.I):
-        return ox.NamedNode(value)
-    full = expand(value)
-    return ox.NamedNode(full) if full and " " not in value else None
+        full: str | None = value
+    else:
+        full = expand(value) if " " not in value else None
+    if not full:
+        return None
+    try:
+        return ox.NamedNode(full)
+    except ValueError:
+        raise KGError(f"{raw!r} is not a valid IRI") from None
 
 
 def check_params(query: SavedQuery, values: Mapping[str, str]) -> None:

@@ -3,38 +3,53 @@
 ``create_app()`` builds a Starlette application; ``serve()`` runs it with
 uvicorn. Routes:
 
-- ``/sparql`` — the SPARQL 1.1 Protocol (GET ``?query=``, POST form, POST
+- ``/sparql`` — the SPARQL 1.1 Protocol (GET/HEAD ``?query=``, POST form, POST
   ``application/sparql-query``); without a query, the service description.
-  Read-only, no SERVICE, no FROM; every query runs in a worker process under a
-  time limit and a result cap (:mod:`kg.workers`); request size is capped.
+  Read-only, no SERVICE, no FROM; every query runs in a confined worker
+  process (:mod:`kg.workers`, :mod:`kg.sandbox`) under time, row, byte and
+  memory limits; request size and read time are capped.
 - ``/api/queries`` and ``/api/queries/NAME?param=…`` — the saved queries, and a
   saved query run with its parameters bound as RDF terms.
 - ``/`` — the query page (no CDN: everything is served from here).
 - ``/id/…``, ``/link/…`` — every resource IRI of the graph
   (``https://w3id.org/israel-japan-kg/…``) resolves here: HTML for browsers,
-  Turtle, N-Triples or JSON-LD by ``Accept``; 404 when not in the graph.
-- ``/ontology`` — the ontology's terms; ``/timeline.svg`` — the picture.
+  Turtle, N-Triples, RDF/XML or JSON-LD by ``Accept``; 404 when not in the graph.
+- ``/ontology`` — the ontology's terms; ``/timeline.svg`` — the picture;
+  ``/context.jsonld`` — the JSON-LD context that JSON-LD answers reference.
+
+Handlers are module-level functions reading ``request.app.state`` (an
+:class:`AppState`), so each can be read and tested on its own. Pages that do
+not depend on the request are computed once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 import pyoxigraph as ox
 
 from kg.description import INCOMING, OUTGOING
 from kg.engine import GraphResult, OxigraphEngine, SelectResult
 from kg.errors import KGError
+from kg.exports import GRAPH_IRI
 from kg.namespaces import BASE, IJ, shorten
 from kg.project import Project
-from kg.protocol import acceptable, media_ranges, refusal, service_description
-from kg.queries import bind_params, list_queries
-from kg.workers import CONTENT_TYPE, QueryPool
+from kg.protocol import (
+    acceptable,
+    media_ranges,
+    neutralise_formulas,
+    service_description,
+)
+from kg.queries import SavedQuery, bind_params, list_queries
+from kg.sparqltext import refusal, too_deep
+from kg.workers import CONTENT_TYPE, Answer, Job, Limits, MiB, QueryPool
 
 STATIC = Path(__file__).parent / "static"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -42,150 +57,256 @@ RDF_TYPES = {
     "text/turtle": "turtle",
     "application/n-triples": "nt",
     "application/ld+json": "jsonld",
+    "application/rdf+xml": "rdfxml",
 }
 
 
 @dataclass(frozen=True)
 class Settings:
+    """Everything ``kg serve`` can be told; the defaults suit a public deployment."""
+
     timeout: float = 10.0
     max_results: int = 10_000
+    max_result_bytes: int = 16 * MiB
+    max_worker_memory: int = 1024 * MiB
     max_request_bytes: int = 64 * 1024
     workers: int = 2
+    per_client: int = 2
+    max_queue: int = 16
+    queue_wait: float = 5.0
+    read_timeout: float = 10.0
+    max_connections: int = 256
+    base_url: str | None = None
+    trusted_proxies: str = "127.0.0.1"
+    allow_outbound_risk: bool = False
+
+    def limits(self) -> Limits:
+        return Limits(
+            timeout=self.timeout,
+            max_results=self.max_results,
+            max_bytes=self.max_result_bytes,
+            max_memory=self.max_worker_memory,
+            workers=self.workers,
+            per_client=self.per_client,
+            max_queue=self.max_queue,
+            queue_wait=self.queue_wait,
+            allow_outbound_risk=self.allow_outbound_risk,
+        )
 
 
-def _text(status: int, message: str) -> Any:
+@dataclass
+class AppState:
+    project: Project
+    settings: Settings
+    pool: QueryPool
+    engine: OxigraphEngine  # the main process's own store: fixed queries only, never a client's
+    triples: int
+    saved: dict[str, SavedQuery]
+    base_url: str
+    env: Any
+    cache: dict[Any, Any] = field(default_factory=dict)
+
+    @property
+    def endpoint(self) -> str:
+        return self.base_url + "/sparql"
+
+    def once(self, key: Any, make: Callable[[], Any]) -> Any:
+        """``make()``, computed on first use and kept (pages that do not depend on the request)."""
+        if key not in self.cache:
+            self.cache[key] = make()
+        return self.cache[key]
+
+    def page(self, template: str, **context: Any) -> str:
+        return self.env.get_template(template).render(**context)
+
+
+def _state(request: Any) -> AppState:
+    return request.app.state.kg
+
+
+def _text(status: int, message: str, headers: dict[str, str] | None = None) -> Any:
     from starlette.responses import PlainTextResponse
 
-    return PlainTextResponse(message.rstrip("\n") + "\n", status_code=status)
+    return PlainTextResponse(message.rstrip("\n") + "\n", status_code=status, headers=headers)
 
 
-def create_app(project: Project | None = None, settings: Settings | None = None) -> Any:
-    """The Starlette application serving the project's graph."""
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
-    from starlette.applications import Starlette
-    from starlette.middleware import Middleware
-    from starlette.middleware.cors import CORSMiddleware
-    from starlette.requests import Request
-    from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-    from starlette.routing import Mount, Route
-    from starlette.staticfiles import StaticFiles
+class Refused(Exception):
+    """A request the protocol layer answers itself (status and message)."""
 
-    from kg.graph import cached_ntriples
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
 
-    project = project or Project.find()
-    settings = settings or Settings()
-    nt_path = cached_ntriples(project)
-    engine = OxigraphEngine.from_project(project)
-    triples = int(engine.query("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }").rows[0][0].value)  # type: ignore[union-attr]
-    pool = QueryPool(
-        nt_path,
-        project.root,
-        size=settings.workers,
-        timeout=settings.timeout,
-        max_results=settings.max_results,
-    )
-    saved = {q.name: q for q in list_queries(project) if not q.needs_network}
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape())
-    env.filters["short"] = shorten
-    env.globals["local"] = local_path
 
-    def page(template: str, **context: Any) -> HTMLResponse:
-        return HTMLResponse(env.get_template(template).render(**context))
+# -- the SPARQL protocol ------------------------------------------------------------
 
-    async def read_query(request: Request) -> tuple[str | None, Response | None]:
-        """The query text of a protocol request, or the response refusing it."""
-        params = request.query_params
-        if "default-graph-uri" in params or "named-graph-uri" in params:
-            return None, _text(
-                400,
-                "default-graph-uri and named-graph-uri are not supported: "
-                "this endpoint serves one default graph",
-            )
-        if "update" in params:
-            return None, _text(403, "this endpoint is read-only: SPARQL Update is not accepted")
-        if request.method == "GET":
-            if len(str(request.url.query)) > settings.max_request_bytes:
-                return None, _text(
-                    414,
-                    f"the request is larger than this endpoint's limit "
-                    f"of {settings.max_request_bytes} bytes",
-                )
-            return params.get("query"), None
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > settings.max_request_bytes:
-            return None, _text(
-                413,
+
+async def _body(request: Any, settings: Settings) -> bytes:
+    limit = settings.max_request_bytes
+    too_large = Refused(413, f"the request is larger than this endpoint's limit of {limit} bytes")
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise too_large
+    body = bytearray()
+
+    async def read() -> None:
+        async for chunk in request.stream():
+            body.extend(chunk)
+            if len(body) > limit:
+                raise too_large
+
+    try:
+        await asyncio.wait_for(read(), settings.read_timeout)
+    except TimeoutError:
+        raise Refused(408, f"the request body took over {settings.read_timeout:g} s") from None
+    return bytes(body)
+
+
+def _utf8(data: bytes, what: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise Refused(400, f"{what} is not UTF-8 (byte {e.start})") from None
+
+
+async def read_protocol(request: Any, settings: Settings) -> tuple[str | None, list[tuple]]:
+    """The query text of a SPARQL Protocol request and all its fields (URL and form).
+
+    Raises :class:`Refused` for what the protocol refuses: updates (403), a
+    second ``query`` (400), an unsupported body (415), too large (413/414).
+    """
+    url_fields = list(parse_qsl(request.url.query, keep_blank_values=True))
+    if request.method in ("GET", "HEAD"):
+        if len(request.url.query) > settings.max_request_bytes:
+            raise Refused(
+                414,
                 f"the request is larger than this endpoint's limit of "
                 f"{settings.max_request_bytes} bytes",
             )
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > settings.max_request_bytes:
-                return None, _text(
-                    413,
-                    f"the request is larger than this endpoint's limit of "
-                    f"{settings.max_request_bytes} bytes",
-                )
+        fields, direct = url_fields, None
+    else:
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype == "application/sparql-update":
-            return None, _text(403, "this endpoint is read-only: SPARQL Update is not accepted")
+            raise Refused(403, _READ_ONLY)
+        if ctype not in ("application/sparql-query", "application/x-www-form-urlencoded"):
+            raise Refused(
+                415,
+                "send the query as application/sparql-query or as a form "
+                "(application/x-www-form-urlencoded) field 'query'",
+            )
+        body = await _body(request, settings)
         if ctype == "application/sparql-query":
-            return body.decode("utf-8", "replace"), None
-        if ctype == "application/x-www-form-urlencoded":
-            from urllib.parse import parse_qs
+            fields, direct = url_fields, _utf8(body, "the query")
+        else:
+            form = parse_qsl(_utf8(body, "the form"), keep_blank_values=True)
+            fields, direct = url_fields + form, None
+    names = [k for k, _ in fields]
+    if "update" in names or "using-graph-uri" in names or "using-named-graph-uri" in names:
+        raise Refused(403, _READ_ONLY)
+    queries = [v for k, v in fields if k == "query"] + ([direct] if direct is not None else [])
+    if len(queries) > 1:
+        raise Refused(400, "the request has more than one query; send exactly one")
+    for k, v in fields:
+        if k == "default-graph-uri" and v != GRAPH_IRI:
+            raise Refused(
+                400,
+                f"default-graph-uri <{v}> is not served here: this endpoint serves one "
+                f"graph, <{GRAPH_IRI}>, as its default graph (leave the parameter out, or "
+                "name that graph)",
+            )
+        if k == "named-graph-uri":
+            raise Refused(
+                400, f"named-graph-uri <{v}> is not served here: this endpoint has no named graphs"
+            )
+    return (queries[0] if queries else None), fields
 
-            form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-            if "update" in form:
-                return None, _text(403, "this endpoint is read-only: SPARQL Update is not accepted")
-            if "default-graph-uri" in form or "named-graph-uri" in form:
-                return None, _text(
-                    400,
-                    "default-graph-uri and named-graph-uri are not "
-                    "supported: this endpoint serves one default graph",
-                )
-            return (form.get("query") or [None])[0], None
-        return None, _text(
-            415,
-            "send the query as application/sparql-query or as a form "
-            "(application/x-www-form-urlencoded) field 'query'",
+
+_READ_ONLY = "this endpoint is read-only: SPARQL Update is not accepted"
+
+
+def _formats(fields: list[tuple]) -> list[str]:
+    return [v for k, v in fields if k in ("format", "output")]
+
+
+def _answer(result: Answer, *, head: bool = False, download: str | None = None) -> Any:
+    from starlette.responses import Response
+
+    headers = {"Vary": "Accept", **dict(result.headers)}
+    body = result.body
+    if download and result.status == 200:
+        kind = result.content_type.split(";")[0]
+        if kind in ("text/csv", "text/tab-separated-values"):
+            body = neutralise_formulas(body, "," if kind == "text/csv" else "\t")
+        ext = {"text/csv": "csv", "text/tab-separated-values": "tsv"}.get(kind, "txt")
+        headers["Content-Disposition"] = f'attachment; filename="{download}.{ext}"'
+    response = Response(
+        body, status_code=result.status, media_type=result.content_type, headers=headers
+    )
+    if head:
+        response.body = b""
+    return response
+
+
+async def _run(
+    request: Any,
+    state: AppState,
+    text: str,
+    accept: list[str],
+    bindings: dict[str, Any] | None = None,
+) -> Answer:
+    why = too_deep(text)
+    if why is not None:
+        return Answer(400, "text/plain; charset=utf-8", (why + "\n").encode())
+    why = refusal(text)
+    if why is not None:
+        return Answer(403, "text/plain; charset=utf-8", (why + "\n").encode())
+    job = Job(text, accept, bindings or {}, state.endpoint, state.base_url + "/context.jsonld")
+    client = request.client.host if request.client else ""
+    return await state.pool.run(job, client)
+
+
+async def sparql(request: Any) -> Any:
+    """The SPARQL 1.1 Protocol endpoint."""
+    from starlette.responses import RedirectResponse, Response
+
+    state = _state(request)
+    try:
+        text, fields = await read_protocol(request, state.settings)
+    except Refused as e:
+        return _text(e.status, e.message)
+    header = request.headers.get("accept")
+    if text is None:
+        if _prefers_html(header or ""):
+            return RedirectResponse("/", status_code=303)
+        fmt = _rdf_type(header or "") or "turtle"
+        body = state.once(
+            ("sd", fmt),
+            lambda: service_description(state.endpoint, state.triples, fmt, graph=GRAPH_IRI),
         )
+        return Response(body, media_type=CONTENT_TYPE[fmt], headers={"Vary": "Accept"})
+    accept = acceptable(header, _formats(fields))
+    if accept is None:
+        return _text(
+            406,
+            "none of the requested media types is offered; offered: "
+            + ", ".join(sorted(set(CONTENT_TYPE.values()))),
+        )
+    result = await _run(request, state, text, accept)
+    download = "query" if any(k == "download" for k, _ in fields) else None
+    return _answer(result, head=request.method == "HEAD", download=download)
 
-    def answer(result: Any) -> Response:
-        headers = {"Vary": "Accept"}
-        if result.status >= 400:
-            return Response(
-                result.body,
-                status_code=result.status,
-                media_type=result.content_type,
-                headers=headers,
-            )
-        return Response(result.body, media_type=result.content_type, headers=headers)
 
-    async def sparql(request: Request) -> Response:
-        text, refused = await read_query(request)
-        if refused is not None:
-            return refused
-        accept = acceptable(request.headers.get("accept"), request.query_params.get("format"))
-        if text is None:
-            if "text/html" in request.headers.get("accept", ""):
-                return RedirectResponse("/", status_code=303)
-            body = service_description(str(request.url.replace(query="")), triples)
-            return Response(body, media_type="text/turtle; charset=utf-8")
-        if accept is None:
-            return _text(
-                406,
-                "none of the requested media types is offered; offered: "
-                + ", ".join(CONTENT_TYPE.values()),
-            )
-        why = refusal(text)
-        if why is not None:
-            return _text(403, why)
-        return answer(await pool.run(text, accept))
+# -- saved queries --------------------------------------------------------------------
 
-    async def api_queries(request: Request) -> JSONResponse:
-        return JSONResponse(
-            [
+
+async def api_queries(request: Any) -> Any:
+    from starlette.responses import JSONResponse
+
+    state = _state(request)
+    return JSONResponse(
+        state.once(
+            "api-queries",
+            lambda: [
                 {
                     "name": q.name,
                     "summary": q.summary,
@@ -195,120 +316,249 @@ def create_app(project: Project | None = None, settings: Settings | None = None)
                     ],
                     "text": q.text,
                 }
-                for q in saved.values()
-            ]
+                for q in state.saved.values()
+            ],
         )
+    )
 
-    async def api_query(request: Request) -> Response:
-        name = request.path_params["name"]
-        q = saved.get(name)
-        if q is None:
-            return _text(404, f"no saved query named {name!r}")
-        values = {k: v for k, v in request.query_params.items() if k != "format"}
-        try:
-            bound = bind_params(q, values, engine)
-        except KGError as e:
-            return _text(400, e.message)
-        accept = acceptable(request.headers.get("accept"), request.query_params.get("format"))
-        if accept is None:
-            return _text(406, "none of the requested media types is offered")
-        specs = {k: _spec(v) for k, v in bound.items()}
-        return answer(await pool.run(q.text, accept, specs))
 
-    async def resource(request: Request) -> Response:
-        iri = BASE + request.url.path.lstrip("/")
+async def api_query(request: Any) -> Any:
+    state = _state(request)
+    name = request.path_params["name"]
+    q = state.saved.get(name)
+    if q is None:
+        return _text(404, f"no saved query named {name!r}")
+    control = ("format", "output", "download")
+    values = {k: v for k, v in request.query_params.items() if k not in control}
+    try:
+        bound = bind_params(q, values, state.engine)
+    except KGError as e:
+        return _text(400, e.message)
+    fields = list(request.query_params.multi_items())
+    accept = acceptable(request.headers.get("accept"), _formats(fields))
+    if accept is None:
+        return _text(406, "none of the requested media types is offered")
+    result = await _run(request, state, q.text, accept, dict(bound))
+    download = name if "download" in request.query_params else None
+    return _answer(result, head=request.method == "HEAD", download=download)
+
+
+# -- linked data ---------------------------------------------------------------------
+
+
+async def resource(request: Any) -> Any:
+    state = _state(request)
+    iri = BASE + request.url.path.lstrip("/")
+    try:
         node = ox.NamedNode(iri)
-        out = engine.query(OUTGOING, {"this": node})
-        inc = engine.query(INCOMING, {"this": node})
-        assert isinstance(out, SelectResult) and isinstance(inc, SelectResult)
-        if not out.rows and not inc.rows:
-            return _text(404, f"{iri} is not in this graph")
-        wanted = _rdf_type(request.headers.get("accept", ""))
-        if wanted is not None:
-            return _describe_rdf(engine, node, wanted)
-        return page("resource.html", **_resource_context(engine, node, out.rows, inc.rows))
+    except ValueError:
+        return _text(400, f"{iri!r} is not a valid IRI, so it names nothing in this graph")
+    out = state.engine.query(OUTGOING, {"this": node})
+    inc = state.engine.query(INCOMING, {"this": node})
+    assert isinstance(out, SelectResult) and isinstance(inc, SelectResult)
+    if not out.rows and not inc.rows:
+        return _text(404, f"{iri} is not in this graph")
+    wanted = _rdf_type(request.headers.get("accept", ""))
+    if wanted is not None:
+        return _describe_rdf(state, node, wanted)
+    from starlette.responses import HTMLResponse
 
-    async def ontology(request: Request) -> Response:
-        wanted = _rdf_type(request.headers.get("accept", ""))
-        if wanted is not None:
-            text = (project.ontology_dir / "ij.ttl").read_text(encoding="utf-8")
-            if wanted == "turtle":
-                return Response(text, media_type=CONTENT_TYPE["turtle"])
-            from rdflib import Graph
+    context = _resource_context(state.engine, node, out.rows, inc.rows)
+    return HTMLResponse(state.page("resource.html", **context))
 
-            from kg.results import graph_to_text
 
-            g = Graph().parse(data=text, format="turtle")
-            triples_ = [ox.Triple(*(_to_ox(t) for t in tr)) for tr in g]
-            return Response(
-                graph_to_text(GraphResult(triples_), wanted), media_type=CONTENT_TYPE[wanted]
-            )
-        res = engine.query(_TERMS)
-        assert isinstance(res, SelectResult)
-        terms = [
-            {
-                "iri": r[0].value,
-                "name": r[0].value[len(IJ) :],
-                "kind": r[1].value,  # type: ignore[union-attr]
-                "label": r[2].value,
-                "comment": r[3].value if r[3] else "",
-            }  # type: ignore[union-attr]
-            for r in res.rows
-        ]
-        return page("ontology.html", terms=terms)
+async def ontology(request: Any) -> Any:
+    from starlette.responses import HTMLResponse, Response
 
-    async def index(request: Request) -> Response:
-        return page(
+    state = _state(request)
+    wanted = _rdf_type(request.headers.get("accept", ""))
+    if wanted is not None:
+        body = state.once(("ontology", wanted), lambda: _ontology_rdf(state, wanted))
+        return Response(body, media_type=CONTENT_TYPE[wanted], headers={"Vary": "Accept"})
+    return HTMLResponse(
+        state.once("ontology.html", lambda: _ontology_page(state)), headers={"Vary": "Accept"}
+    )
+
+
+def _ontology_rdf(state: AppState, fmt: str) -> bytes:
+    path = state.project.ontology_dir / "ij.ttl"
+    if fmt == "turtle":
+        return path.read_bytes()
+    triples = [q.triple for q in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)]
+    return _graph_bytes(state, triples, fmt)
+
+
+def _ontology_page(state: AppState) -> str:
+    res = state.engine.query(_TERMS)
+    assert isinstance(res, SelectResult)
+    terms = [
+        {
+            "iri": r[0].value,  # type: ignore[union-attr]
+            "name": r[0].value[len(IJ) :],  # type: ignore[union-attr]
+            "kind": r[1].value,  # type: ignore[union-attr]
+            "label": r[2].value,  # type: ignore[union-attr]
+            "comment": r[3].value if r[3] else "",
+        }
+        for r in res.rows
+    ]
+    return state.page("ontology.html", terms=terms)
+
+
+async def index(request: Any) -> Any:
+    from starlette.responses import HTMLResponse
+
+    state = _state(request)
+    return HTMLResponse(
+        state.once(
             "index.html",
-            triples=triples,
-            timeout=settings.timeout,
-            max_results=settings.max_results,
+            lambda: state.page(
+                "index.html",
+                triples=state.triples,
+                timeout=state.settings.timeout,
+                max_results=state.settings.max_results,
+            ),
+        )
+    )
+
+
+async def timeline(request: Any) -> Any:
+    from starlette.responses import Response
+
+    from kg.timeline import timeline_svg
+
+    state = _state(request)
+    svg = state.once("timeline.svg", lambda: timeline_svg(state.engine))
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "max-age=300"})
+
+
+async def context(request: Any) -> Any:
+    from starlette.responses import Response
+
+    state = _state(request)
+
+    def make() -> str:
+        from kg.exports import jsonld_context
+
+        return (
+            json.dumps({"@context": jsonld_context(state.project)}, indent=2, ensure_ascii=False)
+            + "\n"
         )
 
-    async def timeline(request: Request) -> Response:
-        from kg.timeline import timeline_svg
+    return Response(
+        state.once("context.jsonld", make),
+        media_type="application/ld+json",
+        headers={"Cache-Control": "max-age=3600"},
+    )
 
-        return Response(
-            timeline_svg(engine),
-            media_type="image/svg+xml",
-            headers={"Cache-Control": "max-age=300"},
-        )
 
-    async def health(request: Request) -> Response:
-        return _text(200, "ok")
+async def health(request: Any) -> Any:
+    return _text(200, "ok")
+
+
+# -- the application ------------------------------------------------------------------
+
+
+def create_app(project: Project | None = None, settings: Settings | None = None) -> Any:
+    """The Starlette application serving the project's graph."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.middleware.cors import CORSMiddleware
+    from starlette.routing import Mount, Route
+    from starlette.staticfiles import StaticFiles
+
+    from kg.graph import cached_ntriples
+
+    project = project or Project.find()
+    settings = settings or Settings()
+    engine = OxigraphEngine.from_project(project)
+    count = engine.query("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }")
+    assert isinstance(count, SelectResult)
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape())
+    env.filters["short"] = shorten
+    env.globals["local"] = local_path
+    state = AppState(
+        project=project,
+        settings=settings,
+        pool=QueryPool(cached_ntriples(project), project.root, settings.limits()),
+        engine=engine,
+        triples=int(count.rows[0][0].value),  # type: ignore[union-attr]
+        saved={q.name: q for q in list_queries(project) if not q.needs_network},
+        base_url=(settings.base_url or "http://127.0.0.1:8000").rstrip("/"),
+        env=env,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
-        await pool.start()
+        await state.pool.start()
         try:
             yield
         finally:
-            await pool.stop()
+            await state.pool.stop()
 
+    read = ["GET", "HEAD"]
     routes = [
-        Route("/", index),
-        Route("/sparql", sparql, methods=["GET", "POST"]),
-        Route("/api/queries", api_queries),
-        Route("/api/queries/{name}", api_query),
-        Route("/id/{path:path}", resource),
-        Route("/link/{path:path}", resource),
-        Route("/ontology", ontology),
-        Route("/timeline.svg", timeline),
-        Route("/health", health),
+        Route("/", index, methods=read),
+        Route("/sparql", sparql, methods=["GET", "HEAD", "POST"]),
+        Route("/api/queries", api_queries, methods=read),
+        Route("/api/queries/{name}", api_query, methods=read),
+        Route("/id/{path:path}", resource, methods=read),
+        Route("/link/{path:path}", resource, methods=read),
+        Route("/ontology", ontology, methods=read),
+        Route("/timeline.svg", timeline, methods=read),
+        Route("/context.jsonld", context, methods=read),
+        Route("/health", health, methods=read),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [
         Middleware(
             CORSMiddleware,
             allow_origins=["*"],
-            allow_methods=["GET", "POST"],
+            allow_methods=["GET", "HEAD", "POST"],
             allow_headers=["Accept", "Content-Type"],
             max_age=3600,
         )
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
-    app.state.pool = pool
+    app.state.kg = state
+    app.state.pool = state.pool
     return app
+
+
+def preflight(settings: Settings) -> str:
+    """Check, in a throw-away process, that query workers can be confined; the mechanism.
+
+    Raises :class:`~kg.errors.KGError` (one line, saying why) when they cannot
+    and ``settings.allow_outbound_risk`` is not set.
+    """
+    import multiprocessing
+
+    from kg.sandbox import SandboxUnavailable
+
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_probe, args=(child,), daemon=True)
+    proc.start()
+    child.close()
+    answer = parent.recv() if parent.poll(60) else ("failed", "the probe did not answer in 60 s")
+    proc.join(5)
+    if answer[0] == "ok":
+        return answer[1]
+    if settings.allow_outbound_risk:
+        return f"none ({answer[1]})"
+    raise KGError(
+        f"cannot confine query workers ({answer[1]}), so a query could make this server "
+        "connect anywhere; refusing to start (pass --allow-outbound-risk to serve anyway)"
+    ) from SandboxUnavailable(answer[1])
+
+
+def _probe(conn: Any) -> None:
+    from kg.sandbox import SandboxUnavailable, confine
+
+    try:
+        conn.send(("ok", confine()))
+    except SandboxUnavailable as e:
+        conn.send(("failed", str(e)))
 
 
 def serve(
@@ -317,19 +567,78 @@ def serve(
     port: int = 8000,
     project: Project | None = None,
     settings: Settings | None = None,
+    on_ready: Callable[[str], None] | None = None,
 ) -> None:
-    """Run the server until interrupted."""
+    """Run the server until interrupted (after checking the workers can be confined)."""
+    import resource as rlimit
+
     import uvicorn
 
+    settings = settings or Settings()
+    mechanism = preflight(settings)
+    if settings.base_url is None:
+        shown = f"[{host}]" if ":" in host else host
+        settings = _replace(settings, base_url=f"http://{shown}:{port}")
+    soft, hard = rlimit.getrlimit(rlimit.RLIMIT_NOFILE)
+    with contextlib.suppress(ValueError, OSError):  # room for --max-connections
+        rlimit.setrlimit(rlimit.RLIMIT_NOFILE, (hard, hard))
+    del soft
     app = create_app(project, settings)
-    uvicorn.run(
+    if on_ready is not None:
+        on_ready(mechanism)
+    config = uvicorn.Config(
         app,
         host=host,
         port=port,
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=5,
+        timeout_keep_alive=5,
+        limit_concurrency=settings.max_connections,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
+        http=_deadline_protocol(settings.read_timeout),  # type: ignore[arg-type]
     )
+    uvicorn.Server(config).run()
+
+
+def _replace(settings: Settings, **changes: Any) -> Settings:
+    from dataclasses import replace
+
+    return replace(settings, **changes)
+
+
+def _deadline_protocol(seconds: float) -> type:
+    """uvicorn's HTTP protocol, closing a connection that has not sent a request's headers
+    within ``seconds`` of opening or of its previous response (slow or idle clients)."""
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+    class DeadlineProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
+        _kg_timer: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._kg_arm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._kg_arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self._kg_timer is not None:
+                self._kg_timer.cancel()
+            super().connection_lost(exc)
+
+        def _kg_arm(self) -> None:
+            if self._kg_timer is not None:
+                self._kg_timer.cancel()
+            self._kg_timer = self.loop.call_later(seconds, self._kg_expire, self.cycle)
+
+        def _kg_expire(self, armed_with: Any) -> None:
+            if self.cycle is armed_with and not self.transport.is_closing():
+                self.transport.close()  # no new request began in time
+
+    return DeadlineProtocol
 
 
 # -- helpers ------------------------------------------------------------------
@@ -360,21 +669,10 @@ def local_path(iri: str) -> str:
     return iri
 
 
-def _spec(term: Any) -> tuple[str, str, str | None, str | None]:
-    if isinstance(term, ox.NamedNode):
-        return ("uri", term.value, None, None)
-    return (
-        "literal",
-        term.value,
-        term.datatype.value if not term.language else None,
-        term.language,
+def _prefers_html(accept: str) -> bool:
+    return any(
+        m in ("text/html", "application/xhtml+xml") and q > 0 for m, q in media_ranges(accept)
     )
-
-
-def _to_ox(term: Any) -> Any:
-    from kg.engine import from_rdflib
-
-    return from_rdflib(term)
 
 
 def _rdf_type(accept: str) -> str | None:
@@ -387,18 +685,31 @@ def _rdf_type(accept: str) -> str | None:
     return None if best is None or best[1] == "html" else best[1]
 
 
-def _describe_rdf(engine: OxigraphEngine, node: ox.NamedNode, fmt: str) -> Any:
-    from starlette.responses import Response
-
+def _graph_bytes(state: AppState, triples: list[ox.Triple], fmt: str) -> bytes:
     from kg.results import graph_to_text
 
-    res = engine.query(
+    if fmt == "rdfxml":
+        return ox.serialize(triples, format=ox.RdfFormat.RDF_XML) or b""
+    text = graph_to_text(GraphResult(triples), fmt)
+    if fmt == "jsonld":
+        doc = json.loads(text)
+        doc["@context"] = state.base_url + "/context.jsonld"
+        text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return text.encode()
+
+
+def _describe_rdf(state: AppState, node: ox.NamedNode, fmt: str) -> Any:
+    from starlette.responses import Response
+
+    res = state.engine.query(
         "CONSTRUCT { ?this ?p ?o . ?s ?q ?this } WHERE { { ?this ?p ?o } UNION { ?s ?q ?this } }",
         {"this": node},
     )
     assert isinstance(res, GraphResult)
     return Response(
-        graph_to_text(res, fmt), media_type=CONTENT_TYPE[fmt], headers={"Vary": "Accept"}
+        _graph_bytes(state, res.triples, fmt),
+        media_type=CONTENT_TYPE[fmt],
+        headers={"Vary": "Accept"},
     )
 
 
@@ -467,4 +778,4 @@ def _value(term: Any, label: Any) -> dict:
     return {"literal": str(term)}
 
 
-__all__ = ["Settings", "create_app", "local_path", "serve"]
+__all__ = ["AppState", "Settings", "create_app", "local_path", "preflight", "serve"]

@@ -136,9 +136,14 @@ def test_service_description(http: httpx.Client) -> None:
     assert any(str(o) == sd + "SPARQL11Query" for o in g.objects())
 
 
-def test_dataset_parameters_are_refused(http: httpx.Client) -> None:
+def test_dataset_parameters_name_the_one_graph_served(http: httpx.Client) -> None:
     r = http.get("/sparql", params={"query": COUNT, "default-graph-uri": "http://example.org/g"})
-    assert r.status_code == 400 and "one default graph" in r.text
+    assert r.status_code == 400 and "serves one graph" in r.text and "invalid SPARQL" not in r.text
+    r = http.get("/sparql", params={"query": COUNT, "named-graph-uri": "http://example.org/g"})
+    assert r.status_code == 400 and "no named graphs" in r.text
+    own = "https://w3id.org/israel-japan-kg/graph"
+    r = http.get("/sparql", params={"query": COUNT, "default-graph-uri": own})
+    assert r.status_code == 200 and count_of(r) == 27
 
 
 def test_cors(http: httpx.Client) -> None:

@@ -1,0 +1,228 @@
+"""Confine a process so that it cannot open a network connection at all.
+
+``kg serve`` runs every client's query in a worker process. pyoxigraph
+evaluates ``SERVICE <url>`` with an HTTP request of its own and has no switch
+to turn that off, so the rule "a query never makes the server connect
+anywhere" is enforced where the connection would be made: in the kernel, at
+the start of each worker, before it loads the store or reads a query.
+
+Mechanisms, tried in this order (:func:`confine`):
+
+``seccomp``
+    A seccomp filter (Linux ≥ 4.14, x86-64 or AArch64; no privileges needed
+    once ``no_new_privs`` is set) that kills the process the moment it calls
+    ``socket()`` for any address family but ``AF_UNIX``, or ``io_uring_setup``
+    (io_uring can open sockets without the ``socket()`` system call), or makes
+    a system call through another ABI (x32, i386). The worker talks to the
+    server over a Unix socket pair, which stays allowed. Being killed, rather
+    than getting an error, is what lets the server tell *exactly* which query
+    tried to connect — ``SERVICE SILENT`` would swallow an error — and answer
+    it with 403: the worker's exit signal is ``SIGSYS`` (:data:`KILLED_BY`).
+``netns``
+    A new, empty network namespace (``unshare(CLONE_NEWNET)``, inside a new
+    user namespace when not root): the process keeps ``socket()`` but has no
+    interface but a loopback that is down, so every connection fails.
+
+If neither can be applied (another operating system, a container that forbids
+both), :func:`confine` raises :class:`SandboxUnavailable` and ``kg serve``
+refuses to start unless it is given ``--allow-outbound-risk``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import platform
+import signal
+import socket
+
+#: the signal a seccomp-confined worker dies of when a query tries to connect
+KILLED_BY = signal.SIGSYS
+
+
+class SandboxUnavailable(RuntimeError):
+    """No mechanism could confine this process; the message says what was tried."""
+
+
+# -- seccomp ----------------------------------------------------------------------
+
+# <linux/audit.h>, <asm/unistd.h>: per architecture, the audit tag and the numbers
+# of the system calls the filter looks at.
+_ARCHES = {
+    "x86_64": {"audit": 0xC000003E, "socket": 41, "io_uring_setup": 425, "seccomp": 317},
+    "aarch64": {"audit": 0xC00000B7, "socket": 198, "io_uring_setup": 425, "seccomp": 277},
+}
+_X32_BIT = 0x40000000  # x86-64 system calls made through the x32 ABI carry this bit
+
+# classic BPF, as <linux/filter.h> and <linux/seccomp.h> define it
+_LD_W_ABS = 0x20
+_JEQ_K = 0x15
+_JGE_K = 0x35
+_RET_K = 0x06
+_RET_ALLOW = 0x7FFF0000
+_RET_KILL_PROCESS = 0x80000000
+_PR_SET_NO_NEW_PRIVS = 38
+_SECCOMP_SET_MODE_FILTER = 1
+_SECCOMP_FILTER_FLAG_TSYNC = 1  # every thread of the process, not only the caller
+# offsets into struct seccomp_data
+_NR, _ARCH, _ARG0 = 0, 4, 16
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [
+        ("code", ctypes.c_ushort),
+        ("jt", ctypes.c_ubyte),
+        ("jf", ctypes.c_ubyte),
+        ("k", ctypes.c_uint32),
+    ]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def _program(arch: dict[str, int]) -> list[tuple[int, int, int, int]]:
+    """The filter: (code, jump-if-true, jump-if-false, constant); jumps skip forward."""
+    kill = (_RET_K, 0, 0, _RET_KILL_PROCESS)
+    return [
+        (_LD_W_ABS, 0, 0, _ARCH),
+        (_JEQ_K, 0, 8, arch["audit"]),  # another ABI (i386 on x86-64) → kill
+        (_LD_W_ABS, 0, 0, _NR),
+        (_JGE_K, 6, 0, _X32_BIT),  # the x32 ABI → kill
+        (_JEQ_K, 2, 0, arch["socket"]),  # socket() → look at the family
+        (_JEQ_K, 4, 0, arch["io_uring_setup"]),  # io_uring → kill
+        (_RET_K, 0, 0, _RET_ALLOW),
+        (_LD_W_ABS, 0, 0, _ARG0),  # socket(family, …)
+        (_JEQ_K, 0, 1, socket.AF_UNIX),
+        (_RET_K, 0, 0, _RET_ALLOW),
+        kill,
+    ]
+
+
+def _seccomp() -> None:
+    if platform.system() != "Linux":
+        raise OSError(f"seccomp is Linux only (this is {platform.system()})")
+    arch = _ARCHES.get(platform.machine())
+    if arch is None:
+        raise OSError(f"no seccomp filter written for {platform.machine()}")
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+    rules = _program(arch)
+    array = (_SockFilter * len(rules))(*(_SockFilter(*r) for r in rules))
+    prog = _SockFprog(len(rules), array)
+    if (
+        libc.syscall(
+            arch["seccomp"],
+            _SECCOMP_SET_MODE_FILTER,
+            _SECCOMP_FILTER_FLAG_TSYNC,
+            ctypes.byref(prog),
+        )
+        != 0
+    ):
+        code = ctypes.get_errno()
+        raise OSError(code, f"seccomp(): {os.strerror(code)}")
+
+
+# -- network namespace ----------------------------------------------------------
+
+_CLONE_NEWUSER = 0x10000000
+_CLONE_NEWNET = 0x40000000
+
+
+def _netns() -> None:
+    if platform.system() != "Linux":
+        raise OSError(f"network namespaces are Linux only (this is {platform.system()})")
+    libc = ctypes.CDLL(None, use_errno=True)
+    uid, gid = os.getuid(), os.getgid()
+    flags = _CLONE_NEWNET if uid == 0 else _CLONE_NEWUSER | _CLONE_NEWNET
+    if libc.unshare(flags) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, f"unshare(): {os.strerror(code)}")
+    if uid != 0:  # keep the same identity inside the new user namespace
+        with open("/proc/self/setgroups", "w") as f:
+            f.write("deny")
+        with open("/proc/self/uid_map", "w") as f:
+            f.write(f"{uid} {uid} 1")
+        with open("/proc/self/gid_map", "w") as f:
+            f.write(f"{gid} {gid} 1")
+
+
+# -- checks ---------------------------------------------------------------------
+
+
+def _verify(mechanism: str) -> None:
+    """Fail unless this process really cannot reach the network."""
+    if mechanism == "netns":
+        names = [name for _, name in socket.if_nameindex()]
+        if names != ["lo"]:
+            raise OSError(f"the new network namespace has interfaces {names}")
+        probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            probe.settimeout(1)
+            code = probe.connect_ex(("127.0.0.1", 9))
+        finally:
+            probe.close()
+        if code not in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+            raise OSError(f"a test connection in the new namespace gave {os.strerror(code)}")
+
+
+MECHANISMS = {"seccomp": _seccomp, "netns": _netns}
+
+
+def configured() -> tuple[str, ...]:
+    """The mechanisms to try: ``$KG_SANDBOX_MECHANISMS`` (comma-separated), else all."""
+    value = os.environ.get("KG_SANDBOX_MECHANISMS")
+    if value is None:
+        return tuple(MECHANISMS)
+    return tuple(m.strip() for m in value.split(",") if m.strip())
+
+
+def confine(order: tuple[str, ...] | None = None) -> str:
+    """Make this process unable to open a network connection; returns the mechanism used.
+
+    ``order``: the mechanisms to try, first that works wins (default
+    :func:`configured`). Call it in a fresh, single-threaded process (a
+    worker, before it reads any query): it cannot be undone. Raises
+    :class:`SandboxUnavailable` naming what each mechanism answered when none
+    could be applied.
+    """
+    order = configured() if order is None else order
+    if not order:
+        raise SandboxUnavailable("no mechanism enabled (KG_SANDBOX_MECHANISMS is empty)")
+    failures = []
+    for name in order:
+        if name not in MECHANISMS:
+            failures.append(f"{name}: unknown (choose from {', '.join(MECHANISMS)})")
+            continue
+        try:
+            MECHANISMS[name]()
+            _verify(name)
+        except OSError as e:
+            failures.append(f"{name}: {e}")
+            continue
+        return name
+    raise SandboxUnavailable("; ".join(failures))
+
+
+def describe_exit(exitcode: int | None) -> str:
+    """A process's exit status in words (``-31`` → ``'signal SIGSYS'``)."""
+    if exitcode is None:
+        return "still running"
+    if exitcode < 0:
+        try:
+            return f"signal {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"signal {-exitcode}"
+    return f"exit status {exitcode}"
+
+
+__all__ = [
+    "KILLED_BY",
+    "MECHANISMS",
+    "SandboxUnavailable",
+    "configured",
+    "confine",
+    "describe_exit",
+]

@@ -1,0 +1,214 @@
+"""SPARQL text, read with the grammar's own terminals — without parsing the query.
+
+Used where a message or an edit needs to know where the code is, apart from
+strings, IRIs and comments: the friendly 403 of ``kg serve`` (:func:`refusal`),
+and the place where parameters are inlined for a remote endpoint
+(:func:`mask`). The rules follow the SPARQL 1.1 grammar's terminals as
+pyoxigraph's parser (spargebra, a PEG grammar) implements them:
+
+- white space is only space, tab, CR and LF (no Unicode spaces);
+- a comment runs from ``#`` to the next CR or LF;
+- strings take ``\\t \\b \\n \\r \\f \\" \\' \\\\`` and ``\\uXXXX``/``\\UXXXXXXXX`` escapes;
+  short ones end at a raw CR or LF;
+- ``<`` starts an IRI only where a term can stand; after an operand inside
+  brackets it is the less-than operator (``FILTER(?a<?b)``), so what follows
+  is code;
+- keywords are matched without word boundaries (``1SERVICE``, ``trueSERVICE``,
+  ``SERVICE:x`` all reach the keyword), but never inside a variable or inside
+  the local part of a prefixed name, which the parser takes greedily
+  (``ex:myservice``); PN_LOCAL keeps only one dotted group, so in
+  ``ex:a.b.SERVICE`` the keyword is code.
+
+The check errs on the side of refusing: any ``service`` in code outside those
+places is refused, which wrongly refuses only a prefix whose name contains
+"service" (``PREFIX myservice: …``). It is not what keeps the server from
+connecting anywhere: that is the worker's sandbox (:mod:`kg.sandbox`). It
+gives the common case a clear message before a worker is involved.
+"""
+
+from __future__ import annotations
+
+import re
+
+# PN_CHARS_BASE, PN_CHARS_U, PN_CHARS and VARNAME from the grammar
+_BASE = (
+    "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c-\u200d"
+    "\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd"
+)
+_U = _BASE + "_"
+_CHARS = _U + r"\-0-9\u00b7\u0300-\u036f\u203f-\u2040"
+_VARNAME = rf"[{_U}0-9][{_U}0-9\u00b7\u0300-\u036f\u203f-\u2040]*"
+_HEX = "[0-9A-Fa-f]"
+_UCHAR = rf"\\u{_HEX}{{4}}|\\U{_HEX}{{8}}"
+_ECHAR = r"""\\[tbnrf"'\\]"""
+_PLX = rf"%{_HEX}{_HEX}|\\[_~.\-!$&'()*+,;=/?#@%]"
+# PEG: every repetition is possessive, and the dotted tail is tried once.
+_PN_LOCAL = re.compile(
+    rf"(?:[{_U}:0-9]|{_PLX})(?:[{_CHARS}:]|{_PLX})*+(?:\.++(?:[{_CHARS}:]|{_PLX})++)?+"
+)
+_BNODE_LABEL = re.compile(rf"[{_U}0-9][{_CHARS}]*+(?:\.++[{_CHARS}]++)*+")
+
+_STRINGS = [
+    re.compile(rf'"""(?:(?:""|")?+(?:[^"\\]|{_ECHAR}|{_UCHAR}))*+"""'),
+    re.compile(rf"'''(?:(?:''|')?+(?:[^'\\]|{_ECHAR}|{_UCHAR}))*+'''"),
+    re.compile(rf'"(?:[^"\\\n\r]|{_ECHAR}|{_UCHAR})*+"'),
+    re.compile(rf"'(?:[^'\\\n\r]|{_ECHAR}|{_UCHAR})*+'"),
+]
+# an IRIREF whose characters the grammar allows (a bad one is a syntax error anyway)
+_IRIREF = re.compile(rf"<(?:[^<>\"{{}}|^`\\\x00-\x20]|{_UCHAR})*+>")
+_VAR = re.compile(rf"[?$]{_VARNAME}")
+_LANGTAG = re.compile(r"@[a-zA-Z]+(?:-[a-zA-Z0-9]+)*")
+_WS = " \t\r\n"
+_OPEN, _CLOSE = "({[", ")}]"
+
+#: deepest bracket nesting accepted; pyoxigraph's parser recurses, and crashes
+#: (SIGSEGV, stack overflow) somewhere between 1,000 and 5,000 levels
+MAX_NESTING = 100
+
+_UPDATE_WORDS = ("INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY")
+
+
+class Scan:
+    """A query split into code and the rest.
+
+    ``code`` is the text with strings, IRIs and comments blanked (same length,
+    same line breaks); ``names`` marks every position that is inside a
+    variable, a language tag, or the local part of a prefixed name or blank
+    node label, where no keyword can start.
+    """
+
+    __slots__ = ("code", "depth", "names", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        code = list(text)
+        names = bytearray(len(text))
+        n, i, deepest = len(text), 0, 0
+        stack: list[str] = []  # open brackets
+        last = ""  # the kind of the last significant token: operand, open, iri, other
+
+        def blank(a: int, b: int) -> None:
+            for k in range(a, b):
+                if code[k] not in "\r\n":
+                    code[k] = " "
+
+        while i < n:
+            c = text[i]
+            if c in _WS:
+                i += 1
+                continue
+            if c == "#":
+                j = i
+                while j < n and text[j] not in "\r\n":
+                    j += 1
+                blank(i, j)
+                i = j
+                continue
+            if c in "\"'":
+                m = next((m for p in _STRINGS if (m := p.match(text, i))), None)
+                if m is not None:
+                    blank(i, m.end())
+                    i = m.end()
+                    tag = _LANGTAG.match(text, i)
+                    if tag is not None:
+                        names[i : tag.end()] = b"\1" * (tag.end() - i)
+                        i = tag.end()
+                    last = "operand"
+                    continue
+            if c == "<" and not (stack and stack[-1] == "(" and last == "operand"):
+                m = _IRIREF.match(text, i)
+                if m is not None:
+                    blank(i, m.end())
+                    i = m.end()
+                    last = "iri"
+                    continue
+            if c in "?$":
+                m = _VAR.match(text, i)
+                if m is not None:
+                    names[i : m.end()] = b"\1" * (m.end() - i)
+                    i = m.end()
+                    last = "operand"
+                    continue
+            if c == ":":
+                pattern = _BNODE_LABEL if i and text[i - 1] == "_" else _PN_LOCAL
+                m = pattern.match(text, i + 1)
+                end = m.end() if m is not None else i + 1
+                names[i + 1 : end] = b"\1" * (end - i - 1)
+                i = end
+                last = "operand"
+                continue
+            if c in _OPEN:
+                stack.append(c)
+                deepest = max(deepest, len(stack))
+                last = "open"
+            elif c in _CLOSE:
+                if stack:
+                    stack.pop()
+                last = "operand"
+            elif c.isalnum() or c == "_" or (c == "." and text[i + 1 : i + 2].isdigit()):
+                last = "operand"
+            else:
+                last = "other"
+            i += 1
+        self.code = "".join(code)
+        self.names = bytes(names)
+        self.depth = deepest
+
+    def keyword(self, word: str, *, boundaries: bool = False) -> int | None:
+        """Where ``word`` (any case) first stands in code as a keyword; None if nowhere.
+
+        With ``boundaries``, only where it is not glued to other name
+        characters (for words that are refused to give a message, not for
+        safety).
+        """
+        for m in re.finditer(re.escape(word), self.code, re.I | re.A):
+            a, b = m.span()
+            if any(self.names[a:b]):
+                continue
+            glued = (a and _is_name(self.code[a - 1])) or (
+                b < len(self.code) and _is_name(self.code[b])
+            )
+            if boundaries and glued:
+                continue
+            return a
+        return None
+
+
+def _is_name(c: str) -> bool:
+    return c.isalnum() or c in "_-:"
+
+
+def mask(text: str) -> str:
+    """``text`` with strings, IRIs and comments blanked, keeping every position."""
+    return Scan(text).code
+
+
+def refusal(text: str) -> str | None:
+    """Why ``text`` may not run on a read-only endpoint that never connects out; None if it may."""
+    scan = Scan(text)
+    if scan.depth > MAX_NESTING:
+        return None  # too deep to scan meaningfully; :func:`too_deep` answers it
+    if any(scan.keyword(w, boundaries=True) is not None for w in (*_UPDATE_WORDS, "WITH")):
+        return "this endpoint is read-only: SPARQL Update is not accepted"
+    if scan.keyword("SERVICE") is not None:
+        return "SERVICE is disabled: this endpoint never fetches a URL a query names"
+    if scan.keyword("FROM", boundaries=True) is not None:
+        return (
+            "FROM and FROM NAMED are not accepted: this endpoint serves one default graph "
+            "and never loads graphs from elsewhere"
+        )
+    return None
+
+
+def too_deep(text: str) -> str | None:
+    """A message if the query nests brackets deeper than :data:`MAX_NESTING`."""
+    depth = Scan(text).depth
+    if depth > MAX_NESTING:
+        return (
+            f"the query nests brackets {depth} levels deep; this endpoint accepts at most "
+            f"{MAX_NESTING}"
+        )
+    return None
+
+
+__all__ = ["MAX_NESTING", "Scan", "mask", "refusal", "too_deep"]

@@ -1,0 +1,231 @@
+"""The sandbox of query workers: a confined process cannot connect anywhere.
+
+A listener on 127.0.0.1 records every connection it gets; confined processes
+and real query workers are asked to connect to it (bypassing every text
+check), and it must get none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import socket
+import threading
+
+import pytest
+
+from kg import sandbox
+from kg.sandbox import SandboxUnavailable, confine
+
+
+class Listener:
+    """A TCP listener on 127.0.0.1 that counts the connections it accepts."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/sparql"
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            self.connections += 1
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self.sock.close()
+
+
+@pytest.fixture
+def listener():
+    lst = Listener()
+    yield lst
+    lst.close()
+
+
+# -- the filter, read as the kernel reads it --------------------------------------
+
+
+def run_bpf(program: list[tuple[int, int, int, int]], nr: int, arch: int, arg0: int) -> int:
+    """A classic-BPF interpreter for the few instructions the filter uses."""
+    data = {0: nr, 4: arch, 16: arg0}
+    acc, pc = 0, 0
+    for _ in range(len(program) + 1):
+        code, jt, jf, k = program[pc]
+        if code == sandbox._LD_W_ABS:
+            acc, pc = data[k], pc + 1
+        elif code == sandbox._JEQ_K:
+            pc += 1 + (jt if acc == k else jf)
+        elif code == sandbox._JGE_K:
+            pc += 1 + (jt if acc >= k else jf)
+        elif code == sandbox._RET_K:
+            return k
+        else:
+            raise AssertionError(f"unexpected BPF instruction {code:#x}")
+    raise AssertionError("the filter did not return")
+
+
+@pytest.mark.parametrize("machine", sorted(sandbox._ARCHES))
+def test_the_filter_kills_every_way_to_a_network_socket(machine: str) -> None:
+    arch = sandbox._ARCHES[machine]
+    program = sandbox._program(arch)
+    kill, allow = sandbox._RET_KILL_PROCESS, sandbox._RET_ALLOW
+
+    def verdict(nr: int, arg0: int = 0, tag: int = arch["audit"]) -> int:
+        return run_bpf(program, nr, tag, arg0)
+
+    for family in (socket.AF_INET, socket.AF_INET6, socket.AF_PACKET, socket.AF_NETLINK, 0):
+        assert verdict(arch["socket"], family) == kill, family
+    assert verdict(arch["socket"], socket.AF_UNIX) == allow
+    assert verdict(arch["io_uring_setup"]) == kill
+    assert verdict(arch["socket"] | sandbox._X32_BIT, socket.AF_INET) == kill
+    assert verdict(arch["socket"], socket.AF_INET, tag=0x40000003) == kill  # i386
+    assert verdict(0) == allow and verdict(1) == allow  # read, write
+    assert verdict(arch["seccomp"]) == allow
+
+
+# -- a confined process, on this kernel -------------------------------------------
+
+
+def _connect(order: tuple[str, ...], port: int, conn) -> None:
+    try:
+        conn.send(("confined", confine(order)))
+    except SandboxUnavailable as e:
+        conn.send(("unavailable", str(e)))
+        return
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(2)
+    conn.send(("connect", s.connect_ex(("127.0.0.1", port))))
+
+
+@pytest.mark.parametrize("mechanism", ["seccomp", "netns"])
+def test_a_confined_process_cannot_connect(mechanism: str, listener: Listener) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_connect, args=((mechanism,), listener.port, child))
+    proc.start()
+    child.close()
+    messages = []
+    while parent.poll(20):
+        try:
+            messages.append(parent.recv())
+        except EOFError:
+            break
+    proc.join(10)
+    if messages and messages[0][0] == "unavailable":
+        pytest.skip(f"{mechanism} cannot be applied on this machine: {messages[0][1]}")
+    assert messages[0] == ("confined", mechanism)
+    if mechanism == "seccomp":
+        assert proc.exitcode == -sandbox.KILLED_BY  # killed at socket(), before any packet
+        assert len(messages) == 1
+    else:
+        assert messages[1][0] == "connect" and messages[1][1] != 0
+    assert listener.connections == 0
+
+
+def test_no_mechanism_is_an_error_naming_each_one() -> None:
+    with pytest.raises(SandboxUnavailable, match="no mechanism enabled"):
+        confine(())
+    with pytest.raises(SandboxUnavailable, match="carrier-pigeon: unknown"):
+        confine(("carrier-pigeon",))
+
+
+# -- real query workers, asked directly (no text check in the way) ----------------
+
+
+@pytest.fixture(scope="module")
+def pool(project):
+    from kg.graph import cached_ntriples
+    from kg.workers import Limits, QueryPool
+
+    loop = asyncio.new_event_loop()
+    p = QueryPool(cached_ntriples(project), project.root,
+                  Limits(workers=1, timeout=20, max_results=500, max_bytes=50_000))
+    loop.run_until_complete(p.start())
+    p.loop = loop
+    yield p
+    loop.run_until_complete(p.stop())
+    loop.close()
+
+
+def ask(pool, text: str, accept: str = "application/sparql-results+json"):
+    from kg.workers import Job
+
+    return pool.loop.run_until_complete(pool.run(Job(text, [accept], {}), "test"))
+
+
+@pytest.mark.parametrize("template", [
+    "SELECT * {{ SERVICE <{url}> {{ ?s ?p ?o }} }}",
+    "SELECT * {{ SERVICE SILENT <{url}> {{ ?s ?p ?o }} }}",
+    "ASK {{ ?s ?p ?o FILTER EXISTS {{ SERVICE SILENT <{url}> {{ ?s ?p ?o }} }} }}",
+    # '<' after an operand is less-than, so a text scan that takes '<?o||…#>' for an IRI misses
+    # the keyword; the comment then hides the '>'
+    "PREFIX : <{url}> SELECT * {{ BIND(1 AS ?o) FILTER(?o<?o||true)SERVICE SILENT:x#>\n"
+    "{{ ?s ?p ?x }} }}",
+    "SELECT * {{ SERVICE SILENT <http://localhost:{port}/> {{ ?s ?p ?o }} }}",
+])
+def test_a_worker_never_connects_whatever_the_query(template: str, pool, listener) -> None:
+    text = template.format(url=listener.url, port=listener.port)
+    answer = ask(pool, text)
+    assert answer.status == 403, answer.body
+    assert b"tried to open a network connection" in answer.body
+    assert listener.connections == 0
+    # the killed worker was replaced: the pool keeps answering
+    assert ask(pool, "ASK { ?s ?p ?o }").status == 200
+    assert pool.status()["sandbox"] in ("seccomp", "netns")
+
+
+def test_caps_stop_a_worker_early_and_it_is_replaced(pool) -> None:
+    answer = ask(pool, "SELECT ?s { ?s ?p ?o }")
+    assert answer.status == 413 and b"more than 500 rows" in answer.body
+    answer = ask(pool, "SELECT (GROUP_CONCAT(STR(?s)) AS ?all) { ?s ?p ?o }")  # one large row
+    assert answer.status == 413 and b"larger than 50000 bytes" in answer.body
+    assert ask(pool, "ASK { ?s ?p ?o }").status == 200
+
+
+def test_worker_crashes_are_reported_as_what_they_were(pool) -> None:
+    deep = "SELECT * " + "{" * 20_000 + "}" * 20_000  # the parser's recursion overflows
+    answer = ask(pool, deep)
+    assert answer.status == 400 and b"stack overflow" in answer.body
+    assert ask(pool, "ASK { ?s ?p ?o }").status == 200
+
+
+def test_memory_limit_is_reported_as_memory(project) -> None:
+    from kg.graph import cached_ntriples
+    from kg.workers import Job, Limits, QueryPool
+
+    async def go():
+        p = QueryPool(cached_ntriples(project), project.root,
+                      Limits(workers=1, timeout=30, max_memory=64 * 1024 * 1024))
+        await p.start()
+        try:
+            text = ('SELECT (STRLEN(GROUP_CONCAT(CONCAT(STR(?s), STR(?o), STR(?x))))'
+                    ' AS ?n) { ?s ?p ?o . ?x ?y ?z }')
+            return await p.run(Job(text, ["application/sparql-results+json"], {}))
+        finally:
+            await p.stop()
+
+    answer = asyncio.run(go())
+    assert answer.status == 413 and b"MiB of memory" in answer.body
+
+
+def test_workers_refuse_to_start_unconfined(project, monkeypatch) -> None:
+    from kg.graph import cached_ntriples
+    from kg.workers import Limits, QueryPool
+
+    monkeypatch.setenv("KG_SANDBOX_MECHANISMS", "")
+    p = QueryPool(cached_ntriples(project), project.root, Limits(workers=1))
+    with pytest.raises(SandboxUnavailable, match="no mechanism enabled"):
+        asyncio.run(p.start())
