@@ -124,7 +124,11 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}"
     print(f"kg serve: {len(queries)} saved queries, {args.seconds} s, "
           f"{args.connections} connections")
-    with started([str(BIN / "kg"), "--root", str(ROOT), "serve", "--port", str(port)],
+    # one wrk process is one client address: lift the per-client limit (default 1) and
+    # the queue to the connection count, as a deployment behind a proxy sees many clients
+    conns = str(args.connections)
+    with started([str(BIN / "kg"), "--root", str(ROOT), "serve", "--port", str(port),
+                  "--per-client", conns, "--queue", conns],
                  url + "/sparql", probe):
         results["kg serve"] = run_wrk(url, "/sparql", bodies, args.seconds, args.connections)
 

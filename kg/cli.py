@@ -494,9 +494,10 @@ def build_parser() -> argparse.ArgumentParser:
     limits.add_argument(
         "--per-client",
         type=int,
-        default=2,
+        default=1,
         metavar="N",
-        help="queries one client address may have running or waiting (default 2; over: 429)",
+        help="queries one client address may have running or waiting (default 1, so one client "
+        "never holds every worker; over: 429)",
     )
     limits.add_argument(
         "--queue",

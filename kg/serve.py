@@ -71,7 +71,7 @@ class Settings:
     max_worker_memory: int = 1024 * MiB
     max_request_bytes: int = 64 * 1024
     workers: int = 2
-    per_client: int = 2
+    per_client: int = 1
     max_queue: int = 16
     queue_wait: float = 5.0
     read_timeout: float = 10.0
@@ -175,7 +175,7 @@ async def read_protocol(request: Any, settings: Settings) -> tuple[str | None, l
     Raises :class:`Refused` for what the protocol refuses: updates (403), a
     second ``query`` (400), an unsupported body (415), too large (413/414).
     """
-    url_fields = list(parse_qsl(request.url.query, keep_blank_values=True))
+    url_fields = _fields(request.url.query, "the URL's query string")
     if request.method in ("GET", "HEAD"):
         if len(request.url.query) > settings.max_request_bytes:
             raise Refused(
@@ -185,7 +185,18 @@ async def read_protocol(request: Any, settings: Settings) -> tuple[str | None, l
             )
         fields, direct = url_fields, None
     else:
-        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        ctype, _, params = request.headers.get("content-type", "").partition(";")
+        ctype = ctype.strip().lower()
+        charset = next(
+            (
+                v.strip().strip('"').lower()
+                for k, _, v in (p.strip().partition("=") for p in params.split(";"))
+                if k.strip().lower() == "charset"
+            ),
+            "utf-8",
+        )
+        if charset not in ("utf-8", "utf8"):
+            raise Refused(415, f"send the request in UTF-8, not {charset}")
         if ctype == "application/sparql-update":
             raise Refused(403, _READ_ONLY)
         if ctype not in ("application/sparql-query", "application/x-www-form-urlencoded"):
@@ -198,7 +209,7 @@ async def read_protocol(request: Any, settings: Settings) -> tuple[str | None, l
         if ctype == "application/sparql-query":
             fields, direct = url_fields, _utf8(body, "the query")
         else:
-            form = parse_qsl(_utf8(body, "the form"), keep_blank_values=True)
+            form = _fields(_utf8(body, "the form"), "the form")
             fields, direct = url_fields + form, None
     names = [k for k, _ in fields]
     if "update" in names or "using-graph-uri" in names or "using-named-graph-uri" in names:
@@ -222,6 +233,13 @@ async def read_protocol(request: Any, settings: Settings) -> tuple[str | None, l
 
 
 _READ_ONLY = "this endpoint is read-only: SPARQL Update is not accepted"
+
+
+def _fields(encoded: str, what: str) -> list[tuple[str, str]]:
+    try:
+        return parse_qsl(encoded, keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError as e:
+        raise Refused(400, f"{what} is not UTF-8 once decoded (byte {e.start})") from None
 
 
 def _formats(fields: list[tuple]) -> list[str]:
@@ -576,6 +594,7 @@ def serve(
 
     settings = settings or Settings()
     mechanism = preflight(settings)
+    _quiet_resource_errors()
     if settings.base_url is None:
         shown = f"[{host}]" if ":" in host else host
         settings = _replace(settings, base_url=f"http://{shown}:{port}")
@@ -600,6 +619,32 @@ def serve(
         http=_deadline_protocol(settings.read_timeout),  # type: ignore[arg-type]
     )
     uvicorn.Server(config).run()
+
+
+def _quiet_resource_errors(every: float = 10.0) -> None:
+    """Under file-descriptor pressure asyncio logs a traceback per refused ``accept()``;
+    keep one short line per ``every`` seconds (asyncio retries accepting after 1 s)."""
+    import logging
+    import time
+
+    last = [0.0]
+
+    def one_line(record: logging.LogRecord) -> bool:
+        if "out of system resource" not in str(record.msg):
+            return True
+        now = time.monotonic()
+        if now - last[0] < every:
+            return False
+        last[0] = now
+        record.msg, record.args, record.exc_info = (
+            "out of file descriptors: new connections wait (raise ulimit -n or lower "
+            "--max-connections)",
+            (),
+            None,
+        )
+        return True
+
+    logging.getLogger("asyncio").addFilter(one_line)
 
 
 def _replace(settings: Settings, **changes: Any) -> Settings:

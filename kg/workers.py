@@ -73,7 +73,7 @@ class Limits(NamedTuple):
     max_bytes: int = 16 * MiB
     max_memory: int = 1024 * MiB
     workers: int = 2
-    per_client: int = 2
+    per_client: int = 1
     max_queue: int = 16
     queue_wait: float = 5.0
     allow_outbound_risk: bool = False

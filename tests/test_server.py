@@ -11,6 +11,7 @@ import json
 import select
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -36,36 +37,40 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(root: Path, *extra: str) -> Iterator[str]:
+def running_server(root: Path, *extra: str, env: dict | None = None,
+                   preexec=None) -> Iterator[str]:
     port = free_port()
-    proc = subprocess.Popen([str(KG), "--root", str(root), "serve", "--port", str(port), *extra],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"kg serve exited: {proc.stderr.read()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                pytest.fail("kg serve did not answer within 60 s")
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
+    with tempfile.TemporaryFile("w+") as log:  # a file, not a pipe: a full pipe blocks the server
+        proc = subprocess.Popen(
+            [str(KG), "--root", str(root), "serve", "--port", str(port), *extra],
+            stdout=subprocess.DEVNULL, stderr=log, text=True, env=env, preexec_fn=preexec)
+        url = f"http://127.0.0.1:{port}"
         try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+            deadline = time.monotonic() + 60
+            while True:
+                if proc.poll() is not None:
+                    log.seek(0)
+                    pytest.fail(f"kg serve exited: {log.read()}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(url + "/health", timeout=1).status_code == 200:
+                        break
+                if time.monotonic() > deadline:
+                    pytest.fail("kg serve did not answer within 60 s")
+                time.sleep(0.2)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
 
 
 @pytest.fixture(scope="module")
 def server(project: Project) -> Iterator[str]:
     with running_server(project.root, "--timeout", "3", "--max-results", "2000",
-                        "--max-request-bytes", "20000") as url:
+                        "--max-request-bytes", "20000", "--per-client", "4") as url:
         yield url
 
 

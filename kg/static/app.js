@@ -105,7 +105,9 @@ async function start() {
   });
   $("run").addEventListener("click", run);
   for (const a of $("downloads").querySelectorAll("a")) {
-    a.addEventListener("click", (e) => { e.preventDefault(); window.location = currentRequest(a.dataset.format).url; });
+    // "download": the server marks the file as an attachment and neutralises spreadsheet
+    // formulas in CSV/TSV cells (the /sparql protocol answer itself stays exact)
+    a.addEventListener("click", (e) => { e.preventDefault(); window.location = currentRequest(a.dataset.format).url + "&download=1"; });
   }
   document.body.dataset.ready = "yes";
 }

@@ -1,0 +1,253 @@
+"""kg serve under attack: the hostile-input table of docs/security.md, test by test.
+
+Every server here is a real `kg serve` child process on 127.0.0.1. Distinct
+clients are told apart by X-Forwarded-For (trusted from 127.0.0.1 only, as
+behind a reverse proxy); those addresses are header values, never contacted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import socket
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from .conftest import KG
+from .test_sandbox import Listener
+from .test_server import EXPLOSIVE, free_port, running_server
+
+ATTACKER = {"X-Forwarded-For": "203.0.113.7"}  # TEST-NET-3: documentation addresses
+VISITOR = {"X-Forwarded-For": "198.51.100.9"}  # TEST-NET-2
+BOMB = "SELECT (GROUP_CONCAT(CONCAT(STR(?s), STR(?o), STR(?x))) AS ?all) { ?s ?p ?o . ?x ?y ?z }"
+COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?v a <https://w3id.org/israel-japan-kg/ontology#Visit> }"
+
+
+@pytest.fixture(scope="module")
+def defaults(project):
+    """A server with the default limits (2 workers, 1 query per client), a short timeout."""
+    with running_server(project.root, "--timeout", "3", "--read-timeout", "2",
+                        "--base-url", "https://kg.example.org") as url:
+        yield url
+
+
+# -- 1. no outbound connection --------------------------------------------------------
+
+
+def test_the_server_refuses_to_start_unconfined(project) -> None:
+    env = {**os.environ, "KG_SANDBOX_MECHANISMS": ""}
+    proc = subprocess.run([str(KG), "--root", str(project.root), "serve", "--port",
+                           str(free_port())], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--allow-outbound-risk" in lines[0] and "serving" not in lines[0]
+
+
+def test_allow_outbound_risk_serves_with_a_warning(project) -> None:
+    env = {**os.environ, "KG_SANDBOX_MECHANISMS": ""}
+    with running_server(project.root, "--allow-outbound-risk", env=env) as url:
+        assert httpx.get(url + "/sparql", params={"query": "ASK {}"}).json()["boolean"] is True
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT * {{ SERVICE <{url}> {{ ?s ?p ?o }} }}",
+    "PREFIX : <{url}> SELECT * {{ BIND(1 AS ?o) FILTER(?o<?o||true)SERVICE SILENT:x#>\n"
+    "{{ ?s ?p ?x }} }}",
+    "SELECT * {{ #\rSERVICE <{url}> {{ ?s ?p ?o }} }}",
+    "SELECT * {{ BIND(1 AS ?x) FILTER(true)SERVICE SILENT <{url}> {{ ?s ?p ?o }} }}",
+])
+def test_no_query_makes_the_server_connect(query: str, defaults: str) -> None:
+    listener = Listener()
+    try:
+        r = httpx.post(defaults + "/sparql", data={"query": query.format(url=listener.url)},
+                       headers=VISITOR, timeout=30)
+        assert r.status_code == 403 and "SERVICE" in r.text
+        time.sleep(0.3)
+        assert listener.connections == 0
+    finally:
+        listener.close()
+
+
+# -- 2. limits an attacker cannot step around -----------------------------------------
+
+
+def test_a_normal_query_answers_within_a_second_under_attack(defaults: str) -> None:
+    stop = threading.Event()
+    statuses: list[int] = []
+
+    def attack(query: str) -> None:
+        with httpx.Client(base_url=defaults, timeout=30, headers=ATTACKER) as c:
+            while not stop.is_set():
+                statuses.append(c.post("/sparql", data={"query": query}).status_code)
+
+    slow = []
+    for _ in range(20):  # slow clients: headers that never end
+        s = socket.create_connection(("127.0.0.1", int(defaults.rsplit(":", 1)[1])))
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        slow.append(s)
+    pool = ThreadPoolExecutor(4)
+    for q in (EXPLOSIVE, BOMB, EXPLOSIVE, "SELECT * { ?s ?p ?o } LIMIT 1000"):
+        pool.submit(attack, q)
+    try:
+        time.sleep(1.0)
+        timings = []
+        with httpx.Client(base_url=defaults, timeout=30, headers=VISITOR) as c:
+            for _ in range(8):
+                start = time.monotonic()
+                r = c.get("/sparql", params={"query": COUNT})
+                timings.append(time.monotonic() - start)
+                assert r.status_code == 200 and "27" in r.text
+                start = time.monotonic()
+                assert c.get("/health").status_code == 200
+                timings.append(time.monotonic() - start)
+                time.sleep(0.4)
+        assert max(timings) < 1.0, timings
+    finally:
+        stop.set()
+        pool.shutdown(wait=True)
+        for s in slow:
+            s.close()
+    assert 429 in statuses  # the attacker's extra queries were turned away
+    assert set(statuses) <= {200, 413, 429, 503}, statuses
+
+
+def test_too_many_queries_from_one_client_get_429_with_retry_after(defaults: str) -> None:
+    def slow_query(_: int) -> httpx.Response:
+        return httpx.post(defaults + "/sparql", data={"query": EXPLOSIVE}, headers=ATTACKER,
+                          timeout=30)
+
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(pool.map(slow_query, range(3)))
+    refused = [r for r in answers if r.status_code == 429]
+    assert refused and all(int(r.headers["retry-after"]) >= 1 for r in refused)
+    assert any(r.status_code == 503 and "time limit of 3 s" in r.text for r in answers)
+
+
+def test_answers_are_capped_in_bytes(project) -> None:
+    with running_server(project.root, "--max-result-bytes", "100000") as url:
+        one_large_row = "SELECT (GROUP_CONCAT(STR(?s)) AS ?all) { ?s ?p ?o }"
+        r = httpx.post(url + "/sparql", data={"query": one_large_row}, timeout=60)
+        assert r.status_code == 413 and "larger than 100000 bytes" in r.text
+        r = httpx.get(url + "/sparql", params={"query": COUNT})
+        assert r.status_code == 200
+
+
+def test_idle_and_slow_connections_are_closed(defaults: str) -> None:
+    port = int(defaults.rsplit(":", 1)[1])
+    idle = socket.create_connection(("127.0.0.1", port))
+    slow = socket.create_connection(("127.0.0.1", port))
+    slow.sendall(b"GET /health HTTP/1.1\r\n")
+    for s in (idle, slow):
+        s.settimeout(10)
+        start = time.monotonic()
+        assert s.recv(100) == b""  # closed by the server, not by our timeout
+        assert time.monotonic() - start < 5
+        s.close()
+
+
+def test_the_server_survives_file_descriptor_pressure(project) -> None:
+    def low_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (200, 200))
+
+    with running_server(project.root, "--max-connections", "100", preexec=low_limit) as url:
+        port = int(url.rsplit(":", 1)[1])
+        held = []
+        for _ in range(300):
+            with contextlib.suppress(OSError):
+                held.append(socket.create_connection(("127.0.0.1", port), timeout=2))
+        for s in held:
+            s.close()
+        deadline = time.monotonic() + 10
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(url + "/sparql", params={"query": COUNT}, timeout=2).is_success:
+                    break
+            assert time.monotonic() < deadline, "the server did not recover"
+            time.sleep(0.2)
+
+
+def test_deep_nesting_is_a_clear_400(defaults: str) -> None:
+    r = httpx.post(defaults + "/sparql", data={"query": "SELECT * " + "{" * 5000 + "}" * 5000},
+                   headers=VISITOR)
+    assert r.status_code == 400 and "levels deep" in r.text
+
+
+# -- 3. every bad input a clear 4xx --------------------------------------------------
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs", "status"), [
+    ("GET", "/id/a%20b", {}, 400),
+    ("GET", "/id/%00", {}, 400),
+    ("GET", "/id/%3Cscript%3E", {}, 400),
+    ("GET", "/link/%FF%FE", {}, 400),
+    ("GET", "/api/queries/visits-to", {"params": {"state": "http://a<b>"}}, 400),
+    ("GET", "/api/queries/visits-to", {"params": {"state": "<>"}}, 400),
+    ("GET", "/sparql", {"params": {"query": ""}}, 400),
+    ("GET", "/sparql?query=%FF%FE", {}, 400),
+    ("POST", "/sparql", {"content": b"ASK {} \xff",
+                         "headers": {"Content-Type": "application/sparql-query"}}, 400),
+    ("POST", "/sparql", {"content": b"query=ASK%20%7B%7D%FF",
+                         "headers": {"Content-Type": "application/x-www-form-urlencoded"}}, 400),
+    ("POST", "/sparql", {"content": "ASK {}",
+                         "headers": {"Content-Type": "application/sparql-query; charset=latin1"}},
+     415),
+    ("GET", "/sparql", {"params": {"query": "ASK {}"}, "headers": {"Accept": "x/y;q=nan"}}, 406),
+    ("GET", "/sparql", {"params": {"query": "ASK {}"}, "headers": {"Accept": ";;;,,,"}}, 406),
+    ("GET", "/sparql", {"params": {"query": "SELECT * { ?s ?p ?o } LIMIT 99999999999999999999"}},
+     400),
+    ("PUT", "/sparql", {"content": "ASK {}"}, 405),
+    ("GET", "/static/../../etc/passwd", {}, 404),
+    ("GET", "/api/queries/..%2F..%2Fetc", {}, 404),
+])
+def test_bad_input_is_a_4xx_never_a_500(method, path, kwargs, status, defaults: str) -> None:
+    headers = {**VISITOR, **kwargs.pop("headers", {})}
+    r = httpx.request(method, defaults + path, headers=headers, timeout=30, **kwargs)
+    assert r.status_code == status, r.text
+    assert "Traceback" not in r.text
+
+
+def test_the_host_header_is_not_reflected(defaults: str) -> None:
+    r = httpx.get(defaults + "/sparql", headers={"Host": "evil.example", "Accept": "text/turtle"})
+    assert r.status_code == 200
+    assert "evil.example" not in r.text and "<https://kg.example.org/sparql>" in r.text
+
+
+def test_csv_downloads_neutralise_formulas(defaults: str) -> None:
+    q = 'SELECT ?f ?n ?t WHERE { VALUES (?f ?n ?t) { ("=HYPERLINK(\\"x\\")" "-5" "@SUM(1)") } }'
+    raw = httpx.get(defaults + "/sparql", params={"query": q, "format": "csv"})
+    assert raw.text.splitlines()[1] == '"=HYPERLINK(""x"")",-5,@SUM(1)'  # the W3C format, exact
+    down = httpx.get(defaults + "/sparql", params={"query": q, "format": "csv", "download": "1"})
+    assert down.headers["content-disposition"].startswith("attachment")
+    assert down.text.splitlines()[1] == '"\'=HYPERLINK(""x"")",-5,\'@SUM(1)'
+
+
+# -- pages computed once ---------------------------------------------------------------
+
+
+def test_pages_are_computed_once(project) -> None:
+    from starlette.testclient import TestClient
+
+    from kg.serve import Settings, create_app
+
+    app = create_app(project, Settings(workers=1))
+    state = app.state.kg
+    with TestClient(app) as client:
+        for path in ("/", "/ontology", "/timeline.svg", "/context.jsonld"):
+            assert client.get(path).status_code == 200
+        first = {path: client.get(path).content for path in ("/", "/ontology")}
+
+        def fail(*args, **kwargs):
+            raise AssertionError("recomputed")
+
+        state.engine.query = fail  # any recomputation would now fail
+        for path, body in first.items():
+            assert client.get(path).content == body
+        assert client.get("/ontology", headers={"Accept": "application/n-triples"}).status_code \
+            == 200
+        assert client.get("/ontology", headers={"Accept": "application/n-triples"}).content
