@@ -13,7 +13,10 @@ was. Dataset tests that need the suite's named graphs do not apply.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -303,3 +306,33 @@ def test_sparqlwrapper(form: str, fmt: str, method: str, endpoint: str) -> None:
         graph = value if isinstance(value, Graph) else Graph().parse(
             data=value, format={"turtle": "turtle", "n3": "turtle"}.get(fmt, fmt))
         assert len(graph) >= 4
+
+
+COMUNICA = os.environ.get("KG_TEST_COMUNICA_CLI", "")
+
+
+@pytest.mark.skipif(not Path(COMUNICA).is_file(),
+                    reason="Comunica's client is not installed (.ci/run installs "
+                           "@comunica/query-sparql with npm and sets KG_TEST_COMUNICA_CLI)")
+@pytest.mark.parametrize(("form", "media_type"), [
+    ("SELECT", "application/json"), ("ASK", "simple"),
+    ("CONSTRUCT", "application/n-triples"), ("DESCRIBE", "application/n-triples"),
+])
+def test_comunica_client(form: str, media_type: str, endpoint: str) -> None:
+    iran = "<https://w3id.org/israel-japan-kg/id/state/iran>"
+    queries = {
+        "SELECT": f"SELECT ?p ?o WHERE {{ {iran} ?p ?o }}",
+        "ASK": f"ASK {{ {iran} ?p ?o }}",
+        "CONSTRUCT": f"CONSTRUCT {{ {iran} ?p ?o }} WHERE {{ {iran} ?p ?o }}",
+        "DESCRIBE": f"DESCRIBE {iran}",
+    }
+    out = subprocess.run([COMUNICA, f"sparql@{endpoint}", "-t", media_type, queries[form]],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    if form == "ASK":
+        assert out.stdout.strip() == "true"
+    elif form == "SELECT":
+        rows = json.loads(out.stdout)
+        assert len(rows) >= 4 and all("p" in r for r in rows)
+    else:
+        assert len(Graph().parse(data=out.stdout, format="nt")) >= 4
