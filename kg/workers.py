@@ -182,14 +182,21 @@ def _reference_context(text: str, url: str) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
+def _statm(field: int) -> int:
+    """A field of /proc/self/statm in bytes (0: address space, 1: resident); 0 without /proc."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[field]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0
+
+
 def _resident_bytes() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    return _statm(1)
 
 
 def _address_space() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    return _statm(0)
 
 
 def _worker_main(conn: Connection, nt_path: str, limits: Limits, root: str, log: str) -> None:
@@ -215,7 +222,7 @@ def _worker_main(conn: Connection, nt_path: str, limits: Limits, root: str, log:
     store = ox.Store()
     store.load(path=nt_path, format=ox.RdfFormat.N_TRIPLES)
     base_rss = _resident_bytes()
-    if os.path.exists("/proc/self/statm"):
+    if _address_space():
         cap = _address_space() + limits.max_memory
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
         if hard == resource.RLIM_INFINITY or cap < hard:

@@ -196,6 +196,15 @@ def test_updates_are_refused_and_change_nothing(case: str, request_: dict, endpo
 
 # -- what common clients send ---------------------------------------------------------
 
+IRAN = "<https://w3id.org/israel-japan-kg/id/state/iran>"
+#: one query of each form, about a resource with a handful of facts
+FORMS = {
+    "SELECT": f"SELECT ?p ?o WHERE {{ {IRAN} ?p ?o }}",
+    "ASK": f"ASK {{ {IRAN} ?p ?o }}",
+    "CONSTRUCT": f"CONSTRUCT {{ {IRAN} ?p ?o }} WHERE {{ {IRAN} ?p ?o }}",
+    "DESCRIBE": f"DESCRIBE {IRAN}",
+}
+
 
 def test_head_is_get_without_a_body(endpoint: str) -> None:
     get = httpx.get(endpoint, params={"query": "ASK {}"})
@@ -254,14 +263,7 @@ def test_rdflib_sparqlstore(form: str, returns: str, endpoint: str) -> None:
     from rdflib.plugins.stores.sparqlstore import SPARQLStore
 
     store = Graph(store=SPARQLStore(endpoint, returnFormat=returns))
-    iran = "<https://w3id.org/israel-japan-kg/id/state/iran>"
-    queries = {
-        "SELECT": f"SELECT ?p ?o WHERE {{ {iran} ?p ?o }}",
-        "ASK": f"ASK {{ {iran} ?p ?o }}",
-        "CONSTRUCT": f"CONSTRUCT {{ {iran} ?p ?o }} WHERE {{ {iran} ?p ?o }}",
-        "DESCRIBE": f"DESCRIBE {iran}",
-    }
-    result = store.query(queries[form])
+    result = store.query(FORMS[form])
     if form == "ASK":
         assert result.askAnswer is True
     elif form == "SELECT":
@@ -281,16 +283,9 @@ def test_rdflib_sparqlstore(form: str, returns: str, endpoint: str) -> None:
 def test_sparqlwrapper(form: str, fmt: str, method: str, endpoint: str) -> None:
     import SPARQLWrapper as sw
 
-    iran = "<https://w3id.org/israel-japan-kg/id/state/iran>"
-    queries = {
-        "SELECT": f"SELECT ?p ?o WHERE {{ {iran} ?p ?o }}",
-        "ASK": f"ASK {{ {iran} ?p ?o }}",
-        "CONSTRUCT": f"CONSTRUCT {{ {iran} ?p ?o }} WHERE {{ {iran} ?p ?o }}",
-        "DESCRIBE": f"DESCRIBE {iran}",
-    }
     client = sw.SPARQLWrapper(endpoint)
     client.setMethod(method)
-    client.setQuery(queries[form])
+    client.setQuery(FORMS[form])
     client.setReturnFormat({"json": sw.JSON, "xml": sw.XML, "csv": sw.CSV, "tsv": sw.TSV,
                             "rdfxml": sw.RDFXML, "turtle": sw.TURTLE, "n3": sw.N3,
                             "jsonld": sw.JSONLD}[fmt])
@@ -319,14 +314,7 @@ COMUNICA = os.environ.get("KG_TEST_COMUNICA_CLI", "")
     ("CONSTRUCT", "application/n-triples"), ("DESCRIBE", "application/n-triples"),
 ])
 def test_comunica_client(form: str, media_type: str, endpoint: str) -> None:
-    iran = "<https://w3id.org/israel-japan-kg/id/state/iran>"
-    queries = {
-        "SELECT": f"SELECT ?p ?o WHERE {{ {iran} ?p ?o }}",
-        "ASK": f"ASK {{ {iran} ?p ?o }}",
-        "CONSTRUCT": f"CONSTRUCT {{ {iran} ?p ?o }} WHERE {{ {iran} ?p ?o }}",
-        "DESCRIBE": f"DESCRIBE {iran}",
-    }
-    out = subprocess.run([COMUNICA, f"sparql@{endpoint}", "-t", media_type, queries[form]],
+    out = subprocess.run([COMUNICA, f"sparql@{endpoint}", "-t", media_type, FORMS[form]],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     if form == "ASK":
