@@ -48,7 +48,7 @@ from kg.protocol import (
     service_description,
 )
 from kg.queries import SavedQuery, bind_params, list_queries
-from kg.sparqltext import refusal, too_deep
+from kg.sparqltext import check
 from kg.workers import CONTENT_TYPE, Answer, Job, Limits, MiB, QueryPool
 
 STATIC = Path(__file__).parent / "static"
@@ -272,12 +272,10 @@ async def _run(
     accept: list[str],
     bindings: dict[str, Any] | None = None,
 ) -> Answer:
-    why = too_deep(text)
-    if why is not None:
-        return Answer(400, "text/plain; charset=utf-8", (why + "\n").encode())
-    why = refusal(text)
-    if why is not None:
-        return Answer(403, "text/plain; charset=utf-8", (why + "\n").encode())
+    refused = check(text)
+    if refused is not None:
+        status, why = refused
+        return Answer(status, "text/plain; charset=utf-8", (why + "\n").encode())
     job = Job(text, accept, bindings or {}, state.endpoint, state.base_url + "/context.jsonld")
     client = request.client.host if request.client else ""
     return await state.pool.run(job, client)

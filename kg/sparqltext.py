@@ -183,32 +183,40 @@ def mask(text: str) -> str:
     return Scan(text).code
 
 
-def refusal(text: str) -> str | None:
-    """Why ``text`` may not run on a read-only endpoint that never connects out; None if it may."""
+def check(text: str) -> tuple[int, str] | None:
+    """Why ``text`` may not run on a read-only endpoint that never connects out, as an HTTP
+    status and a message (400: nested too deep; 403: update, SERVICE, FROM); None if it may.
+
+    One scan of the text serves every rule.
+    """
     scan = Scan(text)
     if scan.depth > MAX_NESTING:
-        return None  # too deep to scan meaningfully; :func:`too_deep` answers it
+        return 400, (
+            f"the query nests brackets {scan.depth} levels deep; this endpoint accepts at most "
+            f"{MAX_NESTING}"
+        )
     if any(scan.keyword(w, boundaries=True) is not None for w in (*_UPDATE_WORDS, "WITH")):
-        return "this endpoint is read-only: SPARQL Update is not accepted"
+        return 403, "this endpoint is read-only: SPARQL Update is not accepted"
     if scan.keyword("SERVICE") is not None:
-        return "SERVICE is disabled: this endpoint never fetches a URL a query names"
+        return 403, "SERVICE is disabled: this endpoint never fetches a URL a query names"
     if scan.keyword("FROM", boundaries=True) is not None:
-        return (
+        return 403, (
             "FROM and FROM NAMED are not accepted: this endpoint serves one default graph "
             "and never loads graphs from elsewhere"
         )
     return None
 
 
+def refusal(text: str) -> str | None:
+    """The 403 message of :func:`check` (update, SERVICE, FROM); None otherwise."""
+    found = check(text)
+    return found[1] if found and found[0] == 403 else None
+
+
 def too_deep(text: str) -> str | None:
-    """A message if the query nests brackets deeper than :data:`MAX_NESTING`."""
-    depth = Scan(text).depth
-    if depth > MAX_NESTING:
-        return (
-            f"the query nests brackets {depth} levels deep; this endpoint accepts at most "
-            f"{MAX_NESTING}"
-        )
-    return None
+    """The 400 message of :func:`check` (nesting deeper than :data:`MAX_NESTING`)."""
+    found = check(text)
+    return found[1] if found and found[0] == 400 else None
 
 
-__all__ = ["MAX_NESTING", "Scan", "mask", "refusal", "too_deep"]
+__all__ = ["MAX_NESTING", "Scan", "check", "mask", "refusal", "too_deep"]

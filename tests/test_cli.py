@@ -142,3 +142,15 @@ def test_query_hot_path_imports_neither_rdflib_nor_pyshacl(project, tmp_path) ->
     assert "pyoxigraph" in imported
     for heavy in ("rdflib", "pyshacl", "dataclasses", "rich", "httpx", "starlette"):
         assert heavy not in imported, f"kg query imports {heavy}"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--per-client", "0"], "--per-client must be positive"),
+    (["--queue-wait", "-1", "--max-result-bytes", "0"], "--max-result-bytes, --queue-wait must"),
+    (["--base-url", "ftp://kg.example.org"], "is not an http(s) URL"),
+    (["--base-url", "https://kg example"], "is not an http(s) URL"),
+])
+def test_serve_refuses_bad_limits_before_starting(args, message, kg_cli) -> None:
+    r = kg_cli("serve", "--port", "1", *args)
+    assert r.code == 2 and message in r.err
+    assert "serving" not in r.err and len(r.err.strip().splitlines()) == 1
