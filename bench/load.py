@@ -30,9 +30,9 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kg.graph import cached_ntriples  # noqa: E402
 from kg.project import Project  # noqa: E402
 from kg.queries import list_queries  # noqa: E402
+from kg.store.loading import cached_ntriples  # noqa: E402
 
 BIN = Path(sys.executable).parent
 

@@ -66,8 +66,8 @@ def median_time(cmd: list[str], repeats: int) -> float:
 
 
 def cold(repeats: int) -> dict:
-    from kg.graph import cached_ntriples
     from kg.project import Project
+    from kg.store.loading import cached_ntriples
 
     # Byte-compile first: a normal install caches bytecode, but environments
     # with PYTHONDONTWRITEBYTECODE=1 (like this one) would recompile kg on
@@ -121,10 +121,12 @@ def oxigraph_server() -> object:
 
 
 def per_query(repeats: int) -> dict:
-    from kg.engine import OxigraphDiskEngine, OxigraphEngine, RdflibEngine, RemoteEngine
-    from kg.exports import GRAPH_IRI
+    from kg.namespaces import GRAPH_IRI
     from kg.project import Project
     from kg.publish import publish
+    from kg.store.oxigraph import OxigraphDiskEngine, OxigraphEngine
+    from kg.store.rdflib_engine import RdflibEngine
+    from kg.store.remote import RemoteEngine
 
     project = Project(ROOT)
     queries = saved_queries()

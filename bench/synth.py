@@ -18,9 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kg.graph import cached_ntriples, parse_files  # noqa: E402
 from kg.namespaces import ID  # noqa: E402
 from kg.project import Project  # noqa: E402
+from kg.store.loading import cached_ntriples, parse_files  # noqa: E402
 
 SHARED = ("concept", "topic", "section")
 LINK = "https://w3id.org/israel-japan-kg/link/"

@@ -3,9 +3,12 @@
 Every command of the ``kg`` command line is a function here::
 
     import kg
-    report = kg.validation()
+    report = kg.validate()
     result = kg.query("visits-to", {"state": "Japan"})
     print(kg.format_result(result, "csv"))
+
+The package's map (its layers, and where to add a command, a format or a
+page) is ``kg/README.md``.
 
 Names are imported lazily so that ``import kg`` stays cheap.
 """
@@ -15,10 +18,10 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-__version__ = "0.1.0"
+from kg.registry import __version__
 
 _EXPORTS = {
-    "load": "kg.graph",
+    "load": "kg.store.loading",
     "validate": "kg.validation",
     "query": "kg.queries",
     "list_queries": "kg.queries",
@@ -28,13 +31,14 @@ _EXPORTS = {
     "describe": "kg.description",
     "coverage": "kg.article",
     "docs": "kg.documentation",
-    "format_result": "kg.results",
-    "open_engine": "kg.engine",
+    "format_result": "kg.formats",
+    "write": "kg.formats",
+    "open_engine": "kg.store",
     "Project": "kg.project",
     "KGError": "kg.errors",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = ["__version__", *sorted(_EXPORTS)]
 
 
 def __getattr__(name: str) -> Any:

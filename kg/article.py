@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from kg.engine import SelectResult, open_engine
+from kg import sparql
 from kg.errors import KGError
+from kg.namespaces import shorten
 from kg.project import Project
+from kg.store import SelectResult, open_engine
 
 MONTHS = {
     m: i
@@ -61,17 +63,6 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 
 _INFOBOX_KEY = re.compile(r"^- [A-Za-z]+\d+: ")
 
-# Literals of fact-bearing resources only (sections' positions are not facts).
-_LITERALS = """
-PREFIX ij: <https://w3id.org/israel-japan-kg/ontology#>
-PREFIX prov: <http://www.w3.org/ns/prov#>
-SELECT DISTINCT ?s ?o ?vague WHERE {
-  ?s ?p ?o ; prov:wasDerivedFrom ?section .
-  FILTER(isLiteral(?o))
-  OPTIONAL { ?s ij:datePrecision ?precision }
-  BIND(BOUND(?precision) AS ?vague)
-}
-"""
 _XSD = "http://www.w3.org/2001/XMLSchema#"
 _DATE_TYPES = {_XSD + t for t in ("date", "gYearMonth", "gYear")}
 _NUMBER_TYPES = {_XSD + t for t in ("decimal", "integer", "double", "float")}
@@ -107,8 +98,6 @@ class CoverageReport:
         return not self.missing and not self.stale_exceptions
 
     def to_text(self, *, verbose: bool = False) -> str:
-        from kg.namespaces import shorten
-
         lines = []
         for v in self.values:
             if v.status == "encoded" and not verbose:
@@ -180,7 +169,7 @@ class _Index:
 
 def _index(project: Project) -> _Index:
     index = _Index()
-    res = open_engine("oxigraph", project).query(_LITERALS)
+    res = open_engine("oxigraph", project).query(sparql.load("article-literals"))
     assert isinstance(res, SelectResult)
     for s, o, vague in res.rows:
         subject, lexical, dtype = s.value, o.value, o.datatype.value  # type: ignore[union-attr]

@@ -1,6 +1,11 @@
 """The ``kg`` command line: turns arguments into calls of the library and
 results into output. Nothing here that a notebook could not do.
 
+Each command is a handler with its options beside it, registered with
+:func:`command`; the parser is built for the one command being run (a cold
+``kg query`` builds no other command's options). Choices such as formats and
+engines come from :mod:`kg.registry`, which imports nothing heavy.
+
 Every failure is one line on stderr (``kg: error: ...``) and an exit code:
 1 when a check answered "no", 2 for unusable input.
 """
@@ -12,42 +17,52 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from kg.errors import EXIT_FAILED, EXIT_USAGE, KGError
-from kg.namespaces import shorten
 from kg.project import Project
+from kg.registry import ENGINE_NAMES, EXPORT_FORMATS, QUERY_FORMATS, __version__
 
 EXIT_INTERNAL = 70  # sysexits EX_SOFTWARE
 
-QUERY_FORMATS = ("table", "csv", "tsv", "json", "xml", "turtle", "jsonld", "nt")
-# Kept here rather than imported, so that parsing arguments loads neither the
-# engines nor the exporters (tests/test_cli.py checks they match the library).
-ENGINE_NAMES = ("oxigraph", "oxigraph-disk", "rdflib")
-EXPORT_FORMATS = ("turtle", "jsonld", "nt", "trig", "xml")
+Args = argparse.Namespace
+Options = Callable[[argparse.ArgumentParser], None]
+Handler = Callable[[Args], int]
+
+
+class Command(NamedTuple):
+    name: str
+    help: str
+    options: Options
+    run: Handler
+    fast_exit: bool  # read-only and spawns nothing: may leave without interpreter teardown
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str, help: str, options: Options, *, fast_exit: bool = False) -> Callable:
+    """Register the decorated handler as ``kg NAME``, with ``options`` adding its arguments."""
+
+    def register(run: Handler) -> Handler:
+        COMMANDS[name] = Command(name, help, options, run, fast_exit)
+        return run
+
+    return register
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        """One line, not argparse's usage block."""
-        raise KGError(f"{self.prog}: {message} (see '{self.prog} --help')", EXIT_USAGE)
+        """One line, not argparse's usage block; it names the help to read."""
+        raise KGError(f"{message} (see '{self.prog} --help')", EXIT_USAGE)
 
 
-def _project(args: argparse.Namespace) -> Project:
+def _project(args: Args) -> Project:
     return Project.find(args.root)
 
 
 def _write(text: str) -> None:
     sys.stdout.write(text)
-
-
-def cmd_validate(args: argparse.Namespace) -> int:
-    from kg.validation import validate
-
-    report = validate(
-        [Path(f) for f in args.files], with_data=args.with_data, project=_project(args)
-    )
-    _write(report.to_json() if args.format == "json" else report.to_text())
-    return 0 if report.conforms else EXIT_FAILED
 
 
 def _params(pairs: Sequence[str]) -> dict[str, str]:
@@ -60,245 +75,10 @@ def _params(pairs: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def cmd_query(args: argparse.Namespace) -> int:
-    from kg.engine import open_engine
-    from kg.queries import query
-    from kg.results import format_result
-
-    if args.expression is not None and args.name is not None:
-        raise KGError("give either a query name/file or -e TEXT, not both")
-    if args.expression is None and args.name is None:
-        raise KGError(
-            "give a saved query name, a .rq file, or -e 'SPARQL'; 'kg queries' lists the saved ones"
-        )
-    project = _project(args)
-    params = _params(args.param)
-    if args.name is not None:  # fail on a bad name before loading the graph
-        from kg.queries import check_params, find_query
-
-        check_params(find_query(args.name, project), params)
-    services = _params(args.service) if args.service else {}
-    engine = open_engine(args.engine, project, endpoint=args.endpoint, graph=args.graph)
-    result = query(
-        args.name,
-        params,
-        text=args.expression,
-        engine=engine,
-        project=project,
-        allow_network=args.allow_network,
-        service_map=services,
-    )
-    _write(format_result(result, args.format))
-    return 0
-
-
-def cmd_queries(args: argparse.Namespace) -> int:
-    from kg.queries import list_queries
-
-    for q in list_queries(_project(args)):
-        params = " ".join(
-            f"{p.name}:{p.type}" + (f"={p.default}" if p.default else "") for p in q.params
-        )
-        _write(f"{q.name:22s} {q.summary}" + (f"  [{params}]" if params else "") + "\n")
-    return 0
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    from kg.exports import export
-
-    data = export(args.format, args.output, validate=not args.no_validate, project=_project(args))
-    if args.output is None:
-        sys.stdout.buffer.write(data)
-    return 0
-
-
-def cmd_stats(args: argparse.Namespace) -> int:
-    from kg.engine import open_engine
-    from kg.statistics import stats
-
-    project = _project(args)
-    engine = open_engine(args.engine, project, endpoint=args.endpoint, graph=args.graph)
-    _write(stats(engine=engine).to_text())
-    return 0
-
-
-def cmd_describe(args: argparse.Namespace) -> int:
-    from kg.description import describe
-    from kg.engine import open_engine
-
-    project = _project(args)
-    engine = open_engine(args.engine, project, endpoint=args.endpoint, graph=args.graph)
-    _write(describe(args.entity, engine=engine).to_text())
-    return 0
-
-
-def cmd_coverage(args: argparse.Namespace) -> int:
-    from kg.article import coverage
-
-    report = coverage(Path(args.article), project=_project(args))
-    _write(report.to_text(verbose=args.verbose))
-    return 0 if report.ok else EXIT_FAILED
-
-
-def cmd_link(args: argparse.Namespace) -> int:
-    from kg import linking
-    from kg.wikidata import API, WikidataClient
-
-    project = _project(args)
-    if not args.suggest and (args.names or args.type or args.accept):
-        raise KGError("NAME, --type and --accept go with --suggest")
-    if args.check:
-        problems = linking.check(project)
-        for p in problems:
-            _write(f"- {p}\n")
-        state = linking.read_state(project)
-        confirmed = sum(r.status == "Confirmed" for r in state.records.values())
-        _write(
-            f"{len(problems)} problem(s); {confirmed} confirmed link(s), "
-            f"{len(state.records) - confirmed} resource(s) listed without one\n"
-        )
-        return EXIT_FAILED if problems else 0
-    client = WikidataClient(
-        api=args.api or os.environ.get("KG_WIKIDATA_API", API),
-        cache_dir=project.build_dir / "wikidata-cache",
-        offline=args.offline,
-    )
-    try:
-        if args.verify:
-            results = linking.verify(client=client, project=project)
-            bad = [r for r in results if r.problems]
-            for r in bad:
-                for p in r.problems:
-                    _write(f"- {shorten(r.resource)} ({r.item}): {p}\n")
-            _write(f"{len(results)} link(s) verified, {len(bad)} with problems\n")
-            return EXIT_FAILED if bad else 0
-        suggestions = linking.suggest(args.names, type_=args.type, client=client, project=project)
-        if args.accept:
-            return _accept(args.accept, suggestions, project)
-        _write(linking.suggestions_table(suggestions))
-        return 0
-    finally:
-        client.close()
-
-
-def _accept(choice: str, suggestions: list, project: Project) -> int:
-    from kg import linking
-    from kg.namespaces import expand
-
-    resource, sep, item = choice.partition("=")
-    resource_iri = expand(resource) or resource
-    if not sep:
-        raise KGError("--accept wants RESOURCE=QID, e.g. person:shinzo-abe=Q132345")
-    picked = [s for s in suggestions if s.resource == resource_iri and s.candidate == item]
-    if not picked:
-        raise KGError(
-            f"{item} is not a ranked candidate for {resource}; run --suggest for it "
-            "first, or add the link by hand with its evidence"
-        )
-    s = picked[0]
-    evidence = (
-        f"Accepted by a person from kg link --suggest: Wikidata's search for "
-        f"'{s.label}' returned {item} ({s.candidate_label}: {s.description})."
-    )
-    path = linking.accept(
-        resource_iri,
-        item,
-        evidence=evidence,
-        checks=f"Score {s.score:.2f}: {', '.join(s.reasons) or 'none'}.",
-        project=project,
-    )
-    print(f"linked {resource} to {item} in {project.relative(path)}", file=sys.stderr)
-    return 0
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    import re
-
-    from kg.serve import Settings, serve
-
-    numbers = {
-        "--timeout": args.timeout,
-        "--max-results": args.max_results,
-        "--max-result-bytes": args.max_result_bytes,
-        "--max-worker-memory": args.max_worker_memory,
-        "--max-request-bytes": args.max_request_bytes,
-        "--workers": args.workers,
-        "--per-client": args.per_client,
-        "--queue": args.queue,
-        "--queue-wait": args.queue_wait,
-        "--read-timeout": args.read_timeout,
-        "--max-connections": args.max_connections,
-    }
-    bad = [name for name, value in numbers.items() if value <= 0]
-    if bad:
-        raise KGError(f"{', '.join(bad)} must be positive")
-    if args.base_url and not re.match(r"^https?://[^\s/]+(/\S*)?$", args.base_url):
-        raise KGError(f"--base-url {args.base_url!r} is not an http(s) URL")
-    settings = Settings(
-        timeout=args.timeout,
-        max_results=args.max_results,
-        max_result_bytes=args.max_result_bytes,
-        max_worker_memory=args.max_worker_memory * 1024 * 1024,
-        max_request_bytes=args.max_request_bytes,
-        workers=args.workers,
-        per_client=args.per_client,
-        max_queue=args.queue,
-        queue_wait=args.queue_wait,
-        read_timeout=args.read_timeout,
-        max_connections=args.max_connections,
-        base_url=args.base_url,
-        trusted_proxies=args.trusted_proxy,
-        allow_outbound_risk=args.allow_outbound_risk,
-    )
-
-    def ready(mechanism: str) -> None:
-        if mechanism.startswith("none"):
-            print(
-                f"warning: query workers are NOT confined: {mechanism}; a query can make this "
-                "server connect anywhere it can reach",
-                file=sys.stderr,
-            )
-        print(
-            f"serving the graph at http://{args.host}:{args.port}/ (SPARQL: /sparql; "
-            f"workers confined by {mechanism.split(' ')[0]}); Ctrl-C stops",
-            file=sys.stderr,
-        )
-
-    serve(host=args.host, port=args.port, project=_project(args), settings=settings, on_ready=ready)
-    return 0
-
-
-def cmd_publish(args: argparse.Namespace) -> int:
-    from kg.exports import GRAPH_IRI
-    from kg.publish import publish
-
-    report = publish(
-        args.endpoint,
-        graph=args.graph or GRAPH_IRI,
-        update=args.update,
-        store=args.store,
-        validate=not args.no_validate,
-        project=_project(args),
-    )
-    _write(
-        f"published {report.triples} triples to <{report.graph}> at {args.endpoint} "
-        f"({report.method}); read back and identical\n"
-    )
-    return 0
-
-
-def cmd_docs(args: argparse.Namespace) -> int:
-    from kg.documentation import docs
-
-    path = docs(args.output, project=_project(args))
-    print(f"wrote {path}", file=sys.stderr)
-    return 0
-
-
-def _engine_options(p: argparse.ArgumentParser, engines: tuple[str, ...]) -> None:
+def _engine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--engine",
-        choices=tuple(engines),
+        choices=ENGINE_NAMES,
         default="oxigraph",
         help="oxigraph (in memory, default), oxigraph-disk (build/oxigraph/) or rdflib",
     )
@@ -315,34 +95,40 @@ def _engine_options(p: argparse.ArgumentParser, engines: tuple[str, ...]) -> Non
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="kg", description="The Israel–Japan relations knowledge graph.")
-    parser.add_argument("--root", help="project folder (default: this checkout or $KG_ROOT)")
-    parser.add_argument("--version", action="version", version="%(prog)s 0.1.0")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+def _engine(args: Args, project: Project):  # noqa: ANN202 (kg.store is imported lazily)
+    from kg.store import open_engine
 
-    def command(
-        name: str, func: Callable[[argparse.Namespace], int], help: str
-    ) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help)
-        p.set_defaults(func=func)
-        return p
+    return open_engine(args.engine, project, endpoint=args.endpoint, graph=args.graph)
 
-    p = command(
-        "validate", cmd_validate, "Check the graph (or data files) against the SHACL shapes."
-    )
+
+# -- kg validate ------------------------------------------------------------------------
+
+
+def _validate_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "files",
-        nargs="*",
-        metavar="FILE",
-        help="data files to check instead of the project's graph",
+        "files", nargs="*", metavar="FILE", help="data files to check instead of the project's"
     )
     p.add_argument(
         "--with-data", action="store_true", help="check FILEs together with the project's own data"
     )
     p.add_argument("--format", choices=("text", "json"), default="text")
 
-    p = command("query", cmd_query, "Run a saved query, a query file or inline SPARQL.")
+
+@command("validate", "Check the graph (or data files) against the SHACL shapes.", _validate_options)
+def cmd_validate(args: Args) -> int:
+    from kg.validation import validate
+
+    report = validate(
+        [Path(f) for f in args.files], with_data=args.with_data, project=_project(args)
+    )
+    _write(report.to_json() if args.format == "json" else report.to_text())
+    return 0 if report.conforms else EXIT_FAILED
+
+
+# -- kg query, kg queries ---------------------------------------------------------------
+
+
+def _query_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "name",
         nargs="?",
@@ -363,9 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--format",
         choices=QUERY_FORMATS,
         default=None,
-        help="table (default), csv, tsv, json, xml; turtle, jsonld, nt for graphs",
+        help="table (default), json, xml, csv, tsv; turtle, nt, jsonld for graphs",
     )
-    _engine_options(p, ENGINE_NAMES)
+    _engine_options(p)
     p.add_argument(
         "--allow-network",
         action="store_true",
@@ -379,33 +165,136 @@ def build_parser() -> argparse.ArgumentParser:
         help="send SERVICE <FROM> to endpoint TO instead (a mirror or test double)",
     )
 
-    command("queries", cmd_queries, "List the saved queries with their summaries and parameters.")
 
-    p = command("export", cmd_export, "Write the whole graph in one RDF format.")
+@command(
+    "query", "Run a saved query, a query file or inline SPARQL.", _query_options, fast_exit=True
+)
+def cmd_query(args: Args) -> int:
+    from kg.formats import write
+    from kg.queries import check_params, find_query, query
+
+    if args.expression is not None and args.name is not None:
+        raise KGError("give either a query name/file or -e TEXT, not both")
+    if args.expression is None and args.name is None:
+        raise KGError(
+            "give a saved query name, a .rq file, or -e 'SPARQL'; 'kg queries' lists the saved ones"
+        )
+    project = _project(args)
+    params = _params(args.param)
+    if args.name is not None:  # fail on a bad name before loading the graph
+        check_params(find_query(args.name, project), params)
+    result = query(
+        args.name,
+        params,
+        text=args.expression,
+        engine=_engine(args, project),
+        project=project,
+        allow_network=args.allow_network,
+        service_map=_params(args.service) if args.service else {},
+    )
+    write(result, args.format, sys.stdout.buffer)  # solutions stream from pyoxigraph's writers
+    return 0
+
+
+@command("queries", "List the saved queries with their summaries and parameters.", lambda p: None)
+def cmd_queries(args: Args) -> int:
+    from kg.queries import list_queries
+
+    for q in list_queries(_project(args)):
+        params = " ".join(
+            f"{p.name}:{p.type}" + (f"={p.default}" if p.default else "") for p in q.params
+        )
+        _write(f"{q.name:22s} {q.summary}" + (f"  [{params}]" if params else "") + "\n")
+    return 0
+
+
+# -- kg export, kg stats, kg describe, kg coverage, kg docs ---------------------------------
+
+
+def _export_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("-f", "--format", choices=EXPORT_FORMATS, default="turtle")
     p.add_argument("-o", "--output", metavar="FILE", help="write here (atomically), not stdout")
     p.add_argument(
         "--no-validate", action="store_true", help="export even when the graph does not conform"
     )
 
-    p = command("stats", cmd_stats, "Count triples, entities per class, facts per section.")
-    _engine_options(p, ENGINE_NAMES)
 
-    p = command(
-        "describe",
-        cmd_describe,
-        "Show everything the graph says about one entity (label, prefixed name or IRI).",
-    )
+@command("export", "Write the whole graph in one RDF format.", _export_options)
+def cmd_export(args: Args) -> int:
+    from kg.exports import export
+
+    data = export(args.format, args.output, validate=not args.no_validate, project=_project(args))
+    if args.output is None:
+        sys.stdout.buffer.write(data)
+    return 0
+
+
+@command(
+    "stats",
+    "Count triples, entities per class, facts per section.",
+    _engine_options,
+    fast_exit=True,
+)
+def cmd_stats(args: Args) -> int:
+    from kg.statistics import stats
+
+    _write(stats(engine=_engine(args, _project(args))).to_text())
+    return 0
+
+
+def _describe_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("entity", metavar="LABEL_OR_IRI")
-    _engine_options(p, ENGINE_NAMES)
+    _engine_options(p)
 
-    p = command(
-        "coverage", cmd_coverage, "Match every year, date and figure of the article to the graph."
-    )
+
+@command(
+    "describe",
+    "Show everything the graph says about one entity (label, prefixed name or IRI).",
+    _describe_options,
+    fast_exit=True,
+)
+def cmd_describe(args: Args) -> int:
+    from kg.description import describe
+
+    _write(describe(args.entity, engine=_engine(args, _project(args))).to_text())
+    return 0
+
+
+def _coverage_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--article", required=True, metavar="PATH", help="the article as plain text")
     p.add_argument("-v", "--verbose", action="store_true", help="list covered values too")
 
-    p = command("link", cmd_link, "Check, find and verify links to Wikidata.")
+
+@command(
+    "coverage", "Match every year, date and figure of the article to the graph.", _coverage_options
+)
+def cmd_coverage(args: Args) -> int:
+    from kg.article import coverage
+
+    report = coverage(Path(args.article), project=_project(args))
+    _write(report.to_text(verbose=args.verbose))
+    return 0 if report.ok else EXIT_FAILED
+
+
+def _docs_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-o", "--output", metavar="FILE", help="where to write (default build/docs/ontology.html)"
+    )
+
+
+@command("docs", "Generate the ontology's HTML documentation with pyLODE.", _docs_options)
+def cmd_docs(args: Args) -> int:
+    from kg.documentation import docs
+
+    path = docs(args.output, project=_project(args))
+    print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+# -- kg link --------------------------------------------------------------------------
+
+
+def _link_options(p: argparse.ArgumentParser) -> None:
     mode = p.add_mutually_exclusive_group(required=True)
     mode.add_argument(
         "--check",
@@ -441,9 +330,124 @@ def build_parser() -> argparse.ArgumentParser:
         help="Wikidata API endpoint (default: wikidata.org, or $KG_WIKIDATA_API)",
     )
 
-    p = command(
-        "serve", cmd_serve, "Serve the graph: SPARQL 1.1 endpoint, query page, a page per resource."
+
+@command("link", "Check, find and verify links to Wikidata.", _link_options)
+def cmd_link(args: Args) -> int:
+    from kg.wikidata.client import API, WikidataClient
+
+    project = _project(args)
+    if not args.suggest and (args.names or args.type or args.accept):
+        raise KGError("NAME, --type and --accept go with --suggest")
+    if args.check:
+        return _link_check(project)
+    client = WikidataClient(
+        api=args.api or os.environ.get("KG_WIKIDATA_API", API),
+        cache_dir=project.build_dir / "wikidata-cache",
+        offline=args.offline,
     )
+    try:
+        if args.verify:
+            return _link_verify(client, project)
+        from kg.wikidata.reconcile import suggest, suggestions_table
+
+        suggestions = suggest(args.names, type_=args.type, client=client, project=project)
+        if args.accept:
+            return _accept(args.accept, suggestions, project)
+        _write(suggestions_table(suggestions))
+        return 0
+    finally:
+        client.close()
+
+
+def _link_check(project: Project) -> int:
+    from kg.wikidata.check import check
+    from kg.wikidata.records import read_state
+
+    problems = check(project)
+    for p in problems:
+        _write(f"- {p}\n")
+    state = read_state(project)
+    confirmed = sum(r.status == "Confirmed" for r in state.records.values())
+    _write(
+        f"{len(problems)} problem(s); {confirmed} confirmed link(s), "
+        f"{len(state.records) - confirmed} resource(s) listed without one\n"
+    )
+    return EXIT_FAILED if problems else 0
+
+
+def _link_verify(client: object, project: Project) -> int:
+    from kg.namespaces import shorten
+    from kg.wikidata.check import verify
+
+    results = verify(client=client, project=project)  # type: ignore[arg-type]
+    bad = [r for r in results if r.problems]
+    for r in bad:
+        for p in r.problems:
+            _write(f"- {shorten(r.resource)} ({r.item}): {p}\n")
+    _write(f"{len(results)} link(s) verified, {len(bad)} with problems\n")
+    return EXIT_FAILED if bad else 0
+
+
+def _accept(choice: str, suggestions: list, project: Project) -> int:
+    from kg.namespaces import expand
+    from kg.wikidata.records import accept
+
+    resource, sep, item = choice.partition("=")
+    resource_iri = expand(resource) or resource
+    if not sep:
+        raise KGError("--accept wants RESOURCE=QID, e.g. person:shinzo-abe=Q132345")
+    picked = [s for s in suggestions if s.resource == resource_iri and s.candidate == item]
+    if not picked:
+        raise KGError(
+            f"{item} is not a ranked candidate for {resource}; run --suggest for it "
+            "first, or add the link by hand with its evidence"
+        )
+    s = picked[0]
+    evidence = (
+        f"Accepted by a person from kg link --suggest: Wikidata's search for "
+        f"'{s.label}' returned {item} ({s.candidate_label}: {s.description})."
+    )
+    path = accept(
+        resource_iri,
+        item,
+        evidence=evidence,
+        checks=f"Score {s.score:.2f}: {', '.join(s.reasons) or 'none'}.",
+        project=project,
+    )
+    print(f"linked {resource} to {item} in {project.relative(path)}", file=sys.stderr)
+    return 0
+
+
+# -- kg serve -----------------------------------------------------------------------------
+
+#: kg serve's limits: flag, Settings field, type, default, metavar, help
+SERVE_LIMITS = (
+    ("--timeout", "timeout", float, 10.0, "S",
+     "time limit of one query once a worker runs it, seconds (default 10)"),
+    ("--max-results", "max_results", int, 10_000, "N",
+     "most rows or triples one answer may have (default 10000)"),
+    ("--max-result-bytes", "max_result_bytes", int, 16 * 1024 * 1024, "N",
+     "largest answer in bytes (default 16 MiB)"),
+    ("--max-worker-memory", "max_worker_memory", int, 1024, "MIB",
+     "memory a worker may use beyond its loaded store, MiB (default 1024)"),
+    ("--max-request-bytes", "max_request_bytes", int, 64 * 1024, "N",
+     "largest accepted request (default 65536)"),
+    ("--workers", "workers", int, 2, "N", "query worker processes (default 2)"),
+    ("--per-client", "per_client", int, 1, "N",
+     "queries one client address may have running or waiting (default 1, so one client "
+     "never holds every worker; over: 429)"),
+    ("--queue", "max_queue", int, 16, "N",
+     "queries that may wait for a worker (default 16; over: 503)"),
+    ("--queue-wait", "queue_wait", float, 5.0, "S",
+     "longest wait for a free worker, seconds (default 5; over: 503)"),
+    ("--read-timeout", "read_timeout", float, 10.0, "S",
+     "time a client has to send a request's headers, and its body (default 10)"),
+    ("--max-connections", "max_connections", int, 256, "N",
+     "open connections at once (default 256; over: 503)"),
+)  # fmt: skip
+
+
+def _serve_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument(
@@ -453,80 +457,8 @@ def build_parser() -> argparse.ArgumentParser:
         "(default http://HOST:PORT); used in the service description and as the query base IRI",
     )
     limits = p.add_argument_group("limits (see README: Running it on the web)")
-    limits.add_argument(
-        "--timeout",
-        type=float,
-        default=10.0,
-        metavar="S",
-        help="time limit of one query once a worker runs it, seconds (default 10)",
-    )
-    limits.add_argument(
-        "--max-results",
-        type=int,
-        default=10_000,
-        metavar="N",
-        help="most rows or triples one answer may have (default 10000)",
-    )
-    limits.add_argument(
-        "--max-result-bytes",
-        type=int,
-        default=16 * 1024 * 1024,
-        metavar="N",
-        help="largest answer in bytes (default 16 MiB)",
-    )
-    limits.add_argument(
-        "--max-worker-memory",
-        type=int,
-        default=1024,
-        metavar="MIB",
-        help="memory a worker may use beyond its loaded store, MiB (default 1024)",
-    )
-    limits.add_argument(
-        "--max-request-bytes",
-        type=int,
-        default=64 * 1024,
-        metavar="N",
-        help="largest accepted request (default 65536)",
-    )
-    limits.add_argument(
-        "--workers", type=int, default=2, metavar="N", help="query worker processes (default 2)"
-    )
-    limits.add_argument(
-        "--per-client",
-        type=int,
-        default=1,
-        metavar="N",
-        help="queries one client address may have running or waiting (default 1, so one client "
-        "never holds every worker; over: 429)",
-    )
-    limits.add_argument(
-        "--queue",
-        type=int,
-        default=16,
-        metavar="N",
-        help="queries that may wait for a worker (default 16; over: 503)",
-    )
-    limits.add_argument(
-        "--queue-wait",
-        type=float,
-        default=5.0,
-        metavar="S",
-        help="longest wait for a free worker, seconds (default 5; over: 503)",
-    )
-    limits.add_argument(
-        "--read-timeout",
-        type=float,
-        default=10.0,
-        metavar="S",
-        help="time a client has to send a request's headers, and its body (default 10)",
-    )
-    limits.add_argument(
-        "--max-connections",
-        type=int,
-        default=256,
-        metavar="N",
-        help="open connections at once (default 256; over: 503)",
-    )
+    for flag, dest, kind, default, metavar, help in SERVE_LIMITS:
+        limits.add_argument(flag, dest=dest, type=kind, default=default, metavar=metavar, help=help)
     limits.add_argument(
         "--trusted-proxy",
         default="127.0.0.1",
@@ -539,11 +471,58 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve even where query workers cannot be confined (see README: the sandbox)",
     )
 
-    p = command(
-        "publish",
-        cmd_publish,
-        "Replace a named graph on a SPARQL server by this graph, atomically, and check it.",
+
+@command(
+    "serve",
+    "Serve the graph: SPARQL 1.1 endpoint, query page, a page per resource.",
+    _serve_options,
+)
+def cmd_serve(args: Args) -> int:
+    from kg.web.app import serve
+
+    def ready(mechanism: str) -> None:
+        if mechanism.startswith("none"):
+            print(
+                f"warning: query workers are NOT confined: {mechanism}; a query can make this "
+                "server connect anywhere it can reach",
+                file=sys.stderr,
+            )
+        print(
+            f"serving the graph at http://{args.host}:{args.port}/ (SPARQL: /sparql; "
+            f"workers confined by {mechanism.split(' ')[0]}); Ctrl-C stops",
+            file=sys.stderr,
+        )
+
+    settings = _settings(args)
+    serve(host=args.host, port=args.port, project=_project(args), settings=settings, on_ready=ready)
+    return 0
+
+
+def _settings(args: Args):  # noqa: ANN202 (kg.web is imported lazily)
+    """kg serve's Settings from its options, refusing values that cannot work."""
+    import re
+
+    from kg.web.state import Settings
+
+    bad = [flag for flag, dest, *_ in SERVE_LIMITS if getattr(args, dest) <= 0]
+    if bad:
+        raise KGError(f"{', '.join(bad)} must be positive")
+    if args.base_url and not re.match(r"^https?://[^\s/]+(/\S*)?$", args.base_url):
+        raise KGError(f"--base-url {args.base_url!r} is not an http(s) URL")
+    values = {dest: getattr(args, dest) for _, dest, *_ in SERVE_LIMITS}
+    values["max_worker_memory"] *= 1024 * 1024
+    return Settings(
+        **values,
+        base_url=args.base_url,
+        trusted_proxies=args.trusted_proxy,
+        allow_outbound_risk=args.allow_outbound_risk,
     )
+
+
+# -- kg publish ---------------------------------------------------------------------------
+
+
+def _publish_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--endpoint",
         required=True,
@@ -560,16 +539,66 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-validate", action="store_true", help="publish even if not conforming")
 
-    p = command("docs", cmd_docs, "Generate the ontology's HTML documentation with pyLODE.")
-    p.add_argument(
-        "-o", "--output", metavar="FILE", help="where to write (default build/docs/ontology.html)"
+
+@command(
+    "publish",
+    "Replace a named graph on a SPARQL server by this graph, atomically, and check it.",
+    _publish_options,
+)
+def cmd_publish(args: Args) -> int:
+    from kg.namespaces import GRAPH_IRI
+    from kg.publish import publish
+
+    report = publish(
+        args.endpoint,
+        graph=args.graph or GRAPH_IRI,
+        update=args.update,
+        store=args.store,
+        validate=not args.no_validate,
+        project=_project(args),
     )
+    _write(
+        f"published {report.triples} triples to <{report.graph}> at {args.endpoint} "
+        f"({report.method}); read back and identical\n"
+    )
+    return 0
+
+
+# -- the program ----------------------------------------------------------------------------
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or with ``only`` the options of that command alone
+    (the others are listed, so ``kg --help`` is unchanged)."""
+    parser = _Parser(prog="kg", description="The Israel–Japan relations knowledge graph.")
+    parser.add_argument("--root", help="project folder (default: this checkout or $KG_ROOT)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for c in COMMANDS.values():
+        p = sub.add_parser(c.name, help=c.help, description=c.help)
+        p.set_defaults(func=c.run)
+        if only is None or only == c.name:
+            c.options(p)
     return parser
 
 
+def _command_name(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` runs (its first word that is not ``--root`` or its value)."""
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word == "--root":
+            skip = True
+        elif not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        parser = build_parser()
+        parser = build_parser(_command_name(argv))
         args = parser.parse_args(argv)
         if args.command is None:
             parser.print_help()
@@ -595,5 +624,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
+def run() -> None:
+    """The ``kg`` program: :func:`main`, then exit. A read-only command leaves without the
+    interpreter's teardown, once its output is flushed (5 ms of a cold ``kg query``)."""
+    argv = sys.argv[1:]
+    code = main(argv)
+    name = _command_name(argv)
+    if name is not None and COMMANDS[name].fast_exit:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (BrokenPipeError, ValueError):
+            pass
+        else:
+            os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -6,29 +6,12 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from kg.engine import Engine, SelectResult, open_engine
+from kg import sparql
+from kg.errors import KGError
+from kg.formats import display
 from kg.project import Project
 from kg.queries import resolve_resource
-from kg.results import display
-
-# Shared with the resource pages of kg serve: columns this, other, property,
-# the other's English label, the property's English label.
-OUTGOING = """
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-SELECT ?this ?p ?o (SAMPLE(?l) AS ?label) (SAMPLE(?pl) AS ?plabel) WHERE {
-  ?this ?p ?o .
-  OPTIONAL { ?o rdfs:label ?l FILTER(LANG(?l) = "en") }
-  OPTIONAL { ?p rdfs:label ?pl FILTER(LANG(?pl) = "en") }
-} GROUP BY ?this ?p ?o ORDER BY ?p STR(?o)
-"""
-INCOMING = """
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-SELECT ?this ?s ?p (SAMPLE(?l) AS ?label) (SAMPLE(?pl) AS ?plabel) WHERE {
-  ?s ?p ?this .
-  OPTIONAL { ?s rdfs:label ?l FILTER(LANG(?l) = "en") }
-  OPTIONAL { ?p rdfs:label ?pl FILTER(LANG(?pl) = "en") }
-} GROUP BY ?this ?s ?p ORDER BY ?p ?s
-"""
+from kg.store import Engine, SelectResult, open_engine
 
 
 @dataclass
@@ -57,12 +40,10 @@ def describe(
     """Everything about the resource named by an IRI, prefixed name or label."""
     engine = engine or open_engine(project=project)
     this = resolve_resource(label_or_iri, engine, what="describe")
-    out = engine.query(OUTGOING, {"this": this})
-    inc = engine.query(INCOMING, {"this": this})
+    out = engine.query(sparql.load("outgoing"), {"this": this})
+    inc = engine.query(sparql.load("incoming"), {"this": this})
     assert isinstance(out, SelectResult) and isinstance(inc, SelectResult)
     if not out.rows and not inc.rows:
-        from kg.errors import KGError
-
         raise KGError(f"describe: <{this.value}> is not in the graph")
     return Description(
         this.value,

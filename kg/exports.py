@@ -9,33 +9,19 @@ stands alone and no context is fetched).
 from __future__ import annotations
 
 import json
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from kg.errors import EXIT_FAILED, KGError
 from kg.fileio import atomic_write
-from kg.namespaces import BASE
+from kg.formats import graph_bytes, jsonld_context
+from kg.namespaces import GRAPH_IRI
 from kg.project import Project
+from kg.registry import EXPORT_FORMATS
+from kg.store.loading import load, sorted_ntriples
+from kg.validation import validate as run_validation
 
-FORMATS = ("turtle", "jsonld", "nt", "trig", "xml")
-SUFFIXES = {"turtle": ".ttl", "jsonld": ".jsonld", "nt": ".nt", "trig": ".trig", "xml": ".rdf"}
-GRAPH_IRI = BASE + "graph"
-
-
-@cache
-def _context(path: str) -> dict[str, Any]:
-    try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-        return doc["@context"]
-    except (OSError, ValueError, KeyError) as e:
-        raise KGError(f"{path}: not a usable JSON-LD context: {e}") from None
-
-
-def jsonld_context(project: Project | None = None) -> dict[str, Any]:
-    """The project's JSON-LD ``@context`` (``ontology/context.jsonld``)."""
-    project = project or Project.find()
-    return _context(str(project.context_file))
+FORMATS = EXPORT_FORMATS
 
 
 def serialize(graph: Any, fmt: str, project: Project | None = None) -> bytes:
@@ -43,8 +29,7 @@ def serialize(graph: Any, fmt: str, project: Project | None = None) -> bytes:
     if fmt == "turtle":
         return graph.serialize(format="longturtle", encoding="utf-8")
     if fmt == "nt":
-        body = graph.serialize(format="nt", encoding="utf-8").decode("utf-8")
-        return "".join(sorted(line + "\n" for line in body.splitlines() if line.strip())).encode()
+        return sorted_ntriples(graph)
     if fmt == "jsonld":
         text = graph.serialize(
             format="json-ld", context=jsonld_context(project), auto_compact=True, ensure_ascii=False
@@ -75,15 +60,11 @@ def _sorted_json(doc: dict[str, Any]) -> bytes:
 
 def _rdfxml(graph: Any) -> bytes:
     # rdflib's RDF/XML writers order subjects by set iteration; pyoxigraph
-    # streams triples in the order given, so sorted input gives stable output.
+    # writes triples in the order given, and graph_bytes sorts them.
     import pyoxigraph as ox
 
-    from kg.engine import from_rdflib
-
-    triples = sorted(graph, key=lambda t: (str(t[0]), str(t[1]), t[2].n3()))
-    quads = (ox.Triple(*(from_rdflib(x) for x in t)) for t in triples)
-    prefixes = {p: str(ns) for p, ns in graph.namespaces() if p}
-    return ox.serialize(quads, format=ox.RdfFormat.RDF_XML, prefixes=prefixes)
+    triples = [q.triple for q in ox.parse(sorted_ntriples(graph), format=ox.RdfFormat.N_TRIPLES)]
+    return graph_bytes(triples, "rdfxml")
 
 
 def _trig(graph: Any) -> bytes:
@@ -107,9 +88,6 @@ def export(
     Refuses (exit 1) a graph that does not conform to the shapes unless
     ``validate`` is false.
     """
-    from kg.graph import load
-    from kg.validation import validate as run_validation
-
     if fmt not in FORMATS:
         raise KGError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")
     project = project or Project.find()

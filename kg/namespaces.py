@@ -9,6 +9,8 @@ BASE = "https://w3id.org/israel-japan-kg/"
 IJ = BASE + "ontology#"
 SHAPES = BASE + "shapes#"
 ID = BASE + "id/"
+#: the named graph this graph is published as, and the server's default graph
+GRAPH_IRI = BASE + "graph"
 
 ARTICLE = "https://en.wikipedia.org/wiki/Israel%E2%80%93Japan_relations"
 WIKIDATA_ENTITY = "http://www.wikidata.org/entity/"

@@ -18,9 +18,14 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from kg import sparql
 from kg.errors import EXIT_FAILED, KGError
-from kg.exports import GRAPH_IRI
+from kg.namespaces import GRAPH_IRI
 from kg.project import Project
+from kg.sparqltext import inline_values
+from kg.store.loading import cached_ntriples
+from kg.store.remote import RemoteEngine
+from kg.validation import validate as run_validation
 
 
 @dataclass
@@ -49,13 +54,8 @@ def publish(
     """Replace ``graph`` on the server by the project's graph; verify it afterwards."""
     import httpx
 
-    from kg.engine import RemoteEngine
-    from kg.graph import cached_ntriples
-
     project = project or Project.find()
     if validate:
-        from kg.validation import validate as run_validation
-
         report = run_validation(project=project)
         if not report.conforms:
             raise KGError(
@@ -128,7 +128,7 @@ def _read_back(client: Any, endpoint: str, graph: str) -> set[Any]:
     """The graph's triples on the server, as pyoxigraph triples."""
     import pyoxigraph as ox
 
-    q = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+    q = inline_values(sparql.load("graph-triples"), {"g": str(ox.NamedNode(graph))})
     r = _call(client.post, endpoint, data={"query": q}, headers={"Accept": "application/n-triples"})
     if r.status_code >= 300:
         raise KGError(f"{endpoint} could not return the published graph (HTTP {r.status_code})")

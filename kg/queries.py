@@ -1,11 +1,16 @@
 """Saved queries: ``queries/*.rq`` with a grlc-style header.
 
-Each file is plain SPARQL that starts with comment lines::
+Each file is plain SPARQL that starts with ``#+`` comment lines which, with
+the ``#+ `` taken off, are YAML (a subset: see :func:`read_header`)::
 
     #+ summary: one line
-    #+ description: a few sentences
-    #+ param: state resource
-    #+ param: limit integer 10
+    #+ description: >-
+    #+   a few sentences,
+    #+   on as many indented lines as needed
+    #+ params:
+    #+   state: resource
+    #+   limit: integer 10
+    #+ tags: [visits, people]
 
 A parameter is a SPARQL variable (``?state``) that the engine binds to an RDF
 term; the value is never pasted into the query text. Parameter types:
@@ -21,18 +26,19 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pyoxigraph as ox
 
-from kg.engine import Engine, Result, SelectResult, Term
+from kg import sparql
 from kg.errors import KGError
 from kg.namespaces import expand
 from kg.project import Project
+from kg.sparqltext import redirect_services
+from kg.store import Engine, Result, SelectResult, Term, open_engine
 
 PARAM_TYPES = ("resource", "iri", "string", "integer", "year", "date")
 _XSD = "http://www.w3.org/2001/XMLSchema#"
-_HEADER = re.compile(r"^#\+\s*(\w+)\s*:\s*(.*?)\s*$")
 
 
 class Param(NamedTuple):
@@ -65,34 +71,127 @@ def parse_query_file(path: Path) -> SavedQuery:
 
 
 def parse_query_text(text: str, *, name: str = "<inline>", path: Path | None = None) -> SavedQuery:
-    meta: dict[str, str] = {}
-    params: list[Param] = []
-    where = path or name
-    for lineno, line in enumerate(text.splitlines(), 1):
-        m = _HEADER.match(line)
-        if not m:
-            continue
-        key, value = m.group(1).lower(), m.group(2)
-        if key == "param":
-            parts = value.split(maxsplit=2)
-            if len(parts) < 2 or parts[1] not in PARAM_TYPES:
-                raise KGError(
-                    f"{where}:{lineno}: '#+ param:' wants NAME TYPE [default] "
-                    f"with TYPE one of {', '.join(PARAM_TYPES)}"
-                )
-            params.append(Param(parts[0], parts[1], parts[2] if len(parts) > 2 else None))
-        else:
-            meta[key] = f"{meta[key]} {value}".strip() if key in meta else value
-    tags = tuple(t.strip() for t in meta.get("tags", "").split(",") if t.strip())
+    """A query and its header (see the module's documentation); a bad header is an error
+    naming its line.
+
+    >>> q = parse_query_text(
+    ...     "#+ summary: Visits to one state\n"
+    ...     "#+ description: >-\n"
+    ...     "#+   The visits whose destination\n"
+    ...     "#+   is the given state.\n"
+    ...     "#+ params:\n"
+    ...     "#+   state: resource\n"
+    ...     "#+   limit: integer 10\n"
+    ...     "#+ tags: [visits]\n"
+    ...     "SELECT * WHERE { ?visit ?p ?state } LIMIT 10\n"
+    ... )
+    >>> q.summary, q.description
+    ('Visits to one state', 'The visits whose destination is the given state.')
+    >>> [(p.name, p.type, p.default) for p in q.params]
+    [('state', 'resource', None), ('limit', 'integer', '10')]
+    >>> q.tags
+    ('visits',)
+    """
+    meta = read_header(text, where=str(path or name))
+    params = []
+    for pname, spec in (meta.get("params") or {}).items():
+        parts = str(spec).split(maxsplit=1)
+        if not parts or parts[0] not in PARAM_TYPES:
+            line = next((n for n, t in header_lines(text) if t.strip().startswith(pname + ":")), 0)
+            raise KGError(
+                f"{path or name}:{line}: parameter {pname!r} wants 'TYPE [default]' "
+                f"with TYPE one of {', '.join(PARAM_TYPES)}"
+            )
+        params.append(Param(pname, parts[0], parts[1] if len(parts) > 1 else None))
     return SavedQuery(
         name=name,
         text=text,
-        summary=meta.get("summary", ""),
-        description=meta.get("description", ""),
+        summary=str(meta.get("summary", "")),
+        description=str(meta.get("description", "")),
         params=tuple(params),
-        tags=tags,
+        tags=tuple(meta.get("tags") or ()),
         path=path,
     )
+
+
+_KEYS = ("summary", "description", "params", "tags")
+
+
+def read_header(text: str, *, where: str = "<inline>") -> dict[str, Any]:
+    """The ``#+`` header of a query as data: the subset of YAML that headers use (plain and
+    quoted one-line strings, a ``>-`` folded block, a mapping of one-line strings, a flow
+    list), read without a YAML library (PyYAML's import would cost a cold ``kg query``
+    ~15 ms). tests/test_queries.py checks that ``yaml.safe_load`` reads every saved
+    query's header the same.
+    """
+    lines = header_lines(text)
+    meta: dict[str, Any] = {}
+    i = 0
+    while i < len(lines):
+        lineno, line = lines[i]
+        m = _KEY.match(line)
+        if not m or m.group(1) not in _KEYS:
+            raise KGError(
+                f"{where}:{lineno}: a header line is 'KEY: value' with KEY one of "
+                f"{', '.join(_KEYS)}" + (" (one 'params:' block)" if "param" in line else "")
+            )
+        key, value = m.group(1), m.group(2)
+        if key in meta:
+            raise KGError(
+                f"{where}:{lineno}: {key!r} given twice; a long value is one "
+                f"'{key}: >-' block of indented lines"
+            )
+        block = []
+        while i + 1 < len(lines) and lines[i + 1][1].startswith(" "):
+            i += 1
+            block.append(lines[i])
+        meta[key] = _value(key, value, block, where, lineno)
+        i += 1
+    return meta
+
+
+_KEY = re.compile(r"^(\w+):(?:\s+(.*?))?\s*$")
+
+
+def header_lines(text: str) -> list[tuple[int, str]]:
+    """The header's lines (numbered from 1) with their ``#+ `` taken off: the YAML text."""
+    out = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.startswith("#+"):
+            break
+        out.append((lineno, line[3:] if line.startswith("#+ ") else line[2:]))
+    return out
+
+
+def _value(key: str, value: str | None, block: list, where: str, lineno: int) -> Any:
+    bad = KGError(f"{where}:{lineno}: cannot read the value of {key!r}")
+    if value in (">-", ">"):
+        return " ".join(line.strip() for _, line in block)
+    if block:
+        if value:
+            raise bad
+        mapping = {}
+        for n, line in block:
+            m = _KEY.match(line.strip())
+            if not m or not m.group(2):
+                raise KGError(f"{where}:{n}: under {key!r}, write 'NAME: value'")
+            mapping[m.group(1)] = _scalar(m.group(2))
+        return mapping
+    if value is None:
+        return None
+    if value.startswith("[") and value.endswith("]"):
+        return [_scalar(v.strip()) for v in value[1:-1].split(",") if v.strip()]
+    return _scalar(value)
+
+
+def _scalar(value: str) -> str:
+    if len(value) > 1 and value[0] == value[-1] == "'":
+        return value[1:-1].replace("''", "'")
+    if len(value) > 1 and value[0] == value[-1] == '"':
+        import json
+
+        return json.loads(value)
+    return value
 
 
 def list_queries(project: Project | None = None) -> list[SavedQuery]:
@@ -120,22 +219,12 @@ def find_query(name_or_file: str, project: Project | None = None) -> SavedQuery:
     raise KGError(f"no saved query named {name_or_file!r}{hint}")
 
 
-_LABEL_LOOKUP = """
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-SELECT DISTINCT ?s ?text WHERE {
-  { ?s rdfs:label ?l } UNION { ?s skos:altLabel ?l }
-  FILTER(LCASE(STR(?l)) = LCASE(STR(?text)))
-} ORDER BY ?s
-"""
-
-
 def resolve_resource(value: str, engine: Engine, *, what: str = "resource") -> ox.NamedNode:
     """An IRI, prefixed name or label, resolved to exactly one resource of the graph."""
     iri = _as_iri(value)
     if iri is not None:
         return iri
-    res = engine.query(_LABEL_LOOKUP, {"text": ox.Literal(value)})
+    res = engine.query(sparql.load("label-lookup"), {"text": ox.Literal(value)})
     assert isinstance(res, SelectResult)
     found = [row[0] for row in res.rows if isinstance(row[0], ox.NamedNode)]
     if not found:
@@ -232,10 +321,10 @@ def query(
     Queries tagged ``network`` (they use SERVICE) run only with ``allow_network``;
     ``service_map`` sends a SERVICE endpoint elsewhere (a mirror or a test double).
 
-    >>> res = query("visits-to", {"state": "Japan"})          # doctest: +SKIP
+    >>> res = query("visits-to", {"state": "Japan"})
+    >>> sorted({row[0].value for row in res.rows})
+    ['https://w3id.org/israel-japan-kg/id/state/japan']
     """
-    from kg.engine import open_engine
-
     if (name_or_file is None) == (text is None):
         raise KGError("give a saved query name, a query file, or inline text (-e), not both")
     saved = (
@@ -249,11 +338,3 @@ def query(
     engine = engine or open_engine(project=project)
     bindings = bind_params(saved, params or {}, engine)
     return engine.query(redirect_services(saved.text, service_map or {}), bindings)
-
-
-def redirect_services(text: str, service_map: Mapping[str, str]) -> str:
-    """Point ``SERVICE <from>`` at another endpoint (a mirror, or a test double)."""
-    for source, target in service_map.items():
-        pattern = rf"(SERVICE\s+(?:SILENT\s+)?)<{re.escape(source)}>"
-        text = re.sub(pattern, lambda m, t=target: f"{m.group(1)}<{t}>", text, flags=re.I)
-    return text

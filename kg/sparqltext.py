@@ -29,6 +29,7 @@ gives the common case a clear message before a worker is involved.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 # PN_CHARS_BASE, PN_CHARS_U, PN_CHARS and VARNAME from the grammar
 _BASE = (
@@ -219,4 +220,44 @@ def too_deep(text: str) -> str | None:
     return found[1] if found and found[0] == 400 else None
 
 
-__all__ = ["MAX_NESTING", "Scan", "check", "mask", "refusal", "too_deep"]
+def inline_values(text: str, terms: Mapping[str, str]) -> str:
+    """Bind variables for a remote endpoint: a ``VALUES`` block at the start of the outermost
+    WHERE group (so the group's FILTERs see the values, as with substitution). ``terms``
+    are N-Triples terms, as pyoxigraph's ``str()`` writes them.
+
+    >>> inline_values("SELECT * WHERE { ?s ?p ?o }", {"s": "<http://example.org/a>"})
+    'SELECT * WHERE { VALUES (?s) { (<http://example.org/a>) }  ?s ?p ?o }'
+    """
+    masked = mask(text)
+    m = re.search(r"\bWHERE\s*\{", masked, re.I) or re.search(r"\{", masked)
+    if m is None:
+        from kg.errors import KGError
+
+        raise KGError("cannot bind parameters: the query has no WHERE group")
+    names = " ".join(f"?{k}" for k in terms)
+    values = " ".join(terms.values())
+    return f"{text[: m.end()]} VALUES ({names}) {{ ({values}) }} {text[m.end() :]}"
+
+
+def redirect_services(text: str, service_map: Mapping[str, str]) -> str:
+    """Point ``SERVICE <from>`` at another endpoint (a mirror, or a test double).
+
+    >>> redirect_services("SERVICE <http://a/sparql> { }", {"http://a/sparql": "http://b/q"})
+    'SERVICE <http://b/q> { }'
+    """
+    for source, target in service_map.items():
+        pattern = rf"(SERVICE\s+(?:SILENT\s+)?)<{re.escape(source)}>"
+        text = re.sub(pattern, lambda m, t=target: f"{m.group(1)}<{t}>", text, flags=re.I)
+    return text
+
+
+__all__ = [
+    "MAX_NESTING",
+    "Scan",
+    "check",
+    "inline_values",
+    "mask",
+    "redirect_services",
+    "refusal",
+    "too_deep",
+]

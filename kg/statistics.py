@@ -4,30 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kg.engine import Engine, SelectResult, open_engine
+from kg import sparql
 from kg.project import Project
-
-_CLASSES = """
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-PREFIX owl: <http://www.w3.org/2002/07/owl#>
-SELECT ?class ?label (COUNT(DISTINCT ?s) AS ?n) WHERE {
-  ?class a owl:Class ; rdfs:label ?label .
-  FILTER(STRSTARTS(STR(?class), "https://w3id.org/israel-japan-kg/ontology#"))
-  OPTIONAL { ?s a ?type . ?type rdfs:subClassOf* ?class }
-} GROUP BY ?class ?label ORDER BY DESC(?n) ?label
-"""
-
-_SECTIONS = """
-PREFIX ij: <https://w3id.org/israel-japan-kg/ontology#>
-PREFIX prov: <http://www.w3.org/ns/prov#>
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-SELECT ?section ?label (COUNT(DISTINCT ?s) AS ?n) WHERE {
-  ?section a ij:ArticleSection ; rdfs:label ?label ; ij:position ?pos .
-  OPTIONAL { ?s prov:wasDerivedFrom ?section }
-} GROUP BY ?section ?label ?pos ORDER BY ?pos
-"""
-
-_TRIPLES = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+from kg.store import Engine, SelectResult, open_engine
 
 
 @dataclass
@@ -53,10 +32,10 @@ def _rows(engine: Engine, text: str) -> list[tuple[str, str, int]]:
 def stats(*, engine: Engine | None = None, project: Project | None = None) -> Stats:
     """Counts of the project's graph."""
     engine = engine or open_engine(project=project)
-    total = engine.query(_TRIPLES)
+    total = engine.query(sparql.load("count-triples"))
     assert isinstance(total, SelectResult)
     return Stats(
         int(total.rows[0][0].value),
-        _rows(engine, _CLASSES),  # type: ignore[union-attr]
-        _rows(engine, _SECTIONS),
+        _rows(engine, sparql.load("entities-per-class")),  # type: ignore[union-attr]
+        _rows(engine, sparql.load("facts-per-section")),
     )

@@ -5,28 +5,9 @@ from __future__ import annotations
 
 from html import escape
 
-from kg.engine import Engine, SelectResult
+from kg import sparql
+from kg.store import Engine, SelectResult
 
-_ITEMS = """
-PREFIX ij: <https://w3id.org/israel-japan-kg/ontology#>
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-SELECT ?thing ?date ?label ?lane WHERE {
-  {
-    ?thing a ij:Visit ; ij:date ?date ; rdfs:label ?label ; ij:toState ?to .
-    ?to rdfs:label ?toLabel . FILTER(LANG(?toLabel) = "en")
-    BIND(CONCAT("Visits to ", STR(?toLabel)) AS ?lane)
-  } UNION {
-    ?thing a ij:Agreement ; ij:date ?date ; rdfs:label ?label .
-    BIND("Agreements" AS ?lane)
-  } UNION {
-    VALUES ?type { ij:Event ij:Statement ij:Survey }
-    ?thing a ?type ; rdfs:label ?label .
-    { ?thing ij:date ?date } UNION { ?thing ij:startDate ?date }
-    BIND("Other events" AS ?lane)
-  }
-  FILTER(LANG(?label) = "en")
-} ORDER BY ?lane STR(?date) ?thing
-"""
 LANES = ["Visits to Japan", "Visits to Israel", "Agreements", "Other events"]
 COLOURS = {
     "Visits to Japan": "#b5179e",
@@ -38,7 +19,7 @@ COLOURS = {
 
 def timeline_svg(engine: Engine, *, start: int = 1950, end: int = 2030) -> str:
     """Deterministic SVG: one row per lane, one circle per dated item, stacked in a year."""
-    res = engine.query(_ITEMS)
+    res = engine.query(sparql.load("timeline-items"))
     assert isinstance(res, SelectResult)
     width, left, row, top = 1000, 130, 70, 30
     span = end - start

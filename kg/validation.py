@@ -16,6 +16,7 @@ from kg.errors import KGError
 from kg.fileio import atomic_write
 from kg.namespaces import shorten
 from kg.project import Project
+from kg.store.loading import load, parse_files
 
 if TYPE_CHECKING:
     from rdflib import Graph
@@ -61,8 +62,6 @@ def load_shapes(project: Project) -> Graph:
     files = project.shape_files()
     if not files:
         raise KGError(f"no shapes found under {project.relative(project.shapes_dir)}/")
-    from kg.graph import parse_files
-
     return parse_files(files, project, allow_blank_nodes=True)  # shapes are not the graph
 
 
@@ -115,8 +114,6 @@ def validate(
     ``with_data`` adds the project's own data to ``files``: how a new data file
     is checked together with what it refers to.
     """
-    from kg.graph import load, parse_files
-
     project = project or Project.find()
     if not files:
         key = project.content_key()

@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from kg.engine import OxigraphDiskEngine, OxigraphEngine, RdflibEngine, RemoteEngine
-from kg.exports import GRAPH_IRI
+from kg.namespaces import GRAPH_IRI
 from kg.project import Project
+from kg.store.oxigraph import OxigraphDiskEngine, OxigraphEngine
+from kg.store.rdflib_engine import RdflibEngine
+from kg.store.remote import RemoteEngine
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT.parent / "shared" / "seed" / "israel-japan-relations.txt"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from kg.cli import build_parser
+from kg.errors import KGError
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -117,20 +118,21 @@ def test_docs_generates_the_ontology_page(project, tmp_path, kg_cli) -> None:
     assert oct(out.stat().st_mode & 0o777) == "0o644"
 
 
-def test_cli_name_lists_match_the_library() -> None:
-    from kg import cli
-    from kg.engine import ENGINES
-    from kg.exports import FORMATS
+def test_every_engine_name_the_cli_offers_opens_that_engine(project) -> None:
+    from kg.registry import ENGINE_NAMES
+    from kg.store import open_engine
 
-    assert tuple(ENGINES) == cli.ENGINE_NAMES
-    assert cli.EXPORT_FORMATS == FORMATS
+    for name in ENGINE_NAMES:
+        assert open_engine(name, project).name == name
+    with pytest.raises(KGError, match="unknown engine"):
+        open_engine("sparqlite", project)
 
 
 def test_query_hot_path_imports_neither_rdflib_nor_pyshacl(project, tmp_path) -> None:
     import subprocess
     import sys
 
-    from kg.graph import cached_ntriples
+    from kg.store.loading import cached_ntriples
 
     cached_ntriples(project)  # the store is current
     proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "kg.cli", "--root",

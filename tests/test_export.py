@@ -13,8 +13,8 @@ from rdflib import Dataset, Graph
 from rdflib.compare import isomorphic
 
 from kg.exports import FORMATS, export
-from kg.graph import load
 from kg.project import Project
+from kg.store.loading import load
 
 from .conftest import run_kg
 
@@ -46,7 +46,7 @@ def test_export_reloads_isomorphic_with_rdflib(fmt: str, source: Graph, project:
 @pytest.mark.parametrize("fmt", sorted(OX_FORMAT))
 def test_export_reloads_with_pyoxigraph(fmt: str, project: Project) -> None:
     # an independent parser: the same triples as the N-Triples of the graph
-    from kg.graph import cached_ntriples
+    from kg.store.loading import cached_ntriples
 
     expected = {q.triple for q in ox.parse(path=cached_ntriples(project),
                                              format=ox.RdfFormat.N_TRIPLES)}

@@ -9,9 +9,9 @@ import pytest
 from rdflib import RDF, URIRef
 
 from kg.errors import KGError
-from kg.graph import cached_ntriples, load, parse_files
 from kg.namespaces import ID, IJ
 from kg.project import Project
+from kg.store.loading import cached_ntriples, load, parse_files
 
 from .conftest import KG
 

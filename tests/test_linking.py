@@ -14,11 +14,14 @@ from pathlib import Path
 import pytest
 from werkzeug import Request, Response
 
-from kg import linking
 from kg.errors import KGError
 from kg.project import Project
 from kg.queries import query
-from kg.wikidata import WikidataClient, qid
+from kg.registry import __version__
+from kg.wikidata.check import check, verify
+from kg.wikidata.client import WikidataClient, qid
+from kg.wikidata.reconcile import suggest
+from kg.wikidata.records import accept, read_state
 
 FIXTURES = Path(__file__).parent / "data" / "wikidata"
 ENTITIES = {
@@ -65,13 +68,13 @@ def client_for(url: str, tmp_path: Path, **kw) -> tuple[WikidataClient, list[flo
 
 
 def test_project_links_pass_the_offline_check(project: Project, kg_cli) -> None:
-    assert linking.check(project) == []
+    assert check(project) == []
     r = kg_cli("link", "--check", root=project.root)
     assert r.code == 0 and r.out.startswith("0 problem(s); 19 confirmed link(s)")
 
 
 def test_every_link_has_evidence_and_canonical_iri(project: Project) -> None:
-    state = linking.read_state(project)
+    state = read_state(project)
     confirmed = [r for r in state.records.values() if r.status == "Confirmed"]
     assert len(confirmed) == 19
     for rec in confirmed:
@@ -95,7 +98,7 @@ def test_every_link_has_evidence_and_canonical_iri(project: Project) -> None:
 ])
 def test_check_finds_each_kind_of_problem(addition, problem, scratch: Project, kg_cli) -> None:
     (scratch.data_dir / "extra.ttl").write_text(HEADER + "\n\n" + addition + "\n")
-    problems = linking.check(scratch)
+    problems = check(scratch)
     assert any(problem in p for p in problems), problems
     r = kg_cli("link", "--check", root=scratch.root)
     assert r.code == 1 and problem in r.out
@@ -124,7 +127,7 @@ def test_client_identifies_itself_and_caches(httpserver, tmp_path: Path) -> None
     assert [h["id"] for h in first] == ["Q99900002", "Q99900003", "Q99900001"]
     assert client.search("David Levy") == first
     assert len(seen) == 1  # the second answer came from the cache
-    assert seen[0].startswith("israel-japan-kg/0.1 (https://w3id.org/israel-japan-kg")
+    assert seen[0].startswith(f"israel-japan-kg/{__version__} (https://w3id.org/israel-japan-kg")
     httpserver.clear()  # from here on the server answers nothing: offline must not ask it
     offline, _ = client_for(client.api, tmp_path, offline=True)
     assert offline.search("David Levy") == first
@@ -208,7 +211,7 @@ def test_network_failure_in_the_cli_leaves_data_untouched(httpserver, project: P
 
 def test_suggest_ranks_the_namesake_that_fits(api, scratch: Project, tmp_path: Path) -> None:
     client, _ = client_for(api, tmp_path)
-    ranked = linking.suggest(["David Levy"], client=client, project=scratch)
+    ranked = suggest(["David Levy"], client=client, project=scratch)
     assert [s.candidate for s in ranked] == ["Q99900001", "Q99900002", "Q99900003"]
     best = ranked[0]
     assert "instance of Q5" in best.reasons and "country/citizenship Q801" in best.reasons
@@ -224,7 +227,7 @@ def test_suggest_then_accept_through_the_cli(api, scratch: Project, kg_cli) -> N
     r = kg_cli("link", "--suggest", "David Levy", "--api", api, "--offline",
                "--accept", "person:david-levy=Q99900001", root=scratch.root)
     assert r.code == 0, r.err
-    state = linking.read_state(scratch)
+    state = read_state(scratch)
     rec = state.record_for("https://w3id.org/israel-japan-kg/id/person/david-levy")
     assert rec.status == "Confirmed" and rec.target.endswith("/Q99900001")
     assert "kg link --suggest" in rec.evidence
@@ -238,7 +241,7 @@ def test_accept_refuses_what_was_not_ranked_or_a_namesake(api, scratch: Project,
                "--accept", "person:david-levy=Q42", root=scratch.root)
     assert r.code == 2 and "not a ranked candidate" in r.err
     with pytest.raises(KGError, match="namesake"):
-        linking.accept("https://w3id.org/israel-japan-kg/id/person/chaim-herzog", "Q359400",
+        accept("https://w3id.org/israel-japan-kg/id/person/chaim-herzog", "Q359400",
                        evidence="x" * 30, checks="x", project=scratch)
 
 
@@ -256,7 +259,7 @@ def test_verify_reports_redirects_deletions_and_wrong_labels(api, scratch: Proje
     (scratch.data_dir / "wikidata.ttl").write_text("\n\n".join(blocks) + "\n")
     client, _ = client_for(api, tmp_path)
     results = {r.resource.rsplit("/", 1)[1]: r.problems
-               for r in linking.verify(client=client, project=scratch)}
+               for r in verify(client=client, project=scratch)}
     assert results["israel"] == []
     assert results["shinzo-abe"] == ["the item redirects to Q99900032: link that instead"]
     assert results["tokyo"] == ["the item does not exist (deleted or never created)"]

@@ -11,9 +11,9 @@ import pytest
 from rdflib import OWL, RDF, RDFS, Literal, URIRef
 from rdflib.namespace import DCTERMS
 
-from kg.graph import load
 from kg.namespaces import ID, IJ, RESOURCE_KINDS
 from kg.project import Project
+from kg.store.loading import load
 
 COPIED_TEXT = Path(__file__).resolve().parents[2] / "shared" / "tools" / "copied-text"
 

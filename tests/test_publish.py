@@ -8,11 +8,11 @@ import httpx
 import pytest
 from werkzeug import Request, Response
 
-from kg.engine import RemoteEngine
 from kg.errors import KGError
-from kg.exports import GRAPH_IRI
+from kg.namespaces import GRAPH_IRI
 from kg.project import Project
 from kg.publish import publish
+from kg.store.remote import RemoteEngine
 
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 
@@ -111,7 +111,7 @@ def test_remote_engine_sends_credentials_from_the_environment(httpserver, monkey
 
 
 def test_disk_store_is_built_once_per_content(scratch: Project) -> None:
-    from kg.engine import disk_store
+    from kg.store.oxigraph import disk_store
 
     first = disk_store(scratch)
     stamp = (first / "kg-complete").stat().st_mtime_ns

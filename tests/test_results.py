@@ -10,8 +10,8 @@ import xml.etree.ElementTree as ET
 import pyoxigraph as ox
 from rdflib import Graph
 
-from kg.engine import AskResult, GraphResult, SelectResult
-from kg.results import format_result
+from kg.formats import format_result
+from kg.store.results import AskResult, GraphResult, SelectResult
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 ROWS = SelectResult(

@@ -14,8 +14,8 @@ import threading
 
 import pytest
 
-from kg import sandbox
-from kg.sandbox import SandboxUnavailable, confine
+from kg.web import sandbox
+from kg.web.sandbox import SandboxUnavailable, confine
 
 
 class Listener:
@@ -147,8 +147,8 @@ def test_no_mechanism_is_an_error_naming_each_one() -> None:
 
 @pytest.fixture(scope="module")
 def pool(project):
-    from kg.graph import cached_ntriples
-    from kg.workers import Limits, QueryPool
+    from kg.store.loading import cached_ntriples
+    from kg.web.workers import Limits, QueryPool
 
     loop = asyncio.new_event_loop()
     p = QueryPool(cached_ntriples(project), project.root,
@@ -161,7 +161,7 @@ def pool(project):
 
 
 def ask(pool, text: str, accept: str = "application/sparql-results+json"):
-    from kg.workers import Job
+    from kg.web.workers import Job
 
     return pool.loop.run_until_complete(pool.run(Job(text, [accept], {}), "test"))
 
@@ -203,8 +203,8 @@ def test_worker_crashes_are_reported_as_what_they_were(pool) -> None:
 
 
 def test_memory_limit_is_reported_as_memory(project) -> None:
-    from kg.graph import cached_ntriples
-    from kg.workers import Job, Limits, QueryPool
+    from kg.store.loading import cached_ntriples
+    from kg.web.workers import Job, Limits, QueryPool
 
     async def go():
         p = QueryPool(cached_ntriples(project), project.root,
@@ -222,8 +222,8 @@ def test_memory_limit_is_reported_as_memory(project) -> None:
 
 
 def test_workers_refuse_to_start_unconfined(project, monkeypatch) -> None:
-    from kg.graph import cached_ntriples
-    from kg.workers import Limits, QueryPool
+    from kg.store.loading import cached_ntriples
+    from kg.web.workers import Limits, QueryPool
 
     monkeypatch.setenv("KG_SANDBOX_MECHANISMS", "")
     p = QueryPool(cached_ntriples(project), project.root, Limits(workers=1))

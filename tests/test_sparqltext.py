@@ -17,8 +17,8 @@ import signal
 
 import pytest
 
-from kg.sandbox import SandboxUnavailable, confine
 from kg.sparqltext import MAX_NESTING, mask, refusal, too_deep
+from kg.web.sandbox import SandboxUnavailable, confine
 
 URL = "http://127.0.0.1:8111/"  # never reached: the child is killed at socket()
 KEYWORDS = ["SERVICE", "service", "SeRvIcE", "sERVICE"]

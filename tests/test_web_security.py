@@ -233,7 +233,7 @@ def test_csv_downloads_neutralise_formulas(defaults: str) -> None:
 def test_pages_are_computed_once(project) -> None:
     from starlette.testclient import TestClient
 
-    from kg.serve import Settings, create_app
+    from kg.web.app import Settings, create_app
 
     app = create_app(project, Settings(workers=1))
     state = app.state.kg

@@ -5,6 +5,7 @@
 - :func:`service_description` describes the endpoint (SPARQL 1.1 Service
   Description) in Turtle, N-Triples, RDF/XML or JSON-LD.
 - :func:`neutralise_formulas` makes CSV/TSV safe to open in a spreadsheet.
+- :func:`rdf_format` and :func:`prefers_html`: content negotiation of the pages.
 
 What a query may do (read-only, no SERVICE, no FROM) is :func:`kg.sparqltext.refusal`
 for the message, and :mod:`kg.sandbox` for the guarantee.
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from kg.workers import GRAPH_TYPES, SOLUTION_TYPES
+from kg.registry import RESULT_FORMATS, by_media_type, offered
 
 #: ``format=`` / ``output=`` values (as SPARQLWrapper, YASGUI and Virtuoso send them);
 #: each names the media types it may mean, the worker takes the first that fits the result
@@ -35,7 +36,7 @@ FORMAT_PARAM = {
     "rdf+xml": ["application/rdf+xml"],
 }
 DEFAULT_ORDER = ["application/sparql-results+json", "text/turtle"]
-OFFERED = list(SOLUTION_TYPES) + list(GRAPH_TYPES)
+OFFERED = offered("solutions") + offered("graph")
 
 
 def _format_types(value: str) -> list[str] | None:
@@ -104,16 +105,43 @@ def acceptable(accept: str | None, formats: list[str] | str | None = None) -> li
     return out or None
 
 
-_RESULT_FORMATS = {
-    "application/sparql-results+json": "SPARQL_Results_JSON",
-    "application/sparql-results+xml": "SPARQL_Results_XML",
-    "text/csv": "SPARQL_Results_CSV",
-    "text/tab-separated-values": "SPARQL_Results_TSV",
-    "text/turtle": "Turtle",
-    "application/n-triples": "N-Triples",
-    "application/ld+json": "JSON-LD",
-    "application/rdf+xml": "RDF_XML",
+#: the names the SPARQL 1.1 Service Description gives formats (http://www.w3.org/ns/formats/)
+_W3C_FORMAT_NAMES = {
+    "json": "SPARQL_Results_JSON",
+    "xml": "SPARQL_Results_XML",
+    "csv": "SPARQL_Results_CSV",
+    "tsv": "SPARQL_Results_TSV",
+    "turtle": "Turtle",
+    "nt": "N-Triples",
+    "jsonld": "JSON-LD",
+    "rdfxml": "RDF_XML",
 }
+
+
+def prefers_html(accept: str) -> bool:
+    """Does ``Accept`` take HTML at all (a browser)?"""
+    return any(
+        m in ("text/html", "application/xhtml+xml") and q > 0 for m, q in media_ranges(accept)
+    )
+
+
+def rdf_format(accept: str) -> str | None:
+    """The RDF format (a :data:`kg.registry.RESULT_FORMATS` name) that ``Accept`` prefers
+    over HTML, if any.
+
+    >>> rdf_format("text/html, text/turtle;q=0.9"), rdf_format("application/n-triples")
+    (None, 'nt')
+    """
+    best: tuple[float, str] | None = None
+    for media, q in media_ranges(accept):
+        if media in ("text/html", "application/xhtml+xml"):
+            kind: str | None = "html"
+        else:
+            spec = by_media_type(media)
+            kind = spec.name if spec is not None and spec.kind == "graph" else None
+        if kind is not None and q > 0 and (best is None or q > best[0]):
+            best = (q, kind)
+    return None if best is None or best[1] == "html" else best[1]
 
 
 def service_description(
@@ -124,7 +152,7 @@ def service_description(
     import pyoxigraph as ox
 
     result_formats = " ,\n        ".join(
-        f"<http://www.w3.org/ns/formats/{v}>" for v in _RESULT_FORMATS.values()
+        f"<http://www.w3.org/ns/formats/{v}>" for v in _W3C_FORMAT_NAMES.values()
     )
     name = f"\n        sd:name <{graph}> ;" if graph else ""
     turtle = f"""@prefix sd: <http://www.w3.org/ns/sparql-service-description#> .
@@ -146,13 +174,9 @@ def service_description(
 """
     if fmt == "turtle":
         return turtle.encode()
-    formats = {
-        "nt": ox.RdfFormat.N_TRIPLES,
-        "rdfxml": ox.RdfFormat.RDF_XML,
-        "jsonld": ox.RdfFormat.JSON_LD,
-    }
     parsed = [q.triple for q in ox.parse(turtle.encode(), format=ox.RdfFormat.TURTLE)]
-    return ox.serialize(parsed, format=formats[fmt]) or b""
+    media = RESULT_FORMATS[fmt].media_type
+    return ox.serialize(parsed, format=ox.RdfFormat.from_media_type(media)) or b""
 
 
 # a spreadsheet reads a cell starting with one of these as a formula (OWASP: CSV injection)
@@ -186,4 +210,11 @@ def _neutral(cell: str) -> str:
     return cell
 
 
-__all__ = ["acceptable", "media_ranges", "neutralise_formulas", "service_description"]
+__all__ = [
+    "acceptable",
+    "media_ranges",
+    "neutralise_formulas",
+    "prefers_html",
+    "rdf_format",
+    "service_description",
+]

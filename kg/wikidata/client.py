@@ -23,6 +23,7 @@ from typing import Any
 
 from kg.errors import KGError
 from kg.fileio import atomic_write
+from kg.registry import __version__
 
 API = "https://www.wikidata.org/w/api.php"
 CONTACT = "https://w3id.org/israel-japan-kg; Israel-Japan relations knowledge graph"
@@ -35,7 +36,7 @@ def user_agent() -> str:
 
     contact = os.environ.get("KG_CONTACT", CONTACT)
     contact = contact.encode("ascii", "replace").decode("ascii")  # headers are ASCII
-    return f"israel-japan-kg/0.1 ({contact}) httpx/{httpx.__version__}"
+    return f"israel-japan-kg/{__version__} ({contact}) httpx/{httpx.__version__}"
 
 
 @dataclass

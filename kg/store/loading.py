@@ -62,9 +62,14 @@ def parse_files(
     return graph
 
 
-def _ntriples(graph: Graph) -> str:
-    body = graph.serialize(format="nt", encoding="utf-8").decode("utf-8")
-    return "".join(sorted(line + "\n" for line in body.splitlines() if line.strip()))
+def sorted_ntriples(graph: Graph) -> bytes:
+    """``graph`` as N-Triples, one triple a line, sorted: the one writer of the cache and of
+    ``kg export -f nt`` (rdflib hands the triples over, pyoxigraph sorts and writes them)."""
+    import pyoxigraph as ox
+
+    nt = graph.serialize(format="nt", encoding="utf-8")
+    triples = sorted((q.triple for q in ox.parse(nt, format=ox.RdfFormat.N_TRIPLES)), key=str)
+    return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
 
 
 def cached_ntriples(project: Project | None = None) -> Path:
@@ -73,25 +78,29 @@ def cached_ntriples(project: Project | None = None) -> Path:
     key = project.content_key()
     path = project.build_dir / "cache" / f"graph-{key}.nt"
     if _read_verified(path) is None:
-        body = _ntriples(parse_files(project.graph_files(), project))
-        digest = hashlib.sha256(body.encode()).hexdigest()
-        atomic_write(path, f"{_HEADER}{digest}\n{body}".encode())
+        body = sorted_ntriples(parse_files(project.graph_files(), project))
+        digest = hashlib.sha256(body).hexdigest()
+        atomic_write(path, f"{_HEADER}{digest}\n".encode() + body)
         for old in path.parent.glob("graph-*.nt"):
             if old != path:
                 old.unlink(missing_ok=True)
     return path
 
 
-def _read_verified(path: Path) -> str | None:
-    """The cache body when the file exists and its digest matches, else ``None``."""
+def _read_verified(path: Path) -> bytes | None:
+    """The cache body when the file exists and its digest matches, else ``None``.
+
+    Bytes throughout: decoding and re-encoding the body took as long as hashing it
+    (3.8 ms of a cold ``kg query`` on the article's graph, 3.4 s at 1,000 pairs).
+    """
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        data = path.read_bytes()
+    except OSError:
         return None
-    header, _, body = text.partition("\n")
-    if not header.startswith(_HEADER):
+    header, _, body = data.partition(b"\n")
+    if not header.startswith(_HEADER.encode()):
         return None
-    if hashlib.sha256(body.encode()).hexdigest() != header[len(_HEADER) :]:
+    if hashlib.sha256(body).hexdigest().encode() != header[len(_HEADER) :]:
         return None
     return body
 

@@ -3,7 +3,7 @@
 pyoxigraph can neither interrupt a running query nor be told not to fetch a
 ``SERVICE`` URL, so the server runs each client's query in one of a few worker
 processes, each holding its own copy of the store, and each confined by
-:func:`kg.sandbox.confine` before it loads anything: a worker cannot open a
+:func:`kg.web.sandbox.confine` before it loads anything: a worker cannot open a
 network connection. The server talks to workers over Unix socket pairs only.
 
 Limits, each enforced where its effect happens:
@@ -36,33 +36,10 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from kg.sandbox import KILLED_BY, SandboxUnavailable, describe_exit
-
-#: media types a worker can write, by result kind
-SOLUTION_TYPES = {
-    "application/sparql-results+json": "json",
-    "application/json": "json",
-    "application/sparql-results+xml": "xml",
-    "application/xml": "xml",
-    "text/csv": "csv",
-    "text/tab-separated-values": "tsv",
-}
-GRAPH_TYPES = {
-    "text/turtle": "turtle",
-    "application/n-triples": "nt",
-    "application/ld+json": "jsonld",
-    "application/rdf+xml": "rdfxml",
-}
-CONTENT_TYPE = {
-    "json": "application/sparql-results+json",
-    "xml": "application/sparql-results+xml",
-    "csv": "text/csv; charset=utf-8",
-    "tsv": "text/tab-separated-values; charset=utf-8",
-    "turtle": "text/turtle; charset=utf-8",
-    "nt": "application/n-triples",
-    "jsonld": "application/ld+json",
-    "rdfxml": "application/rdf+xml",
-}
+from kg.formats import graph_bytes, write
+from kg.registry import by_media_type, offered
+from kg.store.results import AskResult, from_native
+from kg.web.sandbox import KILLED_BY, SandboxUnavailable, describe_exit
 
 MiB = 1024 * 1024
 
@@ -107,9 +84,6 @@ def run_query(store: Any, job: Job, limits: Limits) -> Answer:
     """Run one query on ``store`` and write its answer in the first acceptable type."""
     import pyoxigraph as ox
 
-    from kg import results
-    from kg.engine import AskResult, GraphResult, SelectResult
-
     subs = {ox.Variable(k): v for k, v in job.bindings.items()}
     try:
         res = store.query(job.text, substitutions=subs, base_iri=job.base_iri)
@@ -117,69 +91,97 @@ def run_query(store: Any, job: Job, limits: Limits) -> Answer:
         return _error(400, f"invalid SPARQL: {e}")
     except (OSError, ValueError, RuntimeError) as e:
         return _error(400, f"query failed: {e}")
-    graph = not isinstance(res, (ox.QuerySolutions, ox.QueryBoolean))
-    table = GRAPH_TYPES if graph else SOLUTION_TYPES
-    fmt = next((table[t] for t in job.accept if t in table), None)
-    if fmt is None:
-        offered = ", ".join(table)
+    kind = "graph" if isinstance(res, ox.QueryTriples) else "solutions"
+    spec = next(
+        (f for f in map(by_media_type, job.accept) if f is not None and f.kind == kind), None
+    )
+    if spec is None:
+        offered_types = ", ".join(offered(kind))
         return _error(
-            406, f"cannot answer this query in {', '.join(job.accept)}; offered: {offered}"
+            406, f"cannot answer this query in {', '.join(job.accept)}; offered: {offered_types}"
         )
-    if isinstance(res, ox.QueryBoolean):
-        body = results.format_result(AskResult(bool(res)), fmt).encode()
-        return Answer(200, CONTENT_TYPE[fmt], body)
-    unit = "triples" if graph else "rows"
-    rows: list[Any] = []
-    size = 0
     try:
-        for item in res:
-            rows.append(item)
-            if len(rows) > limits.max_results:
-                return _error(
-                    413,
-                    f"the answer has more than {limits.max_results} {unit}, this endpoint's "
-                    "limit; add LIMIT or narrow the query",
-                )
-            size += _size(item, graph)
-            if size > limits.max_bytes:
-                raise _TooLarge
-        if graph:
-            triples = GraphResult(rows)
-            if fmt == "rdfxml":
-                body = ox.serialize(rows, format=ox.RdfFormat.RDF_XML) or b""
-            else:
-                text = results.graph_to_text(triples, fmt)
-                if fmt == "jsonld" and job.context_url:
-                    text = _reference_context(text, job.context_url)
-                body = text.encode()
+        if isinstance(res, ox.QueryBoolean):
+            body = write(AskResult(bool(res)), spec.name) or b""
+        elif isinstance(res, ox.QuerySolutions):
+            body = _solutions(res, spec.name, limits)
         else:
-            names = [v.value for v in res.variables]
-            sel = SelectResult(names, [tuple(s[i] for i in range(len(names))) for s in rows])
-            body = results.format_result(sel, fmt).encode()
-        if len(body) > limits.max_bytes:
-            raise _TooLarge
+            body = _graph(res, spec.name, limits, job.context_url)
+    except _TooMany:
+        unit = "triples" if kind == "graph" else "rows"
+        return _error(
+            413,
+            f"the answer has more than {limits.max_results} {unit}, this endpoint's "
+            "limit; add LIMIT or narrow the query",
+        )
     except _TooLarge:
         return _error(
             413,
             f"the answer is larger than {limits.max_bytes} bytes, this endpoint's limit; "
             "add LIMIT or ask for less",
         )
-    return Answer(200, CONTENT_TYPE[fmt], body)
+    except (SyntaxError, OSError, ValueError, RuntimeError) as e:  # raised while evaluating
+        return _error(400, f"query failed: {e}")
+    return Answer(200, spec.content_type, body)
 
 
-def _size(item: Any, graph: bool) -> int:
-    """A lower bound of the bytes ``item`` takes in any result format."""
-    terms = (item.subject, item.predicate, item.object) if graph else item
-    return sum(len(t.value) for t in terms if t is not None)
+class _TooMany(Exception):
+    pass
 
 
-def _reference_context(text: str, url: str) -> str:
-    import json
+class _Capped:
+    """A sink for pyoxigraph's TSV writer that counts rows (one a line, TSV escapes line
+    breaks) and bytes as they come, and stops the writer as soon as a cap is passed."""
 
-    doc = json.loads(text)
-    if isinstance(doc, dict) and "@context" in doc:
-        doc["@context"] = url
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    def __init__(self, limits: Limits) -> None:
+        self.data = bytearray()
+        self.lines = 0
+        self.limits = limits
+
+    def write(self, chunk: bytes) -> int:
+        self.data += chunk
+        self.lines += chunk.count(b"\n")
+        if self.lines - 1 > self.limits.max_results:  # the first line is the header
+            raise _TooMany
+        if len(self.data) > self.limits.max_bytes:
+            raise _TooLarge
+        return len(chunk)
+
+    def flush(self) -> None:
+        pass
+
+
+def _solutions(solutions: Any, fmt: str, limits: Limits) -> bytes:
+    """Solutions in ``fmt``, written by pyoxigraph: first as TSV, counted while it streams,
+    then, for another format, read back and rewritten natively. TSV is the one format
+    with exactly one row a line; at 70,000 rows the detour costs a fraction of what
+    evaluating the query does (``python bench/serialise.py``)."""
+    import pyoxigraph as ox
+
+    sink = _Capped(limits)
+    solutions.serialize(sink, format=ox.QueryResultsFormat.TSV)
+    again = from_native(ox.parse_query_results(bytes(sink.data), ox.QueryResultsFormat.TSV))
+    body = write(again, fmt) or b""  # TSV: the canonical form (to_tsv), as kg query writes it
+    if len(body) > limits.max_bytes:
+        raise _TooLarge
+    return body
+
+
+def _graph(triples: Any, fmt: str, limits: Limits, context_url: str | None) -> bytes:
+    """Triples in ``fmt``, counted and sized as they are read."""
+    rows: list[Any] = []
+    size = 0
+    for triple in triples:
+        rows.append(triple)
+        if len(rows) > limits.max_results:
+            raise _TooMany
+        size += len(triple.subject.value) + len(triple.predicate.value) + len(triple.object.value)
+        if size > limits.max_bytes:
+            raise _TooLarge
+    body = graph_bytes(rows, fmt, context=context_url)
+    if len(body) > limits.max_bytes:
+        raise _TooLarge
+    return body
 
 
 def _statm(field: int) -> int:
@@ -207,7 +209,7 @@ def _worker_main(conn: Connection, nt_path: str, limits: Limits, root: str, log:
     fd = os.open(log, os.O_WRONLY | os.O_APPEND)
     os.dup2(fd, 2)  # the server reads the last lines when a worker dies
     os.close(fd)
-    from kg.sandbox import confine
+    from kg.web.sandbox import confine
 
     try:
         mechanism = confine()

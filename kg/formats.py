@@ -1,0 +1,236 @@
+"""Answers written out: the W3C result formats, RDF formats, and a table for terminals.
+
+pyoxigraph writes every standard format (SPARQL JSON, XML, CSV, TSV; Turtle,
+N-Triples, RDF/XML), streaming solutions it produced itself without a Python
+object per row. Written here, for a reason each:
+
+- :func:`to_tsv`, the canonical form of solutions that the golden files keep
+  (every term in full N-Triples syntax; pyoxigraph writes bare numbers);
+- :func:`to_table`, the aligned table people read in a terminal;
+- JSON-LD, which rdflib compacts with the project's context (pyoxigraph writes
+  expanded JSON-LD only).
+
+The names of formats and their media types are :mod:`kg.registry`'s.
+
+>>> import pyoxigraph as ox
+>>> r = SelectResult(["n"], [(ox.Literal("3", datatype=ox.NamedNode(XSD + "integer")),)])
+>>> format_result(r, "csv")
+'n\\r\\n3\\r\\n'
+>>> print(format_result(r, "tsv"), end="")
+?n
+"3"^^<http://www.w3.org/2001/XMLSchema#integer>
+>>> print(format_result(r), end="")
+n
+─
+3
+1 row
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import IO, Any
+
+import pyoxigraph as ox
+
+from kg.errors import KGError
+from kg.namespaces import PREFIXES, shorten
+from kg.project import Project
+from kg.registry import RESULT_FORMATS
+from kg.store.results import AskResult, GraphResult, Result, SelectResult, Term
+
+XSD = PREFIXES["xsd"]
+SELECT_FORMATS = tuple(n for n, f in RESULT_FORMATS.items() if f.kind in ("solutions", "text"))
+GRAPH_FORMATS = tuple(n for n, f in RESULT_FORMATS.items() if f.kind == "graph")
+
+
+# -- the JSON-LD context --------------------------------------------------------------
+
+
+@cache
+def _context(path: str) -> dict[str, Any]:
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        return doc["@context"]
+    except (OSError, ValueError, KeyError) as e:
+        raise KGError(f"{path}: not a usable JSON-LD context: {e}") from None
+
+
+def jsonld_context(project: Project | None = None) -> dict[str, Any]:
+    """The project's JSON-LD ``@context`` (``ontology/context.jsonld``)."""
+    project = project or Project.find()
+    return _context(str(project.context_file))
+
+
+# -- solutions ------------------------------------------------------------------------
+
+
+def _as_table(result: SelectResult | AskResult) -> SelectResult:
+    if isinstance(result, AskResult):
+        value = ox.Literal(str(result.value).lower(), datatype=ox.NamedNode(XSD + "boolean"))
+        return SelectResult(["boolean"], [(value,)])
+    return result
+
+
+def to_tsv(result: SelectResult | AskResult) -> str:
+    """SPARQL TSV with every term in N-Triples syntax: the golden files' stable form."""
+    result = _as_table(result)
+    lines = ["\t".join("?" + v for v in result.variables)]
+    lines += ["\t".join("" if t is None else str(t) for t in row) for row in result.rows]
+    return "\n".join(lines) + "\n"
+
+
+def native_solutions(result: SelectResult | AskResult) -> ox.QuerySolutions | ox.QueryBoolean:
+    """The answer as pyoxigraph's own results object, for its writers.
+
+    Solutions pyoxigraph produced are handed over unread; solutions another engine
+    produced are read back through their canonical TSV (:func:`to_tsv`).
+    """
+    if isinstance(result, AskResult):
+        doc = '{"head":{},"boolean":%s}' % ("true" if result.value else "false")
+        return ox.parse_query_results(doc, ox.QueryResultsFormat.JSON)  # type: ignore[return-value]
+    native = result.take_native()
+    if native is not None:
+        return native
+    if not result.variables:  # TSV cannot carry solutions without variables
+        return _empty_head(len(result.rows))
+    return ox.parse_query_results(to_tsv(result), ox.QueryResultsFormat.TSV)  # type: ignore[return-value]
+
+
+def _empty_head(rows: int) -> ox.QuerySolutions:
+    doc = json.dumps({"head": {"vars": []}, "results": {"bindings": [{}] * rows}})
+    return ox.parse_query_results(doc, ox.QueryResultsFormat.JSON)  # type: ignore[return-value]
+
+
+def display(t: Term | None) -> str:
+    """A short human form: prefixed IRIs, literal values without datatypes."""
+    if t is None:
+        return ""
+    if isinstance(t, ox.NamedNode):
+        return shorten(t.value)
+    if isinstance(t, ox.BlankNode):
+        return f"_:{t.value}"
+    return t.value if t.language in (None, "", "en") else f"{t.value} @{t.language}"
+
+
+def to_table(result: SelectResult | AskResult, *, width: int = 60) -> str:
+    """A plain aligned table; cells longer than ``width`` fold onto more lines.
+
+    Written by hand rather than with rich: this is the default output of a
+    command people run dozens of times, and rich costs ~50 ms to import.
+    """
+    result = _as_table(result)
+    header = list(result.variables)
+    rows = [[display(t) for t in row] for row in result.rows]
+    widths = [min(width, max([len(h)] + [len(r[i]) for r in rows])) for i, h in enumerate(header)]
+
+    def fold(cells: list[str]) -> list[str]:
+        chunks = [
+            [c[j : j + w] for j in range(0, len(c), w)] or [""]
+            for c, w in zip(cells, widths, strict=True)
+        ]
+        height = max(len(c) for c in chunks)
+        return [
+            "  ".join(
+                (c[k] if k < len(c) else "").ljust(w) for c, w in zip(chunks, widths, strict=True)
+            ).rstrip()
+            for k in range(height)
+        ]
+
+    lines = [*fold(header), "  ".join("─" * w for w in widths)]
+    for row in rows:
+        lines += fold(row)
+    n = len(rows)
+    return "\n".join(lines) + f"\n{n} row{'s' if n != 1 else ''}\n"
+
+
+# -- graphs ---------------------------------------------------------------------------
+
+
+def graph_bytes(triples: list[ox.Triple], fmt: str, *, context: str | None = None) -> bytes:
+    """Triples in ``fmt`` (turtle, nt, rdfxml, jsonld), sorted, so equal graphs give equal bytes.
+
+    JSON-LD is compacted with the project's context, embedded, or referenced by
+    URL when ``context`` is given (the server's ``/context.jsonld``).
+    """
+    triples = sorted(triples, key=str)
+    if fmt == "jsonld":
+        return _jsonld(triples, context)
+    spec = RESULT_FORMATS.get(fmt)
+    if spec is None or spec.kind != "graph":
+        raise KGError(
+            f"unknown format {fmt!r} for a graph result; choose from {', '.join(GRAPH_FORMATS)}"
+        )
+    prefixes = _used_prefixes(triples) if fmt in ("turtle", "rdfxml") else None
+    rdf_format = getattr(ox.RdfFormat, spec.pyoxigraph)
+    return ox.serialize(triples, format=rdf_format, prefixes=prefixes) or b""
+
+
+def _used_prefixes(triples: list[ox.Triple]) -> dict[str, str]:
+    """The project's prefixes that some IRI of ``triples`` starts with (the others would
+    only add lines)."""
+    iris = {t.value for tr in triples for t in tr if isinstance(t, ox.NamedNode)}
+    iris |= {
+        tr.object.datatype.value
+        for tr in triples
+        if isinstance(tr.object, ox.Literal) and not tr.object.language
+    }
+    return {p: ns for p, ns in PREFIXES.items() if any(i.startswith(ns) for i in iris)}
+
+
+def _jsonld(triples: list[ox.Triple], context: str | None) -> bytes:
+    from rdflib import Graph
+
+    graph = Graph(bind_namespaces="none")
+    nt = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
+    graph.parse(data=nt.decode("utf-8"), format="nt")
+    text = graph.serialize(format="json-ld", context=jsonld_context(), auto_compact=True)
+    if context is not None:
+        doc = json.loads(text)
+        if isinstance(doc, dict) and "@context" in doc:
+            doc["@context"] = context
+        text = json.dumps(doc, indent=2, ensure_ascii=False)
+    return (text.rstrip("\n") + "\n").encode()
+
+
+# -- any answer -----------------------------------------------------------------------
+
+
+def write(result: Result, fmt: str | None = None, output: IO[bytes] | None = None) -> bytes | None:
+    """``result`` in ``fmt`` (default: table for solutions, Turtle for graphs), as bytes, or
+    streamed into ``output`` (then ``None``). Solutions pyoxigraph produced are written by
+    pyoxigraph without being read into Python first."""
+    if isinstance(result, GraphResult):
+        data = graph_bytes(result.triples, fmt or "turtle")
+    else:
+        fmt = fmt or "table"
+        spec = RESULT_FORMATS.get(fmt)
+        if isinstance(result, AskResult) and fmt == "csv":
+            result = _as_table(result)  # a one-cell table, as TSV has it
+        if fmt == "table":
+            data = to_table(result).encode()
+        elif fmt == "tsv":
+            data = to_tsv(result).encode()
+        elif spec is not None and spec.kind == "solutions":
+            native = native_solutions(result)
+            qformat = getattr(ox.QueryResultsFormat, spec.pyoxigraph)
+            if output is not None:
+                native.serialize(output, format=qformat)
+                return None
+            data = native.serialize(format=qformat) or b""
+        else:
+            raise KGError(
+                f"unknown format {fmt!r} for query solutions; "
+                f"choose from {', '.join(SELECT_FORMATS)}"
+            )
+    if output is None:
+        return data
+    output.write(data)
+    return None
+
+
+def format_result(result: Result, fmt: str | None = None) -> str:
+    """``result`` as text in ``fmt`` (default: table for solutions, Turtle for graphs)."""
+    return (write(result, fmt) or b"").decode("utf-8")

@@ -1,0 +1,89 @@
+"""Names the whole package agrees on: formats, media types, engines, the version.
+
+One table each, as plain strings, so the command line can offer its choices
+without importing the store or any writer (``kg --help`` imports this and
+nothing heavy). :mod:`kg.formats` maps these names onto pyoxigraph's writers.
+
+>>> RESULT_FORMATS["json"].media_type
+'application/sparql-results+json'
+>>> [f.name for f in RESULT_FORMATS.values() if f.kind == "graph"]
+['turtle', 'nt', 'jsonld', 'rdfxml']
+>>> by_media_type("text/turtle").name
+'turtle'
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+__version__ = "0.1.0"
+
+
+class Format(NamedTuple):
+    """One way of writing an answer.
+
+    ``kind`` is what it can carry: ``solutions`` (SELECT, ASK), ``graph``
+    (CONSTRUCT, DESCRIBE, whole-graph exports) or ``text`` (for people only).
+    ``pyoxigraph`` names the member of ``QueryResultsFormat`` / ``RdfFormat``
+    that writes it (empty: written by this package or by rdflib).
+    """
+
+    name: str
+    kind: str
+    media_type: str
+    extension: str
+    pyoxigraph: str = ""
+    charset: bool = False  # a text type whose Content-Type carries "; charset=utf-8"
+
+    @property
+    def content_type(self) -> str:
+        return self.media_type + ("; charset=utf-8" if self.charset else "")
+
+
+#: formats of query answers, in the order they are offered; ``table`` is for terminals
+RESULT_FORMATS: dict[str, Format] = {
+    f.name: f
+    for f in (
+        Format("table", "text", "text/plain", "txt", charset=True),
+        Format("json", "solutions", "application/sparql-results+json", "srj", "JSON"),
+        Format("xml", "solutions", "application/sparql-results+xml", "srx", "XML"),
+        Format("csv", "solutions", "text/csv", "csv", "CSV", charset=True),
+        Format("tsv", "solutions", "text/tab-separated-values", "tsv", "TSV", charset=True),
+        Format("turtle", "graph", "text/turtle", "ttl", "TURTLE", charset=True),
+        Format("nt", "graph", "application/n-triples", "nt", "N_TRIPLES"),
+        Format("jsonld", "graph", "application/ld+json", "jsonld"),
+        Format("rdfxml", "graph", "application/rdf+xml", "rdf", "RDF_XML"),
+    )
+}
+
+#: media types clients also send for a format (the first type of each format is its own)
+MEDIA_ALIASES = {"application/json": "json", "application/xml": "xml"}
+
+#: formats ``kg export`` writes the whole graph in (``xml`` is RDF/XML, as rdflib names it)
+EXPORT_FORMATS = ("turtle", "jsonld", "nt", "trig", "xml")
+
+#: query engines over the project's own graph (``--endpoint`` adds any remote one)
+ENGINE_NAMES = ("oxigraph", "oxigraph-disk", "rdflib")
+
+#: ``kg query --format`` choices (rdfxml is offered by the server only, as before)
+QUERY_FORMATS = tuple(n for n in RESULT_FORMATS if n != "rdfxml")
+
+
+def by_media_type(media_type: str) -> Format | None:
+    """The format a media type (without parameters) names, if any."""
+    media_type = media_type.strip().lower()
+    name = MEDIA_ALIASES.get(media_type)
+    if name is not None:
+        return RESULT_FORMATS[name]
+    return next((f for f in RESULT_FORMATS.values() if f.media_type == media_type), None)
+
+
+def offered(kind: str) -> list[str]:
+    """Media types of every format of ``kind`` (solutions or graph), each followed by its
+    aliases, in the registry's order (the order ``*/*`` expands to)."""
+    out: list[str] = []
+    for f in RESULT_FORMATS.values():
+        if f.kind == kind:
+            out.append(f.media_type)
+            out += [m for m, name in MEDIA_ALIASES.items() if name == f.name]
+    return out

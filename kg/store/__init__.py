@@ -1,0 +1,71 @@
+"""Query engines behind one interface, and the graph they load.
+
+Every engine answers SPARQL text with parameters bound as RDF terms (never
+pasted into the text) and returns a :class:`~kg.store.results.SelectResult`,
+:class:`~kg.store.results.AskResult` or :class:`~kg.store.results.GraphResult`
+whose terms are pyoxigraph terms, so formatting and comparison do not depend on
+the engine.
+
+- ``oxigraph`` (default): pyoxigraph in memory, loaded from the cached N-Triples;
+- ``oxigraph-disk``: pyoxigraph on disk under ``build/oxigraph/``;
+- ``rdflib``: rdflib's SPARQL engine (the reference used to build and validate);
+- ``endpoint=URL``: any SPARQL 1.1 Protocol endpoint.
+
+>>> engine = open_engine()                                   # doctest: +SKIP
+>>> engine.query("ASK { ?s ?p ?o }")                         # doctest: +SKIP
+AskResult(value=True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from kg.errors import KGError
+from kg.project import Project
+from kg.registry import ENGINE_NAMES
+from kg.store.results import AskResult, GraphResult, Result, SelectResult, Term
+
+
+class Engine(Protocol):
+    name: str
+
+    def query(self, text: str, bindings: Mapping[str, Term] | None = None) -> Result: ...
+
+
+def open_engine(
+    name: str = "oxigraph",
+    project: Project | None = None,
+    *,
+    endpoint: str | None = None,
+    graph: str | None = None,
+) -> Engine:
+    """An engine over the project's graph by name (one of :data:`ENGINE_NAMES`), or a remote
+    endpoint when ``endpoint`` is given (``graph``: its default-graph-uri)."""
+    if endpoint is not None:
+        from kg.store.remote import RemoteEngine
+
+        return RemoteEngine(endpoint, default_graph=graph)
+    if name not in ENGINE_NAMES:
+        raise KGError(f"unknown engine {name!r}; choose from {', '.join(ENGINE_NAMES)}")
+    if name == "rdflib":
+        from kg.store.rdflib_engine import RdflibEngine
+
+        return RdflibEngine.from_project(project)
+    from kg.store.oxigraph import OxigraphDiskEngine, OxigraphEngine
+
+    return (OxigraphDiskEngine if name == "oxigraph-disk" else OxigraphEngine).from_project(
+        project
+    )
+
+
+__all__ = [
+    "ENGINE_NAMES",
+    "AskResult",
+    "Engine",
+    "GraphResult",
+    "Result",
+    "SelectResult",
+    "Term",
+    "open_engine",
+]

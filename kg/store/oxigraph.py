@@ -1,0 +1,84 @@
+"""pyoxigraph as a query engine: in memory (the default) or on disk under ``build/oxigraph/``."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kg.errors import KGError
+from kg.project import Project
+from kg.store.loading import cached_ntriples
+from kg.store.results import Result, Term, from_native
+
+
+class OxigraphEngine:
+    """pyoxigraph's in-memory store, loaded from the cached N-Triples."""
+
+    name = "oxigraph"
+
+    def __init__(self, store: ox.Store) -> None:
+        self.store = store
+
+    @classmethod
+    def from_project(cls, project: Project | None = None) -> OxigraphEngine:
+        store = ox.Store()
+        store.load(path=str(cached_ntriples(project)), format=ox.RdfFormat.N_TRIPLES)
+        return cls(store)
+
+    def query(self, text: str, bindings: Mapping[str, Term] | None = None) -> Result:
+        """Answer ``text`` with ``bindings`` substituted as RDF terms (never pasted in)."""
+        subs = {ox.Variable(k): v for k, v in (bindings or {}).items()}
+        try:
+            return from_native(self.store.query(text, substitutions=subs))
+        except SyntaxError as e:
+            raise KGError(f"invalid SPARQL: {e}") from None
+        except OSError as e:
+            raise KGError(f"query failed: {e}") from None
+
+
+class OxigraphDiskEngine(OxigraphEngine):
+    """pyoxigraph on disk under ``build/oxigraph/``: built once per content key, then opened
+    read-only in milliseconds, whatever the graph's size."""
+
+    name = "oxigraph-disk"
+
+    @classmethod
+    def from_project(cls, project: Project | None = None) -> OxigraphDiskEngine:
+        project = project or Project.find()
+        return cls(ox.Store.read_only(str(disk_store(project))))
+
+
+def disk_store(project: Project) -> Path:
+    """The on-disk store for the project's current inputs, built if missing.
+
+    Built in a temporary folder and renamed into place, so a reader never
+    opens a half-built store, and concurrent builders cannot collide.
+    """
+    key = project.content_key()
+    target = project.build_dir / "oxigraph" / key
+    if (target / "kg-complete").is_file():
+        return target
+    nt = cached_ntriples(project)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".build-"))
+    try:
+        store = ox.Store(str(tmp / "store"))
+        store.bulk_load(path=str(nt), format=ox.RdfFormat.N_TRIPLES)
+        store.flush()
+        del store
+        (tmp / "store" / "kg-complete").write_text(key)
+        try:
+            (tmp / "store").rename(target)
+        except OSError:
+            if not (target / "kg-complete").is_file():  # not a finished concurrent build
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    for old in target.parent.iterdir():
+        if old.name != key and not old.name.startswith("."):
+            shutil.rmtree(old, ignore_errors=True)
+    return target

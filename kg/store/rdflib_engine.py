@@ -1,0 +1,54 @@
+"""rdflib's SPARQL engine over the rdflib graph: the reference used to build and validate.
+
+Terms cross between rdflib and pyoxigraph in a standard syntax, read and written
+by the libraries themselves: bindings go in as N-Triples terms (rdflib's
+``from_n3``), answers come out as SPARQL JSON or N-Triples (rdflib's writers,
+pyoxigraph's parsers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import pyoxigraph as ox
+
+from kg.errors import KGError
+from kg.project import Project
+from kg.store.results import GraphResult, Result, Term, from_native
+
+if TYPE_CHECKING:
+    from rdflib import Graph
+
+
+class RdflibEngine:
+    """rdflib's SPARQL engine over an in-memory rdflib graph."""
+
+    name = "rdflib"
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+
+    @classmethod
+    def from_project(cls, project: Project | None = None) -> RdflibEngine:
+        from kg.store.loading import load
+
+        return cls(load(project))
+
+    def query(self, text: str, bindings: Mapping[str, Term] | None = None) -> Result:
+        from pyparsing.exceptions import ParseBaseException
+        from rdflib import Variable
+        from rdflib.util import from_n3
+
+        init = {Variable(k): from_n3(str(v)) for k, v in (bindings or {}).items()}
+        try:
+            res = self.graph.query(text, initBindings=init)
+        except ParseBaseException as e:
+            raise KGError(f"invalid SPARQL: {e}") from None
+        except Exception as e:  # rdflib's evaluator raises bare exceptions
+            raise KGError(f"query failed: {type(e).__name__}: {e}") from None
+        if res.type in ("ASK", "SELECT"):
+            doc = res.serialize(format="json")
+            return from_native(ox.parse_query_results(doc, ox.QueryResultsFormat.JSON))
+        nt = res.serialize(format="nt")
+        return GraphResult([q.triple for q in ox.parse(nt, format=ox.RdfFormat.N_TRIPLES)])

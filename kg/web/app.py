@@ -1,0 +1,249 @@
+"""The graph on the web: ``create_app()`` builds the Starlette application, ``serve()``
+runs it with uvicorn after checking that query workers can be confined.
+
+Routes (handlers in :mod:`kg.web.endpoint` and :mod:`kg.web.pages`):
+
+- ``/sparql`` — the SPARQL 1.1 Protocol (GET/HEAD ``?query=``, POST form, POST
+  ``application/sparql-query``); without a query, the service description;
+- ``/api/queries`` and ``/api/queries/NAME?param=…`` — the saved queries;
+- ``/`` — the query page (no CDN: everything is served from here);
+- ``/id/…``, ``/link/…`` — every resource of the graph, HTML or RDF by ``Accept``;
+- ``/ontology``, ``/timeline.svg``, ``/context.jsonld``, ``/health``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+from kg import sparql
+from kg.errors import KGError
+from kg.namespaces import shorten
+from kg.project import Project
+from kg.queries import list_queries
+from kg.store.loading import cached_ntriples
+from kg.store.oxigraph import OxigraphEngine
+from kg.store.results import SelectResult
+from kg.web import endpoint, pages
+from kg.web.sandbox import SandboxUnavailable, confine
+from kg.web.state import AppState, Settings
+from kg.web.workers import QueryPool
+
+HERE = Path(__file__).parent
+READ = ["GET", "HEAD"]
+
+
+def routes() -> list[Any]:
+    """Every route of the application, with its handler."""
+    from starlette.routing import Mount, Route
+    from starlette.staticfiles import StaticFiles
+
+    return [
+        Route("/", pages.index, methods=READ),
+        Route("/sparql", endpoint.sparql, methods=["GET", "HEAD", "POST"]),
+        Route("/api/queries", endpoint.api_queries, methods=READ),
+        Route("/api/queries/{name}", endpoint.api_query, methods=READ),
+        Route("/id/{path:path}", pages.resource, methods=READ),
+        Route("/link/{path:path}", pages.resource, methods=READ),
+        Route("/ontology", pages.ontology, methods=READ),
+        Route("/timeline.svg", pages.timeline, methods=READ),
+        Route("/context.jsonld", pages.context, methods=READ),
+        Route("/health", pages.health, methods=READ),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+
+
+def app_state(project: Project, settings: Settings) -> AppState:
+    """The state every handler reads: the store, the worker pool, the saved queries, pages."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    engine = OxigraphEngine.from_project(project)
+    count = engine.query(sparql.load("count-triples"))
+    assert isinstance(count, SelectResult)
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape())
+    env.filters["short"] = shorten
+    env.globals["local"] = pages.local_path
+    return AppState(
+        project=project,
+        settings=settings,
+        pool=QueryPool(cached_ntriples(project), project.root, settings.limits()),
+        engine=engine,
+        triples=int(count.rows[0][0].value),  # type: ignore[union-attr]
+        saved={q.name: q for q in list_queries(project) if not q.needs_network},
+        base_url=(settings.base_url or "http://127.0.0.1:8000").rstrip("/"),
+        env=env,
+    )
+
+
+def create_app(project: Project | None = None, settings: Settings | None = None) -> Any:
+    """The Starlette application serving the project's graph."""
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.middleware.cors import CORSMiddleware
+
+    state = app_state(project or Project.find(), settings or Settings())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        await state.pool.start()
+        try:
+            yield
+        finally:
+            await state.pool.stop()
+
+    cors = Middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["GET", "HEAD", "POST"],
+        allow_headers=["Accept", "Content-Type"],
+        max_age=3600,
+    )
+    app = Starlette(routes=routes(), middleware=[cors], lifespan=lifespan)
+    app.state.kg = state
+    app.state.pool = state.pool
+    return app
+
+
+def preflight(settings: Settings) -> str:
+    """Check, in a throw-away process, that query workers can be confined; the mechanism.
+
+    Raises :class:`~kg.errors.KGError` (one line, saying why) when they cannot
+    and ``settings.allow_outbound_risk`` is not set.
+    """
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_probe, args=(child,), daemon=True)
+    proc.start()
+    child.close()
+    answer = parent.recv() if parent.poll(60) else ("failed", "the probe did not answer in 60 s")
+    proc.join(5)
+    if answer[0] == "ok":
+        return answer[1]
+    if settings.allow_outbound_risk:
+        return f"none ({answer[1]})"
+    raise KGError(
+        f"cannot confine query workers ({answer[1]}), so a query could make this server "
+        "connect anywhere; refusing to start (pass --allow-outbound-risk to serve anyway)"
+    ) from SandboxUnavailable(answer[1])
+
+
+def _probe(conn: Any) -> None:
+    try:
+        conn.send(("ok", confine()))
+    except SandboxUnavailable as e:
+        conn.send(("failed", str(e)))
+
+
+def serve(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    project: Project | None = None,
+    settings: Settings | None = None,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """Run the server until interrupted (after checking the workers can be confined)."""
+    import resource as rlimit
+
+    import uvicorn
+
+    settings = settings or Settings()
+    mechanism = preflight(settings)
+    _quiet_resource_errors()
+    if settings.base_url is None:
+        shown = f"[{host}]" if ":" in host else host
+        settings = _replace(settings, base_url=f"http://{shown}:{port}")
+    soft, hard = rlimit.getrlimit(rlimit.RLIMIT_NOFILE)
+    with contextlib.suppress(ValueError, OSError):  # room for --max-connections
+        rlimit.setrlimit(rlimit.RLIMIT_NOFILE, (hard, hard))
+    del soft
+    app = create_app(project, settings)
+    if on_ready is not None:
+        on_ready(mechanism)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+        timeout_keep_alive=5,
+        limit_concurrency=settings.max_connections,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
+        http=_deadline_protocol(settings.read_timeout),  # type: ignore[arg-type]
+    )
+    uvicorn.Server(config).run()
+
+
+def _quiet_resource_errors(every: float = 10.0) -> None:
+    """Under file-descriptor pressure asyncio logs a traceback per refused ``accept()``;
+    keep one short line per ``every`` seconds (asyncio retries accepting after 1 s)."""
+    import logging
+    import time
+
+    last = [0.0]
+
+    def one_line(record: logging.LogRecord) -> bool:
+        if "out of system resource" not in str(record.msg):
+            return True
+        now = time.monotonic()
+        if now - last[0] < every:
+            return False
+        last[0] = now
+        record.msg, record.args, record.exc_info = (
+            "out of file descriptors: new connections wait (raise ulimit -n or lower "
+            "--max-connections)",
+            (),
+            None,
+        )
+        return True
+
+    logging.getLogger("asyncio").addFilter(one_line)
+
+
+def _replace(settings: Settings, **changes: Any) -> Settings:
+    from dataclasses import replace
+
+    return replace(settings, **changes)
+
+
+def _deadline_protocol(seconds: float) -> type:
+    """uvicorn's HTTP protocol, closing a connection that has not sent a request's headers
+    within ``seconds`` of opening or of its previous response (slow or idle clients)."""
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+    class DeadlineProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
+        _kg_timer: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._kg_arm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._kg_arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self._kg_timer is not None:
+                self._kg_timer.cancel()
+            super().connection_lost(exc)
+
+        def _kg_arm(self) -> None:
+            if self._kg_timer is not None:
+                self._kg_timer.cancel()
+            self._kg_timer = self.loop.call_later(seconds, self._kg_expire, self.cycle)
+
+        def _kg_expire(self, armed_with: Any) -> None:
+            if self.cycle is armed_with and not self.transport.is_closing():
+                self.transport.close()  # no new request began in time
+
+    return DeadlineProtocol
+
+
+__all__ = ["Settings", "create_app", "preflight", "routes", "serve"]

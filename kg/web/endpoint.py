@@ -1,0 +1,256 @@
+"""The SPARQL 1.1 Protocol endpoint (``/sparql``) and the saved-query API (``/api/queries``).
+
+Read-only, no SERVICE, no FROM; every query runs in a confined worker process
+(:mod:`kg.web.workers`, :mod:`kg.web.sandbox`) under time, row, byte and memory
+limits; request size and read time are capped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from urllib.parse import parse_qsl
+
+from kg.errors import KGError
+from kg.namespaces import GRAPH_IRI
+from kg.queries import bind_params
+from kg.registry import RESULT_FORMATS
+from kg.sparqltext import check
+from kg.web.protocol import (
+    acceptable,
+    neutralise_formulas,
+    prefers_html,
+    rdf_format,
+    service_description,
+)
+from kg.web.state import AppState, Refused, Settings, state_of, text_response
+from kg.web.workers import Answer, Job
+
+
+async def _body(request: Any, settings: Settings) -> bytes:
+    limit = settings.max_request_bytes
+    too_large = Refused(413, f"the request is larger than this endpoint's limit of {limit} bytes")
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise too_large
+    body = bytearray()
+
+    async def read() -> None:
+        async for chunk in request.stream():
+            body.extend(chunk)
+            if len(body) > limit:
+                raise too_large
+
+    try:
+        await asyncio.wait_for(read(), settings.read_timeout)
+    except TimeoutError:
+        raise Refused(408, f"the request body took over {settings.read_timeout:g} s") from None
+    return bytes(body)
+
+
+def _utf8(data: bytes, what: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise Refused(400, f"{what} is not UTF-8 (byte {e.start})") from None
+
+
+async def read_protocol(request: Any, settings: Settings) -> tuple[str | None, list[tuple]]:
+    """The query text of a SPARQL Protocol request and all its fields (URL and form).
+
+    Raises :class:`Refused` for what the protocol refuses: updates (403), a
+    second ``query`` (400), an unsupported body (415), too large (413/414).
+    """
+    url_fields = _fields(request.url.query, "the URL's query string")
+    if request.method in ("GET", "HEAD"):
+        if len(request.url.query) > settings.max_request_bytes:
+            raise Refused(
+                414,
+                f"the request is larger than this endpoint's limit of "
+                f"{settings.max_request_bytes} bytes",
+            )
+        fields, direct = url_fields, None
+    else:
+        fields, direct = await _posted(request, settings, url_fields)
+    names = [k for k, _ in fields]
+    if "update" in names or "using-graph-uri" in names or "using-named-graph-uri" in names:
+        raise Refused(403, _READ_ONLY)
+    queries = [v for k, v in fields if k == "query"] + ([direct] if direct is not None else [])
+    if len(queries) > 1:
+        raise Refused(400, "the request has more than one query; send exactly one")
+    _check_dataset(fields)
+    return (queries[0] if queries else None), fields
+
+
+async def _posted(
+    request: Any, settings: Settings, url_fields: list[tuple[str, str]]
+) -> tuple[list[tuple[str, str]], str | None]:
+    """A POST's fields, and its query when sent directly as ``application/sparql-query``."""
+    ctype, _, params = request.headers.get("content-type", "").partition(";")
+    ctype = ctype.strip().lower()
+    charset = next(
+        (
+            v.strip().strip('"').lower()
+            for k, _, v in (p.strip().partition("=") for p in params.split(";"))
+            if k.strip().lower() == "charset"
+        ),
+        "utf-8",
+    )
+    if charset not in ("utf-8", "utf8"):
+        raise Refused(415, f"send the request in UTF-8, not {charset}")
+    if ctype == "application/sparql-update":
+        raise Refused(403, _READ_ONLY)
+    if ctype not in ("application/sparql-query", "application/x-www-form-urlencoded"):
+        raise Refused(
+            415,
+            "send the query as application/sparql-query or as a form "
+            "(application/x-www-form-urlencoded) field 'query'",
+        )
+    body = await _body(request, settings)
+    if ctype == "application/sparql-query":
+        return url_fields, _utf8(body, "the query")
+    return url_fields + _fields(_utf8(body, "the form"), "the form"), None
+
+
+def _check_dataset(fields: list[tuple[str, str]]) -> None:
+    """Refuse a dataset other than the one graph served here (400)."""
+    for k, v in fields:
+        if k == "default-graph-uri" and v != GRAPH_IRI:
+            raise Refused(
+                400,
+                f"default-graph-uri <{v}> is not served here: this endpoint serves one "
+                f"graph, <{GRAPH_IRI}>, as its default graph (leave the parameter out, or "
+                "name that graph)",
+            )
+        if k == "named-graph-uri":
+            raise Refused(
+                400, f"named-graph-uri <{v}> is not served here: this endpoint has no named graphs"
+            )
+
+
+_READ_ONLY = "this endpoint is read-only: SPARQL Update is not accepted"
+
+
+def _fields(encoded: str, what: str) -> list[tuple[str, str]]:
+    try:
+        return parse_qsl(encoded, keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError as e:
+        raise Refused(400, f"{what} is not UTF-8 once decoded (byte {e.start})") from None
+
+
+def _formats(fields: list[tuple]) -> list[str]:
+    return [v for k, v in fields if k in ("format", "output")]
+
+
+def _answer(result: Answer, *, head: bool = False, download: str | None = None) -> Any:
+    from starlette.responses import Response
+
+    headers = {"Vary": "Accept", **dict(result.headers)}
+    body = result.body
+    if download and result.status == 200:
+        kind = result.content_type.split(";")[0]
+        if kind in ("text/csv", "text/tab-separated-values"):
+            body = neutralise_formulas(body, "," if kind == "text/csv" else "\t")
+        ext = {"text/csv": "csv", "text/tab-separated-values": "tsv"}.get(kind, "txt")
+        headers["Content-Disposition"] = f'attachment; filename="{download}.{ext}"'
+    response = Response(
+        body, status_code=result.status, media_type=result.content_type, headers=headers
+    )
+    if head:
+        response.body = b""
+    return response
+
+
+async def _run(
+    request: Any,
+    state: AppState,
+    text: str,
+    accept: list[str],
+    bindings: dict[str, Any] | None = None,
+) -> Answer:
+    refused = check(text)
+    if refused is not None:
+        status, why = refused
+        return Answer(status, "text/plain; charset=utf-8", (why + "\n").encode())
+    job = Job(text, accept, bindings or {}, state.endpoint, state.base_url + "/context.jsonld")
+    client = request.client.host if request.client else ""
+    return await state.pool.run(job, client)
+
+
+async def sparql(request: Any) -> Any:
+    """The SPARQL 1.1 Protocol endpoint."""
+    from starlette.responses import RedirectResponse, Response
+
+    state = state_of(request)
+    try:
+        text, fields = await read_protocol(request, state.settings)
+    except Refused as e:
+        return text_response(e.status, e.message)
+    header = request.headers.get("accept")
+    if text is None:
+        if prefers_html(header or ""):
+            return RedirectResponse("/", status_code=303)
+        fmt = rdf_format(header or "") or "turtle"
+        body = state.once(
+            ("sd", fmt),
+            lambda: service_description(state.endpoint, state.triples, fmt, graph=GRAPH_IRI),
+        )
+        media = RESULT_FORMATS[fmt].content_type
+        return Response(body, media_type=media, headers={"Vary": "Accept"})
+    accept = acceptable(header, _formats(fields))
+    if accept is None:
+        return text_response(
+            406,
+            "none of the requested media types is offered; offered: "
+            + ", ".join(f.media_type for f in RESULT_FORMATS.values() if f.kind != "text"),
+        )
+    result = await _run(request, state, text, accept)
+    download = "query" if any(k == "download" for k, _ in fields) else None
+    return _answer(result, head=request.method == "HEAD", download=download)
+
+
+# -- saved queries --------------------------------------------------------------------
+
+
+async def api_queries(request: Any) -> Any:
+    from starlette.responses import JSONResponse
+
+    state = state_of(request)
+    return JSONResponse(
+        state.once(
+            "api-queries",
+            lambda: [
+                {
+                    "name": q.name,
+                    "summary": q.summary,
+                    "description": q.description,
+                    "params": [
+                        {"name": p.name, "type": p.type, "default": p.default} for p in q.params
+                    ],
+                    "text": q.text,
+                }
+                for q in state.saved.values()
+            ],
+        )
+    )
+
+
+async def api_query(request: Any) -> Any:
+    state = state_of(request)
+    name = request.path_params["name"]
+    q = state.saved.get(name)
+    if q is None:
+        return text_response(404, f"no saved query named {name!r}")
+    control = ("format", "output", "download")
+    values = {k: v for k, v in request.query_params.items() if k not in control}
+    try:
+        bound = bind_params(q, values, state.engine)
+    except KGError as e:
+        return text_response(400, e.message)
+    fields = list(request.query_params.multi_items())
+    accept = acceptable(request.headers.get("accept"), _formats(fields))
+    if accept is None:
+        return text_response(406, "none of the requested media types is offered")
+    result = await _run(request, state, q.text, accept, dict(bound))
+    download = name if "download" in request.query_params else None
+    return _answer(result, head=request.method == "HEAD", download=download)

@@ -1,0 +1,227 @@
+"""The pages: the query page, a page per resource (HTML or RDF by ``Accept``), the
+ontology, the timeline picture, the JSON-LD context, and a health check.
+
+Every resource IRI of the graph (``https://w3id.org/israel-japan-kg/…``)
+resolves here under ``/id/…`` and ``/link/…``; 404 when not in the graph.
+Pages that do not depend on the request are computed once.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+import pyoxigraph as ox
+
+from kg import sparql
+from kg.formats import graph_bytes, jsonld_context
+from kg.namespaces import BASE, IJ, shorten
+from kg.registry import RESULT_FORMATS
+from kg.store.oxigraph import OxigraphEngine
+from kg.store.results import GraphResult, SelectResult
+from kg.timeline import timeline_svg
+from kg.web.protocol import rdf_format
+from kg.web.state import AppState, state_of, text_response
+
+
+async def resource(request: Any) -> Any:
+    state = state_of(request)
+    iri = BASE + request.url.path.lstrip("/")
+    try:
+        node = ox.NamedNode(iri)
+    except ValueError:
+        return text_response(400, f"{iri!r} is not a valid IRI, so it names nothing in this graph")
+    out = state.engine.query(sparql.load("outgoing"), {"this": node})
+    inc = state.engine.query(sparql.load("incoming"), {"this": node})
+    assert isinstance(out, SelectResult) and isinstance(inc, SelectResult)
+    if not out.rows and not inc.rows:
+        return text_response(404, f"{iri} is not in this graph")
+    wanted = rdf_format(request.headers.get("accept", ""))
+    if wanted is not None:
+        return _describe_rdf(state, node, wanted)
+    from starlette.responses import HTMLResponse
+
+    context = _resource_context(state.engine, node, out.rows, inc.rows)
+    return HTMLResponse(state.page("resource.html", **context))
+
+
+async def ontology(request: Any) -> Any:
+    from starlette.responses import HTMLResponse, Response
+
+    state = state_of(request)
+    wanted = rdf_format(request.headers.get("accept", ""))
+    if wanted is not None:
+        body = state.once(("ontology", wanted), lambda: _ontology_rdf(state, wanted))
+        media = RESULT_FORMATS[wanted].content_type
+        return Response(body, media_type=media, headers={"Vary": "Accept"})
+    return HTMLResponse(
+        state.once("ontology.html", lambda: _ontology_page(state)), headers={"Vary": "Accept"}
+    )
+
+
+def _ontology_rdf(state: AppState, fmt: str) -> bytes:
+    path = state.project.ontology_dir / "ij.ttl"
+    if fmt == "turtle":
+        return path.read_bytes()
+    triples = [q.triple for q in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)]
+    return graph_bytes(triples, fmt, context=state.base_url + "/context.jsonld")
+
+
+def _ontology_page(state: AppState) -> str:
+    res = state.engine.query(sparql.load("ontology-terms"))
+    assert isinstance(res, SelectResult)
+    terms = [
+        {
+            "iri": r[0].value,  # type: ignore[union-attr]
+            "name": r[0].value[len(IJ) :],  # type: ignore[union-attr]
+            "kind": r[1].value,  # type: ignore[union-attr]
+            "label": r[2].value,  # type: ignore[union-attr]
+            "comment": r[3].value if r[3] else "",
+        }
+        for r in res.rows
+    ]
+    return state.page("ontology.html", terms=terms)
+
+
+async def index(request: Any) -> Any:
+    from starlette.responses import HTMLResponse
+
+    state = state_of(request)
+    return HTMLResponse(
+        state.once(
+            "index.html",
+            lambda: state.page(
+                "index.html",
+                triples=state.triples,
+                timeout=state.settings.timeout,
+                max_results=state.settings.max_results,
+            ),
+        )
+    )
+
+
+async def timeline(request: Any) -> Any:
+    from starlette.responses import Response
+
+    state = state_of(request)
+    svg = state.once("timeline.svg", lambda: timeline_svg(state.engine))
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "max-age=300"})
+
+
+async def context(request: Any) -> Any:
+    from starlette.responses import Response
+
+    state = state_of(request)
+
+    def make() -> str:
+        return (
+            json.dumps({"@context": jsonld_context(state.project)}, indent=2, ensure_ascii=False)
+            + "\n"
+        )
+
+    return Response(
+        state.once("context.jsonld", make),
+        media_type="application/ld+json",
+        headers={"Cache-Control": "max-age=3600"},
+    )
+
+
+async def health(request: Any) -> Any:
+    return text_response(200, "ok")
+
+
+# -- helpers ------------------------------------------------------------------
+
+_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+_EXACT = "http://www.w3.org/2004/02/skos/core#exactMatch"
+_DERIVED = "http://www.w3.org/ns/prov#wasDerivedFrom"
+
+
+def local_path(iri: str) -> str:
+    """Where an IRI of this graph is served here; other IRIs stay as they are."""
+    if iri.startswith(BASE + "id/") or iri.startswith(BASE + "link/"):
+        return "/" + iri[len(BASE) :]
+    if iri.startswith(IJ):
+        return "/ontology#" + quote(iri[len(IJ) :])
+    return iri
+
+
+def _describe_rdf(state: AppState, node: ox.NamedNode, fmt: str) -> Any:
+    from starlette.responses import Response
+
+    res = state.engine.query(sparql.load("neighbourhood"), {"this": node})
+    assert isinstance(res, GraphResult)
+    return Response(
+        graph_bytes(res.triples, fmt, context=state.base_url + "/context.jsonld"),
+        media_type=RESULT_FORMATS[fmt].content_type,
+        headers={"Vary": "Accept"},
+    )
+
+
+def _resource_context(engine: OxigraphEngine, node: ox.NamedNode, out: list, inc: list) -> dict:
+    labels = [
+        (r[2].value, r[2].language)
+        for r in out
+        if r[1].value == _LABEL and isinstance(r[2], ox.Literal)
+    ]
+    english = next((v for v, lang in labels if lang == "en"), None)
+    wikidata = [
+        r[2].value for r in out if r[1].value == _EXACT and "wikidata.org/entity/" in r[2].value
+    ]
+    sections = []
+    for r in out:
+        if r[1].value == _DERIVED:
+            url = engine.query(sparql.load("source-url"), {"s": r[2]})
+            link = url.rows[0][1].value if isinstance(url, SelectResult) and url.rows else None  # type: ignore[union-attr]
+            sections.append(
+                {
+                    "label": r[3].value if r[3] else r[2].value,
+                    "url": link,
+                    "local": local_path(r[2].value),
+                }
+            )
+    facts = [
+        {
+            "property": r[1].value,
+            "plabel": r[4].value if r[4] else shorten(r[1].value),
+            "value": _value(r[2], r[3]),
+        }
+        for r in out
+        if r[1].value not in (_LABEL, _DERIVED)
+    ]
+    refs = [
+        {
+            "subject": _value(r[1], r[3]),
+            "property": r[2].value,
+            "plabel": r[4].value if r[4] else shorten(r[2].value),
+        }
+        for r in inc
+    ]
+    return {
+        "iri": node.value,
+        "title": english or shorten(node.value),
+        "labels": labels,
+        "wikidata": wikidata,
+        "sections": sections,
+        "facts": facts,
+        "refs": refs,
+    }
+
+
+def _value(term: Any, label: Any) -> dict:
+    if isinstance(term, ox.NamedNode):
+        return {
+            "iri": term.value,
+            "href": local_path(term.value),
+            "text": label.value if label is not None else shorten(term.value),
+        }
+    if isinstance(term, ox.Literal):
+        dtype = None if term.language else shorten(term.datatype.value)
+        if dtype in ("xsd:string",):
+            dtype = None
+        return {"literal": term.value, "language": term.language, "datatype": dtype}
+    return {"literal": str(term)}
+
+
+__all__ = ["context", "health", "index", "local_path", "ontology", "resource", "timeline"]

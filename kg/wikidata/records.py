@@ -1,0 +1,222 @@
+"""Link records: what ``data/wikidata.ttl`` says about each linkable resource, and writing
+one accepted link.
+
+Links live in ``data/wikidata.ttl``: ``skos:exactMatch`` from a resource to
+``http://www.wikidata.org/entity/Q…`` plus one ``ij:WikidataLink`` record per
+linkable resource saying how the link was established (or why there is none).
+
+- :func:`check` — offline: well-formed IDs, one per resource, none shared,
+  every linked resource typed, every linkable resource linked or listed,
+  evidence on every confirmed link, no link to a declared namesake.
+- :func:`suggest` — ranks Wikidata candidates for unlinked resources by label,
+  type and facts (country, offices) against what the graph knows.
+- :func:`accept` — writes one chosen link (atomically) with its evidence.
+- :func:`verify` — online: every linked item exists, is not a redirect, and its
+  label and type agree with the graph.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kg.errors import KGError
+from kg.fileio import atomic_write
+from kg.namespaces import ID, IJ, shorten
+from kg.project import Project
+from kg.store.loading import load
+from kg.wikidata.client import ENTITY, qid
+
+LINK = "https://w3id.org/israel-japan-kg/link/"
+SKOS_EXACT = "http://www.w3.org/2004/02/skos/core#exactMatch"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+
+#: classes whose members should have a Wikidata item (subclasses included)
+LINKABLE = (
+    "State",
+    "Place",
+    "Person",
+    "Organisation",
+    "Office",
+    "DiplomaticMission",
+    "BilateralRelation",
+)
+
+#: what a candidate's "instance of" (P31) should include, per class
+EXPECTED_TYPES: dict[str, set[str]] = {
+    "Person": {"Q5"},
+    "State": {"Q6256", "Q3624078"},
+}
+
+
+@dataclass
+class Record:
+    iri: str
+    subject: str | None = None
+    status: str | None = None
+    target: str | None = None
+    candidates: list[str] = field(default_factory=list)
+    distinct_from: list[str] = field(default_factory=list)
+    evidence: str | None = None
+
+
+@dataclass
+class LinkState:
+    """What the graph says about links: records, exactMatch triples, types, labels."""
+
+    records: dict[str, Record]
+    matches: dict[str, set[str]]  # resource -> Wikidata IRIs
+    types: dict[str, set[str]]  # resource -> local names of ij classes (with superclasses)
+    labels: dict[str, str]
+    facts: dict[str, dict[str, set[str]]]  # resource -> property local name -> objects
+
+    def record_for(self, resource: str) -> Record | None:
+        return next((r for r in self.records.values() if r.subject == resource), None)
+
+    def linkable(self) -> list[str]:
+        return sorted(r for r, ts in self.types.items() if r.startswith(ID) and ts & set(LINKABLE))
+
+    def item_of(self, resource: str) -> str | None:
+        rec = self.record_for(resource)
+        if rec and rec.status == "Confirmed" and rec.target:
+            return qid(rec.target)
+        return None
+
+
+def read_state(project: Project | None = None) -> LinkState:
+    from rdflib import Literal, URIRef
+
+    g = load(project)
+    supers: dict[str, set[str]] = {}
+    for cls in g.subjects(URIRef(RDF_TYPE), URIRef("http://www.w3.org/2002/07/owl#Class")):
+        if str(cls).startswith(IJ):
+            chain = {
+                str(c)[len(IJ) :]
+                for c in g.transitive_objects(
+                    cls, URIRef("http://www.w3.org/2000/01/rdf-schema#subClassOf")
+                )
+                if str(c).startswith(IJ)
+            }
+            supers[str(cls)[len(IJ) :]] = chain
+    records: dict[str, Record] = {}
+    matches: dict[str, set[str]] = {}
+    types: dict[str, set[str]] = {}
+    labels: dict[str, str] = {}
+    facts: dict[str, dict[str, set[str]]] = {}
+    for s, p, o in g:
+        s_, p_, o_ = str(s), str(p), str(o)
+        if p_ == RDF_TYPE and o_.startswith(IJ):
+            types.setdefault(s_, set()).update(supers.get(o_[len(IJ) :], {o_[len(IJ) :]}))
+        elif p_ == SKOS_EXACT and "wikidata.org/" in o_ and s_.startswith(ID):
+            matches.setdefault(s_, set()).add(o_)
+        elif p_ == RDFS_LABEL and isinstance(o, Literal) and o.language == "en":
+            labels[s_] = o_
+        elif p_.startswith(IJ) and isinstance(o, URIRef):
+            facts.setdefault(s_, {}).setdefault(p_[len(IJ) :], set()).add(o_)
+        if s_.startswith(LINK):
+            rec = records.setdefault(s_, Record(s_))
+            local = p_[len(IJ) :] if p_.startswith(IJ) else None
+            if local == "linkSubject":
+                rec.subject = o_
+            elif local == "linkStatus":
+                rec.status = o_[len(IJ) :] if o_.startswith(IJ) else o_
+            elif local == "linkTarget":
+                rec.target = o_
+            elif local == "candidate":
+                rec.candidates.append(o_)
+            elif local == "distinctFrom":
+                rec.distinct_from.append(o_)
+            elif local == "evidence":
+                rec.evidence = o_
+    return LinkState(records, matches, types, labels, facts)
+
+
+def expected(state: LinkState, resource: str) -> tuple[set[str], set[str], set[str]]:
+    """Items the graph expects in a candidate's P31, P17/P27 and P39."""
+    classes = state.types.get(resource, set())
+    p31: set[str] = set()
+    for cls, items in EXPECTED_TYPES.items():
+        if cls in classes:
+            p31 |= items
+    countries: set[str] = set()
+    positions: set[str] = set()
+    facts = state.facts.get(resource, {})
+    for place in facts.get("country", set()):
+        if (q := state.item_of(place)) is not None:
+            countries.add(q)
+    for office in facts.get("heldOffice", set()):
+        if (q := state.item_of(office)) is not None:
+            positions.add(q)
+        for st in state.facts.get(office, {}).get("jurisdiction", set()):
+            if (q := state.item_of(st)) is not None:
+                countries.add(q)
+    return p31, countries, positions
+
+
+def accept(
+    resource: str, item: str, *, evidence: str, checks: str, project: Project | None = None
+) -> Path:
+    """Replace ``resource``'s link record by a confirmed link to ``item``."""
+    project = project or Project.find()
+    if not re.fullmatch(r"Q[1-9]\d*", item):
+        raise KGError(f"{item!r} is not a Wikidata item ID (Q followed by digits)")
+    if not resource.startswith(ID) or resource.count("/") < 5:
+        raise KGError(f"{resource!r} is not a resource of this graph")
+    kind, local = resource[len(ID) :].split("/", 1)
+    path = project.data_dir / "wikidata.ttl"
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    slug = f"{kind}-{local}"
+    record = re.compile(rf"^link:{re.escape(slug)} a ij:WikidataLink ;\n(?:.*\n)*?.* \.\n", re.M)
+    found = record.findall(text)
+    if len(found) > 1:
+        raise KGError(f"{path.name} has {len(found)} records for {kind}:{local}; edit it by hand")
+    state = read_state(project)
+    rec = state.record_for(resource)
+    if rec is not None and item in {qid(d) for d in rec.distinct_from}:
+        raise KGError(f"{item} is recorded as a namesake of {kind}:{local}; not linking it")
+    other = [
+        r for r, items in state.matches.items() if f"{ENTITY}{item}" in items and r != resource
+    ]
+    if other:
+        raise KGError(f"{item} is already linked to {shorten(other[0])}")
+    block = (
+        f"{kind}:{local} skos:exactMatch wd:{item} .\n"
+        f"link:{slug} a ij:WikidataLink ;\n"
+        f"    ij:linkSubject {kind}:{local} ;\n"
+        f"    ij:linkStatus ij:Confirmed ;\n"
+        f"    ij:linkTarget wd:{item} ;\n"
+        f"    ij:evidence {_turtle_string(evidence)}@en ;\n"
+        f"    ij:checks {_turtle_string(checks)}@en ;\n"
+        f'    dcterms:date "{datetime.date.today().isoformat()}"^^xsd:date .\n'
+    )
+    text = record.sub("", text) if found else text
+    new = text.rstrip("\n") + "\n\n" + block
+    _parse_check(new, path)
+    atomic_write(path, new.encode("utf-8"))
+    return path
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form: Shinzō Abe and Shinzo Abe compare equal."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
+
+
+def _turtle_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+def _parse_check(text: str, path: Path) -> None:
+    from rdflib import Graph
+
+    try:
+        Graph().parse(data=text, format="turtle")
+    except Exception as e:
+        raise KGError(
+            f"{path.name} would not parse after the change ({e}); nothing written"
+        ) from None
