@@ -20,7 +20,7 @@ from pathlib import Path
 
 from kg import sparql
 from kg.errors import KGError
-from kg.namespaces import shorten
+from kg.namespaces import XSD, shorten
 from kg.project import Project
 from kg.store import SelectResult, open_engine
 
@@ -63,9 +63,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 
 _INFOBOX_KEY = re.compile(r"^- [A-Za-z]+\d+: ")
 
-_XSD = "http://www.w3.org/2001/XMLSchema#"
-_DATE_TYPES = {_XSD + t for t in ("date", "gYearMonth", "gYear")}
-_NUMBER_TYPES = {_XSD + t for t in ("decimal", "integer", "double", "float")}
+_DATE_TYPES = {XSD + t for t in ("date", "gYearMonth", "gYear")}
+_NUMBER_TYPES = {XSD + t for t in ("decimal", "integer", "double", "float")}
 
 
 @dataclass

@@ -87,6 +87,13 @@ def export(
 
     Refuses (exit 1) a graph that does not conform to the shapes unless
     ``validate`` is false.
+
+    >>> data = export("nt", validate=False)
+    >>> japan = b'<https://w3id.org/israel-japan-kg/id/state/japan> '
+    >>> japan + b'<http://www.w3.org/2000/01/rdf-schema#label> "Japan"@en .' in data
+    True
+    >>> export("nt", validate=False) == data  # deterministic
+    True
     """
     if fmt not in FORMATS:
         raise KGError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")

@@ -36,12 +36,11 @@ from typing import IO, Any
 import pyoxigraph as ox
 
 from kg.errors import KGError
-from kg.namespaces import PREFIXES, shorten
+from kg.namespaces import PREFIXES, XSD, shorten
 from kg.project import Project
 from kg.registry import RESULT_FORMATS
 from kg.store.results import AskResult, GraphResult, Result, SelectResult, Term
 
-XSD = PREFIXES["xsd"]
 SELECT_FORMATS = tuple(n for n, f in RESULT_FORMATS.items() if f.kind in ("solutions", "text"))
 GRAPH_FORMATS = tuple(n for n, f in RESULT_FORMATS.items() if f.kind == "graph")
 
@@ -232,5 +231,13 @@ def write(result: Result, fmt: str | None = None, output: IO[bytes] | None = Non
 
 
 def format_result(result: Result, fmt: str | None = None) -> str:
-    """``result`` as text in ``fmt`` (default: table for solutions, Turtle for graphs)."""
+    """``result`` as text in ``fmt`` (default: table for solutions, Turtle for graphs).
+
+    >>> import kg
+    >>> res = kg.query("visits-to", {"state": "Israel"})
+    >>> print(format_result(res, "csv").splitlines()[0])
+    state,visit,year,date,visitor,office,from
+    >>> print(format_result(AskResult(True), "json"))
+    {"head":{},"boolean":true}
+    """
     return (write(result, fmt) or b"").decode("utf-8")

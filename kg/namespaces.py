@@ -9,6 +9,8 @@ BASE = "https://w3id.org/israel-japan-kg/"
 IJ = BASE + "ontology#"
 SHAPES = BASE + "shapes#"
 ID = BASE + "id/"
+#: the records of how each Wikidata link was established (data/wikidata.ttl)
+LINK = BASE + "link/"
 #: the named graph this graph is published as, and the server's default graph
 GRAPH_IRI = BASE + "graph"
 
@@ -35,6 +37,14 @@ RESOURCE_KINDS = (
     "visit",
 )
 
+XSD = "http://www.w3.org/2001/XMLSchema#"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+RDFS_SUBCLASS_OF = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
+OWL_CLASS = "http://www.w3.org/2002/07/owl#Class"
+SKOS_EXACT_MATCH = "http://www.w3.org/2004/02/skos/core#exactMatch"
+PROV_DERIVED_FROM = "http://www.w3.org/ns/prov#wasDerivedFrom"
+
 PREFIXES: dict[str, str] = {
     "ij": IJ,
     "ijsh": SHAPES,
@@ -51,12 +61,18 @@ PREFIXES: dict[str, str] = {
     "time": "http://www.w3.org/2006/time#",
     "wd": WIKIDATA_ENTITY,
     "wdt": "http://www.wikidata.org/prop/direct/",
-    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "xsd": XSD,
 }
 
 
 def expand(name: str) -> str | None:
-    """``person:shinzo-abe`` -> full IRI; ``None`` when the prefix is unknown."""
+    """``person:shinzo-abe`` -> full IRI; ``None`` when the prefix is unknown.
+
+    >>> expand("person:shinzo-abe")
+    'https://w3id.org/israel-japan-kg/id/person/shinzo-abe'
+    >>> expand("nosuch:thing") is None, expand("http://example.org/") is None
+    (True, True)
+    """
     prefix, sep, local = name.partition(":")
     if not sep or prefix not in PREFIXES or local.startswith("//"):
         return None
@@ -64,7 +80,13 @@ def expand(name: str) -> str | None:
 
 
 def shorten(iri: str) -> str:
-    """The prefixed form of ``iri`` where a project prefix fits, else ``<iri>``."""
+    """The prefixed form of ``iri`` where a project prefix fits, else ``<iri>``.
+
+    >>> shorten("https://w3id.org/israel-japan-kg/id/state/japan")
+    'state:japan'
+    >>> shorten("http://example.org/a b")
+    '<http://example.org/a b>'
+    """
     best = ""
     for prefix, ns in PREFIXES.items():
         if iri.startswith(ns) and len(ns) > len(PREFIXES.get(best, "")):

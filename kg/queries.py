@@ -32,13 +32,12 @@ import pyoxigraph as ox
 
 from kg import sparql
 from kg.errors import KGError
-from kg.namespaces import expand
+from kg.namespaces import XSD, expand
 from kg.project import Project
 from kg.sparqltext import redirect_services
 from kg.store import Engine, Result, SelectResult, Term, open_engine
 
 PARAM_TYPES = ("resource", "iri", "string", "integer", "year", "date")
-_XSD = "http://www.w3.org/2001/XMLSchema#"
 
 
 class Param(NamedTuple):
@@ -71,7 +70,7 @@ def parse_query_file(path: Path) -> SavedQuery:
 
 
 def parse_query_text(text: str, *, name: str = "<inline>", path: Path | None = None) -> SavedQuery:
-    """A query and its header (see the module's documentation); a bad header is an error
+    r"""A query and its header (see the module's documentation); a bad header is an error
     naming its line.
 
     >>> q = parse_query_text(
@@ -294,15 +293,15 @@ def _convert(p: Param, raw: str, engine: Engine) -> Term:
     if p.type == "integer":
         if not re.fullmatch(r"[+-]?\d+", raw.strip()):
             raise bad
-        return ox.Literal(str(int(raw)), datatype=ox.NamedNode(_XSD + "integer"))
+        return ox.Literal(str(int(raw)), datatype=ox.NamedNode(XSD + "integer"))
     if p.type == "year":
         if not re.fullmatch(r"\d{4}", raw.strip()):
             raise bad
-        return ox.Literal(raw.strip(), datatype=ox.NamedNode(_XSD + "gYear"))
+        return ox.Literal(raw.strip(), datatype=ox.NamedNode(XSD + "gYear"))
     if p.type == "date":
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw.strip()):
             raise bad
-        return ox.Literal(raw.strip(), datatype=ox.NamedNode(_XSD + "date"))
+        return ox.Literal(raw.strip(), datatype=ox.NamedNode(XSD + "date"))
     return ox.Literal(raw)
 
 

@@ -34,6 +34,7 @@ class Format(NamedTuple):
     extension: str
     pyoxigraph: str = ""
     charset: bool = False  # a text type whose Content-Type carries "; charset=utf-8"
+    w3c: str = ""  # its name under http://www.w3.org/ns/formats/ (service descriptions)
 
     @property
     def content_type(self) -> str:
@@ -45,16 +46,20 @@ RESULT_FORMATS: dict[str, Format] = {
     f.name: f
     for f in (
         Format("table", "text", "text/plain", "txt", charset=True),
-        Format("json", "solutions", "application/sparql-results+json", "srj", "JSON"),
-        Format("xml", "solutions", "application/sparql-results+xml", "srx", "XML"),
-        Format("csv", "solutions", "text/csv", "csv", "CSV", charset=True),
-        Format("tsv", "solutions", "text/tab-separated-values", "tsv", "TSV", charset=True),
-        Format("turtle", "graph", "text/turtle", "ttl", "TURTLE", charset=True),
-        Format("nt", "graph", "application/n-triples", "nt", "N_TRIPLES"),
-        Format("jsonld", "graph", "application/ld+json", "jsonld"),
-        Format("rdfxml", "graph", "application/rdf+xml", "rdf", "RDF_XML"),
+        Format("json", "solutions", "application/sparql-results+json", "srj", "JSON",
+               w3c="SPARQL_Results_JSON"),
+        Format("xml", "solutions", "application/sparql-results+xml", "srx", "XML",
+               w3c="SPARQL_Results_XML"),
+        Format("csv", "solutions", "text/csv", "csv", "CSV", charset=True,
+               w3c="SPARQL_Results_CSV"),
+        Format("tsv", "solutions", "text/tab-separated-values", "tsv", "TSV", charset=True,
+               w3c="SPARQL_Results_TSV"),
+        Format("turtle", "graph", "text/turtle", "ttl", "TURTLE", charset=True, w3c="Turtle"),
+        Format("nt", "graph", "application/n-triples", "nt", "N_TRIPLES", w3c="N-Triples"),
+        Format("jsonld", "graph", "application/ld+json", "jsonld", w3c="JSON-LD"),
+        Format("rdfxml", "graph", "application/rdf+xml", "rdf", "RDF_XML", w3c="RDF_XML"),
     )
-}
+}  # fmt: skip
 
 #: media types clients also send for a format (the first type of each format is its own)
 MEDIA_ALIASES = {"application/json": "json", "application/xml": "xml"}

@@ -240,3 +240,45 @@ def test_cli_queries_lists_all_with_summaries(project, kg_cli) -> None:
     lines = r.out.splitlines()
     assert len(lines) == len(list_queries())
     assert any(line.startswith("visits-to") and "[state:resource]" in line for line in lines)
+
+
+SPARQL_DIR = Path(__file__).resolve().parent.parent / "kg" / "sparql"
+EVERY_RQ = sorted((Path(__file__).resolve().parent.parent / "queries").glob("*.rq")) + sorted(
+    SPARQL_DIR.glob("*.rq"))
+
+
+@pytest.mark.parametrize("path", EVERY_RQ, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_query_headers_are_yaml_and_read_as_yaml_reads_them(path) -> None:
+    import yaml
+
+    from kg.queries import header_lines, parse_query_file, read_header
+
+    text = path.read_text(encoding="utf-8")
+    header = "\n".join(line for _, line in header_lines(text))
+    assert yaml.safe_load(header) == read_header(text), path.name
+    q = parse_query_file(path)
+    assert q.summary, f"{path.name} has no summary"
+    loaded = yaml.safe_load(header)
+    assert q.description == loaded.get("description", "")
+    assert [(p.name, p.type, p.default) for p in q.params] == [
+        (name, *[*str(spec).split(maxsplit=1), None][:2])
+        for name, spec in (loaded.get("params") or {}).items()]
+    assert list(q.tags) == (loaded.get("tags") or [])
+
+
+def test_the_library_has_no_sparql_in_python_strings() -> None:
+    import ast
+    import re
+
+    kg_dir = SPARQL_DIR.parent
+    pattern = re.compile(r"\b(SELECT|CONSTRUCT|DESCRIBE|ASK)\b.*(WHERE|\{)", re.I | re.S)
+    found = []
+    for path in kg_dir.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                      if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef))
+                      and node.body and isinstance(node.body[0], ast.Expr)}
+        found += [f"{path.relative_to(kg_dir)}:{node.lineno}" for node in ast.walk(tree)
+                  if isinstance(node, ast.Constant) and isinstance(node.value, str)
+                  and id(node) not in docstrings and pattern.search(node.value)]
+    assert found == [], "put the library's queries in kg/sparql/*.rq"

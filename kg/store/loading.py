@@ -24,6 +24,16 @@ if TYPE_CHECKING:
 _HEADER = "# kg-cache sha256="
 
 
+def prefixed_graph() -> Graph:
+    """An empty rdflib graph that knows the project's prefixes, and no others."""
+    from rdflib import Graph
+
+    graph = Graph(bind_namespaces="none")
+    for prefix, ns in PREFIXES.items():
+        graph.bind(prefix, ns, override=True, replace=True)
+    return graph
+
+
 def parse_files(
     paths: list[Path], project: Project | None = None, *, allow_blank_nodes: bool = False
 ) -> Graph:
@@ -37,9 +47,7 @@ def parse_files(
     from rdflib import BNode, Graph
     from rdflib.plugins.parsers.notation3 import BadSyntax
 
-    graph = Graph(bind_namespaces="none")
-    for prefix, ns in PREFIXES.items():
-        graph.bind(prefix, ns, override=True, replace=True)
+    graph = prefixed_graph()
     for path in paths:
         name = project.relative(path) if project else str(path)
         try:
@@ -107,11 +115,8 @@ def _read_verified(path: Path) -> bytes | None:
 
 def load(project: Project | None = None) -> Graph:
     """The whole graph (ontology and data) as an rdflib graph, from the cache when current."""
-    from rdflib import Graph
 
     path = cached_ntriples(project)
-    graph = Graph(bind_namespaces="none")
-    for prefix, ns in PREFIXES.items():
-        graph.bind(prefix, ns, override=True, replace=True)
+    graph = prefixed_graph()
     graph.parse(path, format="nt")
     return graph

@@ -16,7 +16,15 @@ import pyoxigraph as ox
 
 from kg import sparql
 from kg.formats import graph_bytes, jsonld_context
-from kg.namespaces import BASE, IJ, shorten
+from kg.namespaces import (
+    BASE,
+    IJ,
+    PROV_DERIVED_FROM,
+    RDFS_LABEL,
+    SKOS_EXACT_MATCH,
+    WIKIDATA_ENTITY,
+    shorten,
+)
 from kg.registry import RESULT_FORMATS
 from kg.store.oxigraph import OxigraphEngine
 from kg.store.results import GraphResult, SelectResult
@@ -133,9 +141,6 @@ async def health(request: Any) -> Any:
 
 # -- helpers ------------------------------------------------------------------
 
-_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
-_EXACT = "http://www.w3.org/2004/02/skos/core#exactMatch"
-_DERIVED = "http://www.w3.org/ns/prov#wasDerivedFrom"
 
 
 def local_path(iri: str) -> str:
@@ -163,15 +168,17 @@ def _resource_context(engine: OxigraphEngine, node: ox.NamedNode, out: list, inc
     labels = [
         (r[2].value, r[2].language)
         for r in out
-        if r[1].value == _LABEL and isinstance(r[2], ox.Literal)
+        if r[1].value == RDFS_LABEL and isinstance(r[2], ox.Literal)
     ]
     english = next((v for v, lang in labels if lang == "en"), None)
     wikidata = [
-        r[2].value for r in out if r[1].value == _EXACT and "wikidata.org/entity/" in r[2].value
+        r[2].value
+        for r in out
+        if r[1].value == SKOS_EXACT_MATCH and r[2].value.startswith(WIKIDATA_ENTITY)
     ]
     sections = []
     for r in out:
-        if r[1].value == _DERIVED:
+        if r[1].value == PROV_DERIVED_FROM:
             url = engine.query(sparql.load("source-url"), {"s": r[2]})
             link = url.rows[0][1].value if isinstance(url, SelectResult) and url.rows else None  # type: ignore[union-attr]
             sections.append(
@@ -188,7 +195,7 @@ def _resource_context(engine: OxigraphEngine, node: ox.NamedNode, out: list, inc
             "value": _value(r[2], r[3]),
         }
         for r in out
-        if r[1].value not in (_LABEL, _DERIVED)
+        if r[1].value not in (RDFS_LABEL, PROV_DERIVED_FROM)
     ]
     refs = [
         {

@@ -105,19 +105,6 @@ def acceptable(accept: str | None, formats: list[str] | str | None = None) -> li
     return out or None
 
 
-#: the names the SPARQL 1.1 Service Description gives formats (http://www.w3.org/ns/formats/)
-_W3C_FORMAT_NAMES = {
-    "json": "SPARQL_Results_JSON",
-    "xml": "SPARQL_Results_XML",
-    "csv": "SPARQL_Results_CSV",
-    "tsv": "SPARQL_Results_TSV",
-    "turtle": "Turtle",
-    "nt": "N-Triples",
-    "jsonld": "JSON-LD",
-    "rdfxml": "RDF_XML",
-}
-
-
 def prefers_html(accept: str) -> bool:
     """Does ``Accept`` take HTML at all (a browser)?"""
     return any(
@@ -152,7 +139,7 @@ def service_description(
     import pyoxigraph as ox
 
     result_formats = " ,\n        ".join(
-        f"<http://www.w3.org/ns/formats/{v}>" for v in _W3C_FORMAT_NAMES.values()
+        f"<http://www.w3.org/ns/formats/{f.w3c}>" for f in RESULT_FORMATS.values() if f.w3c
     )
     name = f"\n        sd:name <{graph}> ;" if graph else ""
     turtle = f"""@prefix sd: <http://www.w3.org/ns/sparql-service-description#> .

@@ -23,11 +23,12 @@ from typing import Any
 
 from kg.errors import KGError
 from kg.fileio import atomic_write
+from kg.namespaces import WIKIDATA_ENTITY
 from kg.registry import __version__
 
 API = "https://www.wikidata.org/w/api.php"
 CONTACT = "https://w3id.org/israel-japan-kg; Israel-Japan relations knowledge graph"
-ENTITY = "http://www.wikidata.org/entity/"
+ENTITY = WIKIDATA_ENTITY
 
 
 def user_agent() -> str:

@@ -24,15 +24,20 @@ from pathlib import Path
 
 from kg.errors import KGError
 from kg.fileio import atomic_write
-from kg.namespaces import ID, IJ, shorten
+from kg.namespaces import (
+    ID,
+    IJ,
+    LINK,
+    OWL_CLASS,
+    RDF_TYPE,
+    RDFS_LABEL,
+    RDFS_SUBCLASS_OF,
+    SKOS_EXACT_MATCH,
+    shorten,
+)
 from kg.project import Project
 from kg.store.loading import load
 from kg.wikidata.client import ENTITY, qid
-
-LINK = "https://w3id.org/israel-japan-kg/link/"
-SKOS_EXACT = "http://www.w3.org/2004/02/skos/core#exactMatch"
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 
 #: classes whose members should have a Wikidata item (subclasses included)
 LINKABLE = (
@@ -91,12 +96,12 @@ def read_state(project: Project | None = None) -> LinkState:
 
     g = load(project)
     supers: dict[str, set[str]] = {}
-    for cls in g.subjects(URIRef(RDF_TYPE), URIRef("http://www.w3.org/2002/07/owl#Class")):
+    for cls in g.subjects(URIRef(RDF_TYPE), URIRef(OWL_CLASS)):
         if str(cls).startswith(IJ):
             chain = {
                 str(c)[len(IJ) :]
                 for c in g.transitive_objects(
-                    cls, URIRef("http://www.w3.org/2000/01/rdf-schema#subClassOf")
+                    cls, URIRef(RDFS_SUBCLASS_OF)
                 )
                 if str(c).startswith(IJ)
             }
@@ -110,7 +115,7 @@ def read_state(project: Project | None = None) -> LinkState:
         s_, p_, o_ = str(s), str(p), str(o)
         if p_ == RDF_TYPE and o_.startswith(IJ):
             types.setdefault(s_, set()).update(supers.get(o_[len(IJ) :], {o_[len(IJ) :]}))
-        elif p_ == SKOS_EXACT and "wikidata.org/" in o_ and s_.startswith(ID):
+        elif p_ == SKOS_EXACT_MATCH and "wikidata.org/" in o_ and s_.startswith(ID):
             matches.setdefault(s_, set()).add(o_)
         elif p_ == RDFS_LABEL and isinstance(o, Literal) and o.language == "en":
             labels[s_] = o_
