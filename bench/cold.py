@@ -59,8 +59,8 @@ def timed(cmd: list[str], env: dict[str, str]) -> float:
 
 def import_costs(python: Path, env: dict[str, str], name: str) -> dict[str, float]:
     """Milliseconds of cumulative import time per top module, from ``-X importtime``."""
-    proc = subprocess.run([str(python), "-X", "importtime", "-m", "kg.cli", "query", name,
-                           "-f", "csv"], capture_output=True, text=True, env=env, check=True)
+    proc = subprocess.run([str(python), "-X", "importtime", str(ENV / "bin" / "kg"), "query",
+                           name, "-f", "csv"], capture_output=True, text=True, env=env, check=True)
     costs: dict[str, float] = {}
     for line in proc.stderr.splitlines():
         if not line.startswith("import time:") or "|" not in line:

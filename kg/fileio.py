@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 from kg.errors import KGError
@@ -16,6 +15,8 @@ def atomic_write(path: Path, data: bytes) -> None:
     The temporary file is renamed over ``path`` only once it is complete and
     flushed, so an interrupted or failed write leaves ``path`` as it was.
     """
+    import tempfile  # 3 ms (random, shutil) that read-only commands never need
+
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

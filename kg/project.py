@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -89,6 +88,8 @@ class Project:
 
     def content_key(self, files: list[Path] | None = None) -> str:
         """A digest of the inputs' names and bytes: equal keys, equal graphs."""
+        import hashlib  # here: a cold ``kg query`` finds the key in the cache's stamp
+
         h = hashlib.sha256(CACHE_VERSION.encode())
         for path in files if files is not None else self.graph_files() + self.shape_files():
             try:

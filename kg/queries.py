@@ -24,9 +24,9 @@ term; the value is never pasted into the query text. Parameter types:
 from __future__ import annotations
 
 import re
+from collections import namedtuple
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
 
 import pyoxigraph as ox
 
@@ -37,23 +37,28 @@ from kg.project import Project
 from kg.sparqltext import redirect_services
 from kg.store import Engine, Result, SelectResult, Term, open_engine
 
+TYPE_CHECKING = False  # typing costs a cold ``kg query`` 7 ms; annotations need it only here
+if TYPE_CHECKING:
+    from typing import Any
+
 PARAM_TYPES = ("resource", "iri", "string", "integer", "year", "date")
 
 
-class Param(NamedTuple):
-    name: str
-    type: str
-    default: str | None = None
+#: a declared parameter: its name (a variable of the query), type, default (or None)
+Param = namedtuple("Param", "name type default", defaults=(None,))
 
 
-class SavedQuery(NamedTuple):
-    name: str
-    text: str
-    summary: str = ""
-    description: str = ""
-    params: tuple[Param, ...] = ()
-    tags: tuple[str, ...] = ()
-    path: Path | None = None
+class SavedQuery(
+    namedtuple(
+        "SavedQuery",
+        "name text summary description params tags path",
+        defaults=("", "", (), (), None),
+    )
+):
+    """A query with its header: ``params`` is a tuple of :data:`Param`, ``tags`` of
+    strings, ``path`` the file it came from (None for inline text)."""
+
+    __slots__ = ()
 
     @property
     def needs_network(self) -> bool:

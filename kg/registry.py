@@ -14,27 +14,30 @@ nothing heavy). :mod:`kg.formats` maps these names onto pyoxigraph's writers.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections import namedtuple
 
 __version__ = "0.1.0"
 
 
-class Format(NamedTuple):
+# collections.namedtuple, not typing.NamedTuple: importing typing costs a cold kg query 7 ms
+class Format(
+    namedtuple(
+        "Format",
+        "name kind media_type extension pyoxigraph charset w3c",
+        defaults=("", False, ""),
+    )
+):
     """One way of writing an answer.
 
     ``kind`` is what it can carry: ``solutions`` (SELECT, ASK), ``graph``
     (CONSTRUCT, DESCRIBE, whole-graph exports) or ``text`` (for people only).
     ``pyoxigraph`` names the member of ``QueryResultsFormat`` / ``RdfFormat``
-    that writes it (empty: written by this package or by rdflib).
+    that writes it (empty: written by this package or by rdflib); ``charset``
+    says the Content-Type carries ``; charset=utf-8``; ``w3c`` is the name under
+    http://www.w3.org/ns/formats/ (service descriptions).
     """
 
-    name: str
-    kind: str
-    media_type: str
-    extension: str
-    pyoxigraph: str = ""
-    charset: bool = False  # a text type whose Content-Type carries "; charset=utf-8"
-    w3c: str = ""  # its name under http://www.w3.org/ns/formats/ (service descriptions)
+    __slots__ = ()
 
     @property
     def content_type(self) -> str:

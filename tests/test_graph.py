@@ -100,3 +100,44 @@ def test_concurrent_cold_runs_agree(scratch: Project) -> None:
     assert len({out for _, out in results}) == 1
     assert len(list((scratch.build_dir / "cache").glob("graph-*.nt"))) == 1
     assert not list((scratch.build_dir / "cache").glob(".*.tmp"))
+
+
+def _age_inputs(project: Project, seconds: int = 60) -> None:
+    import os
+    import time
+
+    past = time.time_ns() - seconds * 1_000_000_000
+    for path in project.graph_files() + project.shape_files():
+        os.utime(path, ns=(past, past))
+
+
+def test_a_stamped_cache_is_found_without_reading_or_hashing_inputs(scratch, monkeypatch) -> None:
+    _age_inputs(scratch)
+    first = cached_ntriples(scratch)  # verifies by content, then stamps
+
+    def no_hashing(*args, **kwargs):
+        raise AssertionError("the inputs were hashed although the stamp matched")
+
+    monkeypatch.setattr(Project, "content_key", no_hashing)
+    assert cached_ntriples(scratch) == first
+
+
+def test_the_stamp_sends_changed_or_fresh_inputs_the_slow_way(scratch, monkeypatch) -> None:
+    _age_inputs(scratch)
+    first = cached_ntriples(scratch)
+    calls = []
+    real = Project.content_key
+    monkeypatch.setattr(Project, "content_key", lambda self, *a: calls.append(1) or real(self, *a))
+    places = scratch.data_dir / "places.ttl"
+    places.write_text(places.read_text() + "\n# touched\n")  # changed size and time
+    second = cached_ntriples(scratch)
+    assert calls and second != first
+    calls.clear()
+    assert cached_ntriples(scratch) == second and calls  # just edited: racily clean, hash again
+    _age_inputs(scratch)
+    cached_ntriples(scratch)
+    calls.clear()
+    assert cached_ntriples(scratch) == second and not calls
+    second.write_bytes(second.read_bytes()[:-10])  # the cache itself damaged
+    assert cached_ntriples(scratch) == second and calls
+    assert second.read_bytes().endswith(b" .\n")

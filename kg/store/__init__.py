@@ -18,19 +18,10 @@ AskResult(value=True)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Protocol
-
 from kg.errors import KGError
 from kg.project import Project
 from kg.registry import ENGINE_NAMES
-from kg.store.results import AskResult, GraphResult, Result, SelectResult, Term
-
-
-class Engine(Protocol):
-    name: str
-
-    def query(self, text: str, bindings: Mapping[str, Term] | None = None) -> Result: ...
+from kg.store.results import AskResult, Engine, GraphResult, Result, SelectResult, Term
 
 
 def open_engine(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -12,10 +10,10 @@ import pyoxigraph as ox
 from kg.errors import KGError
 from kg.project import Project
 from kg.store.loading import cached_ntriples
-from kg.store.results import Result, Term, from_native
+from kg.store.results import Engine, Result, Term, from_native
 
 
-class OxigraphEngine:
+class OxigraphEngine(Engine):
     """pyoxigraph's in-memory store, loaded from the cached N-Triples."""
 
     name = "oxigraph"
@@ -58,6 +56,9 @@ def disk_store(project: Project) -> Path:
     Built in a temporary folder and renamed into place, so a reader never
     opens a half-built store, and concurrent builders cannot collide.
     """
+    import shutil
+    import tempfile
+
     key = project.content_key()
     target = project.build_dir / "oxigraph" / key
     if (target / "kg-complete").is_file():

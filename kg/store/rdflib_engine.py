@@ -15,13 +15,13 @@ import pyoxigraph as ox
 
 from kg.errors import KGError
 from kg.project import Project
-from kg.store.results import GraphResult, Result, Term, from_native
+from kg.store.results import Engine, GraphResult, Result, Term, from_native
 
 if TYPE_CHECKING:
     from rdflib import Graph
 
 
-class RdflibEngine:
+class RdflibEngine(Engine):
     """rdflib's SPARQL engine over an in-memory rdflib graph."""
 
     name = "rdflib"

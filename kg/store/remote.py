@@ -10,7 +10,7 @@ import pyoxigraph as ox
 
 from kg.errors import KGError
 from kg.sparqltext import inline_values
-from kg.store.results import GraphResult, Result, SelectResult, Term, from_native
+from kg.store.results import Engine, GraphResult, Result, SelectResult, Term, from_native
 
 #: what we ask for, best first; answers are read by pyoxigraph's parsers
 ACCEPT = (
@@ -19,7 +19,7 @@ ACCEPT = (
 )
 
 
-class RemoteEngine:
+class RemoteEngine(Engine):
     """Any SPARQL 1.1 Protocol endpoint.
 
     Parameters are sent as a ``VALUES`` block of RDF terms written by the
