@@ -19,7 +19,6 @@ Writes build/bench/cold.md and .json; exits 1 when kg takes more than
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -28,7 +27,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "build" / "bench"
+sys.path.insert(0, str(ROOT))
+from bench.report import OUT, finish  # noqa: E402
+
 ENV = OUT / "cold-venv"
 
 
@@ -114,17 +115,8 @@ def main() -> int:
         "Largest imports of `kg query` (cumulative ms, `-X importtime`): "
         + ", ".join(f"{m} {v:.1f}" for v, m in top),
     ]
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "cold.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (OUT / "cold.json").write_text(json.dumps({"queries": result, "imports_ms": costs},
-                                              indent=2) + "\n", encoding="utf-8")
-    print("\n".join(lines))
     over = [n for n, r in result.items() if r["ratio"] > args.budget]
-    if over:
-        print(f"over budget: {', '.join(over)}", file=sys.stderr)
-        return 1
-    return 0
-
+    return finish("cold", lines, {"queries": result, "imports_ms": costs}, over)
 
 if __name__ == "__main__":
     sys.exit(main())

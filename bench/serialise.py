@@ -20,7 +20,6 @@ Writes build/bench/serialise.md and .json; exits 1 when a path costs more than
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -28,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-OUT = ROOT / "build" / "bench"
+from bench.report import OUT, finish  # noqa: E402
 
 
 def median(fn, repeats: int) -> tuple[float, object]:
@@ -104,17 +103,9 @@ def main() -> int:
         "",
         f"Budget: at most {args.budget:.0%} over evaluation.",
     ]  # fmt: skip
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "serialise.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (OUT / "serialise.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print("\n".join(lines))
-    failed = [name for name, over in (("kg query", over_cli), ("kg serve", over_srv))
+    missed = [name for name, over in (("kg query", over_cli), ("kg serve", over_srv))
               if over > args.budget]
-    if failed:
-        print(f"over budget: {', '.join(failed)}", file=sys.stderr)
-        return 1
-    return 0
-
+    return finish("serialise", lines, result, missed)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -9,7 +9,7 @@
 
 For Oxigraph's server, ``--endpoint http://host:7878/query`` is enough: its
 update (``/update``) and graph store (``/store``) endpoints are derived from it.
-Credentials come from the environment as for queries (see kg.engine.RemoteEngine).
+Credentials come from the environment as for queries (see kg.store.remote.RemoteEngine).
 """
 
 from __future__ import annotations
@@ -53,7 +53,12 @@ def publish(
 ) -> PublishReport:
     """Replace ``graph`` on the server by the project's graph; verify it afterwards."""
     import httpx
+    import pyoxigraph as ox
 
+    try:
+        ox.NamedNode(graph)
+    except ValueError:
+        raise KGError(f"--graph {graph!r} is not a valid IRI") from None
     project = project or Project.find()
     if validate:
         report = run_validation(project=project)
@@ -68,8 +73,6 @@ def publish(
         if store is not None
         else (_derive(endpoint, "store") if endpoint.endswith("/query") else None)
     )
-    import pyoxigraph as ox
-
     nt = cached_ntriples(project)
     body = nt.read_text(encoding="utf-8").partition("\n")[2]
     local = {q.triple for q in ox.parse(body.encode(), format=ox.RdfFormat.N_TRIPLES)}

@@ -22,7 +22,7 @@ pyoxigraph's parser (spargebra, a PEG grammar) implements them:
 The check errs on the side of refusing: any ``service`` in code outside those
 places is refused, which wrongly refuses only a prefix whose name contains
 "service" (``PREFIX myservice: …``). It is not what keeps the server from
-connecting anywhere: that is the worker's sandbox (:mod:`kg.sandbox`). It
+connecting anywhere: that is the worker's sandbox (:mod:`kg.web.sandbox`). It
 gives the common case a clear message before a worker is involved.
 """
 

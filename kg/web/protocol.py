@@ -8,7 +8,7 @@
 - :func:`rdf_format` and :func:`prefers_html`: content negotiation of the pages.
 
 What a query may do (read-only, no SERVICE, no FROM) is :func:`kg.sparqltext.refusal`
-for the message, and :mod:`kg.sandbox` for the guarantee.
+for the message, and :mod:`kg.web.sandbox` for the guarantee.
 """
 
 from __future__ import annotations

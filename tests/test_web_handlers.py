@@ -1,0 +1,51 @@
+"""Each handler of the web layer works alone: a Starlette app with that one route and a
+state built for the test, no worker pool started, no server."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.applications import Starlette
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from kg.web import endpoint, pages
+from kg.web.app import app_state
+from kg.web.state import Settings
+
+
+@pytest.fixture(scope="module")
+def state(project):
+    return app_state(project, Settings(workers=1))
+
+
+def alone(handler, path: str, state) -> TestClient:
+    app = Starlette(routes=[Route(path, handler, methods=["GET", "HEAD", "POST"])])
+    app.state.kg = state
+    return TestClient(app)
+
+
+def test_the_saved_query_list_alone(state) -> None:
+    with alone(endpoint.api_queries, "/api/queries", state) as client:
+        names = [q["name"] for q in client.get("/api/queries").json()]
+    assert "visits-to" in names and "wikidata-people" not in names  # network ones stay off
+
+
+def test_a_resource_page_alone(state) -> None:
+    with alone(pages.resource, "/id/{path:path}", state) as client:
+        page = client.get("/id/state/japan")
+        turtle = client.get("/id/state/japan", headers={"Accept": "text/turtle"})
+        missing = client.get("/id/state/atlantis")
+    assert page.status_code == 200 and "日本" in page.text
+    assert turtle.headers["content-type"].startswith("text/turtle")
+    assert "state:japan" in turtle.text
+    assert missing.status_code == 404
+
+
+def test_the_protocol_refusals_alone_need_no_worker(state) -> None:
+    with alone(endpoint.sparql, "/sparql", state) as client:
+        update = client.post("/sparql", content="INSERT DATA {}",
+                             headers={"Content-Type": "application/sparql-update"})
+        service = client.get("/sparql", params={"query": "SELECT * { SERVICE <http://x/> {} }"})
+        description = client.get("/sparql", headers={"Accept": "text/turtle"})
+    assert update.status_code == 403 and service.status_code == 403
+    assert "sd:Service" in description.text
