@@ -8,6 +8,7 @@ import json
 import xml.etree.ElementTree as ET
 
 import pyoxigraph as ox
+import pytest
 from rdflib import Graph
 
 from kg.formats import format_result
@@ -90,3 +91,67 @@ def test_cli_construct_and_describe(project, kg_cli) -> None:
                "CONSTRUCT { ?s ?p ?o } WHERE { BIND(<https://w3id.org/israel-japan-kg/id/state/iran>"
                " AS ?s) ?s ?p ?o }", root=project.root)
     assert r.code == 0 and json.loads(r.out)["id"] == "state:iran"
+
+
+# -- pyoxigraph's writers, and the worker's counted path ---------------------------------
+
+TRICKY = [
+    ox.Literal("tab\there, new\nline, \"quotes\", back\\slash, 日本"),
+    ox.Literal("שלום", language="he"),
+    ox.Literal("03", datatype=ox.NamedNode(XSD + "integer")),  # not canonical: kept as written
+    ox.Literal("1.50", datatype=ox.NamedNode(XSD + "decimal")),
+    ox.Literal("true", datatype=ox.NamedNode(XSD + "boolean")),
+    ox.Literal("1985-12", datatype=ox.NamedNode(XSD + "gYearMonth")),
+    ox.NamedNode("http://example.org/a?b=c#d"),
+    ox.BlankNode("b1"),
+]
+
+
+def _store() -> ox.Store:
+    store = ox.Store()
+    s, p = ox.NamedNode("http://example.org/s"), ox.NamedNode("http://example.org/p")
+    for term in TRICKY:
+        store.add(ox.Quad(s, p, term))
+    return store
+
+
+QUERY = "SELECT ?o ?none WHERE { ?s ?p ?o OPTIONAL { ?o ?q ?none } } ORDER BY STR(?o)"
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml", "tsv"])
+def test_every_term_survives_the_servers_counted_path(fmt) -> None:
+    from kg.registry import RESULT_FORMATS
+    from kg.web.workers import Job, Limits, run_query
+
+    store = _store()
+    expected = [row[0] for row in SelectResult.from_native(store.query(QUERY)).rows]
+    answer = run_query(store, Job(QUERY, [RESULT_FORMATS[fmt].media_type], {}), Limits())
+    assert answer.status == 200
+    parsed = ox.parse_query_results(answer.body, getattr(ox.QueryResultsFormat, fmt.upper()))
+    rows = [(s["o"], s["none"]) for s in parsed]
+    assert [o for o, _ in rows] == expected and {n for _, n in rows} == {None}
+
+
+def test_the_row_cap_is_exact() -> None:
+    from kg.web.workers import Job, Limits, run_query
+
+    job = Job(QUERY, ["application/sparql-results+json"], {})
+    assert run_query(_store(), job, Limits(max_results=len(TRICKY))).status == 200
+    over = run_query(_store(), job, Limits(max_results=len(TRICKY) - 1))
+    assert over.status == 413 and b"more than 7 rows" in over.body
+
+
+def test_native_solutions_are_written_unread_and_then_refuse_to_be_read_twice() -> None:
+    result = SelectResult.from_native(_store().query(QUERY))
+    first = format_result(result, "json")
+    assert len(json.loads(first)["results"]["bindings"]) == len(TRICKY)
+    with pytest.raises(RuntimeError, match="already written"):
+        result.rows  # noqa: B018
+
+
+def test_solutions_from_another_engine_are_written_by_pyoxigraph_too() -> None:
+    rows = SelectResult(["o"], [(t,) for t in TRICKY])
+    doc = json.loads(format_result(rows, "json"))
+    assert [b["o"]["value"] for b in doc["results"]["bindings"]] == [t.value for t in TRICKY]
+    assert json.loads(format_result(SelectResult([], [(), ()]), "json"))["results"] == {
+        "bindings": [{}, {}]}
