@@ -327,6 +327,12 @@ def _link_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="check every confirmed link against Wikidata (network)",
     )
+    mode.add_argument(
+        "--report",
+        action="store_true",
+        help="how many resources are linked, per kind, and why each one left is not",
+    )
+    p.add_argument("--markdown", action="store_true", help="with --report: the table in Markdown")
     p.add_argument(
         "names",
         nargs="*",
@@ -354,8 +360,15 @@ def cmd_link(args: Args) -> int:
     project = _project(args)
     if not args.suggest and (args.names or args.type or args.accept):
         raise KGError("NAME, --type and --accept go with --suggest")
+    if args.markdown and not args.report:
+        raise KGError("--markdown goes with --report")
     if args.check:
         return _link_check(project)
+    if args.report:
+        from kg.wikidata.report import link_report
+
+        _write(link_report(project).to_text(markdown=args.markdown))
+        return 0
     client = WikidataClient(
         api=args.api or os.environ.get("KG_WIKIDATA_API", API),
         cache_dir=project.build_dir / "wikidata-cache",

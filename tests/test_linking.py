@@ -301,3 +301,31 @@ def test_federated_query_against_a_stand_in_endpoint(engine_name, httpserver, en
 def test_network_queries_are_listed_as_such(project: Project, kg_cli) -> None:
     r = kg_cli("query", "wikidata-places", root=project.root)
     assert r.code == 2 and "--allow-network" in r.err
+
+
+def test_the_share_linked_never_falls_below_the_readme(project) -> None:
+    import re
+
+    from kg.wikidata.report import link_report
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    stated = re.search(r"^\| all \| (\d+) \| (\d+) \| (\d+) \| (\d+)% \|$", readme, re.M)
+    assert stated, "README.md has no 'all' row of kg link --report --markdown"
+    report = link_report(project)
+    assert report.all.share * 100 >= int(stated.group(4))
+    assert report.all.linked >= int(stated.group(1))
+    table = report.to_text(markdown=True).split("\n\n")[0]
+    assert table in readme, "README.md's link table is not kg link --report --markdown's"
+
+
+def test_link_report_counts_every_record_once(project, kg_cli) -> None:
+    from kg.wikidata.records import read_state
+    from kg.wikidata.report import link_report
+
+    report = link_report(project)
+    assert report.all.total == len(read_state(project).records)
+    assert len(report.left) == report.all.candidate + report.all.unconfirmed
+    r = kg_cli("link", "--report", root=project.root)
+    assert r.code == 0 and "share linked" in r.out and f"left ({len(report.left)}):" in r.out
+    r = kg_cli("link", "--check", "--markdown", root=project.root)
+    assert r.code == 2 and "--markdown goes with --report" in r.err
