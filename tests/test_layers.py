@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("formats", ("kg.formats",)),
     ("features", ("kg.queries", "kg.validation", "kg.exports", "kg.publish", "kg.statistics",
                   "kg.description", "kg.article", "kg.timeline", "kg.documentation",
-                  "kg.wikidata")),
+                  "kg.reconciliation", "kg.wikidata")),
     ("web", ("kg.web",)),
     ("cli", ("kg.cli",)),
 ]  # fmt: skip

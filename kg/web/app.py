@@ -8,6 +8,7 @@ Routes (handlers in :mod:`kg.web.endpoint` and :mod:`kg.web.pages`):
 - ``/api/queries`` and ``/api/queries/NAME?param=…`` — the saved queries;
 - ``/`` — the query page (no CDN: everything is served from here);
 - ``/id/…``, ``/link/…`` — every resource of the graph, HTML or RDF by ``Accept``;
+- ``/reconcile`` — the W3C Reconciliation Service API 0.2 (:mod:`kg.web.reconcile`);
 - ``/ontology``, ``/timeline.svg``, ``/context.jsonld``, ``/health``.
 """
 
@@ -27,7 +28,7 @@ from kg.queries import list_queries
 from kg.store.loading import cached_ntriples
 from kg.store.oxigraph import OxigraphEngine
 from kg.store.results import SelectResult
-from kg.web import endpoint, pages
+from kg.web import endpoint, pages, reconcile
 from kg.web.sandbox import SandboxUnavailable, confine
 from kg.web.state import AppState, Settings
 from kg.web.workers import QueryPool
@@ -52,6 +53,9 @@ def routes() -> list[Any]:
         Route("/timeline.svg", pages.timeline, methods=READ),
         Route("/context.jsonld", pages.context, methods=READ),
         Route("/health", pages.health, methods=READ),
+        Route("/reconcile", reconcile.service, methods=["GET", "HEAD", "POST"]),
+        Route("/reconcile/suggest/{kind}", reconcile.suggest, methods=READ),
+        Route("/reconcile/preview", reconcile.preview, methods=READ),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
 

@@ -27,7 +27,8 @@ from kg.web.state import AppState, Refused, Settings, state_of, text_response
 from kg.web.workers import Answer, Job
 
 
-async def _body(request: Any, settings: Settings) -> bytes:
+async def read_body(request: Any, settings: Settings) -> bytes:
+    """The request body, refused (413) past the size limit and (408) past the read time."""
     limit = settings.max_request_bytes
     too_large = Refused(413, f"the request is larger than this endpoint's limit of {limit} bytes")
     length = request.headers.get("content-length", "")
@@ -106,7 +107,7 @@ async def _posted(
             "send the query as application/sparql-query or as a form "
             "(application/x-www-form-urlencoded) field 'query'",
         )
-    body = await _body(request, settings)
+    body = await read_body(request, settings)
     if ctype == "application/sparql-query":
         return url_fields, _utf8(body, "the query")
     return url_fields + _fields(_utf8(body, "the form"), "the form"), None

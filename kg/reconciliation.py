@@ -1,0 +1,254 @@
+"""The graph as a reconciliation service (W3C Reconciliation Service API, version 0.2).
+
+The protocol OpenRefine speaks: a researcher with a column of names ("Rabin",
+"Foreign Minister of Japan", "Tel Aviv") gets, for each, this graph's resources
+ranked by how well they match, and through their ``skos:exactMatch`` links, the
+Wikidata items. This module is the library; :mod:`kg.web.reconcile` serves it
+at ``/reconcile``.
+
+Identifiers are the resources' paths under ``https://w3id.org/israel-japan-kg/id/``
+(``person/shinzo-abe``); types and properties are the ontology's local names
+(``Person``, ``officeHeld``). Scores run from 0 to 100:
+
+- 100 for a name equal to the query (case and accents aside), in any language;
+- a query that is one or more whole words of a name scores by the share of the
+  name it covers (``Rabin`` in ``Yitzhak Rabin``: 75.4);
+- otherwise the names' similarity (difflib), below 80;
+- each property constraint that holds adds 10, each that does not takes 30.
+
+A candidate is a ``match`` when it scores at least 90 and 10 more than the next.
+
+>>> index = Index([Entity("person/a", ["Yitzhak Rabin"], ["Person"])], {})
+>>> [(c["id"], c["score"], c["match"]) for c in index.reconcile({"query": "rabin"})]
+[('person/a', 75.4, False)]
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+from kg import sparql
+from kg.errors import KGError
+from kg.namespaces import ID, IJ, SKOS_EXACT_MATCH, WIKIDATA_ENTITY
+from kg.store import Engine, SelectResult
+
+MATCH_SCORE, MATCH_MARGIN = 90.0, 10.0
+DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERIES = 5, 100, 500
+
+
+@dataclass
+class Entity:
+    id: str
+    names: list[str]
+    types: list[str]
+    facts: dict[str, set[str]] = field(default_factory=dict)  # property → value ids and names
+    wikidata: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.names[0] if self.names else self.id
+
+
+def fold(text: str) -> str:
+    """Lower case without accents or extra space: ``"Ōsaka  "`` → ``"osaka"``.
+
+    >>> fold("  Ōsaka ")
+    'osaka'
+    """
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    kept = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(kept.split())
+
+
+def similarity(query: str, name: str) -> float:
+    """How well ``query`` names ``name`` (0 to 100), both already folded."""
+    if query == name:
+        return 100.0
+    if query and re.search(rf"(?<!\w){re.escape(query)}(?!\w)", name):
+        return round(60 + 40 * len(query) / len(name), 1)
+    ratio = difflib.SequenceMatcher(None, query, name).ratio()
+    return round(80 * ratio, 1) if ratio >= 0.8 else 0.0  # below: unrelated names
+
+
+@dataclass
+class Index:
+    entities: list[Entity]
+    terms: dict[str, tuple[str, str]]  # local name → (kind: type|property, label)
+
+    @classmethod
+    def from_engine(cls, engine: Engine) -> Index:
+        """Every resource of the graph with its names, classes, facts and Wikidata item."""
+        by_id: dict[str, Entity] = {}
+        names = _rows(engine, "reconcile-names")
+        for s, name, klass in names:
+            e = by_id.setdefault(s.value[len(ID) :], Entity(s.value[len(ID) :], [], []))
+            if name.value not in e.names:
+                e.names.append(name.value)
+            local = klass.value[len(IJ) :]
+            if local not in e.types:
+                e.types.append(local)
+        for s, p, o, name in _rows(engine, "reconcile-facts"):
+            e = by_id.get(s.value[len(ID) :])
+            if e is None:
+                continue
+            if p.value == SKOS_EXACT_MATCH and o.value.startswith(WIKIDATA_ENTITY):
+                e.wikidata = o.value[len(WIKIDATA_ENTITY) :]
+            prop = p.value[len(IJ) :] if p.value.startswith(IJ) else p.value
+            values = e.facts.setdefault(prop, set())
+            values.update(fold(v) for v in (o.value, o.value.removeprefix(ID)))
+            if name is not None:
+                values.add(fold(name.value))
+        terms = {
+            r[0].value[len(IJ) :]: ("type" if r[1].value == "class" else "property", r[2].value)
+            for r in _rows(engine, "ontology-terms")
+        }
+        return cls(sorted(by_id.values(), key=lambda e: e.id), terms)
+
+    def reconcile(self, query: dict[str, Any]) -> list[dict[str, Any]]:
+        """Candidates for one reconciliation query (``query``, ``type``, ``limit``,
+        ``properties``), best first."""
+        text = fold(str(query.get("query", "")))
+        wanted = _types(query.get("type"))
+        limit = min(int(query.get("limit") or DEFAULT_LIMIT), MAX_LIMIT)
+        constraints = [
+            (_local(str(c.get("pid", ""))), [fold(str(v)) for v in _values(c.get("v"))])
+            for c in query.get("properties") or []
+        ]
+        scored = []
+        for e in self.entities:
+            if wanted and not wanted & set(e.types):
+                continue
+            score = max((similarity(text, fold(n)) for n in e.names), default=0.0)
+            if not text and constraints:
+                score = 50.0  # properties alone: every entity starts level
+            if score <= 0:
+                continue
+            for pid, values in constraints:
+                held = e.facts.get(pid, set())
+                score += 10 if any(v in held for v in values) else -30
+            score = max(0.0, min(100.0, score))
+            if score > 0:
+                scored.append((score, e))
+        scored.sort(key=lambda pair: (-pair[0], pair[1].id))
+        top = scored[:limit]
+        out = [self.candidate(e, score) for score, e in top]
+        if (
+            out
+            and out[0]["score"] >= MATCH_SCORE
+            and (len(scored) == 1 or scored[0][0] - scored[1][0] >= MATCH_MARGIN)
+        ):
+            out[0]["match"] = True
+        return out
+
+    def candidate(self, e: Entity, score: float) -> dict[str, Any]:
+        return {
+            "id": e.id,
+            "name": e.name,
+            "type": [{"id": t, "name": self.terms.get(t, ("", t))[1]} for t in e.types],
+            "score": score,
+            "match": False,
+            "description": self.describe(e),
+        }
+
+    def describe(self, e: Entity) -> str:
+        kinds = ", ".join(self.terms.get(t, ("", t))[1] for t in e.types)
+        return kinds + (f"; Wikidata {e.wikidata}" if e.wikidata else "")
+
+    def find(self, id: str) -> Entity | None:
+        return next((e for e in self.entities if e.id == id), None)
+
+    def suggest(self, kind: str, prefix: str, limit: int = 10) -> list[dict[str, Any]]:
+        """Entities (``entity``), types or properties whose name has a word starting with
+        ``prefix``, for type-ahead."""
+        p = fold(prefix)
+        if kind == "entity":
+            hits = [e for e in self.entities if any(_starts(p, fold(n)) for n in e.names)]
+            return [
+                {"id": e.id, "name": e.name, "description": self.describe(e)} for e in hits[:limit]
+            ]
+        terms = [
+            (local, label)
+            for local, (k, label) in sorted(self.terms.items())
+            if k == kind and (_starts(p, fold(label)) or _starts(p, fold(local)))
+        ]
+        return [{"id": local, "name": label} for local, label in terms[:limit]]
+
+
+def _local(term: str) -> str:
+    """An ontology term as a local name, whether given as one, prefixed or in full."""
+    return term.removeprefix(IJ).removeprefix("ij:")
+
+
+def _starts(prefix: str, name: str) -> bool:
+    return not prefix or any(w.startswith(prefix) for w in [name, *name.split()])
+
+
+def _types(value: Any) -> set[str]:
+    if not value:
+        return set()
+    items = value if isinstance(value, list) else [value]
+    return {_local(str(t.get("id") if isinstance(t, dict) else t)) for t in items}
+
+
+def _values(value: Any) -> list[Any]:
+    items = value if isinstance(value, list) else [value]
+    return [v.get("id") if isinstance(v, dict) else v for v in items if v is not None]
+
+
+def _rows(engine: Engine, name: str) -> list[tuple]:
+    res = engine.query(sparql.load(name))
+    assert isinstance(res, SelectResult)
+    return res.rows
+
+
+def manifest(base_url: str) -> dict[str, Any]:
+    """The service manifest (what OpenRefine reads when the service is added)."""
+    return {
+        "versions": ["0.2"],
+        "name": "Israel–Japan relations knowledge graph",
+        "identifierSpace": ID,
+        "schemaSpace": IJ,
+        "defaultTypes": [
+            {"id": t, "name": t} for t in ("Person", "State", "Place", "Organisation", "Office")
+        ],
+        "view": {"url": base_url + "/id/{{id}}"},
+        "preview": {"url": base_url + "/reconcile/preview?id={{id}}", "width": 400, "height": 160},
+        "suggest": {
+            kind: {"service_url": base_url, "service_path": f"/reconcile/suggest/{kind}"}
+            for kind in ("entity", "type", "property")
+        },
+    }
+
+
+def parse_queries(raw: str) -> dict[str, dict[str, Any]]:
+    """The ``queries`` parameter, checked: a JSON object of at most :data:`MAX_QUERIES`
+    queries, each an object with a string ``query`` or some ``properties``."""
+    import json
+
+    try:
+        batch = json.loads(raw)
+    except ValueError as e:
+        raise KGError(f"'queries' is not JSON: {e}") from None
+    if not isinstance(batch, dict) or not batch:
+        raise KGError(
+            '\'queries\' must be a JSON object of queries, e.g. {"q0": {"query": "Tel Aviv"}}'
+        )
+    if len(batch) > MAX_QUERIES:
+        raise KGError(f"at most {MAX_QUERIES} queries in one batch")
+    for key, q in batch.items():
+        if not isinstance(q, dict):
+            raise KGError(f"query {key!r} must be an object")
+        if not isinstance(q.get("query", ""), str) or not (q.get("query") or q.get("properties")):
+            raise KGError(f"query {key!r} needs a string 'query' (or 'properties')")
+        limit = q.get("limit", DEFAULT_LIMIT)
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+            raise KGError(f"query {key!r}: 'limit' must be a non-negative integer")
+        if not isinstance(q.get("properties", []), list) or not all(
+            isinstance(c, dict) for c in q.get("properties", [])
+        ):
+            raise KGError(f"query {key!r}: 'properties' must be a list of {{pid, v}} objects")
+    return batch

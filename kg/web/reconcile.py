@@ -1,0 +1,91 @@
+"""``/reconcile``: the graph as a W3C reconciliation service (API version 0.2), for
+OpenRefine and other clients. The matching is :mod:`kg.reconciliation`'s.
+
+- ``GET /reconcile``: the service manifest; with ``queries=`` (GET, or a POSTed form
+  field, as OpenRefine sends it) the candidates for each query of the batch;
+- ``GET /reconcile/suggest/{entity,type,property}?prefix=``: type-ahead;
+- ``GET /reconcile/preview?id=``: a small HTML card of one entity.
+
+Bad input is a 400 with a JSON ``{"error": …}``; the index is built once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+from kg.errors import KGError
+from kg.reconciliation import Index, manifest, parse_queries
+from kg.web.endpoint import read_body
+from kg.web.state import AppState, Refused, state_of
+
+
+def _index(state: AppState) -> Index:
+    return state.once("reconcile-index", lambda: Index.from_engine(state.engine))
+
+
+def _json(body: Any, status: int = 200) -> Any:
+    from starlette.responses import JSONResponse
+
+    return JSONResponse(body, status_code=status)
+
+
+async def service(request: Any) -> Any:
+    """The manifest, or the answers to a batch of reconciliation queries."""
+    state = state_of(request)
+    try:
+        raw = await _queries(request, state)
+        if raw is None:
+            return _json(manifest(state.base_url))
+        batch = parse_queries(raw)
+    except Refused as e:
+        return _json({"error": e.message}, e.status)
+    except KGError as e:
+        return _json({"error": e.message}, 400)
+    index = _index(state)
+    return _json({key: {"result": index.reconcile(q)} for key, q in batch.items()})
+
+
+async def _queries(request: Any, state: AppState) -> str | None:
+    """The ``queries`` parameter, from the URL or a POSTed form (size and time capped)."""
+    raw = request.query_params.get("queries")
+    if request.method == "POST":
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype != "application/x-www-form-urlencoded":
+            raise Refused(415, "POST the batch as a form field 'queries'")
+        body = await read_body(request, state.settings)
+        try:
+            form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        except UnicodeDecodeError:
+            raise Refused(400, "the form is not UTF-8") from None
+        raw = form.get("queries", raw)
+    return raw
+
+
+async def suggest(request: Any) -> Any:
+    kind = request.path_params["kind"]
+    if kind not in ("entity", "type", "property"):
+        return _json({"error": f"no suggest service for {kind!r}"}, 404)
+    prefix = request.query_params.get("prefix", "")
+    try:
+        cursor = max(0, int(request.query_params.get("cursor", "0") or 0))
+    except ValueError:
+        return _json({"error": "'cursor' must be an integer"}, 400)
+    hits = _index(state_of(request)).suggest(kind, prefix, limit=cursor + 10)
+    return _json({"result": hits[cursor:]})
+
+
+async def preview(request: Any) -> Any:
+    from starlette.responses import HTMLResponse
+
+    state = state_of(request)
+    entity = _index(state).find(request.query_params.get("id", ""))
+    if entity is None:
+        return _json({"error": "no entity with that id"}, 404)
+    html = state.page(
+        "preview.html",
+        entity=entity,
+        description=_index(state).describe(entity),
+        view=f"{state.base_url}/id/{entity.id}",
+    )
+    return HTMLResponse(html)

@@ -1,0 +1,110 @@
+"""/reconcile: the W3C Reconciliation Service API 0.2, tested over HTTP against a running
+kg serve, with requests shaped as the specification's examples and OpenRefine's."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from tests.test_server import running_server
+
+
+@pytest.fixture(scope="module")
+def url(project):
+    with running_server(project.root) as base:
+        yield base + "/reconcile"
+
+
+def batch(url: str, queries: dict, method: str = "GET") -> dict:
+    if method == "GET":
+        r = httpx.get(url, params={"queries": json.dumps(queries)})
+    else:  # OpenRefine POSTs a form
+        r = httpx.post(url, data={"queries": json.dumps(queries)})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/json"
+    return r.json()
+
+
+def test_the_manifest(url) -> None:
+    m = httpx.get(url).json()
+    assert "0.2" in m["versions"] and m["name"]
+    assert m["identifierSpace"] == "https://w3id.org/israel-japan-kg/id/"
+    assert m["schemaSpace"] == "https://w3id.org/israel-japan-kg/ontology#"
+    assert "{{id}}" in m["view"]["url"] and "{{id}}" in m["preview"]["url"]
+    assert {t["id"] for t in m["defaultTypes"]} >= {"Person", "Place"}
+    for kind in ("entity", "type", "property"):
+        assert m["suggest"][kind]["service_path"] == f"/reconcile/suggest/{kind}"
+    view = m["view"]["url"].replace("{{id}}", "state/japan")
+    assert httpx.get(view).status_code == 200  # the view URL resolves to the entity's page
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_batch_of_names_from_a_spreadsheet(url, method) -> None:
+    answer = batch(url, {
+        "q0": {"query": "Tel Aviv", "type": "Place"},
+        "q1": {"query": "Foreign Minister of Japan", "limit": 3},
+        "q2": {"query": "Rabin", "type": "Person"},
+        "q3": {"query": "日本"},
+        "q4": {"query": "Atlantis"},
+    }, method)
+    assert set(answer) == {"q0", "q1", "q2", "q3", "q4"}
+    top = {k: v["result"][0] if v["result"] else None for k, v in answer.items()}
+    assert top["q0"]["id"] == "place/tel-aviv" and top["q0"]["match"] is True
+    assert top["q0"]["score"] == 100 and {"id": "Place", "name": "Place"} in top["q0"]["type"]
+    assert "Wikidata Q" in top["q0"]["description"]  # and through the link, to Wikidata
+    assert top["q1"]["id"] == "office/foreign-minister-of-japan" and top["q1"]["match"]
+    assert len(answer["q1"]["result"]) <= 3
+    assert top["q2"]["id"] == "person/yitzhak-rabin" and top["q2"]["match"] is False
+    assert top["q3"]["id"] == "state/japan"  # names in every language
+    assert answer["q4"]["result"] == []
+
+
+def test_property_constraints_move_candidates(url) -> None:
+    office = {"pid": "heldOffice", "v": "Foreign Minister of Israel"}
+    wrong = {"pid": "heldOffice", "v": {"id": "office/prime-minister-of-japan"}}
+    right = batch(url, {"q": {"query": "David Levy", "type": "Person", "properties": [office]}})
+    off = batch(url, {"q": {"query": "David Levy", "type": "Person", "properties": [wrong]}})
+    assert right["q"]["result"][0]["score"] == 100 and right["q"]["result"][0]["match"]
+    assert off["q"]["result"][0]["score"] < 90 and not off["q"]["result"][0]["match"]
+
+
+def test_suggest_and_preview(url) -> None:
+    entities = httpx.get(url + "/suggest/entity", params={"prefix": "shin"}).json()["result"]
+    assert entities[0] == {"id": "person/shinzo-abe", "name": "Shinzo Abe",
+                           "description": entities[0]["description"]}
+    types = httpx.get(url + "/suggest/type", params={"prefix": "pers"}).json()["result"]
+    assert {"id": "Person", "name": "Person"} in types
+    props = httpx.get(url + "/suggest/property", params={"prefix": "held"}).json()["result"]
+    assert any(p["id"] == "heldOffice" for p in props)
+    page = httpx.get(url + "/preview", params={"id": "person/shinzo-abe"})
+    assert page.status_code == 200 and "Shinzo Abe" in page.text and "Q132345" in page.text
+    assert httpx.get(url + "/preview", params={"id": "person/nobody"}).status_code == 404
+
+
+@pytest.mark.parametrize(("queries", "message"), [
+    ("nope", "not JSON"),
+    ("[]", "JSON object"),
+    ('{"q0": "Tel Aviv"}', "must be an object"),
+    ('{"q0": {"query": 5}}', "string 'query'"),
+    ('{"q0": {"query": "x", "limit": -1}}', "non-negative integer"),
+    ('{"q0": {"query": "x", "properties": {"pid": "a"}}}', "list of {pid, v}"),
+    (json.dumps({f"q{i}": {"query": "x"} for i in range(501)}), "at most 500"),
+])
+def test_bad_batches_are_400_with_a_reason(url, queries, message) -> None:
+    r = httpx.post(url, data={"queries": queries})
+    assert (r.status_code in (400, 413) and message in r.json()["error"]) or r.status_code == 413
+
+
+def test_a_batch_over_the_request_limit_is_413(url) -> None:
+    big = json.dumps({"q0": {"query": "x" * 70_000}})
+    r = httpx.post(url, data={"queries": big})
+    assert r.status_code == 413
+
+
+def test_wrong_post_body_and_cursor(url) -> None:
+    r = httpx.post(url, content=b'{"q0": {}}', headers={"Content-Type": "application/json"})
+    assert r.status_code == 415 and "form field 'queries'" in r.json()["error"]
+    assert httpx.get(url + "/suggest/entity", params={"cursor": "x"}).status_code == 400
+    assert httpx.get(url + "/suggest/nothing").status_code == 404
