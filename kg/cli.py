@@ -332,7 +332,15 @@ def _link_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="how many resources are linked, per kind, and why each one left is not",
     )
+    mode.add_argument(
+        "--statements",
+        action="store_true",
+        help="the article's facts about linked items as QuickStatements V1, with references",
+    )
     p.add_argument("--markdown", action="store_true", help="with --report: the table in Markdown")
+    p.add_argument(
+        "-o", "--output", metavar="FILE", help="with --statements: write here (atomically)"
+    )
     p.add_argument(
         "names",
         nargs="*",
@@ -362,6 +370,8 @@ def cmd_link(args: Args) -> int:
         raise KGError("NAME, --type and --accept go with --suggest")
     if args.markdown and not args.report:
         raise KGError("--markdown goes with --report")
+    if args.output and not args.statements:
+        raise KGError("--output goes with --statements")
     if args.check:
         return _link_check(project)
     if args.report:
@@ -377,6 +387,8 @@ def cmd_link(args: Args) -> int:
     try:
         if args.verify:
             return _link_verify(client, project)
+        if args.statements:
+            return _link_statements(client, project, args.output)
         from kg.wikidata.reconcile import suggest, suggestions_table
 
         suggestions = suggest(args.names, type_=args.type, client=client, project=project)
@@ -402,6 +414,24 @@ def _link_check(project: Project) -> int:
         f"{len(state.records) - confirmed} resource(s) listed without one\n"
     )
     return EXIT_FAILED if problems else 0
+
+
+def _link_statements(client: object, project: Project, output: str | None) -> int:
+    from kg.fileio import atomic_write
+    from kg.wikidata.statements import leave_out_present, statements
+
+    result = leave_out_present(statements(project=project), client)
+    if output:
+        atomic_write(Path(output), result.to_text().encode())
+    else:
+        _write(result.to_text())
+    for st in result.present:
+        print(f"already on Wikidata, left out: {st.item} {st.prop} {st.value}", file=sys.stderr)
+    if result.unchecked:
+        print(f"not checked against Wikidata: {result.unchecked}", file=sys.stderr)
+    where = f" to {output}" if output else ""
+    print(f"{len(result.new)} statement(s){where}", file=sys.stderr)
+    return 0
 
 
 def _link_verify(client: object, project: Project) -> int:

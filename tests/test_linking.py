@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from pathlib import Path
 
@@ -108,7 +109,7 @@ def test_link_options_belong_to_suggest(project: Project, kg_cli) -> None:
     r = kg_cli("link", "--check", "--type", "Person", root=project.root)
     assert r.code == 2 and "go with --suggest" in r.err
     r = kg_cli("link", root=project.root)
-    assert r.code == 2 and "one of the arguments --check --suggest --verify is required" in r.err
+    assert r.code == 2 and "one of the arguments --check --suggest --verify --report --statements is required" in r.err
 
 
 # -- the HTTP client ------------------------------------------------------------
@@ -329,3 +330,70 @@ def test_link_report_counts_every_record_once(project, kg_cli) -> None:
     assert r.code == 0 and "share linked" in r.out and f"left ({len(report.left)}):" in r.out
     r = kg_cli("link", "--check", "--markdown", root=project.root)
     assert r.code == 2 and "--markdown goes with --report" in r.err
+
+
+# -- kg link --statements -------------------------------------------------------------
+
+# QuickStatements V1, from its documentation: tab-separated; an item, a property and a
+# value, then pairs of qualifier (P…) or source (S…) properties and values. Values used
+# here: items, quoted strings, and times "+YYYY-MM-DDT00:00:00Z/precision".
+QS_VALUE = r'(Q[1-9]\d*|"[^"\t\n]*"|[+-]\d{4}-\d\d-\d\dT00:00:00Z/(?:9|10|11))'
+QS_LINE = re.compile(rf"^Q[1-9]\d*\tP[1-9]\d*\t{QS_VALUE}(\t[PS][1-9]\d*\t{QS_VALUE})*$")
+
+
+def _confirmed_items(project: Project) -> set[str]:
+    state = read_state(project)
+    return {qid(r.target) for r in state.records.values() if r.status == "Confirmed" and r.target}
+
+
+def test_statements_are_quickstatements_with_both_references(project, kg_cli) -> None:
+    r = kg_cli("link", "--statements", "--offline", root=project.root)
+    assert r.code == 0 and "not checked against Wikidata" in r.err
+    lines = r.out.splitlines()
+    assert lines and all(QS_LINE.match(line) for line in lines), lines
+    confirmed = _confirmed_items(project)
+    candidates = {qid(c) for rec in read_state(project).records.values() for c in rec.candidates}
+    article = "https://en.wikipedia.org/wiki/Israel%E2%80%93Japan_relations"
+    for line in lines:
+        cells = line.split("\t")
+        assert cells[0] in confirmed  # only confirmed links, never a candidate
+        items = {c for c in cells[2::2] if c.startswith("Q") and c != "Q328"}
+        assert items <= confirmed and not items & candidates
+        assert cells[-4:-2] == ["S143", "Q328"] and cells[-2] == "S4656"
+        assert cells[-1].startswith(f'"{article}')
+    assert "Q801\tP530\tQ17" in r.out and "Q17\tP530\tQ801" in r.out
+    assert "\tP1001\t" not in r.out and "\tP17\t" not in r.out  # general knowledge stays out
+
+
+def test_statements_keep_the_dates_precision(scratch) -> None:
+    from kg.wikidata.statements import statements
+
+    with (scratch.data_dir / "people.ttl").open("a", encoding="utf-8") as f:
+        f.write(
+            "\n<https://w3id.org/israel-japan-kg/id/tenure/test-abe> a ij:Tenure ;\n"
+            "    ij:holder person:shinzo-abe ; ij:officeHeld office:prime-minister-of-japan ;\n"
+            '    ij:startDate "2012-12"^^xsd:gYearMonth ; ij:endDate "2020"^^xsd:gYear ;\n'
+            "    prov:wasDerivedFrom section:history .\n")
+    lines = statements(project=scratch).to_text().splitlines()
+    abe = [line for line in lines if line.startswith("Q132345\tP39\tQ274948")]
+    assert abe == ["Q132345\tP39\tQ274948\tP580\t+2012-12-00T00:00:00Z/10\t"
+                   "P582\t+2020-00-00T00:00:00Z/9\tS143\tQ328\tS4656\t"
+                   '"https://en.wikipedia.org/wiki/Israel%E2%80%93Japan_relations#History"']
+
+
+def test_statements_already_on_wikidata_are_left_out(httpserver, tmp_path, project) -> None:
+    from kg.wikidata.statements import leave_out_present, statements
+
+    def handler(request: Request) -> Response:
+        ids = request.args["ids"].split("|")
+        entities = {q: {"id": q, "claims": {}} for q in ids}
+        entities["Q132345"]["claims"]["P39"] = [
+            {"mainsnak": {"datavalue": {"value": {"id": "Q274948"}}}}]
+        return Response(json.dumps({"entities": entities, "success": 1}),
+                        content_type="application/json")
+
+    httpserver.expect_request("/w/api.php").respond_with_handler(handler)
+    client, _ = client_for(httpserver.url_for("/w/api.php"), tmp_path)
+    result = leave_out_present(statements(project=project), client)
+    assert [(s.item, s.prop, s.value) for s in result.present] == [("Q132345", "P39", "Q274948")]
+    assert all(s.item != "Q132345" for s in result.new) and result.unchecked is None
