@@ -71,13 +71,13 @@ def client_for(url: str, tmp_path: Path, **kw) -> tuple[WikidataClient, list[flo
 def test_project_links_pass_the_offline_check(project: Project, kg_cli) -> None:
     assert check(project) == []
     r = kg_cli("link", "--check", root=project.root)
-    assert r.code == 0 and r.out.startswith("0 problem(s); 19 confirmed link(s)")
+    assert r.code == 0 and r.out.startswith("0 problem(s); 20 confirmed link(s)")
 
 
 def test_every_link_has_evidence_and_canonical_iri(project: Project) -> None:
     state = read_state(project)
     confirmed = [r for r in state.records.values() if r.status == "Confirmed"]
-    assert len(confirmed) == 19
+    assert len(confirmed) == 20
     for rec in confirmed:
         assert qid(rec.target) and len(rec.evidence) > 40, rec.iri
     # the namesake guard for the father-and-son presidents is in place
@@ -211,9 +211,26 @@ def test_network_failure_in_the_cli_leaves_data_untouched(httpserver, project: P
 # -- suggest, accept, verify ------------------------------------------------------
 
 
-def test_suggest_ranks_the_namesake_that_fits(api, scratch: Project, tmp_path: Path) -> None:
+@pytest.fixture
+def unlinked(scratch: Project) -> Project:
+    """The scratch copy with David Levy unlinked again: the Wikidata-shaped fixtures
+    (tests/data/wikidata/) were written for his namesakes, to exercise --suggest."""
+    path = scratch.data_dir / "wikidata.ttl"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("person:david-levy skos:exactMatch")
+    end = text.index("\n\n", text.index("link:person-david-levy a ij:WikidataLink", start))
+    path.write_text(text[:start] + (
+        "link:person-david-levy a ij:WikidataLink ;\n"
+        "    ij:linkSubject person:david-levy ;\n"
+        "    ij:linkStatus ij:Unconfirmed ;\n"
+        '    ij:evidence "Unlinked for a test of kg link --suggest."@en ;\n'
+        '    dcterms:date "2026-11-26"^^xsd:date .') + text[end:], encoding="utf-8")
+    return scratch
+
+
+def test_suggest_ranks_the_namesake_that_fits(api, unlinked: Project, tmp_path: Path) -> None:
     client, _ = client_for(api, tmp_path)
-    ranked = suggest(["David Levy"], client=client, project=scratch)
+    ranked = suggest(["David Levy"], client=client, project=unlinked)
     assert [s.candidate for s in ranked] == ["Q99900001", "Q99900002", "Q99900003"]
     best = ranked[0]
     assert "instance of Q5" in best.reasons and "country/citizenship Q801" in best.reasons
@@ -221,7 +238,8 @@ def test_suggest_ranks_the_namesake_that_fits(api, scratch: Project, tmp_path: P
     assert "not an instance of Q5" in ranked[2].reasons  # the family name
 
 
-def test_suggest_then_accept_through_the_cli(api, scratch: Project, kg_cli) -> None:
+def test_suggest_then_accept_through_the_cli(api, unlinked: Project, kg_cli) -> None:
+    scratch = unlinked
     r = kg_cli("link", "--suggest", "David Levy", "--api", api, root=scratch.root)
     assert r.code == 0
     lines = r.out.splitlines()
@@ -237,8 +255,9 @@ def test_suggest_then_accept_through_the_cli(api, scratch: Project, kg_cli) -> N
     assert kg_cli("validate", root=scratch.root).code == 0
 
 
-def test_accept_refuses_what_was_not_ranked_or_a_namesake(api, scratch: Project,
+def test_accept_refuses_what_was_not_ranked_or_a_namesake(api, unlinked: Project,
                                                          kg_cli) -> None:
+    scratch = unlinked
     r = kg_cli("link", "--suggest", "David Levy", "--api", api,
                "--accept", "person:david-levy=Q42", root=scratch.root)
     assert r.code == 2 and "not a ranked candidate" in r.err
