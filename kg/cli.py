@@ -153,6 +153,9 @@ def _query_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("-e", "--expression", metavar="SPARQL", help="inline query text")
     p.add_argument(
+        "--show", action="store_true", help="print the saved query's SPARQL instead of running it"
+    )
+    p.add_argument(
         "-p",
         "--param",
         action="append",
@@ -196,6 +199,11 @@ def cmd_query(args: Args) -> int:
             "give a saved query name, a .rq file, or -e 'SPARQL'; 'kg queries' lists the saved ones"
         )
     project = _project(args)
+    if args.show:
+        if args.name is None:
+            raise KGError("--show wants a saved query name or a .rq file")
+        _write(find_query(args.name, project).text.rstrip("\n") + "\n")
+        return 0
     params = _params(args.param)
     if args.name is not None:  # fail on a bad name before loading the graph
         check_params(find_query(args.name, project), params)
@@ -212,11 +220,18 @@ def cmd_query(args: Args) -> int:
     return 0
 
 
-@command("queries", "List the saved queries with their summaries and parameters.", lambda p: None)
+def _queries_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tag", metavar="TAG", help="only the queries with this tag")
+
+
+@command("queries", "List the saved queries with their summaries and parameters.", _queries_options)
 def cmd_queries(args: Args) -> int:
     from kg.queries import list_queries
 
-    for q in list_queries(_project(args)):
+    found = [q for q in list_queries(_project(args)) if args.tag is None or args.tag in q.tags]
+    if not found:
+        raise KGError(f"no saved query has the tag {args.tag!r}")
+    for q in found:
         params = " ".join(
             f"{p.name}:{p.type}" + (f"={p.default}" if p.default else "") for p in q.params
         )
@@ -658,8 +673,14 @@ def _command_name(argv: Sequence[str]) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        parser = build_parser(_command_name(argv))
-        args = parser.parse_args(argv)
+        name = _command_name(argv)
+        parser = build_parser(name)
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            where = f"kg {name}" if name else "kg"
+            raise KGError(
+                f"unrecognized arguments: {' '.join(extra)} (see '{where} --help')", EXIT_USAGE
+            )
         if args.command is None:
             parser.print_help()
             return EXIT_USAGE

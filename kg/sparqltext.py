@@ -257,6 +257,19 @@ def inline_values(text: str, terms: Mapping[str, str]) -> str:
     return f"{text[: m.end()]} VALUES ({names}) {{ ({values}) }} {text[m.end() :]}"
 
 
+def uses_variable(text: str, name: str) -> bool:
+    """Does the query mention the variable ``?name`` (or ``$name``) outside strings, IRIs
+    and comments?
+
+    >>> uses_variable("SELECT ?s WHERE { ?s ?p ?o } # ?x", "x"), uses_variable("ASK {$x ?p 1}", "x")
+    (False, True)
+    """
+    return (
+        re.search(rf"[?$]{re.escape(name)}(?![\w\u00b7\u0300-\u036f\u203f-\u2040])", mask(text))
+        is not None
+    )
+
+
 def redirect_services(text: str, service_map: Mapping[str, str]) -> str:
     """Point ``SERVICE <from>`` at another endpoint (a mirror, or a test double).
 
@@ -278,4 +291,5 @@ __all__ = [
     "redirect_services",
     "refusal",
     "too_deep",
+    "uses_variable",
 ]

@@ -95,3 +95,46 @@ def test_errors_are_shown_as_text(browser, site: str) -> None:
     browser.find_element(By.ID, "run").click()
     wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "Error 400"))
     assert not browser.find_elements(By.CSS_SELECTOR, "#status img")
+
+
+def test_an_edited_saved_query_keeps_its_parameters(browser, site: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.select import Select
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    wait = WebDriverWait(browser, 20)
+    browser.get(site + "/")
+    wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "yes")
+    Select(browser.find_element(By.ID, "saved")).select_by_value("visits-to")
+    field = browser.find_element(By.ID, "param-state")
+    field.clear()
+    field.send_keys("Israel")
+    browser.find_element(By.ID, "query").send_keys("\nLIMIT 100")  # the natural edit
+    browser.find_element(By.ID, "run").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "16 rows"))
+    rows = browser.find_elements(By.CSS_SELECTOR, "#results tr td:first-child")
+    assert rows and {r.text for r in rows} == {"id/state/israel"}  # what the form says
+
+    Select(browser.find_element(By.ID, "saved")).select_by_value("residents")
+    assert browser.find_element(By.ID, "results").text == ""  # no stale answer on screen
+    assert browser.find_element(By.ID, "status").text == ""
+
+
+def test_construct_answers_show_as_triples_with_graph_downloads(browser, site: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    wait = WebDriverWait(browser, 20)
+    browser.get(site + "/")
+    wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "yes")
+    box = browser.find_element(By.ID, "query")
+    box.clear()
+    box.send_keys("DESCRIBE <https://w3id.org/israel-japan-kg/id/state/iran>")
+    browser.find_element(By.ID, "run").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "triples"))
+    table = browser.find_element(By.ID, "results").text
+    assert "subject" in table and "id/state/iran" in table and "Iran" in table
+    links = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#download-links a")]
+    assert links == ["Turtle", "JSON-LD", "N-Triples"]

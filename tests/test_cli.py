@@ -156,3 +156,18 @@ def test_serve_refuses_bad_limits_before_starting(args, message, kg_cli) -> None
     r = kg_cli("serve", "--port", "1", *args)
     assert r.code == 2 and message in r.err
     assert "serving" not in r.err and len(r.err.strip().splitlines()) == 1
+
+
+def test_show_a_saved_query_and_filter_the_list_by_tag(project, kg_cli) -> None:
+    from kg.queries import find_query
+
+    r = kg_cli("query", "visits-to", "--show", root=project.root)
+    assert r.code == 0 and r.out == find_query("visits-to", project).text.rstrip("\n") + "\n"
+    r = kg_cli("queries", "--tag", "visits", root=project.root)
+    names = [line.split()[0] for line in r.out.splitlines()]
+    assert r.code == 0 and "visits-to" in names and "residents" not in names
+    r = kg_cli("queries", "--tag", "nope", root=project.root)
+    assert r.code == 2 and "no saved query has the tag 'nope'" in r.err
+    r = kg_cli("query", "visits", "--bogus", root=project.root)
+    assert r.code == 2 and r.err.count("kg") == 2  # "kg: error: ..." and "see 'kg query --help'"
+    assert "see 'kg query --help'" in r.err

@@ -346,3 +346,17 @@ def test_literals_are_escaped_in_pages(scratch: Project) -> None:
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
         svg = httpx.get(url + "/id/section/history").text
         assert "<script>alert" not in svg
+
+
+def test_an_edited_saved_query_keeps_its_bound_parameters(server: str) -> None:
+    from kg.queries import find_query
+
+    text = find_query("visits-to").text + "\nLIMIT 100"
+    r = httpx.get(server + "/api/queries/visits-to",
+                  params={"state": "Israel", "query": text, "format": "json"})
+    assert r.status_code == 200, r.text
+    states = {b["state"]["value"] for b in r.json()["results"]["bindings"]}
+    assert states == {"https://w3id.org/israel-japan-kg/id/state/israel"}
+    r = httpx.get(server + "/api/queries/visits-to",
+                  params={"state": "Israel", "query": "SELECT ?v WHERE { ?v ?p ?o } LIMIT 1"})
+    assert r.status_code == 400 and "no longer uses the parameter 'state'" in r.text

@@ -49,3 +49,11 @@ def test_the_protocol_refusals_alone_need_no_worker(state) -> None:
         description = client.get("/sparql", headers={"Accept": "text/turtle"})
     assert update.status_code == 403 and service.status_code == 403
     assert "sd:Service" in description.text
+
+
+def test_reverse_links_read_the_right_way_round(state) -> None:
+    with alone(pages.resource, "/id/{path:path}", state) as client:
+        page = client.get("/id/person/david-levy").text
+    assert "David Levy visits Japan, 1997</a>\n      has this as its" in page
+    assert "the Wikidata link record</a>\n      has this as its" in page
+    assert "https://w3id.org/israel-japan-kg/link/" not in page.split("Pointing here")[1]

@@ -15,7 +15,7 @@ from kg.errors import KGError
 from kg.namespaces import GRAPH_IRI
 from kg.queries import bind_params
 from kg.registry import RESULT_FORMATS
-from kg.sparqltext import check
+from kg.sparqltext import check, uses_variable
 from kg.web.protocol import (
     acceptable,
     neutralise_formulas,
@@ -237,21 +237,35 @@ async def api_queries(request: Any) -> Any:
 
 
 async def api_query(request: Any) -> Any:
+    """A saved query run with its parameters bound as RDF terms. ``query=`` replaces its
+    text (the page sends the edited text), keeping the declared parameters bound, so an
+    edit never silently drops what the form says."""
     state = state_of(request)
     name = request.path_params["name"]
     q = state.saved.get(name)
     if q is None:
         return text_response(404, f"no saved query named {name!r}")
-    control = ("format", "output", "download")
+    control = ("format", "output", "download", "query")
     values = {k: v for k, v in request.query_params.items() if k not in control}
+    text = request.query_params.get("query", q.text)
+    if len(text) > state.settings.max_request_bytes:
+        return text_response(414, "the query is larger than this endpoint's limit")
     try:
         bound = bind_params(q, values, state.engine)
     except KGError as e:
         return text_response(400, e.message)
+    unused = [p for p in bound if text is not q.text and not uses_variable(text, p)]
+    if unused:
+        names = ", ".join(f"{p!r} (?{p})" for p in unused)
+        return text_response(
+            400,
+            f"the edited query no longer uses the parameter {names} that the form binds; "
+            "put the variable back, or write the query without the saved one's parameters",
+        )
     fields = list(request.query_params.multi_items())
     accept = acceptable(request.headers.get("accept"), _formats(fields))
     if accept is None:
         return text_response(406, "none of the requested media types is offered")
-    result = await _run(request, state, q.text, accept, dict(bound))
+    result = await _run(request, state, text, accept, dict(bound))
     download = name if "download" in request.query_params else None
     return _answer(result, head=request.method == "HEAD", download=download)

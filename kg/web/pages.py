@@ -19,6 +19,7 @@ from kg.formats import graph_bytes, jsonld_context
 from kg.namespaces import (
     BASE,
     IJ,
+    LINK,
     PROV_DERIVED_FROM,
     RDFS_LABEL,
     SKOS_EXACT_MATCH,
@@ -218,11 +219,13 @@ def _resource_context(engine: OxigraphEngine, node: ox.NamedNode, out: list, inc
 
 def _value(term: Any, label: Any) -> dict:
     if isinstance(term, ox.NamedNode):
-        return {
-            "iri": term.value,
-            "href": local_path(term.value),
-            "text": label.value if label is not None else shorten(term.value),
-        }
+        if label is not None:
+            text = label.value
+        elif term.value.startswith(LINK):  # a link record: say what it is, not its IRI
+            text = "the Wikidata link record"
+        else:
+            text = shorten(term.value)
+        return {"iri": term.value, "href": local_path(term.value), "text": text}
     if isinstance(term, ox.Literal):
         dtype = None if term.language else shorten(term.datatype.value)
         if dtype in ("xsd:string",):

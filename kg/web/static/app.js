@@ -12,17 +12,36 @@ function localHref(iri) {
 }
 
 function currentRequest(format) {
+  // A saved query keeps its parameters bound even when its text is edited: the edited
+  // text goes with them (query=), so the answer is always what the form says.
   const name = $("saved").value;
   const q = saved[name];
-  if (q && $("query").value === q.text) {
+  const text = $("query").value;
+  if (q) {
     const params = new URLSearchParams();
     for (const input of $("params").querySelectorAll("input")) params.set(input.name, input.value);
+    if (text !== q.text) params.set("query", text);
     if (format) params.set("format", format);
     return { url: "/api/queries/" + encodeURIComponent(name) + "?" + params, init: {} };
   }
-  const params = new URLSearchParams({ query: $("query").value });
+  const params = new URLSearchParams({ query: text });
   if (format) params.set("format", format);
   return { url: "/sparql?" + params, init: {} };
+}
+
+function usesVariable(text, name) {
+  return new RegExp("[?$]" + name + "(?![\\w])").test(text);
+}
+
+function markUnusedParams() {
+  // say so where an edit removed a parameter's variable (the server refuses to run it)
+  const text = $("query").value;
+  for (const input of $("params").querySelectorAll("input")) {
+    const unused = !usesVariable(text, input.name);
+    input.setAttribute("aria-invalid", unused ? "true" : "false");
+    const note = $("note-" + input.name);
+    if (note) note.textContent = unused ? " — not in the edited query" : "";
+  }
 }
 
 function showParams(q) {
@@ -36,6 +55,10 @@ function showParams(q) {
     input.id = "param-" + p.name;
     input.value = p.default || (p.name === "state" ? "Japan" : p.name === "entity" ? "Shinzo Abe" :
                                 p.name === "section" ? "History" : "");
+    const note = document.createElement("span");
+    note.id = "note-" + p.name;
+    note.className = "note";
+    label.appendChild(note);
     label.appendChild(document.createElement("br"));
     label.appendChild(input);
     box.appendChild(label);
@@ -57,13 +80,17 @@ function cell(term) {
   return td;
 }
 
+function header(names) {
+  const head = document.createElement("tr");
+  for (const v of names) { const th = document.createElement("th"); th.textContent = v; head.appendChild(th); }
+  return head;
+}
+
 function render(doc) {
   const table = $("results");
   table.replaceChildren();
   if (typeof doc.boolean === "boolean") { $("status").textContent = "Answer: " + doc.boolean; return; }
-  const head = document.createElement("tr");
-  for (const v of doc.head.vars) { const th = document.createElement("th"); th.textContent = v; head.appendChild(th); }
-  table.appendChild(head);
+  table.appendChild(header(doc.head.vars));
   for (const b of doc.results.bindings) {
     const tr = document.createElement("tr");
     for (const v of doc.head.vars) tr.appendChild(cell(b[v]));
@@ -73,11 +100,89 @@ function render(doc) {
   $("status").textContent = n + (n === 1 ? " row" : " rows");
 }
 
+// N-Triples, as the server writes it (one triple a line), into SPARQL-JSON-like terms
+const NT_TERM = /^(?:<([^>]*)>|_:(\S+)|"((?:[^"\\]|\\.)*)"(?:@([A-Za-z0-9-]+)|\^\^<([^>]*)>)?)\s*/;
+const NT_ESCAPES = { t: "\t", b: "\b", n: "\n", r: "\r", f: "\f", '"': '"', "'": "'", "\\": "\\" };
+
+function unescapeNT(text) {
+  return text.replace(/\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))/g, (_, u4, u8, c) =>
+    u4 || u8 ? String.fromCodePoint(parseInt(u4 || u8, 16)) : (NT_ESCAPES[c] ?? c));
+}
+
+function parseNTriples(text) {
+  const triples = [];
+  for (let line of text.split("\n")) {
+    line = line.trim();
+    if (!line || line.startsWith("#")) continue;
+    const terms = [];
+    while (terms.length < 3) {
+      const m = NT_TERM.exec(line);
+      if (!m) throw new Error("cannot read the answer's line: " + line);
+      if (m[1] !== undefined) terms.push({ type: "uri", value: unescapeNT(m[1]) });
+      else if (m[2] !== undefined) terms.push({ type: "bnode", value: m[2] });
+      else {
+        const t = { type: "literal", value: unescapeNT(m[3]) };
+        if (m[4]) t["xml:lang"] = m[4];
+        if (m[5]) t.datatype = m[5];
+        terms.push(t);
+      }
+      line = line.slice(m[0].length);
+    }
+    triples.push(terms);
+  }
+  return triples;
+}
+
+function renderTriples(text) {
+  const table = $("results");
+  table.replaceChildren();
+  table.appendChild(header(["subject", "predicate", "object"]));
+  const triples = parseNTriples(text);
+  for (const t of triples) {
+    const tr = document.createElement("tr");
+    for (const term of t) tr.appendChild(cell(term));
+    table.appendChild(tr);
+  }
+  const n = triples.length;
+  $("status").textContent = n + (n === 1 ? " triple" : " triples");
+}
+
+const DOWNLOADS = {
+  solutions: [["json", "JSON"], ["xml", "XML"], ["csv", "CSV"], ["tsv", "TSV"]],
+  graph: [["turtle", "Turtle"], ["jsonld", "JSON-LD"], ["nt", "N-Triples"]],
+};
+
+function offerDownloads(kind) {
+  const box = $("download-links");
+  box.replaceChildren();
+  for (const [format, label] of DOWNLOADS[kind]) {
+    const a = document.createElement("a");
+    a.href = "#";
+    a.dataset.format = format;
+    a.textContent = label;
+    // "download": the server marks the file as an attachment and neutralises spreadsheet
+    // formulas in CSV/TSV cells (the /sparql protocol answer itself stays exact)
+    a.addEventListener("click", (e) => {
+      e.preventDefault();
+      window.location = currentRequest(format).url + "&download=1";
+    });
+    box.append(a, " ");
+  }
+}
+
+function clearResults() {
+  $("results").replaceChildren();
+  $("status").className = "";
+  $("status").textContent = "";
+}
+
 async function run() {
   $("status").className = "";
   $("status").textContent = "Running…";
   const { url } = currentRequest(null);
-  const response = await fetch(url, { headers: { Accept: "application/sparql-results+json" } });
+  const response = await fetch(url, {
+    headers: { Accept: "application/sparql-results+json, application/n-triples;q=0.9" },
+  });
   const text = await response.text();
   if (!response.ok) {
     $("results").replaceChildren();
@@ -85,7 +190,10 @@ async function run() {
     $("status").textContent = "Error " + response.status + ": " + text;
     return;
   }
-  render(JSON.parse(text));
+  const graph = (response.headers.get("Content-Type") || "").startsWith("application/n-triples");
+  offerDownloads(graph ? "graph" : "solutions");
+  if (graph) renderTriples(text);
+  else render(JSON.parse(text));
 }
 
 async function start() {
@@ -102,13 +210,11 @@ async function start() {
     $("description").textContent = q ? q.description : "";
     if (q) $("query").value = q.text;
     showParams(q);
+    clearResults();  // an answer on screen is always the answer to what the form shows
   });
+  $("query").addEventListener("input", markUnusedParams);
   $("run").addEventListener("click", run);
-  for (const a of $("downloads").querySelectorAll("a")) {
-    // "download": the server marks the file as an attachment and neutralises spreadsheet
-    // formulas in CSV/TSV cells (the /sparql protocol answer itself stays exact)
-    a.addEventListener("click", (e) => { e.preventDefault(); window.location = currentRequest(a.dataset.format).url + "&download=1"; });
-  }
+  offerDownloads("solutions");
   document.body.dataset.ready = "yes";
 }
 
