@@ -47,15 +47,35 @@ def site(project: Project) -> Iterator[str]:
         yield url
 
 
-def test_run_a_saved_query_and_follow_links(browser, site: str, project: Project) -> None:
+def open_page(browser, site: str):
+    """The query page, loaded and ready; a wait to use on it."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.select import Select
     from selenium.webdriver.support.wait import WebDriverWait
 
     wait = WebDriverWait(browser, 20)
     browser.get(site + "/")
     wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "yes")
+    return wait
+
+
+def run_text(browser, site: str, text: str):
+    """The query page with ``text`` typed in and run; a wait to use on it."""
+    from selenium.webdriver.common.by import By
+
+    wait = open_page(browser, site)
+    box = browser.find_element(By.ID, "query")
+    box.clear()
+    box.send_keys(text)
+    browser.find_element(By.ID, "run").click()
+    return wait
+
+
+def test_run_a_saved_query_and_follow_links(browser, site: str, project: Project) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.select import Select
+
+    wait = open_page(browser, site)
     Select(browser.find_element(By.ID, "saved")).select_by_value("residents")
     assert "citizens" in browser.find_element(By.ID, "description").text.lower()
     browser.find_element(By.ID, "run").click()
@@ -84,15 +104,8 @@ def test_run_a_saved_query_and_follow_links(browser, site: str, project: Project
 def test_errors_are_shown_as_text(browser, site: str) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.wait import WebDriverWait
 
-    wait = WebDriverWait(browser, 20)
-    browser.get(site + "/")
-    wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "yes")
-    box = browser.find_element(By.ID, "query")
-    box.clear()
-    box.send_keys('SELECT * WHERE { ?s ?p "<img src=x onerror=alert(1)>" ')
-    browser.find_element(By.ID, "run").click()
+    wait = run_text(browser, site, 'SELECT * WHERE { ?s ?p "<img src=x onerror=alert(1)>" ')
     wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "Error 400"))
     assert not browser.find_elements(By.CSS_SELECTOR, "#status img")
 
@@ -101,11 +114,8 @@ def test_an_edited_saved_query_keeps_its_parameters(browser, site: str) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.select import Select
-    from selenium.webdriver.support.wait import WebDriverWait
 
-    wait = WebDriverWait(browser, 20)
-    browser.get(site + "/")
-    wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "yes")
+    wait = open_page(browser, site)
     Select(browser.find_element(By.ID, "saved")).select_by_value("visits-to")
     field = browser.find_element(By.ID, "param-state")
     field.clear()
@@ -124,15 +134,8 @@ def test_an_edited_saved_query_keeps_its_parameters(browser, site: str) -> None:
 def test_construct_answers_show_as_triples_with_graph_downloads(browser, site: str) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.wait import WebDriverWait
 
-    wait = WebDriverWait(browser, 20)
-    browser.get(site + "/")
-    wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "yes")
-    box = browser.find_element(By.ID, "query")
-    box.clear()
-    box.send_keys("DESCRIBE <https://w3id.org/israel-japan-kg/id/state/iran>")
-    browser.find_element(By.ID, "run").click()
+    wait = run_text(browser, site, "DESCRIBE <https://w3id.org/israel-japan-kg/id/state/iran>")
     wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "triples"))
     table = browser.find_element(By.ID, "results").text
     assert "subject" in table and "id/state/iran" in table and "Iran" in table
