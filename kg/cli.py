@@ -7,7 +7,8 @@ Each command is a handler with its options beside it, registered with
 engines come from :mod:`kg.registry`, which imports nothing heavy.
 
 Every failure is one line on stderr (``kg: error: ...``) and an exit code:
-1 when a check answered "no", 2 for unusable input.
+1 when a check answered "no", 2 for unusable input. A SPARQL syntax error adds
+two lines: the query's line, and a caret under the place.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ gives the common case a clear message before a worker is involved.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 # PN_CHARS_BASE, PN_CHARS_U, PN_CHARS and VARNAME from the grammar
 _BASE = (
@@ -270,6 +270,112 @@ def uses_variable(text: str, name: str) -> bool:
     )
 
 
+_PNAME = re.compile(r"(?<![\w?$:.\-])([A-Za-z][\w.\-]*)?:(?![/\s]|$)")
+_DECLARED = re.compile(r"\bPREFIX\s+([A-Za-z][\w.\-]*)?:", re.I)
+_FORMS = ("SELECT", "CONSTRUCT", "DESCRIBE", "ASK")
+_PROLOGUE = re.compile(r"\s*(?:(?:PREFIX\s+[\w.\-]*:|BASE)\s*)*", re.I)
+
+
+def prefixes_declared(text: str) -> set[str]:
+    """The prefixes ``text`` declares itself (``PREFIX p: <…>``)."""
+    return {m.group(1) or "" for m in _DECLARED.finditer(mask(text))}
+
+
+def prefixes_used(text: str) -> set[str]:
+    """The prefixes of the prefixed names in ``text`` (outside strings, IRIs, comments).
+
+    >>> sorted(prefixes_used('SELECT * { ?v a ij:Visit ; rdfs:label "x:y" } # z:w'))
+    ['ij', 'rdfs']
+    """
+    masked = mask(text)
+    declared_at = {m.end() for m in _DECLARED.finditer(masked)}
+    return {m.group(1) or "" for m in _PNAME.finditer(masked) if m.end() not in declared_at}
+
+
+def declare_prefixes(text: str, prefixes: Mapping[str, str]) -> str:
+    """``text`` with a declaration of each of ``prefixes`` it uses but does not declare,
+    put on its first line so that line numbers in errors stay the user's (for servers
+    that know no prefixes of this project).
+
+    >>> declare_prefixes("SELECT * { ?s a ij:Visit }", {"ij": "http://example.org/ij#"})
+    'PREFIX ij: <http://example.org/ij#> SELECT * { ?s a ij:Visit }'
+    """
+    needed = sorted(p for p in prefixes_used(text) - prefixes_declared(text) if p in prefixes)
+    if not needed:
+        return text
+    return " ".join(f"PREFIX {p}: <{prefixes[p]}>" for p in needed) + " " + text
+
+
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _pointed(text: str, line: int, col: int, why: str) -> str:
+    lines = text.split("\n")
+    shown = lines[line - 1] if 0 < line <= len(lines) else ""
+    caret = " " * max(0, min(col, len(shown) + 1) - 1) + "^"
+    return f"invalid SPARQL at line {line}, column {col}: {why}\n  {shown}\n  {caret}"
+
+
+def explain_syntax_error(text: str, message: str, known: Iterable[str] = ()) -> str:
+    """A parser's complaint about ``text`` as people read it: where (line, column, the line
+    with a caret under the place) and a hint for the usual slips: an unknown prefix, a
+    misspelt query form, an unclosed bracket. Otherwise the parser's own words, with a
+    long list of what it expected cut short.
+
+    >>> print(explain_syntax_error("SELEC * {}", "error at 1:10: expected CONSTRUCT"))
+    invalid SPARQL at line 1, column 1: unknown keyword SELEC (did you mean SELECT?)
+      SELEC * {}
+      ^
+    """
+    import difflib
+
+    from kg.namespaces import PREFIXES
+
+    masked = mask(text)
+    known_prefixes = set(known) | set(PREFIXES) | prefixes_declared(text)
+    declared_at = {m.end() for m in _DECLARED.finditer(masked)}
+    for m in _PNAME.finditer(masked):
+        prefix = m.group(1) or ""
+        if prefix not in known_prefixes and m.end() not in declared_at:
+            line, col = _line_col(text, m.start())
+            close = difflib.get_close_matches(prefix, sorted(known_prefixes), n=1)
+            hint = f" (did you mean {close[0]}:?)" if close else ""
+            return _pointed(text, line, col, f"unknown prefix {prefix}:{hint}; declare it with "
+                            f"PREFIX {prefix}: <…>")  # fmt: skip
+    start = _PROLOGUE.match(masked).end()  # type: ignore[union-attr]
+    word = re.match(r"[A-Za-z]+", masked[start:])
+    if word and word.group(0).upper() not in _FORMS:
+        line, col = _line_col(text, start)
+        close = difflib.get_close_matches(word.group(0).upper(), _FORMS, n=1)
+        hint = (
+            f" (did you mean {close[0]}?)"
+            if close
+            else f"; a query starts with {', '.join(_FORMS)}"
+        )
+        return _pointed(text, line, col, f"unknown keyword {word.group(0)}{hint}")
+    opened: list[int] = []
+    for i, c in enumerate(masked):
+        if c in _OPEN:
+            opened.append(i)
+        elif c in _CLOSE and opened:
+            opened.pop()
+    if opened:
+        line, col = _line_col(text, opened[-1])
+        return _pointed(text, line, col, f"this {text[opened[-1]]} is never closed")
+    found = re.match(r"error at (\d+):(\d+): (.*)", message, re.S)
+    if not found:
+        return f"invalid SPARQL: {message}"
+    why = found.group(3)
+    if why.startswith("expected one of") and why.count(",") > 6:
+        options = why[len("expected one of ") :].split(", ")
+        why = f"unexpected here; the parser expected one of {len(options)} things, such as " + (
+            ", ".join(options[:4])
+        )
+    return _pointed(text, int(found.group(1)), int(found.group(2)), why)
+
+
 def redirect_services(text: str, service_map: Mapping[str, str]) -> str:
     """Point ``SERVICE <from>`` at another endpoint (a mirror, or a test double).
 
@@ -286,8 +392,12 @@ __all__ = [
     "MAX_NESTING",
     "Scan",
     "check",
+    "declare_prefixes",
+    "explain_syntax_error",
     "inline_values",
     "mask",
+    "prefixes_declared",
+    "prefixes_used",
     "redirect_services",
     "refusal",
     "too_deep",

@@ -93,7 +93,7 @@ def test_run_a_saved_query_and_follow_links(browser, site: str, project: Project
     browser.find_element(By.ID, "run").click()
     wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "11 rows"))
 
-    browser.find_element(By.LINK_TEXT, "id/visit/2014-benjamin-netanyahu").click()
+    browser.find_element(By.LINK_TEXT, "visit:2014-benjamin-netanyahu").click()
     wait.until(ec.text_to_be_present_in_element((By.ID, "title"), "Benjamin Netanyahu visits"))
     browser.find_element(By.LINK_TEXT, "Prime Minister of Israel").click()
     wait.until(ec.text_to_be_present_in_element((By.ID, "title"), "Prime Minister of Israel"))
@@ -124,7 +124,7 @@ def test_an_edited_saved_query_keeps_its_parameters(browser, site: str) -> None:
     browser.find_element(By.ID, "run").click()
     wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "16 rows"))
     rows = browser.find_elements(By.CSS_SELECTOR, "#results tr td:first-child")
-    assert rows and {r.text for r in rows} == {"id/state/israel"}  # what the form says
+    assert rows and {r.text for r in rows} == {"state:israel"}  # what the form says
 
     Select(browser.find_element(By.ID, "saved")).select_by_value("residents")
     assert browser.find_element(By.ID, "results").text == ""  # no stale answer on screen
@@ -138,6 +138,33 @@ def test_construct_answers_show_as_triples_with_graph_downloads(browser, site: s
     wait = run_text(browser, site, "DESCRIBE <https://w3id.org/israel-japan-kg/id/state/iran>")
     wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "triples"))
     table = browser.find_element(By.ID, "results").text
-    assert "subject" in table and "id/state/iran" in table and "Iran" in table
+    assert "subject" in table and "state:iran" in table and "Iran" in table
     links = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#download-links a")]
     assert links == ["Turtle", "JSON-LD", "N-Triples"]
+
+
+def test_shareable_addresses_and_the_keyboard(browser, site: str) -> None:
+    from urllib.parse import parse_qs, urlparse
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    wait = WebDriverWait(browser, 20)
+    browser.get(site + "/?saved=visits-to&state=Israel")  # a link someone sent
+    wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "16 rows"))
+    assert browser.find_element(By.ID, "param-state").get_attribute("value") == "Israel"
+
+    box = browser.find_element(By.ID, "query")
+    box.send_keys(Keys.CONTROL, Keys.END)
+    box.send_keys("\nLIMIT 3")
+    box.send_keys(Keys.CONTROL, Keys.ENTER)  # runs, as in the Wikidata Query Service
+    wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "3 rows"))
+    sent = parse_qs(urlparse(browser.current_url).query)  # the address bar follows
+    assert sent["saved"] == ["visits-to"] and sent["state"] == ["Israel"]
+    assert sent["query"][0].endswith("LIMIT 3")
+    browser.get(browser.current_url)  # and opening it again gives the same answer
+    wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "3 rows"))
+    cells = {td.text for td in browser.find_elements(By.CSS_SELECTOR, "#results td:first-child")}
+    assert cells == {"state:israel"}

@@ -171,3 +171,12 @@ def test_show_a_saved_query_and_filter_the_list_by_tag(project, kg_cli) -> None:
     r = kg_cli("query", "visits", "--bogus", root=project.root)
     assert r.code == 2 and r.err.count("kg") == 2  # "kg: error: ..." and "see 'kg query --help'"
     assert "see 'kg query --help'" in r.err
+
+
+def test_the_readmes_syntax_error_example_is_what_kg_prints(project, kg_cli) -> None:
+    text = README.read_text(encoding="utf-8")
+    block = text.split("```\nkg: error: invalid SPARQL", 1)[1].split("```", 1)[0]
+    shown = "kg: error: invalid SPARQL" + block
+    query = shown.splitlines()[1].strip()
+    r = kg_cli("query", "-e", query, root=project.root)
+    assert r.code == 2 and r.err == shown

@@ -189,7 +189,9 @@ def test_network_queries_are_refused_offline(ox_engine) -> None:
 
 def test_invalid_sparql_gives_the_parser_position(engines) -> None:
     for engine in engines.values():
-        with pytest.raises(KGError, match=r"^invalid SPARQL: .*(\d+:\d+|line:\d+, col:\d+)"):
+        # Oxigraph's errors are shown as line, column and a caret; rdflib's as it words them
+        pattern = r"^invalid SPARQL( at line \d+, column \d+|: .*(\d+:\d+|line:\d+, col:\d+))"
+        with pytest.raises(KGError, match=pattern):
             query(text="SELECT * WHERE { ?s ?p }", engine=engine)
 
 
@@ -231,7 +233,9 @@ def test_cli_query_bad_input(args, message, project, kg_cli) -> None:
     r = kg_cli(*args, root=project.root)
     assert r.code == 2
     assert r.out == ""
-    assert r.err.startswith("kg: error: ") and message in r.err and r.err.count("\n") == 1
+    # one line; a syntax error adds two: the query's line and a caret under the place
+    lines = 3 if message == "invalid SPARQL" else 1
+    assert r.err.startswith("kg: error: ") and message in r.err and r.err.count("\n") == lines
 
 
 def test_cli_queries_lists_all_with_summaries(project, kg_cli) -> None:
@@ -282,3 +286,30 @@ def test_the_library_has_no_sparql_in_python_strings() -> None:
                   if isinstance(node, ast.Constant) and isinstance(node.value, str)
                   and id(node) not in docstrings and pattern.search(node.value)]
     assert found == [], "put the library's queries in kg/sparql/*.rq"
+
+
+def test_the_projects_prefixes_are_declared_on_every_engine(engines) -> None:
+    text = "SELECT (COUNT(*) AS ?n) WHERE { ?v a ij:Visit ; ij:toState state:israel }"
+    for name, engine in engines.items():
+        result = query(text=text, engine=engine)
+        assert int(result.rows[0][0].value) == 16, name
+    own = "PREFIX ij: <http://example.org/not-ij#>\n" + text  # a query's own PREFIX wins
+    for name, engine in engines.items():
+        assert int(query(text=own, engine=engine).rows[0][0].value) == 0, name
+
+
+def test_syntax_errors_point_at_the_place_with_a_hint(ox_engine) -> None:
+    cases = {
+        "SELEC * {}": ("line 1, column 1", "unknown keyword SELEC (did you mean SELECT?)"),
+        "SELECT * {\n  ?s stat:x ?o }": ("line 2, column 6", "unknown prefix stat: (did you mean"),
+        "SELECT * { ?s ?p ?o": ("line 1, column 10", "this { is never closed"),
+    }
+    for text, (where, hint) in cases.items():
+        with pytest.raises(KGError) as caught:
+            query(text=text, engine=ox_engine)
+        message = caught.value.message
+        assert f"invalid SPARQL at {where}: " in message and hint in message, message
+        line, caret = message.split("\n")[1:]
+        column = int(where.split("column ")[1])
+        assert caret.index("^") == 2 + column - 1  # under the place (both lines indented 2)
+        assert line[2:] == text.split("\n")[int(where.split()[1].rstrip(",")) - 1]

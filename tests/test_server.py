@@ -161,7 +161,8 @@ def test_cors(http: httpx.Client) -> None:
 
 def test_bad_query_is_400_with_the_parser_message(http: httpx.Client) -> None:
     r = http.get("/sparql", params={"query": "SELECT * WHERE { ?s ?p }"})
-    assert r.status_code == 400 and r.text.startswith("invalid SPARQL: error at 1:")
+    assert r.status_code == 400 and r.text.startswith("invalid SPARQL at line 1, column ")
+    assert "\n  SELECT * WHERE { ?s ?p }\n" in r.text and "^" in r.text  # the line, a caret
     assert r.headers["content-type"].startswith("text/plain")
 
 
@@ -360,3 +361,10 @@ def test_an_edited_saved_query_keeps_its_bound_parameters(server: str) -> None:
     r = httpx.get(server + "/api/queries/visits-to",
                   params={"state": "Israel", "query": "SELECT ?v WHERE { ?v ?p ?o } LIMIT 1"})
     assert r.status_code == 400 and "no longer uses the parameter 'state'" in r.text
+
+
+def test_the_endpoint_knows_the_projects_prefixes(http: httpx.Client) -> None:
+    r = http.get("/sparql", params={"query": "SELECT (COUNT(*) AS ?n) { ?v a ij:Visit }",
+                                    "format": "json"})
+    assert r.status_code == 200, r.text
+    assert r.json()["results"]["bindings"][0]["n"]["value"] == "27"

@@ -156,3 +156,15 @@ def test_mask_keeps_positions_and_line_breaks() -> None:
     assert len(masked) == len(text) and masked.count("\r\n") == 1
     assert masked.index("{") == text.index("WHERE {") + 6
     assert masked.count("}") == 1 and "where?" not in masked
+
+
+def test_prefixes_used_and_declared_ignore_strings_iris_and_comments() -> None:
+    from kg.sparqltext import declare_prefixes, prefixes_declared, prefixes_used
+
+    text = ('PREFIX ex: <http://example.org/a:b>\n'
+            'SELECT * { ?s ex:p "ij:no" ; <http://x/y:z> ?o . ?o a schema:Thing } # foaf:no')
+    assert prefixes_used(text) == {"ex", "schema"}
+    assert prefixes_declared(text) == {"ex"}
+    out = declare_prefixes(text, {"ex": "http://wrong/", "schema": "http://schema.org/"})
+    assert out.startswith("PREFIX schema: <http://schema.org/> PREFIX ex: <http://example.org/")
+    assert out.count("\n") == text.count("\n")  # the user's line numbers are kept

@@ -8,7 +8,9 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kg.errors import KGError
+from kg.namespaces import PREFIXES
 from kg.project import Project
+from kg.sparqltext import explain_syntax_error
 from kg.store.loading import cached_ntriples
 from kg.store.results import Engine, Result, Term, from_native
 
@@ -28,12 +30,13 @@ class OxigraphEngine(Engine):
         return cls(store)
 
     def query(self, text: str, bindings: Mapping[str, Term] | None = None) -> Result:
-        """Answer ``text`` with ``bindings`` substituted as RDF terms (never pasted in)."""
+        """Answer ``text`` with ``bindings`` substituted as RDF terms (never pasted in); the
+        project's prefixes (``ij:``, ``state:`` …) are declared, as WDQS declares its own."""
         subs = {ox.Variable(k): v for k, v in (bindings or {}).items()}
         try:
-            return from_native(self.store.query(text, substitutions=subs))
+            return from_native(self.store.query(text, substitutions=subs, prefixes=PREFIXES))
         except SyntaxError as e:
-            raise KGError(f"invalid SPARQL: {e}") from None
+            raise KGError(explain_syntax_error(text, str(e))) from None
         except OSError as e:
             raise KGError(f"query failed: {e}") from None
 

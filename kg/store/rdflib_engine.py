@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from kg.errors import KGError
+from kg.namespaces import PREFIXES
 from kg.project import Project
 from kg.store.results import Engine, GraphResult, Result, Term, from_native
 
@@ -42,7 +43,7 @@ class RdflibEngine(Engine):
 
         init = {Variable(k): from_n3(str(v)) for k, v in (bindings or {}).items()}
         try:
-            res = self.graph.query(text, initBindings=init)
+            res = self.graph.query(text, initBindings=init, initNs=PREFIXES)
         except ParseBaseException as e:
             raise KGError(f"invalid SPARQL: {e}") from None
         except Exception as e:  # rdflib's evaluator raises bare exceptions

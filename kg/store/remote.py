@@ -9,7 +9,8 @@ from typing import Any
 import pyoxigraph as ox
 
 from kg.errors import KGError
-from kg.sparqltext import inline_values
+from kg.namespaces import PREFIXES
+from kg.sparqltext import declare_prefixes, inline_values
 from kg.store.results import Engine, GraphResult, Result, SelectResult, Term, from_native
 
 #: what we ask for, best first; answers are read by pyoxigraph's parsers
@@ -48,6 +49,7 @@ class RemoteEngine(Engine):
 
         if bindings:
             text = inline_values(text, {k: str(v) for k, v in bindings.items()})
+        text = declare_prefixes(text, PREFIXES)
         data = {"query": text}
         if self.default_graph:
             data["default-graph-uri"] = self.default_graph

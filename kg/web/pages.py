@@ -20,6 +20,7 @@ from kg.namespaces import (
     BASE,
     IJ,
     LINK,
+    PREFIXES,
     PROV_DERIVED_FROM,
     RDFS_LABEL,
     SKOS_EXACT_MATCH,
@@ -105,6 +106,7 @@ async def index(request: Any) -> Any:
                 triples=state.triples,
                 timeout=state.settings.timeout,
                 max_results=state.settings.max_results,
+                prefixes=PREFIXES,
             ),
         )
     )

@@ -37,7 +37,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from kg.formats import graph_bytes, write
+from kg.namespaces import PREFIXES
 from kg.registry import by_media_type, offered
+from kg.sparqltext import explain_syntax_error
 from kg.store.results import AskResult, from_native
 from kg.web.sandbox import KILLED_BY, SandboxUnavailable, describe_exit
 
@@ -86,9 +88,9 @@ def run_query(store: Any, job: Job, limits: Limits) -> Answer:
 
     subs = {ox.Variable(k): v for k, v in job.bindings.items()}
     try:
-        res = store.query(job.text, substitutions=subs, base_iri=job.base_iri)
+        res = store.query(job.text, substitutions=subs, base_iri=job.base_iri, prefixes=PREFIXES)
     except SyntaxError as e:
-        return _error(400, f"invalid SPARQL: {e}")
+        return _error(400, explain_syntax_error(job.text, str(e)))
     except (OSError, ValueError, RuntimeError) as e:
         return _error(400, f"query failed: {e}")
     kind = "graph" if isinstance(res, ox.QueryTriples) else "solutions"

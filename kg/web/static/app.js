@@ -5,6 +5,17 @@
 const BASE = "https://w3id.org/israel-japan-kg/";
 const $ = (id) => document.getElementById(id);
 let saved = {};
+let PREFIXES = {};
+
+function shorten(iri) {
+  // the short name the command line shows (visit:1985-…), where a prefix fits
+  let best = null;
+  for (const [prefix, ns] of Object.entries(PREFIXES)) {
+    const local = iri.slice(ns.length);
+    if (iri.startsWith(ns) && local && /^[\w.-]+$/.test(local) && (!best || ns.length > PREFIXES[best].length)) best = prefix;
+  }
+  return best ? best + ":" + iri.slice(PREFIXES[best].length) : iri;
+}
 
 function localHref(iri) {
   if (iri.startsWith(BASE + "id/") || iri.startsWith(BASE + "link/")) return "/" + iri.slice(BASE.length);
@@ -71,7 +82,7 @@ function cell(term) {
   if (term.type === "uri") {
     const a = document.createElement("a");
     a.href = localHref(term.value);
-    a.textContent = term.value.startsWith(BASE) ? term.value.slice(BASE.length) : term.value;
+    a.textContent = shorten(term.value);
     td.appendChild(a);
   } else {
     td.textContent = term.value;
@@ -176,9 +187,41 @@ function clearResults() {
   $("status").textContent = "";
 }
 
+function shareableSearch() {
+  // what the address bar shows: ?saved=NAME&param=… (and query= once edited), or ?query=…
+  const name = $("saved").value;
+  const q = saved[name];
+  const params = new URLSearchParams();
+  if (q) {
+    params.set("saved", name);
+    for (const input of $("params").querySelectorAll("input")) params.set(input.name, input.value);
+    if ($("query").value !== q.text) params.set("query", $("query").value);
+  } else {
+    params.set("query", $("query").value);
+  }
+  return "?" + params;
+}
+
+function openFromAddress() {
+  // /?query=… opens the page with that query, /?saved=NAME&param=… with a saved one
+  const params = new URLSearchParams(window.location.search);
+  const name = params.get("saved");
+  if (name && saved[name]) {
+    $("saved").value = name;
+    $("saved").dispatchEvent(new Event("change"));
+    for (const input of $("params").querySelectorAll("input")) {
+      if (params.has(input.name)) input.value = params.get(input.name);
+    }
+  }
+  if (params.has("query")) $("query").value = params.get("query");
+  markUnusedParams();
+  return Boolean((name && saved[name]) || params.has("query"));
+}
+
 async function run() {
   $("status").className = "";
   $("status").textContent = "Running…";
+  history.replaceState(null, "", shareableSearch());
   const { url } = currentRequest(null);
   const response = await fetch(url, {
     headers: { Accept: "application/sparql-results+json, application/n-triples;q=0.9" },
@@ -197,6 +240,7 @@ async function run() {
 }
 
 async function start() {
+  PREFIXES = JSON.parse($("prefixes").textContent);
   const list = await (await fetch("/api/queries")).json();
   for (const q of list) {
     saved[q.name] = q;
@@ -213,8 +257,12 @@ async function start() {
     clearResults();  // an answer on screen is always the answer to what the form shows
   });
   $("query").addEventListener("input", markUnusedParams);
+  $("query").addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); run(); }
+  });
   $("run").addEventListener("click", run);
   offerDownloads("solutions");
+  if (openFromAddress()) await run();
   document.body.dataset.ready = "yes";
 }
 
