@@ -168,3 +168,31 @@ def test_shareable_addresses_and_the_keyboard(browser, site: str) -> None:
     wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "3 rows"))
     cells = {td.text for td in browser.find_elements(By.CSS_SELECTOR, "#results td:first-child")}
     assert cells == {"state:israel"}
+
+
+def test_on_a_phone_nothing_scrolls_sideways_and_columns_sort(browser, site: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.select import Select
+
+    browser.set_window_size(390, 844)
+    try:
+        wait = open_page(browser, site)
+        width = browser.execute_script("return document.documentElement.scrollWidth")
+        assert width <= 390, f"the page is {width} px wide on a 390 px screen"
+        Select(browser.find_element(By.ID, "saved")).select_by_value("visits-per-decade")
+        browser.find_element(By.ID, "run").click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "rows"))
+        top = browser.execute_script("return document.getElementById('status')"
+                                     ".getBoundingClientRect().top")
+        assert 0 <= top < 844  # the answer was scrolled into view
+        numbers = browser.find_elements(By.CSS_SELECTOR, "#results td.num")
+        assert numbers and numbers[0].value_of_css_property("text-align") == "right"
+        column = len(browser.find_element(By.CSS_SELECTOR, "#results tr").find_elements(
+            By.TAG_NAME, "th")) - 1
+        browser.find_elements(By.CSS_SELECTOR, "#results th button")[column].click()
+        cells = browser.find_elements(By.CSS_SELECTOR, f"#results tr td:nth-child({column + 1})")
+        values = [float(c.text) for c in cells if c.text]
+        assert values == sorted(values)
+    finally:
+        browser.set_window_size(1280, 1400)

@@ -57,3 +57,23 @@ def test_reverse_links_read_the_right_way_round(state) -> None:
     assert "David Levy visits Japan, 1997</a>\n      has this as its" in page
     assert "the Wikidata link record</a>\n      has this as its" in page
     assert "https://w3id.org/israel-japan-kg/link/" not in page.split("Pointing here")[1]
+
+
+def test_a_useful_404_for_people_and_a_plain_one_for_programs(state) -> None:
+    with alone(pages.resource, "/id/{path:path}", state) as client:
+        page = client.get("/id/person/shinzo", headers={"Accept": "text/html"})
+        plain = client.get("/id/person/shinzo", headers={"Accept": "text/turtle"})
+    assert page.status_code == 404 and "Not in this graph" in page.text
+    assert 'href="/id/person/shinzo-abe"' in page.text and 'action="/search"' in page.text
+    assert 'href="/"' in page.text  # and the way to the query page
+    assert plain.status_code == 404 and plain.headers["content-type"].startswith("text/plain")
+
+
+def test_search_by_name_in_any_language(state) -> None:
+    with alone(pages.search_page, "/search", state) as client:
+        found = client.get("/search", params={"q": "日本"}).text
+        nothing = client.get("/search", params={"q": "Atlantis"}).text
+        hostile = client.get("/search", params={"q": "<script>x</script>"}).text
+    assert 'href="/id/state/japan"' in found
+    assert "No resource has a name like" in nothing
+    assert "<script>x</script>" not in hostile and "&lt;script&gt;" in hostile

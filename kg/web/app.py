@@ -53,6 +53,7 @@ def routes() -> list[Any]:
         Route("/timeline.svg", pages.timeline, methods=READ),
         Route("/context.jsonld", pages.context, methods=READ),
         Route("/health", pages.health, methods=READ),
+        Route("/search", pages.search_page, methods=READ),
         Route("/reconcile", reconcile.service, methods=["GET", "HEAD", "POST"]),
         Route("/reconcile/suggest/{kind}", reconcile.suggest, methods=READ),
         Route("/reconcile/preview", reconcile.preview, methods=READ),

@@ -31,7 +31,7 @@ from kg.registry import RESULT_FORMATS
 from kg.store.oxigraph import OxigraphEngine
 from kg.store.results import GraphResult, SelectResult
 from kg.timeline import timeline_svg
-from kg.web.protocol import rdf_format
+from kg.web.protocol import prefers_html, rdf_format
 from kg.web.state import AppState, state_of, text_response
 
 
@@ -46,7 +46,7 @@ async def resource(request: Any) -> Any:
     inc = state.engine.query(sparql.load("incoming"), {"this": node})
     assert isinstance(out, SelectResult) and isinstance(inc, SelectResult)
     if not out.rows and not inc.rows:
-        return text_response(404, f"{iri} is not in this graph")
+        return _not_found(request, state, iri)
     wanted = rdf_format(request.headers.get("accept", ""))
     if wanted is not None:
         return _describe_rdf(state, node, wanted)
@@ -54,6 +54,35 @@ async def resource(request: Any) -> Any:
 
     context = _resource_context(state.engine, node, out.rows, inc.rows)
     return HTMLResponse(state.page("resource.html", **context))
+
+
+def _not_found(request: Any, state: AppState, iri: str) -> Any:
+    """404: for a browser, a page offering the resources whose names come closest to the
+    address asked for, and the query page; for other clients, one line."""
+    from starlette.responses import HTMLResponse
+
+    if not prefers_html(request.headers.get("accept", "")):
+        return text_response(404, f"{iri} is not in this graph")
+    words = iri.rstrip("/").rsplit("/", 1)[-1].replace("-", " ")
+    near = search(state, words)
+    html = state.page("notfound.html", iri=iri, words=words, near=near)
+    return HTMLResponse(html, status_code=404)
+
+
+def search(state: AppState, text: str, limit: int = 10) -> list[dict]:
+    """The resources whose names match ``text`` best (the reconciliation service's scores)."""
+    from kg.web.reconcile import index_of
+
+    return index_of(state).reconcile({"query": text, "limit": limit}) if text.strip() else []
+
+
+async def search_page(request: Any) -> Any:
+    """``/search?q=``: resources by name, in every language."""
+    from starlette.responses import HTMLResponse
+
+    state = state_of(request)
+    text = request.query_params.get("q", "")[:200]
+    return HTMLResponse(state.page("notfound.html", iri=None, words=text, near=search(state, text)))
 
 
 async def ontology(request: Any) -> Any:
@@ -236,4 +265,13 @@ def _value(term: Any, label: Any) -> dict:
     return {"literal": str(term)}
 
 
-__all__ = ["context", "health", "index", "local_path", "ontology", "resource", "timeline"]
+__all__ = [
+    "context",
+    "health",
+    "index",
+    "local_path",
+    "ontology",
+    "resource",
+    "search_page",
+    "timeline",
+]

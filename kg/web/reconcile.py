@@ -20,7 +20,8 @@ from kg.web.endpoint import read_body
 from kg.web.state import AppState, Refused, state_of
 
 
-def _index(state: AppState) -> Index:
+def index_of(state: AppState) -> Index:
+    """The names index of the served graph, built once."""
     return state.once("reconcile-index", lambda: Index.from_engine(state.engine))
 
 
@@ -42,7 +43,7 @@ async def service(request: Any) -> Any:
         return _json({"error": e.message}, e.status)
     except KGError as e:
         return _json({"error": e.message}, 400)
-    index = _index(state)
+    index = index_of(state)
     return _json({key: {"result": index.reconcile(q)} for key, q in batch.items()})
 
 
@@ -71,7 +72,7 @@ async def suggest(request: Any) -> Any:
         cursor = max(0, int(request.query_params.get("cursor", "0") or 0))
     except ValueError:
         return _json({"error": "'cursor' must be an integer"}, 400)
-    hits = _index(state_of(request)).suggest(kind, prefix, limit=cursor + 10)
+    hits = index_of(state_of(request)).suggest(kind, prefix, limit=cursor + 10)
     return _json({"result": hits[cursor:]})
 
 
@@ -79,13 +80,13 @@ async def preview(request: Any) -> Any:
     from starlette.responses import HTMLResponse
 
     state = state_of(request)
-    entity = _index(state).find(request.query_params.get("id", ""))
+    entity = index_of(state).find(request.query_params.get("id", ""))
     if entity is None:
         return _json({"error": "no entity with that id"}, 404)
     html = state.page(
         "preview.html",
         entity=entity,
-        description=_index(state).describe(entity),
+        description=index_of(state).describe(entity),
         view=f"{state.base_url}/id/{entity.id}",
     )
     return HTMLResponse(html)

@@ -76,6 +76,9 @@ function showParams(q) {
   }
 }
 
+const NUMERIC = /#(integer|decimal|double|float|int|long|short|byte|nonNegativeInteger|positiveInteger|gYear)$/;
+const PAGE = 200;  // rows shown at first; "Show more" adds as many again
+
 function cell(term) {
   const td = document.createElement("td");
   if (!term) return td;
@@ -84,23 +87,75 @@ function cell(term) {
     a.href = localHref(term.value);
     a.textContent = shorten(term.value);
     td.appendChild(a);
+    td.dataset.key = a.textContent;
   } else {
     td.textContent = term.value;
     if (term["xml:lang"]) td.lang = term["xml:lang"];
+    if (term.datatype && NUMERIC.test(term.datatype)) {
+      td.className = "num";
+      td.dataset.number = term.value;
+    }
+    td.dataset.key = term.value;
   }
   return td;
 }
 
+function sortBy(index, header) {
+  // click a column's header to sort by it; click again to reverse
+  const table = $("results");
+  const rows = [...table.querySelectorAll("tr")].slice(1);
+  const down = header.getAttribute("aria-sort") !== "ascending";
+  for (const th of table.querySelectorAll("th")) th.removeAttribute("aria-sort");
+  header.setAttribute("aria-sort", down ? "ascending" : "descending");
+  const key = (tr) => tr.children[index];
+  const numeric = rows.every((tr) => !key(tr).textContent || key(tr).dataset.number !== undefined);
+  rows.sort((a, b) => {
+    const x = key(a), y = key(b);
+    const c = numeric ? Number(x.dataset.number ?? -Infinity) - Number(y.dataset.number ?? -Infinity)
+                      : (x.dataset.key ?? "").localeCompare(y.dataset.key ?? "");
+    return down ? c : -c;
+  });
+  for (const tr of rows) table.appendChild(tr);
+  showRows(PAGE);
+}
+
+function showRows(count) {
+  const rows = [...$("results").querySelectorAll("tr")].slice(1);
+  rows.forEach((tr, i) => { tr.hidden = i >= count; });
+  const more = $("more");
+  more.hidden = rows.length <= count;
+  more.onclick = () => showRows(count + PAGE);
+  more.textContent = "Show more (" + Math.min(PAGE, rows.length - count) + " of " +
+                     (rows.length - count) + " left)";
+}
+
 function header(names) {
   const head = document.createElement("tr");
-  for (const v of names) { const th = document.createElement("th"); th.textContent = v; head.appendChild(th); }
+  names.forEach((v, i) => {
+    const th = document.createElement("th");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "sort";
+    button.textContent = v;
+    button.title = "Sort by " + v;
+    button.addEventListener("click", () => sortBy(i, th));
+    th.appendChild(button);
+    head.appendChild(th);
+  });
   return head;
+}
+
+function finish(status) {
+  // the answer in view after Run (on a phone it is below the editor)
+  $("status").textContent = status;
+  showRows(PAGE);
+  $("status").scrollIntoView({ block: "start" });
 }
 
 function render(doc) {
   const table = $("results");
   table.replaceChildren();
-  if (typeof doc.boolean === "boolean") { $("status").textContent = "Answer: " + doc.boolean; return; }
+  if (typeof doc.boolean === "boolean") { finish("Answer: " + doc.boolean); return; }
   table.appendChild(header(doc.head.vars));
   for (const b of doc.results.bindings) {
     const tr = document.createElement("tr");
@@ -108,7 +163,7 @@ function render(doc) {
     table.appendChild(tr);
   }
   const n = doc.results.bindings.length;
-  $("status").textContent = n + (n === 1 ? " row" : " rows");
+  finish(n + (n === 1 ? " row" : " rows"));
 }
 
 // N-Triples, as the server writes it (one triple a line), into SPARQL-JSON-like terms
@@ -155,7 +210,7 @@ function renderTriples(text) {
     table.appendChild(tr);
   }
   const n = triples.length;
-  $("status").textContent = n + (n === 1 ? " triple" : " triples");
+  finish(n + (n === 1 ? " triple" : " triples"));
 }
 
 const DOWNLOADS = {
@@ -183,6 +238,7 @@ function offerDownloads(kind) {
 
 function clearResults() {
   $("results").replaceChildren();
+  $("more").hidden = true;
   $("status").className = "";
   $("status").textContent = "";
 }
