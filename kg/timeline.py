@@ -1,11 +1,21 @@
-"""The relationship over the years as an SVG picture: visits by direction,
-agreements, and other dated events, one mark each."""
+"""The relationship over the years as an SVG picture: visits by direction, agreements,
+and other dated events, one mark each, each a link to its resource's page.
+
+Milestones carry a label (the first item of every lane, every agreement, and what
+happened before the first visit: recognition, the embassy level); every mark shows
+its date and name on focus or hover, so the picture works with a keyboard and on a
+touch screen; the axis ends at the last event; and :func:`timeline_items` gives the
+same items as a list for a text alternative.
+"""
 
 from __future__ import annotations
 
+import re
 from html import escape
+from typing import NamedTuple
 
 from kg import sparql
+from kg.namespaces import BASE
 from kg.store import Engine, SelectResult
 
 LANES = ["Visits to Japan", "Visits to Israel", "Agreements", "Other events"]
@@ -17,17 +27,67 @@ COLOURS = {
 }
 
 
-def timeline_svg(engine: Engine, *, start: int = 1950, end: int = 2030) -> str:
-    """Deterministic SVG: one row per lane, one circle per dated item, stacked in a year."""
+class Item(NamedTuple):
+    iri: str
+    date: str
+    label: str
+    lane: str
+    milestone: bool = False
+
+    @property
+    def year(self) -> int:
+        return int(self.date[:4])
+
+    @property
+    def href(self) -> str:
+        """Where the item's page is served, on the same site."""
+        return "/" + self.iri[len(BASE) :] if self.iri.startswith(BASE) else self.iri
+
+    @property
+    def short(self) -> str:
+        """The label without the year it repeats (the axis shows it)."""
+        return re.sub(r"(, \d{4}(-\d\d)?| \(\d{4}\))$", "", self.label)
+
+
+def timeline_items(engine: Engine) -> list[Item]:
+    """Every dated item in date order, milestones marked."""
     res = engine.query(sparql.load("timeline-items"))
     assert isinstance(res, SelectResult)
-    width, left, row, top = 1000, 130, 70, 30
-    span = end - start
-    x = lambda year: left + (year - start) * (width - left - 20) / span  # noqa: E731
+    rows = [
+        Item(t.value, d.value, lab.value, lane.value)  # type: ignore[union-attr]
+        for t, d, lab, lane in res.rows
+        if lane is not None and lane.value in LANES
+    ]
+    rows.sort(key=lambda i: (i.date, LANES.index(i.lane), i.iri))
+    first_visit = min((i.year for i in rows if i.lane.startswith("Visits")), default=0)
+    firsts = {}
+    for item in rows:
+        firsts.setdefault(item.lane, item.iri)
+    return [
+        i._replace(
+            milestone=i.iri in firsts.values()
+            or i.lane == "Agreements"
+            or (i.lane == "Other events" and i.year < first_visit)
+        )
+        for i in rows
+    ]
+
+
+def timeline_svg(engine: Engine, *, start: int = 1950) -> str:
+    """Deterministic SVG: one row per lane, one linked mark per dated item, stacked in a
+    year; the axis runs from ``start`` to the last item's year."""
+    items = timeline_items(engine)
+    end = max([start + 10, *(i.year + 1 for i in items)])
+    width, left, row, top = 1000, 130, 78, 70
+    # room on the right for the last labels, which slant up and to the right
+    x = lambda year: left + (year - start) * (width - left - 160) / (end - start)  # noqa: E731
     height = top + row * len(LANES) + 40
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'role="img" aria-labelledby="tl-title" font-family="sans-serif" font-size="12">',
+        f'role="img" aria-labelledby="tl-title tl-desc" font-family="sans-serif" font-size="12">',
+        "<style>a .tip{display:none} a:hover .tip,a:focus .tip{display:inline}"
+        " a:focus circle{stroke:#000;stroke-width:2} .tip{font-size:12px;font-weight:600}"
+        " .milestone{font-size:10px;fill:#333}</style>",
         '<title id="tl-title">Israel–Japan relations over the years: visits by direction, '
         "agreements and other dated events</title>",
     ]
@@ -37,25 +97,44 @@ def timeline_svg(engine: Engine, *, start: int = 1950, end: int = 2030) -> str:
             f'y2="{height - 30}" stroke="#ddd"/>'
             f'<text x="{x(year):.1f}" y="{height - 12}" text-anchor="middle">{year}</text>'
         )
+    parts.append(
+        f'<text x="{x(end):.1f}" y="{height - 12}" text-anchor="middle" '
+        f'font-weight="600">{end}</text>'
+    )
+    for i, lane in enumerate(LANES):
+        parts.append(f'<text x="8" y="{top + i * row + row / 2 + 4:.1f}">{escape(lane)}</text>')
     stacks: dict[tuple[str, int], int] = {}
     counts = dict.fromkeys(LANES, 0)
-    for i, lane in enumerate(LANES):
-        y = top + i * row + row / 2
-        parts.append(f'<text x="8" y="{y + 4:.1f}">{escape(lane)}</text>')
-    for _thing, date, label, lane in res.rows:
-        lane_name = lane.value  # type: ignore[union-attr]
-        if lane_name not in counts:
-            continue
-        year = int(date.value[:4])  # type: ignore[union-attr]
-        level = stacks.get((lane_name, year), 0)
-        stacks[(lane_name, year)] = level + 1
-        counts[lane_name] += 1
-        y = top + LANES.index(lane_name) * row + row / 2 - 12 + (level % 5) * 7
+    last_label: dict[str, tuple[float, bool]] = {}  # lane → x of its last label, was it below
+    for item in items:
+        level = stacks.get((item.lane, item.year), 0)
+        stacks[(item.lane, item.year)] = level + 1
+        counts[item.lane] += 1
+        cx = x(
+            item.year + (int(item.date[5:7]) - 0.5) / 12 if len(item.date) >= 7 else item.year + 0.5
+        )
+        cy = top + LANES.index(item.lane) * row + row / 2 - 12 + (level % 5) * 7
+        name = escape(f"{item.date}: {item.label}")
+        label = ""
+        if item.milestone:
+            # a label close after the lane's last one goes below its mark, so they do not cross
+            prev = last_label.get(item.lane)
+            below = prev is not None and cx - prev[0] < 30 and not prev[1]
+            last_label[item.lane] = (cx, below)
+            ty, angle = (cy + 14, 35) if below else (cy - 8, -35)
+            label = (
+                f'<text class="milestone" transform="translate({cx:.1f},{ty:.1f}) '
+                f'rotate({angle})">{escape(item.short)}</text>'
+            )
         parts.append(
-            f'<circle class="mark" cx="{x(year):.1f}" cy="{y:.1f}" r="5" '
-            f'fill="{COLOURS[lane_name]}" fill-opacity="0.8">'
-            f"<title>{escape(date.value)}: {escape(label.value)}</title></circle>"
-        )  # type: ignore[union-attr]
+            f'<a href="{escape(item.href)}" target="_top" aria-label="{name}">'
+            f'<circle class="mark" cx="{cx:.1f}" cy="{cy:.1f}" r="5" '
+            f'fill="{COLOURS[item.lane]}" fill-opacity="0.85"><title>{name}</title></circle>'
+            f'{label}<text class="tip" x="{min(cx, width - 260):.1f}" y="{top - 45}">'
+            f"{name}</text></a>"
+        )
     legend = ", ".join(f"{escape(k)}: {v}" for k, v in counts.items())
-    parts.append(f"<desc>{legend}</desc></svg>")
+    parts.append(
+        f'<desc id="tl-desc">{legend}; {items[0].year if items else start}–{end}</desc></svg>'
+    )
     return "\n".join(parts) + "\n"

@@ -318,10 +318,21 @@ def test_ontology_and_timeline(http: httpx.Client) -> None:
     import xml.etree.ElementTree as ET
 
     root = ET.fromstring(svg.text)
-    marks = root.findall("{http://www.w3.org/2000/svg}circle")
+    svg_ns = "{http://www.w3.org/2000/svg}"
+    marks = list(root.iter(svg_ns + "circle"))
     assert len(marks) > 27 + 9
-    desc = root.find("{http://www.w3.org/2000/svg}desc").text
+    desc = root.find(svg_ns + "desc").text
     assert "Visits to Japan: 11" in desc and "Visits to Israel: 16" in desc
+    links = [a.get("href") for a in root.iter(svg_ns + "a")]  # every mark a link to its page
+    assert len(links) == len(marks) and "/id/visit/1985-yitzhak-shamir" in links
+    assert all(http.get(href).status_code == 200 for href in links[:5])
+    labels = [t.text for t in root.iter(svg_ns + "text") if t.get("class") == "milestone"]
+    assert "Japan recognises Israel" in labels and "Relations raised to embassy level" in labels
+    assert "Yitzhak Shamir visits Japan" in labels and "Sousuke Uno visits Israel" in labels
+    last = max(int(t.text) for t in root.iter(svg_ns + "text") if (t.text or "").isdigit())
+    assert last == 2026  # the axis ends after the last event (2025), not at a round 2030
+    page = http.get("/").text  # and the same as text, for screen readers
+    assert "The timeline as a list" in page and '<time datetime="1952-05-15">' in page
 
 
 def test_query_page_is_self_contained(http: httpx.Client) -> None:

@@ -30,7 +30,7 @@ from kg.namespaces import (
 from kg.registry import RESULT_FORMATS
 from kg.store.oxigraph import OxigraphEngine
 from kg.store.results import GraphResult, SelectResult
-from kg.timeline import timeline_svg
+from kg.timeline import timeline_items, timeline_svg
 from kg.web.protocol import prefers_html, rdf_format
 from kg.web.state import AppState, state_of, text_response
 
@@ -136,6 +136,7 @@ async def index(request: Any) -> Any:
                 timeout=state.settings.timeout,
                 max_results=state.settings.max_results,
                 prefixes=PREFIXES,
+                timeline=timeline_items(state.engine),
             ),
         )
     )
