@@ -93,7 +93,9 @@ def test_run_a_saved_query_and_follow_links(browser, site: str, project: Project
     browser.find_element(By.ID, "run").click()
     wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "11 rows"))
 
-    browser.find_element(By.LINK_TEXT, "visit:2014-benjamin-netanyahu").click()
+    link = browser.find_element(By.CSS_SELECTOR, 'a[title="visit:2014-benjamin-netanyahu"]')
+    assert link.text == "Benjamin Netanyahu visits Japan, 2014-05"  # IRIs read by label
+    link.click()
     wait.until(ec.text_to_be_present_in_element((By.ID, "title"), "Benjamin Netanyahu visits"))
     browser.find_element(By.LINK_TEXT, "Prime Minister of Israel").click()
     wait.until(ec.text_to_be_present_in_element((By.ID, "title"), "Prime Minister of Israel"))
@@ -123,8 +125,9 @@ def test_an_edited_saved_query_keeps_its_parameters(browser, site: str) -> None:
     browser.find_element(By.ID, "query").send_keys("\nLIMIT 100")  # the natural edit
     browser.find_element(By.ID, "run").click()
     wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "16 rows"))
-    rows = browser.find_elements(By.CSS_SELECTOR, "#results tr td:first-child")
-    assert rows and {r.text for r in rows} == {"state:israel"}  # what the form says
+    rows = browser.find_elements(By.CSS_SELECTOR, "#results tr td:first-child a")
+    assert rows and {r.get_attribute("title") for r in rows} == {"state:israel"}  # the form's
+    assert {r.text for r in rows} == {"Israel"}
 
     Select(browser.find_element(By.ID, "saved")).select_by_value("residents")
     assert browser.find_element(By.ID, "results").text == ""  # no stale answer on screen
@@ -138,7 +141,8 @@ def test_construct_answers_show_as_triples_with_graph_downloads(browser, site: s
     wait = run_text(browser, site, "DESCRIBE <https://w3id.org/israel-japan-kg/id/state/iran>")
     wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "triples"))
     table = browser.find_element(By.ID, "results").text
-    assert "subject" in table and "state:iran" in table and "Iran" in table
+    assert "subject" in table and "Iran" in table and "rdf:type" in table
+    assert browser.find_element(By.CSS_SELECTOR, 'a[title="state:iran"]').text == "Iran"
     links = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#download-links a")]
     assert links == ["Turtle", "JSON-LD", "N-Triples"]
 
@@ -166,8 +170,8 @@ def test_shareable_addresses_and_the_keyboard(browser, site: str) -> None:
     assert sent["query"][0].endswith("LIMIT 3")
     browser.get(browser.current_url)  # and opening it again gives the same answer
     wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "3 rows"))
-    cells = {td.text for td in browser.find_elements(By.CSS_SELECTOR, "#results td:first-child")}
-    assert cells == {"state:israel"}
+    cells = browser.find_elements(By.CSS_SELECTOR, "#results td:first-child a")
+    assert {a.get_attribute("title") for a in cells} == {"state:israel"}
 
 
 def test_on_a_phone_nothing_scrolls_sideways_and_columns_sort(browser, site: str) -> None:

@@ -86,6 +86,7 @@ function cell(term) {
     const a = document.createElement("a");
     a.href = localHref(term.value);
     a.textContent = shorten(term.value);
+    a.dataset.iri = term.value;
     td.appendChild(a);
     td.dataset.key = a.textContent;
   } else {
@@ -155,7 +156,7 @@ function finish(status) {
 function render(doc) {
   const table = $("results");
   table.replaceChildren();
-  if (typeof doc.boolean === "boolean") { finish("Answer: " + doc.boolean); return; }
+  if (typeof doc.boolean === "boolean") return "Answer: " + doc.boolean;
   table.appendChild(header(doc.head.vars));
   for (const b of doc.results.bindings) {
     const tr = document.createElement("tr");
@@ -163,7 +164,7 @@ function render(doc) {
     table.appendChild(tr);
   }
   const n = doc.results.bindings.length;
-  finish(n + (n === 1 ? " row" : " rows"));
+  return n + (n === 1 ? " row" : " rows");
 }
 
 // N-Triples, as the server writes it (one triple a line), into SPARQL-JSON-like terms
@@ -210,7 +211,7 @@ function renderTriples(text) {
     table.appendChild(tr);
   }
   const n = triples.length;
-  finish(n + (n === 1 ? " triple" : " triples"));
+  return n + (n === 1 ? " triple" : " triples");
 }
 
 const DOWNLOADS = {
@@ -291,8 +292,37 @@ async function run() {
   }
   const graph = (response.headers.get("Content-Type") || "").startsWith("application/n-triples");
   offerDownloads(graph ? "graph" : "solutions");
-  if (graph) renderTriples(text);
-  else render(JSON.parse(text));
+  const status = graph ? renderTriples(text) : render(JSON.parse(text));
+  await showLabels();
+  finish(status);
+}
+
+const SAFE_IRI = /^[^\s<>"{}|^`\\]+$/;
+
+async function showLabels() {
+  // IRIs read by their English label, with the short name on hover (and used to sort);
+  // one more query to the endpoint, for at most 400 distinct IRIs
+  const links = [...$("results").querySelectorAll("td a[data-iri]")];
+  const iris = [...new Set(links.map((a) => a.dataset.iri))].filter((i) => SAFE_IRI.test(i));
+  if (!iris.length) return;
+  const text = "SELECT ?s ?l WHERE { VALUES ?s { " +
+    iris.slice(0, 400).map((i) => "<" + i + ">").join(" ") +
+    ' } ?s rdfs:label ?l FILTER(LANGMATCHES(LANG(?l), "en")) }';
+  try {
+    const response = await fetch("/sparql", {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded",
+                 Accept: "application/sparql-results+json" },
+      body: new URLSearchParams({ query: text }),
+    });
+    if (!response.ok) return;  // the short names stay: still right, only less friendly
+    const labels = {};
+    for (const b of (await response.json()).results.bindings) labels[b.s.value] = b.l.value;
+    for (const a of links) {
+      const label = labels[a.dataset.iri];
+      if (label) { a.title = a.textContent; a.textContent = label; }
+    }
+  } catch (e) { /* the short names stay */ }
 }
 
 async function start() {
