@@ -190,6 +190,9 @@ def test_on_a_phone_nothing_scrolls_sideways_and_columns_sort(browser, site: str
         top = browser.execute_script("return document.getElementById('status')"
                                      ".getBoundingClientRect().top")
         assert 0 <= top < 844  # the answer was scrolled into view
+        bars = browser.find_elements(By.CSS_SELECTOR, "#chart svg rect")  # counts at a glance
+        rows = browser.find_elements(By.CSS_SELECTOR, "#results tr")[1:]
+        assert len(bars) == len(rows) > 0
         numbers = browser.find_elements(By.CSS_SELECTOR, "#results td.num")
         assert numbers and numbers[0].value_of_css_property("text-align") == "right"
         column = len(browser.find_element(By.CSS_SELECTOR, "#results tr").find_elements(

@@ -237,7 +237,53 @@ function offerDownloads(kind) {
   }
 }
 
+const SVG = "http://www.w3.org/2000/svg";
+
+function drawChart() {
+  // counts per group at a glance: one bar a row, when the answer has one numeric column
+  // and at most 40 rows (visits per decade and direction, for example)
+  const box = $("chart");
+  box.replaceChildren();
+  const rows = [...$("results").querySelectorAll("tr")].slice(1);
+  if (!rows.length || rows.length > 40) return;
+  const width = rows[0].children.length;
+  const numeric = [...Array(width).keys()].filter((i) =>
+    rows.every((tr) => tr.children[i].dataset.number !== undefined));
+  if (numeric.length !== 1 || width < 2) return;
+  const n = numeric[0];
+  const values = rows.map((tr) => Number(tr.children[n].dataset.number));
+  const most = Math.max(...values, 1);
+  const bar = 18, gap = 4, labelWidth = 220, chartWidth = 560;
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", `0 0 ${chartWidth} ${rows.length * (bar + gap)}`);
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", "Bar chart of the answer's " +
+    $("results").querySelectorAll("th")[n].textContent);
+  rows.forEach((tr, k) => {
+    const label = [...tr.children].filter((_, i) => i !== n).map((td) => td.textContent).join(" · ");
+    const y = k * (bar + gap);
+    const text = document.createElementNS(SVG, "text");
+    text.setAttribute("x", labelWidth - 6);
+    text.setAttribute("y", y + bar - 5);
+    text.setAttribute("text-anchor", "end");
+    text.textContent = label;
+    const rect = document.createElementNS(SVG, "rect");
+    rect.setAttribute("x", labelWidth);
+    rect.setAttribute("y", y);
+    rect.setAttribute("height", bar);
+    rect.setAttribute("width", Math.max(1, (chartWidth - labelWidth - 40) * values[k] / most));
+    rect.setAttribute("fill", "#1d4ed8");
+    const value = document.createElementNS(SVG, "text");
+    value.setAttribute("x", labelWidth + 4 + (chartWidth - labelWidth - 40) * values[k] / most);
+    value.setAttribute("y", y + bar - 5);
+    value.textContent = tr.children[n].textContent;
+    svg.append(text, rect, value);
+  });
+  box.appendChild(svg);
+}
+
 function clearResults() {
+  $("chart").replaceChildren();
   $("results").replaceChildren();
   $("more").hidden = true;
   $("status").className = "";
@@ -286,6 +332,7 @@ async function run() {
   const text = await response.text();
   if (!response.ok) {
     $("results").replaceChildren();
+    $("chart").replaceChildren();
     $("status").className = "error";
     $("status").textContent = "Error " + response.status + ": " + text;
     return;
@@ -294,6 +341,7 @@ async function run() {
   offerDownloads(graph ? "graph" : "solutions");
   const status = graph ? renderTriples(text) : render(JSON.parse(text));
   await showLabels();
+  drawChart();
   finish(status);
 }
 
