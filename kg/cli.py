@@ -24,6 +24,11 @@ from kg.errors import EXIT_FAILED, EXIT_USAGE, KGError
 from kg.project import Project
 from kg.registry import ENGINE_NAMES, EXPORT_FORMATS, QUERY_FORMATS, __version__
 
+TYPE_CHECKING = False  # the store and the web layer are imported by the commands that use them
+if TYPE_CHECKING:
+    from kg.store import Engine
+    from kg.web.state import Settings
+
 EXIT_INTERNAL = 70  # sysexits EX_SOFTWARE
 
 Args = argparse.Namespace
@@ -112,7 +117,7 @@ def _engine_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _engine(args: Args, project: Project):  # noqa: ANN202 (kg.store is imported lazily)
+def _engine(args: Args, project: Project) -> Engine:
     from kg.store import open_engine
 
     return open_engine(args.engine, project, endpoint=args.endpoint, graph=args.graph)
@@ -573,7 +578,7 @@ def cmd_serve(args: Args) -> int:
     return 0
 
 
-def _settings(args: Args):  # noqa: ANN202 (kg.web is imported lazily)
+def _settings(args: Args) -> Settings:
     """kg serve's Settings from its options, refusing values that cannot work."""
     import re
 

@@ -63,8 +63,8 @@ def _rdfxml(graph: Any) -> bytes:
     # writes triples in the order given, and graph_bytes sorts them.
     import pyoxigraph as ox
 
-    triples = [q.triple for q in ox.parse(sorted_ntriples(graph), format=ox.RdfFormat.N_TRIPLES)]
-    return graph_bytes(triples, "rdfxml")
+    nt = graph.serialize(format="nt", encoding="utf-8")
+    return graph_bytes([q.triple for q in ox.parse(nt, format=ox.RdfFormat.N_TRIPLES)], "rdfxml")
 
 
 def _trig(graph: Any) -> bytes:

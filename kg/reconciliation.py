@@ -27,14 +27,14 @@ from __future__ import annotations
 
 import difflib
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
 from kg import sparql
 from kg.errors import KGError
 from kg.namespaces import ID, IJ, SKOS_EXACT_MATCH, WIKIDATA_ENTITY
-from kg.store import Engine, SelectResult
+from kg.store import Engine
+from kg.wikidata.records import fold as fold_name
 
 MATCH_SCORE, MATCH_MARGIN = 90.0, 10.0
 DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERIES = 5, 100, 500
@@ -54,14 +54,13 @@ class Entity:
 
 
 def fold(text: str) -> str:
-    """Lower case without accents or extra space: ``"Ōsaka  "`` → ``"osaka"``.
+    """A name as matching compares it: :func:`kg.wikidata.records.fold` (no case, no
+    accents), with runs of space made one: ``"Ōsaka  Castle "`` → ``"osaka castle"``.
 
-    >>> fold("  Ōsaka ")
-    'osaka'
+    >>> fold("  Ōsaka  Castle ")
+    'osaka castle'
     """
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    kept = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(kept.split())
+    return " ".join(fold_name(text).split())
 
 
 def similarity(query: str, name: str) -> float:
@@ -83,7 +82,7 @@ class Index:
     def from_engine(cls, engine: Engine) -> Index:
         """Every resource of the graph with its names, classes, facts and Wikidata item."""
         by_id: dict[str, Entity] = {}
-        names = _rows(engine, "reconcile-names")
+        names = engine.select(sparql.load("reconcile-names"))
         for s, name, klass in names:
             e = by_id.setdefault(s.value[len(ID) :], Entity(s.value[len(ID) :], [], []))
             if name.value not in e.names:
@@ -91,7 +90,7 @@ class Index:
             local = klass.value[len(IJ) :]
             if local not in e.types:
                 e.types.append(local)
-        for s, p, o, name in _rows(engine, "reconcile-facts"):
+        for s, p, o, name in engine.select(sparql.load("reconcile-facts")):
             e = by_id.get(s.value[len(ID) :])
             if e is None:
                 continue
@@ -104,7 +103,7 @@ class Index:
                 values.add(fold(name.value))
         terms = {
             r[0].value[len(IJ) :]: ("type" if r[1].value == "class" else "property", r[2].value)
-            for r in _rows(engine, "ontology-terms")
+            for r in engine.select(sparql.load("ontology-terms"))
         }
         return cls(sorted(by_id.values(), key=lambda e: e.id), terms)
 
@@ -197,12 +196,6 @@ def _types(value: Any) -> set[str]:
 def _values(value: Any) -> list[Any]:
     items = value if isinstance(value, list) else [value]
     return [v.get("id") if isinstance(v, dict) else v for v in items if v is not None]
-
-
-def _rows(engine: Engine, name: str) -> list[tuple]:
-    res = engine.query(sparql.load(name))
-    assert isinstance(res, SelectResult)
-    return res.rows
 
 
 def manifest(base_url: str) -> dict[str, Any]:

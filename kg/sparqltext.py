@@ -29,7 +29,7 @@ gives the common case a clear message before a worker is involved.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 # PN_CHARS_BASE, PN_CHARS_U, PN_CHARS and VARNAME from the grammar
 _BASE = (
@@ -281,15 +281,20 @@ def prefixes_declared(text: str) -> set[str]:
     return {m.group(1) or "" for m in _DECLARED.finditer(mask(text))}
 
 
+def _prefixed_names(masked: str) -> list[tuple[str, int]]:
+    """(prefix, offset) of every prefixed name in masked text, declarations left out."""
+    declared_at = {m.end() for m in _DECLARED.finditer(masked)}
+    return [(m.group(1) or "", m.start()) for m in _PNAME.finditer(masked)
+            if m.end() not in declared_at]  # fmt: skip
+
+
 def prefixes_used(text: str) -> set[str]:
     """The prefixes of the prefixed names in ``text`` (outside strings, IRIs, comments).
 
     >>> sorted(prefixes_used('SELECT * { ?v a ij:Visit ; rdfs:label "x:y" } # z:w'))
     ['ij', 'rdfs']
     """
-    masked = mask(text)
-    declared_at = {m.end() for m in _DECLARED.finditer(masked)}
-    return {m.group(1) or "" for m in _PNAME.finditer(masked) if m.end() not in declared_at}
+    return {prefix for prefix, _ in _prefixed_names(mask(text))}
 
 
 def declare_prefixes(text: str, prefixes: Mapping[str, str]) -> str:
@@ -318,7 +323,7 @@ def _pointed(text: str, line: int, col: int, why: str) -> str:
     return f"invalid SPARQL at line {line}, column {col}: {why}\n  {shown}\n  {caret}"
 
 
-def explain_syntax_error(text: str, message: str, known: Iterable[str] = ()) -> str:
+def explain_syntax_error(text: str, message: str) -> str:
     """A parser's complaint about ``text`` as people read it: where (line, column, the line
     with a caret under the place) and a hint for the usual slips: an unknown prefix, a
     misspelt query form, an unclosed bracket. Otherwise the parser's own words, with a
@@ -334,12 +339,10 @@ def explain_syntax_error(text: str, message: str, known: Iterable[str] = ()) -> 
     from kg.namespaces import PREFIXES
 
     masked = mask(text)
-    known_prefixes = set(known) | set(PREFIXES) | prefixes_declared(text)
-    declared_at = {m.end() for m in _DECLARED.finditer(masked)}
-    for m in _PNAME.finditer(masked):
-        prefix = m.group(1) or ""
-        if prefix not in known_prefixes and m.end() not in declared_at:
-            line, col = _line_col(text, m.start())
+    known_prefixes = set(PREFIXES) | prefixes_declared(text)
+    for prefix, offset in _prefixed_names(masked):
+        if prefix not in known_prefixes:
+            line, col = _line_col(text, offset)
             close = difflib.get_close_matches(prefix, sorted(known_prefixes), n=1)
             hint = f" (did you mean {close[0]}:?)" if close else ""
             return _pointed(text, line, col, f"unknown prefix {prefix}:{hint}; declare it with "

@@ -24,9 +24,7 @@ class Stats:
 
 
 def _rows(engine: Engine, text: str) -> list[tuple[str, str, int]]:
-    res = engine.query(text)
-    assert isinstance(res, SelectResult)
-    return [(r[0].value, r[1].value, int(r[2].value)) for r in res.rows]  # type: ignore[union-attr]
+    return [(r[0].value, r[1].value, int(r[2].value)) for r in engine.select(text)]  # type: ignore[union-attr]
 
 
 def stats(*, engine: Engine | None = None, project: Project | None = None) -> Stats:

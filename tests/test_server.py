@@ -380,3 +380,15 @@ def test_the_endpoint_knows_the_projects_prefixes(http: httpx.Client) -> None:
                                     "format": "json"})
     assert r.status_code == 200, r.text
     assert r.json()["results"]["bindings"][0]["n"]["value"] == "27"
+
+
+def test_an_edited_saved_query_gets_the_endpoints_rules(server: str) -> None:
+    base = server + "/api/queries/visits-to"
+    service = "SELECT ?state WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?state ?p ?o } }"
+    r = httpx.get(base, params={"state": "Japan", "query": service})
+    assert r.status_code == 403 and "SERVICE" in r.text
+    update = "INSERT { ?state <a:c> 1 } WHERE { ?state ?p ?o }"
+    r = httpx.get(base, params={"state": "Japan", "query": update})
+    assert r.status_code == 403 and "read-only" in r.text
+    r = httpx.get(base, params={"state": "Japan", "query": "SELECT ?state " + "{" * 5000})
+    assert r.status_code == 400 and "levels deep" in r.text

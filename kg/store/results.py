@@ -98,6 +98,15 @@ class Engine:
         """Answer ``text`` with ``bindings`` (variable name → RDF term) bound, never pasted in."""
         raise NotImplementedError
 
+    def select(
+        self, text: str, bindings: Mapping[str, Term] | None = None
+    ) -> list[tuple[Term | None, ...]]:
+        """The rows of a SELECT query (for the library's own queries, which are SELECTs)."""
+        result = self.query(text, bindings)
+        if not isinstance(result, SelectResult):
+            raise TypeError(f"a SELECT query was expected, not {type(result).__name__}")
+        return result.rows
+
 
 def from_native(answer: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples) -> Result:
     """pyoxigraph's answer (from a query or from :func:`pyoxigraph.parse_query_results`)."""

@@ -107,10 +107,14 @@ async def _posted(
             "send the query as application/sparql-query or as a form "
             "(application/x-www-form-urlencoded) field 'query'",
         )
-    body = await read_body(request, settings)
     if ctype == "application/sparql-query":
-        return url_fields, _utf8(body, "the query")
-    return url_fields + _fields(_utf8(body, "the form"), "the form"), None
+        return url_fields, _utf8(await read_body(request, settings), "the query")
+    return url_fields + await read_form(request, settings), None
+
+
+async def read_form(request: Any, settings: Settings) -> list[tuple[str, str]]:
+    """A POSTed form's fields: size and time capped, UTF-8 or 400."""
+    return _fields(_utf8(await read_body(request, settings), "the form"), "the form")
 
 
 def _check_dataset(fields: list[tuple[str, str]]) -> None:
@@ -247,14 +251,15 @@ async def api_query(request: Any) -> Any:
         return text_response(404, f"no saved query named {name!r}")
     control = ("format", "output", "download", "query")
     values = {k: v for k, v in request.query_params.items() if k not in control}
-    text = request.query_params.get("query", q.text)
+    edited = "query" in request.query_params
+    text = request.query_params["query"] if edited else q.text
     if len(text) > state.settings.max_request_bytes:
         return text_response(414, "the query is larger than this endpoint's limit")
     try:
         bound = bind_params(q, values, state.engine)
     except KGError as e:
         return text_response(400, e.message)
-    unused = [p for p in bound if text is not q.text and not uses_variable(text, p)]
+    unused = [p for p in bound if edited and not uses_variable(text, p)]
     if unused:
         names = ", ".join(f"{p!r} (?{p})" for p in unused)
         return text_response(

@@ -12,11 +12,10 @@ Bad input is a 400 with a JSON ``{"error": …}``; the index is built once.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl
 
 from kg.errors import KGError
 from kg.reconciliation import Index, manifest, parse_queries
-from kg.web.endpoint import read_body
+from kg.web.endpoint import read_form
 from kg.web.state import AppState, Refused, state_of
 
 
@@ -54,12 +53,7 @@ async def _queries(request: Any, state: AppState) -> str | None:
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype != "application/x-www-form-urlencoded":
             raise Refused(415, "POST the batch as a form field 'queries'")
-        body = await read_body(request, state.settings)
-        try:
-            form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
-        except UnicodeDecodeError:
-            raise Refused(400, "the form is not UTF-8") from None
-        raw = form.get("queries", raw)
+        raw = dict(await read_form(request, state.settings)).get("queries", raw)
     return raw
 
 

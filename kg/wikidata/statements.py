@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from kg import sparql
 from kg.namespaces import IJ, WIKIDATA_ENTITY, XSD
 from kg.project import Project
-from kg.store import Engine, SelectResult, open_engine
+from kg.store import Engine, open_engine
 
 WDT = "http://www.wikidata.org/prop/direct/"
 ENGLISH_WIKIPEDIA = "Q328"
@@ -69,17 +69,11 @@ class Statements:
         return "".join(s.line() + "\n" for s in self.new)
 
 
-def _rows(engine: Engine, name: str) -> list[tuple]:
-    res = engine.query(sparql.load(name))
-    assert isinstance(res, SelectResult)
-    return res.rows
-
-
 def statements(*, engine: Engine | None = None, project: Project | None = None) -> Statements:
     """Every statement the graph can give Wikidata, each with its reference."""
     engine = engine or open_engine(project=project)
     sources: dict[str, list[str]] = {}
-    for s, url in _rows(engine, "sources-of"):
+    for s, url in engine.select(sparql.load("sources-of")):
         sources.setdefault(s.value, []).append(url.value)
 
     def source(*resources: str) -> str:
@@ -90,7 +84,7 @@ def statements(*, engine: Engine | None = None, project: Project | None = None) 
         return (shared or first or [""])[0]
 
     out: set[Statement] = set()
-    for s, item, p, prop, o, value in _rows(engine, "wikidata-statements"):
+    for s, item, p, prop, o, value in engine.select(sparql.load("wikidata-statements")):
         if p.value in NOT_FROM_THE_ARTICLE:
             continue
         if value is not None:
@@ -103,7 +97,8 @@ def statements(*, engine: Engine | None = None, project: Project | None = None) 
                 continue  # only dates among literals, for now
         out.add(Statement(item.value[len(WIKIDATA_ENTITY) :], prop.value[len(WDT) :], written,
                           source=src))  # fmt: skip
-    for t, _holder, item, _office, value, start, end in _rows(engine, "wikidata-tenures"):
+    tenures = engine.select(sparql.load("wikidata-tenures"))
+    for t, _holder, item, _office, value, start, end in tenures:
         qualifiers = tuple(
             (p, quickstatements_time(d.value, d.datatype.value))
             for p, d in (("P580", start), ("P582", end))
