@@ -9,9 +9,76 @@ import pyoxigraph as ox
 from kg import sparql
 from kg.errors import KGError
 from kg.formats import display
+from kg.namespaces import IJ
 from kg.project import Project
 from kg.queries import resolve_resource
 from kg.store import Engine, SelectResult, open_engine
+
+#: The groups of a resource page, in order. A fact goes to the first group whose
+#: properties name its property, or whose classes name the class of the resource at
+#: its other end; the rest go to "Other facts". Kept here, not in a template: a
+#: table of the ontology's terms, which tests and other surfaces can read.
+FACT_GROUPS: tuple[tuple[str, frozenset[str], frozenset[str]], ...] = (
+    (
+        "Identity",
+        frozenset(
+            "http://www.w3.org/1999/02/22-rdf-syntax-ns#type "
+            "http://www.w3.org/2000/01/rdf-schema#label "
+            "http://www.w3.org/2004/02/skos/core#altLabel "
+            "http://purl.org/dc/terms/alternative "
+            "http://www.w3.org/2004/02/skos/core#exactMatch "
+            "http://www.w3.org/2004/02/skos/core#closeMatch "
+            "http://www.w3.org/2004/02/skos/core#notation "
+            "http://www.w3.org/2004/02/skos/core#definition "
+            "http://schema.org/url http://schema.org/image "
+            f"{IJ}candidate {IJ}category {IJ}country {IJ}jurisdiction {IJ}distinctFrom".split()
+        ),
+        frozenset({IJ + "WikidataLink"}),
+    ),
+    (
+        "Offices and missions",
+        frozenset(
+            f"{IJ}heldOffice {IJ}officeHeld {IJ}holder {IJ}position {IJ}headedMission "
+            f"{IJ}headOffice {IJ}accreditedTo {IJ}predecessor {IJ}appointmentDate "
+            f"{IJ}credentialsDate {IJ}sendingState {IJ}receivingState".split()
+        ),
+        frozenset({IJ + "Tenure", IJ + "Office", IJ + "Embassy", IJ + "Legation"}),
+    ),
+    ("Visits", frozenset(), frozenset({IJ + "Visit"})),
+    (
+        "Agreements and events",
+        frozenset(),
+        frozenset({IJ + "Agreement", IJ + "Event", IJ + "Statement", IJ + "Observation"}),
+    ),
+    (
+        "Sources and notes",
+        frozenset(
+            "http://www.w3.org/ns/prov#wasDerivedFrom "
+            "http://www.w3.org/ns/prov#wasAttributedTo "
+            "http://www.w3.org/2004/02/skos/core#note "
+            "http://www.w3.org/2000/01/rdf-schema#comment "
+            "http://purl.org/dc/terms/source "
+            f"{IJ}evidence {IJ}quotation".split()
+        ),
+        frozenset({IJ + "ArticleSection"}),
+    ),
+)
+OTHER_FACTS = "Other facts"
+
+
+def fact_group(prop: str, other_class: str | None) -> str:
+    """The heading a fact goes under on a resource page.
+
+    >>> fact_group("http://www.w3.org/2000/01/rdf-schema#label", None)
+    'Identity'
+    >>> fact_group("https://w3id.org/israel-japan-kg/ontology#visitor",
+    ...            "https://w3id.org/israel-japan-kg/ontology#Visit")
+    'Visits'
+    """
+    for title, props, classes in FACT_GROUPS:
+        if prop in props or (other_class is not None and other_class in classes):
+            return title
+    return OTHER_FACTS
 
 
 @dataclass

@@ -13,6 +13,7 @@ DOCUMENTED = [
     "kg.queries",  # parse_query_text, query
     "kg.formats",  # format_result
     "kg.exports",  # export
+    "kg.description",  # fact_group
     "kg.registry",
     "kg.sparqltext",
     "kg.sparql",

@@ -59,6 +59,20 @@ def test_reverse_links_read_the_right_way_round(state) -> None:
     assert "https://w3id.org/israel-japan-kg/link/" not in page.split("Pointing here")[1]
 
 
+def test_an_entity_page_groups_its_facts(state) -> None:
+    import re
+
+    with alone(pages.resource, "/id/{path:path}", state) as client:
+        page = client.get("/id/person/david-levy").text
+    sections = dict(re.findall(r'<section class="group" id="([\w-]+)">(.*?)</section>', page, re.S))
+    assert list(sections) == ["identity", "offices-and-missions", "visits", "sources-and-notes"]
+    assert "wd:Q1175220" in sections["identity"] and "Person" in sections["identity"]
+    assert "Foreign Minister of Israel" in sections["offices-and-missions"]
+    assert "David Levy visits Japan, 1997" in sections["visits"]
+    assert "skos:note" in sections["sources-and-notes"]
+    assert 'href="#visits"' in page  # the groups are listed at the top
+
+
 def test_a_useful_404_for_people_and_a_plain_one_for_programs(state) -> None:
     with alone(pages.resource, "/id/{path:path}", state) as client:
         page = client.get("/id/person/shinzo", headers={"Accept": "text/html"})

@@ -15,6 +15,7 @@ from urllib.parse import quote
 import pyoxigraph as ox
 
 from kg import sparql
+from kg.description import FACT_GROUPS, OTHER_FACTS, fact_group
 from kg.formats import graph_bytes, jsonld_context
 from kg.namespaces import (
     BASE,
@@ -221,32 +222,34 @@ def _resource_context(engine: OxigraphEngine, node: ox.NamedNode, out: list, inc
                     "local": local_path(r[2].value),
                 }
             )
-    facts = [
-        {
-            "property": r[1].value,
-            "plabel": r[4].value if r[4] else shorten(r[1].value),
-            "value": _value(r[2], r[3]),
-        }
-        for r in out
-        if r[1].value not in (RDFS_LABEL, PROV_DERIVED_FROM)
-    ]
-    refs = [
-        {
-            "subject": _value(r[1], r[3]),
-            "property": r[2].value,
-            "plabel": r[4].value if r[4] else shorten(r[2].value),
-        }
-        for r in inc
-    ]
+    groups: dict[str, dict[str, list]] = {
+        title: {"facts": [], "refs": []} for title, _, _ in FACT_GROUPS
+    }
+    groups[OTHER_FACTS] = {"facts": [], "refs": []}
+    for r in out:
+        if r[1].value in (RDFS_LABEL, PROV_DERIVED_FROM):
+            continue  # shown above the groups
+        kind = fact_group(r[1].value, r[5].value if r[5] else None)
+        groups[kind]["facts"].append(
+            {"property": r[1].value, "plabel": _plabel(r[1], r[4]), "value": _value(r[2], r[3])}
+        )
+    for r in inc:
+        kind = fact_group(r[2].value, r[5].value if r[5] else None)
+        groups[kind]["refs"].append(
+            {"subject": _value(r[1], r[3]), "property": r[2].value, "plabel": _plabel(r[2], r[4])}
+        )
     return {
         "iri": node.value,
         "title": english or shorten(node.value),
         "labels": labels,
         "wikidata": wikidata,
         "sections": sections,
-        "facts": facts,
-        "refs": refs,
+        "groups": [(title, g) for title, g in groups.items() if g["facts"] or g["refs"]],
     }
+
+
+def _plabel(prop: Any, label: Any) -> str:
+    return label.value if label else shorten(prop.value)
 
 
 def _value(term: Any, label: Any) -> dict:
