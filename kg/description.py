@@ -9,7 +9,7 @@ import pyoxigraph as ox
 from kg import sparql
 from kg.errors import KGError
 from kg.formats import display
-from kg.namespaces import IJ
+from kg.namespaces import IJ, shorten
 from kg.project import Project
 from kg.queries import resolve_resource
 from kg.store import Engine, SelectResult, open_engine
@@ -117,3 +117,15 @@ def describe(
         [(r[1], r[2], r[3].value if r[3] else None) for r in out.rows],  # type: ignore[misc]
         [(r[1], r[2], r[3].value if r[3] else None) for r in inc.rows],  # type: ignore[misc]
     )
+
+
+def vocabulary(engine: Engine) -> list[dict[str, str]]:
+    """The prefixed names a query can use — classes, properties and labelled resources —
+    each with its kind and English label; IRIs no prefix fits are left out."""
+    out = []
+    for t, kind, label in engine.select(sparql.load("terms")):
+        assert t is not None and kind is not None
+        name = shorten(t.value)
+        if not name.startswith("<"):
+            out.append({"name": name, "kind": kind.value, "label": label.value if label else ""})
+    return out

@@ -10,6 +10,7 @@ same items as a list for a text alternative.
 
 from __future__ import annotations
 
+import math
 import re
 from html import escape
 from typing import NamedTuple
@@ -73,6 +74,44 @@ def timeline_items(engine: Engine) -> list[Item]:
     ]
 
 
+#: Labels are 12 px text slanted at 35°; two slanting the same way do not touch when
+#: their baselines are this far apart, measured across the slant.
+LABEL_GAP = 13.0
+SIN, COS = math.sin(math.radians(35)), math.cos(math.radians(35))
+
+
+def _milestone_label(
+    item: Item, cx: float, cy: float, last: dict[tuple[str, bool], float]
+) -> str:
+    """A slanted label for a milestone's mark: above it, or below when the last label
+    above is too close; with no room either way, moved right just enough, with a short
+    line from the mark, so that labels never cross."""
+
+    def across(x: float, y: float, below: bool) -> float:  # position across the slant
+        return x * SIN - y * COS if below else x * SIN + y * COS
+
+    room = {}
+    for below in (False, True):
+        ty = cy + 14 if below else cy - 8
+        room[below] = across(cx, ty, below) - last.get((item.lane, below), -1e9)
+    below = room[False] < LABEL_GAP <= room[True] or (
+        room[False] < LABEL_GAP and room[True] > room[False]
+    )
+    ty, angle = (cy + 14, 35) if below else (cy - 8, -35)
+    ax = cx + max(0.0, LABEL_GAP - room[below]) / SIN
+    last[(item.lane, below)] = across(ax, ty, below)
+    leader = (
+        f'<line x1="{cx:.1f}" y1="{cy + (5 if below else -5):.1f}" x2="{ax:.1f}" '
+        f'y2="{ty + (-4 if below else 2):.1f}" stroke="#888"/>'
+        if ax > cx + 0.5
+        else ""
+    )
+    return (
+        f'{leader}<text class="milestone" transform="translate({ax:.1f},{ty:.1f}) '
+        f'rotate({angle})">{escape(item.short)}</text>'
+    )
+
+
 def timeline_svg(engine: Engine, *, start: int = 1950) -> str:
     """Deterministic SVG: one row per lane, one linked mark per dated item, stacked in a
     year; the axis runs from ``start`` to the last item's year."""
@@ -105,7 +144,8 @@ def timeline_svg(engine: Engine, *, start: int = 1950) -> str:
         parts.append(f'<text x="8" y="{top + i * row + row / 2 + 4:.1f}">{escape(lane)}</text>')
     stacks: dict[tuple[str, int], int] = {}
     counts = dict.fromkeys(LANES, 0)
-    last_label: dict[str, tuple[float, bool]] = {}  # lane → x of its last label, was it below
+    # x of the last label that slants up (False) or down (True) from each lane's marks
+    last_label: dict[tuple[str, bool], float] = {}
     for item in items:
         level = stacks.get((item.lane, item.year), 0)
         stacks[(item.lane, item.year)] = level + 1
@@ -117,15 +157,7 @@ def timeline_svg(engine: Engine, *, start: int = 1950) -> str:
         name = escape(f"{item.date}: {item.label}")
         label = ""
         if item.milestone:
-            # a label close after the lane's last one goes below its mark, so they do not cross
-            prev = last_label.get(item.lane)
-            below = prev is not None and cx - prev[0] < 30 and not prev[1]
-            last_label[item.lane] = (cx, below)
-            ty, angle = (cy + 14, 35) if below else (cy - 8, -35)
-            label = (
-                f'<text class="milestone" transform="translate({cx:.1f},{ty:.1f}) '
-                f'rotate({angle})">{escape(item.short)}</text>'
-            )
+            label = _milestone_label(item, cx, cy, last_label)
         parts.append(
             f'<a href="{escape(item.href)}" target="_top" aria-label="{name}">'
             f'<circle class="mark" cx="{cx:.1f}" cy="{cy:.1f}" r="5" '

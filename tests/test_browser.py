@@ -203,3 +203,42 @@ def test_on_a_phone_nothing_scrolls_sideways_and_columns_sort(browser, site: str
         assert values == sorted(values)
     finally:
         browser.set_window_size(1280, 1400)
+
+
+def test_the_sparql_box_colours_and_completes(browser, site: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+
+    wait = open_page(browser, site)
+    box = browser.find_element(By.ID, "query")
+    box.clear()
+    box.send_keys("SELECT ?v WHERE { ?v a ij:Vis")
+    wait.until(lambda d: d.find_element(By.ID, "completions").is_displayed())
+    offered = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#completions li")]
+    assert offered and offered[0].startswith("ij:Visit")
+    box.send_keys(Keys.TAB)  # takes the first offer
+    assert box.get_attribute("value") == "SELECT ?v WHERE { ?v a ij:Visit"
+    assert not browser.find_element(By.ID, "completions").is_displayed()
+
+    box.send_keys(" ; ij:fromState state:")  # a state by its label, picked with the arrows
+    wait.until(lambda d: d.find_element(By.ID, "completions").is_displayed())
+    options = browser.find_elements(By.CSS_SELECTOR, "#completions li")
+    japan = next(i for i, li in enumerate(options) if li.text.startswith("state:japan"))
+    box.send_keys(*[Keys.ARROW_DOWN] * (japan + 1), Keys.ENTER)
+    assert box.get_attribute("value").endswith("ij:fromState state:japan")
+    box.send_keys(" } # foo:bar")
+    colours = browser.find_element(By.ID, "query-colours")
+    kinds = {s.text: s.get_attribute("class")
+             for s in colours.find_elements(By.TAG_NAME, "span")}
+    assert kinds["SELECT"] == "k" and kinds["?v"] == "v" and kinds["ij:Visit"] == "p"
+    assert kinds["# foo:bar"] == "c"  # a comment is not a prefixed name
+    assert colours.text.rstrip("\n") == box.get_attribute("value")  # the copy is exact
+
+    box.send_keys("\nFILTER(wrong:x)")  # an undeclared prefix is marked where it is typed
+    bad = colours.find_element(By.CSS_SELECTOR, "span.bad")
+    assert bad.text == "wrong:x" and "unknown prefix" in bad.get_attribute("title")
+    box.send_keys(Keys.BACK_SPACE * len("FILTER(wrong:x)"))
+    box.send_keys(Keys.CONTROL, Keys.ENTER)
+    wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "rows"))
+    assert "16 rows" in browser.find_element(By.ID, "status").text  # visits from Japan

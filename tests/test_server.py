@@ -335,10 +335,33 @@ def test_ontology_and_timeline(http: httpx.Client) -> None:
     assert "The timeline as a list" in page and '<time datetime="1952-05-15">' in page
 
 
+def test_no_two_timeline_labels_touch(ox_engine) -> None:
+    """Labels slanting the same way are at least 12 px (their text's height) apart across
+    the slant, including the agreements a year apart (1993-95, 2022-23)."""
+    import math
+    import re
+
+    from kg.timeline import timeline_svg
+
+    svg = timeline_svg(ox_engine)
+    found = re.findall(r'translate\(([\d.]+),([\d.]+)\) rotate\((-?35)\)">([^<]+)<', svg)
+    assert len(found) >= 12  # every agreement, the first visit each way, 1952, 1963
+    sin, cos = math.sin(math.radians(35)), math.cos(math.radians(35))
+    by_slant: dict[tuple[str, int], list[tuple[float, str]]] = {}
+    for x, y, angle, text in found:
+        across = float(x) * sin + (-1 if angle == "35" else 1) * float(y) * cos
+        lane = int((float(y) - 70) // 78)  # the picture's rows: 70 px down, 78 px each
+        by_slant.setdefault((angle, lane), []).append((across, text))
+    for labels in by_slant.values():
+        labels.sort()
+        for (a, first), (b, second) in zip(labels, labels[1:]):
+            assert b - a >= 12, f"{first!r} touches {second!r}"
+
+
 def test_query_page_is_self_contained(http: httpx.Client) -> None:
     page = http.get("/").text
     assert 'src="/static/app.js"' in page and "https://" not in page.split("<main>")[0]
-    for asset in ("/static/app.js", "/static/style.css"):
+    for asset in ("/static/app.js", "/static/editor.js", "/static/style.css"):
         body = http.get(asset).text
         names = body.replace("https://w3id.org", "").replace("http://www.w3.org/2000/svg", "")
         assert "http://" not in names or asset.endswith(".css")  # namespaces are not fetched

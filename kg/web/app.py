@@ -47,6 +47,7 @@ def routes() -> list[Any]:
         Route("/sparql", endpoint.sparql, methods=["GET", "HEAD", "POST"]),
         Route("/api/queries", endpoint.api_queries, methods=READ),
         Route("/api/queries/{name}", endpoint.api_query, methods=READ),
+        Route("/api/terms", endpoint.api_terms, methods=READ),
         Route("/id/{path:path}", pages.resource, methods=READ),
         Route("/link/{path:path}", pages.resource, methods=READ),
         Route("/ontology", pages.ontology, methods=READ),

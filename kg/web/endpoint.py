@@ -11,6 +11,7 @@ import asyncio
 from typing import Any
 from urllib.parse import parse_qsl
 
+from kg.description import vocabulary
 from kg.errors import KGError
 from kg.namespaces import GRAPH_IRI
 from kg.queries import bind_params
@@ -238,6 +239,15 @@ async def api_queries(request: Any) -> Any:
             ],
         )
     )
+
+
+async def api_terms(request: Any) -> Any:
+    """The prefixed names the query page completes (computed once)."""
+    from starlette.responses import JSONResponse
+
+    state = state_of(request)
+    terms = state.once("api-terms", lambda: vocabulary(state.engine))
+    return JSONResponse(terms, headers={"Cache-Control": "max-age=300"})
 
 
 async def api_query(request: Any) -> Any:

@@ -317,6 +317,7 @@ function openFromAddress() {
     }
   }
   if (params.has("query")) $("query").value = params.get("query");
+  KGEditor.paint();
   markUnusedParams();
   return Boolean((name && saved[name]) || params.has("query"));
 }
@@ -375,6 +376,7 @@ async function showLabels() {
 
 async function start() {
   PREFIXES = JSON.parse($("prefixes").textContent);
+  KGEditor.attach($("query"), { prefixes: PREFIXES });
   const list = await (await fetch("/api/queries")).json();
   for (const q of list) {
     saved[q.name] = q;
@@ -387,6 +389,7 @@ async function start() {
     const q = saved[$("saved").value];
     $("description").textContent = q ? q.description : "";
     if (q) $("query").value = q.text;
+    KGEditor.paint();
     showParams(q);
     clearResults();  // an answer on screen is always the answer to what the form shows
   });
