@@ -93,6 +93,9 @@ def _params(pairs: Sequence[str]) -> dict[str, str]:
         name, sep, value = pair.partition("=")
         if not sep or not name:
             raise KGError(f"--param and --service want NAME=VALUE, got {pair!r}")
+        if name.strip() in out:  # "last one wins" would answer a question nobody asked
+            raise KGError(f"{name.strip()!r} given twice ({out[name.strip()]!r} and {value!r})",
+                          EXIT_USAGE)
         out[name.strip()] = value
     return out
 
@@ -239,7 +242,8 @@ def cmd_queries(args: Args) -> int:
         raise KGError(f"no saved query has the tag {args.tag!r}")
     for q in found:
         params = " ".join(
-            f"{p.name}:{p.type}" + (f"={p.default}" if p.default else "") for p in q.params
+            f"{p.name} ({p.type}" + (f", default {p.default})" if p.default else ")")
+            for p in q.params
         )
         _write(f"{q.name:22s} {q.summary}" + (f"  [{params}]" if params else "") + "\n")
     return 0

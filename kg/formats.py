@@ -37,7 +37,7 @@ from kg.errors import KGError
 from kg.namespaces import PREFIXES, XSD, shorten
 from kg.project import Project
 from kg.registry import RESULT_FORMATS
-from kg.store.results import AskResult, GraphResult, Result, SelectResult, Term
+from kg.store.results import AskResult, GraphResult, Result, SelectResult, Term, answer_failed
 
 TYPE_CHECKING = False  # typing costs a cold ``kg query`` 7 ms; annotations need it only here
 if TYPE_CHECKING:
@@ -218,10 +218,15 @@ def write(result: Result, fmt: str | None = None, output: IO[bytes] | None = Non
         elif spec is not None and spec.kind == "solutions":
             native = native_solutions(result)
             qformat = getattr(ox.QueryResultsFormat, spec.pyoxigraph)
-            if output is not None:
-                native.serialize(output, format=qformat)
-                return None
-            data = native.serialize(format=qformat) or b""
+            try:
+                if output is not None:
+                    native.serialize(output, format=qformat)
+                    return None
+                data = native.serialize(format=qformat) or b""
+            except OSError as e:
+                if isinstance(e, BrokenPipeError):
+                    raise
+                raise answer_failed(e) from None
         else:
             raise KGError(
                 f"unknown format {fmt!r} for query solutions; "

@@ -17,6 +17,9 @@ term; the value is never pasted into the query text. Parameter types:
 
 - ``resource``: an IRI, a prefixed name (``state:japan``) or a label (``Japan``)
   that names exactly one resource of the graph;
+- a class of the ontology (``ij:State``): a resource, as above, that is of that
+  class, so that ``Shinzo Abe`` for a state is an error that says what he is
+  rather than an empty answer;
 - ``iri``: an IRI or prefixed name;
 - ``string``, ``integer``, ``year`` (xsd:gYear), ``date`` (xsd:date).
 """
@@ -32,7 +35,7 @@ import pyoxigraph as ox
 
 from kg import sparql
 from kg.errors import KGError
-from kg.namespaces import XSD, expand
+from kg.namespaces import XSD, expand, shorten
 from kg.project import Project
 from kg.sparqltext import redirect_services
 from kg.store import Engine, Result, SelectResult, Term, open_engine
@@ -100,11 +103,11 @@ def parse_query_text(text: str, *, name: str = "<inline>", path: Path | None = N
     params = []
     for pname, spec in (meta.get("params") or {}).items():
         parts = str(spec).split(maxsplit=1)
-        if not parts or parts[0] not in PARAM_TYPES:
+        if not parts or not (parts[0] in PARAM_TYPES or _is_class_name(parts[0])):
             line = next((n for n, t in header_lines(text) if t.strip().startswith(pname + ":")), 0)
             raise KGError(
                 f"{path or name}:{line}: parameter {pname!r} wants 'TYPE [default]' "
-                f"with TYPE one of {', '.join(PARAM_TYPES)}"
+                f"with TYPE one of {', '.join(PARAM_TYPES)} or a class (ij:State)"
             )
         params.append(Param(pname, parts[0], parts[1] if len(parts) > 1 else None))
     return SavedQuery(
@@ -232,11 +235,26 @@ def resolve_resource(value: str, engine: Engine, *, what: str = "resource") -> o
     assert isinstance(res, SelectResult)
     found = [row[0] for row in res.rows if isinstance(row[0], ox.NamedNode)]
     if not found:
-        raise KGError(f"{what}: no resource labelled {value!r}")
+        close = _close_labels(value, engine)
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        raise KGError(f"{what}: no resource labelled {value!r}{hint}")
     if len(found) > 1:
         names = ", ".join(f"<{n.value}>" for n in found[:5])
         raise KGError(f"{what}: {value!r} names {len(found)} resources ({names}); give an IRI")
     return found[0]
+
+
+def _close_labels(value: str, engine: Engine) -> list[str]:
+    """Up to three labels of the graph that come close to ``value`` (no case, no accents)."""
+    import difflib
+
+    from kg.wikidata.records import fold  # only on this error path: it is not a cold import
+
+    labels: dict[str, str] = {}
+    for _, label in engine.select(sparql.load("labels")):
+        if label is not None:
+            labels.setdefault(fold(label.value), label.value)
+    return [labels[k] for k in difflib.get_close_matches(fold(value), labels, n=3, cutoff=0.7)]
 
 
 def _as_iri(value: str) -> ox.NamedNode | None:
@@ -258,6 +276,31 @@ def _as_iri(value: str) -> ox.NamedNode | None:
         return ox.NamedNode(full)
     except ValueError:
         raise KGError(f"{raw!r} is not a valid IRI") from None
+
+
+def _is_class_name(text: str) -> bool:
+    """A prefixed name of a project prefix, such as ``ij:State`` (a class-typed parameter)."""
+    return bool(re.fullmatch(r"[A-Za-z][\w-]*:[A-Z][\w-]*", text)) and bool(expand(text))
+
+
+def _of_class(node: ox.NamedNode, raw: str, p: Param, engine: Engine) -> ox.NamedNode:
+    """``node`` if it is of the class ``p.type`` (or a subclass); else an error naming what
+    it is, instead of an answer with no rows."""
+    want = ox.NamedNode(expand(p.type))  # type: ignore[arg-type]
+    rows = engine.select(sparql.load("classes-of"), {"this": node, "want": want})
+    if any(m is not None and m.value == "true" for *_, m in rows):
+        return node
+    name = shorten(node.value)
+    name = name if raw.strip() in (name, node.value, f"<{node.value}>") else f"{raw} ({name})"
+    wanted = _a(p.type.partition(":")[2])
+    if not rows:
+        raise KGError(f"parameter {p.name!r}: {name} is not in the graph; {wanted} is wanted")
+    kinds = sorted({(lab.value if lab else shorten(c.value)) for _, _, c, lab, _ in rows if c})
+    raise KGError(f"parameter {p.name!r}: {name} is {' or '.join(map(_a, kinds))}, not {wanted}")
+
+
+def _a(noun: str) -> str:
+    return ("an " if noun[:1] in "AEIOU" else "a ") + noun
 
 
 def check_params(query: SavedQuery, values: Mapping[str, str]) -> None:
@@ -290,6 +333,9 @@ def _convert(p: Param, raw: str, engine: Engine) -> Term:
     bad = KGError(f"parameter {p.name!r}: {raw!r} is not a valid {p.type}")
     if p.type == "resource":
         return resolve_resource(raw, engine, what=f"parameter {p.name!r}")
+    if _is_class_name(p.type):
+        node = resolve_resource(raw, engine, what=f"parameter {p.name!r}")
+        return _of_class(node, raw, p, engine)
     if p.type == "iri":
         iri = _as_iri(raw)
         if iri is None:

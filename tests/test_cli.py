@@ -158,6 +158,19 @@ def test_serve_refuses_bad_limits_before_starting(args, message, kg_cli) -> None
     assert "serving" not in r.err and len(r.err.strip().splitlines()) == 1
 
 
+def test_serve_on_a_busy_port_says_so_before_serving(kg_cli) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = kg_cli("serve", "--port", str(port))
+    assert r.code == 2 and r.out == ""
+    assert r.err.startswith(f"kg: error: port {port} on 127.0.0.1 is in use")
+    assert "--port" in r.err and "serving" not in r.err and r.err.count("\n") == 1
+
+
 def test_show_a_saved_query_and_filter_the_list_by_tag(project, kg_cli) -> None:
     from kg.queries import find_query
 

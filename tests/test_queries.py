@@ -123,7 +123,7 @@ def test_resource_parameter_accepts_label_prefixed_name_and_iri(ox_engine) -> No
 
 
 @pytest.mark.parametrize(("params", "message"), [
-    ({}, "query 'visits-to' needs parameter 'state' (resource)"),
+    ({}, "query 'visits-to' needs parameter 'state' (ij:State)"),
     ({"state": "Japan", "year": "1990"}, "unknown parameter 'year' for query 'visits-to'"),
     ({"state": "Atlantis"}, "parameter 'state': no resource labelled 'Atlantis'"),
     ({"state": 'Japan" } UNION { ?s ?p ?o } #'}, "no resource labelled"),
@@ -187,6 +187,21 @@ def test_network_queries_are_refused_offline(ox_engine) -> None:
             query(q.name, engine=ox_engine)
 
 
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+def test_an_unreachable_service_is_one_line_and_exit_2(engine, project, kg_cli) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    r = kg_cli("query", "wikidata-people", "--allow-network", "--engine", engine,
+               "--service", f"https://query.wikidata.org/sparql=http://127.0.0.1:{port}/sparql",
+               root=project.root)
+    assert r.code == 2 and r.out == ""
+    assert r.err.startswith("kg: error: ") and r.err.count("\n") == 1
+    assert "internal error" not in r.err and "refused" in r.err.lower()
+
+
 def test_invalid_sparql_gives_the_parser_position(engines) -> None:
     for engine in engines.values():
         # Oxigraph's errors are shown as line, column and a caret; rdflib's as it words them
@@ -228,6 +243,15 @@ def test_cli_query_with_param_file_and_inline(project, kg_cli, tmp_path) -> None
     (["query", "visits", "-e", "ASK {}"], "not both"),
     (["query", "visits", "--engine", "fuseki"], "invalid choice: 'fuseki'"),
     (["query", "visits", "-f", "turtle"], "unknown format 'turtle' for query solutions"),
+    (["query", "visits-to", "-p", "state=Japn"],
+     "no resource labelled 'Japn'; did you mean Japan?"),
+    (["describe", "Shinzo Ab"], "no resource labelled 'Shinzo Ab'; did you mean Shinzo Abe?"),
+    (["query", "visits-to", "-p", "state=Japan", "-p", "state=Israel"],
+     "'state' given twice ('Japan' and 'Israel')"),
+    (["query", "visits-to", "-p", "state=Shinzo Abe"],  # a person is no state: not 0 rows
+     "Shinzo Abe (person:shinzo-abe) is a Person, not a State"),
+    (["query", "by-section", "-p", "section=office:prime-minister-of-japan"],
+     "office:prime-minister-of-japan is an Office, not an ArticleSection"),
 ])
 def test_cli_query_bad_input(args, message, project, kg_cli) -> None:
     r = kg_cli(*args, root=project.root)
@@ -243,7 +267,7 @@ def test_cli_queries_lists_all_with_summaries(project, kg_cli) -> None:
     assert r.code == 0
     lines = r.out.splitlines()
     assert len(lines) == len(list_queries())
-    assert any(line.startswith("visits-to") and "[state:resource]" in line for line in lines)
+    assert any(line.startswith("visits-to") and "[state (ij:State)]" in line for line in lines)
 
 
 SPARQL_DIR = Path(__file__).resolve().parent.parent / "kg" / "sparql"

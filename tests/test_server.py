@@ -338,6 +338,7 @@ def test_ontology_and_timeline(http: httpx.Client) -> None:
 def test_no_two_timeline_labels_touch(ox_engine) -> None:
     """Labels slanting the same way are at least 12 px (their text's height) apart across
     the slant, including the agreements a year apart (1993-95, 2022-23)."""
+    import itertools
     import math
     import re
 
@@ -354,7 +355,7 @@ def test_no_two_timeline_labels_touch(ox_engine) -> None:
         by_slant.setdefault((angle, lane), []).append((across, text))
     for labels in by_slant.values():
         labels.sort()
-        for (a, first), (b, second) in zip(labels, labels[1:]):
+        for (a, first), (b, second) in itertools.pairwise(labels):
             assert b - a >= 12, f"{first!r} touches {second!r}"
 
 

@@ -23,6 +23,8 @@ from collections.abc import Mapping
 
 import pyoxigraph as ox
 
+from kg.errors import KGError
+
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 
 
@@ -55,7 +57,10 @@ class SelectResult:
                 raise RuntimeError("these solutions were already written out by kg.formats.write")
             n = len(self.variables)
             native, self._native = self._native, None
-            self._rows = [tuple(s[i] for i in range(n)) for s in native]
+            try:
+                self._rows = [tuple(s[i] for i in range(n)) for s in native]
+            except OSError as e:  # pyoxigraph evaluates lazily: a SERVICE call fails here
+                raise answer_failed(e) from None
         return self._rows
 
     def take_native(self) -> ox.QuerySolutions | None:
@@ -106,6 +111,12 @@ class Engine:
         if not isinstance(result, SelectResult):
             raise TypeError(f"a SELECT query was expected, not {type(result).__name__}")
         return result.rows
+
+
+def answer_failed(error: OSError) -> KGError:
+    """The one-line error for a query that failed while its answer was read: with pyoxigraph
+    that is where a SERVICE call to an unreachable server fails."""
+    return KGError(f"the query failed while answering (a SERVICE call?): {error}")
 
 
 def from_native(answer: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples) -> Result:

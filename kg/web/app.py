@@ -159,6 +159,7 @@ def serve(
     import uvicorn
 
     settings = settings or Settings()
+    sock = _bind(host, port)  # first: before anything says "serving at"
     mechanism = preflight(settings)
     _quiet_resource_errors()
     if settings.base_url is None:
@@ -184,7 +185,32 @@ def serve(
         forwarded_allow_ips=settings.trusted_proxies,
         http=_deadline_protocol(settings.read_timeout),  # type: ignore[arg-type]
     )
-    uvicorn.Server(config).run()
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _bind(host: str, port: int) -> Any:
+    """The listening address, bound now, so that a busy port is one line naming ``--port``
+    (with a free one) rather than a "serving at" followed by uvicorn's error."""
+    import errno
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        if e.errno == errno.EADDRINUSE:
+            with socket.socket(family, socket.SOCK_STREAM) as probe:
+                probe.bind((host, 0))
+                free = probe.getsockname()[1]
+            raise KGError(
+                f"port {port} on {host} is in use (another kg serve?); choose another with "
+                f"--port, e.g. --port {free}"
+            ) from None
+        raise KGError(f"cannot listen on {host}:{port}: {e.strerror}") from None
+    return sock
 
 
 def _quiet_resource_errors(every: float = 10.0) -> None:
