@@ -225,8 +225,21 @@ def cmd_query(args: Args) -> int:
         allow_network=args.allow_network,
         service_map=_params(args.service) if args.service else {},
     )
-    write(result, args.format, sys.stdout.buffer)  # solutions stream from pyoxigraph's writers
+    # solutions stream from pyoxigraph's writers; a table fits the terminal
+    write(result, args.format, sys.stdout.buffer, columns=_terminal_columns())
     return 0
+
+
+def _terminal_columns() -> int | None:
+    """$COLUMNS, or the terminal's width when stdout is one; None in a pipe."""
+    try:
+        return int(os.environ.get("COLUMNS", "")) or None
+    except ValueError:
+        pass
+    try:
+        return os.get_terminal_size(sys.stdout.fileno()).columns if sys.stdout.isatty() else None
+    except OSError:
+        return None
 
 
 def _queries_options(p: argparse.ArgumentParser) -> None:
@@ -267,6 +280,8 @@ def cmd_export(args: Args) -> int:
     data = export(args.format, args.output, validate=not args.no_validate, project=_project(args))
     if args.output is None:
         sys.stdout.buffer.write(data)
+    else:
+        print(f"wrote {args.output} ({args.format}, {len(data):,} bytes)", file=sys.stderr)
     return 0
 
 
@@ -682,6 +697,9 @@ def _command_name(argv: Sequence[str]) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    from kg import progress
+
+    progress.enable()  # long steps count seconds on a terminal; silent in a pipe
     try:
         name = _command_name(argv)
         parser = build_parser(name)

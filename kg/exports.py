@@ -16,6 +16,7 @@ from kg.errors import EXIT_FAILED, KGError
 from kg.fileio import atomic_write
 from kg.formats import graph_bytes, jsonld_context
 from kg.namespaces import GRAPH_IRI
+from kg.progress import step
 from kg.project import Project
 from kg.registry import EXPORT_FORMATS
 from kg.store.loading import load, sorted_ntriples
@@ -106,7 +107,8 @@ def export(
                 "run 'kg validate' to see them, or export with --no-validate",
                 EXIT_FAILED,
             )
-    data = serialize(load(project), fmt, project)
+    with step(f"writing the graph as {fmt}"):
+        data = serialize(load(project), fmt, project)
     if output is not None:
         atomic_write(Path(output), data)
     return data

@@ -115,20 +115,28 @@ def display(t: Term | None) -> str:
     return t.value if t.language in (None, "", "en") else f"{t.value} @{t.language}"
 
 
-def to_table(result: SelectResult | AskResult, *, width: int = 60) -> str:
-    """A plain aligned table; cells longer than ``width`` fold onto more lines.
+def to_table(
+    result: SelectResult | AskResult, *, width: int = 60, total: int | None = None
+) -> str:
+    """A plain aligned table; cells wider than their column fold onto more lines, at word
+    boundaries where there are some. Columns are at most ``width`` wide; with ``total``
+    (a terminal's width) the widest shrink until the table fits.
 
     Written by hand rather than with rich: this is the default output of a
     command people run dozens of times, and rich costs ~50 ms to import.
     """
+    import textwrap
+
     result = _as_table(result)
     header = list(result.variables)
     rows = [[display(t) for t in row] for row in result.rows]
     widths = [min(width, max([len(h)] + [len(r[i]) for r in rows])) for i, h in enumerate(header)]
+    if total is not None:
+        _fit(widths, header, rows, total - 2 * (len(widths) - 1))
 
     def fold(cells: list[str]) -> list[str]:
         chunks = [
-            [c[j : j + w] for j in range(0, len(c), w)] or [""]
+            [c] if len(c) <= w else textwrap.wrap(c, w, break_on_hyphens=False) or [""]
             for c, w in zip(cells, widths, strict=True)
         ]
         height = max(len(c) for c in chunks)
@@ -144,6 +152,22 @@ def to_table(result: SelectResult | AskResult, *, width: int = 60) -> str:
         lines += fold(row)
     n = len(rows)
     return "\n".join(lines) + f"\n{n} row{'s' if n != 1 else ''}\n"
+
+
+def _fit(widths: list[int], header: list[str], rows: list[list[str]], room: int) -> None:
+    """Narrow ``widths`` in place until they sum to ``room``: first the widest column that
+    still holds its longest word (text folds between words), then the widest of all."""
+    floors = [
+        max(len(w) for cell in [h, *(r[i] for r in rows)] for w in cell.split() or [""])
+        for i, h in enumerate(header)
+    ]
+    while sum(widths) > room:
+        text = [i for i, w in enumerate(widths) if w > floors[i]]
+        pool = text or [i for i, w in enumerate(widths) if w > 8]
+        if not pool:
+            return
+        widest = max(pool, key=lambda i: widths[i])
+        widths[widest] -= 1
 
 
 # -- graphs ---------------------------------------------------------------------------
@@ -200,10 +224,17 @@ def _jsonld(triples: list[ox.Triple], context: str | None) -> bytes:
 # -- any answer -----------------------------------------------------------------------
 
 
-def write(result: Result, fmt: str | None = None, output: IO[bytes] | None = None) -> bytes | None:
+def write(
+    result: Result,
+    fmt: str | None = None,
+    output: IO[bytes] | None = None,
+    *,
+    columns: int | None = None,
+) -> bytes | None:
     """``result`` in ``fmt`` (default: table for solutions, Turtle for graphs), as bytes, or
-    streamed into ``output`` (then ``None``). Solutions pyoxigraph produced are written by
-    pyoxigraph without being read into Python first."""
+    streamed into ``output`` (then ``None``); a table fits in ``columns`` when given.
+    Solutions pyoxigraph produced are written by pyoxigraph without being read into
+    Python first."""
     if isinstance(result, GraphResult):
         data = graph_bytes(result.triples, fmt or "turtle")
     else:
@@ -212,7 +243,7 @@ def write(result: Result, fmt: str | None = None, output: IO[bytes] | None = Non
         if isinstance(result, AskResult) and fmt == "csv":
             result = _as_table(result)  # a one-cell table, as TSV has it
         if fmt == "table":
-            data = to_table(result).encode()
+            data = to_table(result, total=columns).encode()
         elif fmt == "tsv":
             data = to_tsv(result).encode()
         elif spec is not None and spec.kind == "solutions":

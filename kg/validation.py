@@ -71,10 +71,13 @@ def shacl_report(data: Graph, shapes: Graph) -> Report:
     from rdflib import RDFS, Literal, URIRef
     from rdflib.namespace import SH
 
+    from kg.progress import step
+
     try:
-        conforms, results, _ = pyshacl.validate(
-            data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True
-        )
+        with step(f"checking {len(data):,} triples against the shapes"):
+            conforms, results, _ = pyshacl.validate(
+                data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True
+            )
     except Exception as e:  # pyshacl raises many types for unusable shapes (bad regex, lists)
         raise KGError(f"the shapes cannot be used: {type(e).__name__}: {e}") from None
     if not hasattr(results, "subjects"):  # pyshacl's ValidationFailure: the shapes are broken

@@ -158,6 +158,68 @@ def test_serve_refuses_bad_limits_before_starting(args, message, kg_cli) -> None
     assert "serving" not in r.err and len(r.err.strip().splitlines()) == 1
 
 
+def _on_a_terminal(*args: str) -> tuple[int, bytes, bytes]:
+    """``kg *args`` with stderr on a pseudo-terminal: exit code, stdout, what the terminal got."""
+    import os
+    import pty
+    import select
+    import subprocess
+
+    from .conftest import KG
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([str(KG), *args], stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    screen = b""
+    while True:  # read while it runs, or the terminal's buffer fills and blocks it
+        if select.select([master], [], [], 0.1)[0]:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the child closed its end
+                break
+            if not chunk:
+                break
+            screen += chunk
+        elif proc.poll() is not None:
+            break
+    out = proc.stdout.read() if proc.stdout else b""
+    os.close(master)
+    return proc.wait(timeout=60), out, screen
+
+
+def test_long_steps_count_seconds_on_a_terminal_and_stay_quiet_in_a_pipe(scratch,
+                                                                           kg_cli) -> None:
+    code, out, screen = _on_a_terminal("--root", str(scratch.root), "validate")
+    assert code == 0 and out.startswith(b"conforms")
+    assert b"checking " in screen and b" triples against the shapes\xe2\x80\xa6 " in screen
+    assert screen.endswith(b"\r\x1b[K")  # the progress line is cleared at the end
+    for report in (scratch.build_dir / "cache").glob("validation-*"):
+        report.unlink()  # cold again, now with stderr in a pipe
+    r = kg_cli("validate", root=scratch.root)
+    assert r.code == 0 and r.err == ""
+
+
+def test_the_table_fits_the_terminal_and_folds_between_words(project, kg_cli) -> None:
+    r = kg_cli("query", "visits-to", "-p", "state=Israel", root=project.root,
+               env={"COLUMNS": "100"})
+    lines = r.out.splitlines()
+    assert r.code == 0 and max(len(line) for line in lines) <= 100
+    office = lines[0].index("office")
+    folded = [line[office:].split("  ")[0] for line in lines[2:6]]
+    assert folded[:2] == ["Foreign Minister", "of Japan"]  # at a space, not "Foreign Minister o"
+    wide = kg_cli("query", "visits-to", "-p", "state=Israel", root=project.root,
+                  env={"COLUMNS": ""})  # a pipe, no terminal: nothing folds before 60
+    assert "Foreign Minister of Japan" in wide.out
+
+
+def test_export_says_what_it_wrote(project, kg_cli, tmp_path) -> None:
+    target = tmp_path / "graph.ttl"
+    r = kg_cli("export", "-o", str(target), root=project.root)
+    size = target.stat().st_size
+    assert r.code == 0 and r.out == ""
+    assert r.err == f"wrote {target} (turtle, {size:,} bytes)\n"
+
+
 def test_serve_on_a_busy_port_says_so_before_serving(kg_cli) -> None:
     import socket
 

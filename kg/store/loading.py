@@ -91,7 +91,10 @@ def cached_ntriples(project: Project | None = None) -> Path:
     if _read_verified(path) is None:
         import hashlib
 
-        body = sorted_ntriples(parse_files(project.graph_files(), project))
+        from kg.progress import step
+
+        with step(f"reading {len(project.graph_files())} data files"):
+            body = sorted_ntriples(parse_files(project.graph_files(), project))
         digest = hashlib.sha256(body).hexdigest()
         atomic_write(path, f"{_HEADER}{digest}\n".encode() + body)
         for old in path.parent.glob("graph-*.nt"):

@@ -9,6 +9,7 @@ import pyoxigraph as ox
 
 from kg.errors import KGError
 from kg.namespaces import PREFIXES
+from kg.progress import step
 from kg.project import Project
 from kg.sparqltext import explain_syntax_error
 from kg.store.loading import cached_ntriples
@@ -71,7 +72,8 @@ def disk_store(project: Project) -> Path:
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".build-"))
     try:
         store = ox.Store(str(tmp / "store"))
-        store.bulk_load(path=str(nt), format=ox.RdfFormat.N_TRIPLES)
+        with step("building the on-disk store"):
+            store.bulk_load(path=str(nt), format=ox.RdfFormat.N_TRIPLES)
         store.flush()
         del store
         (tmp / "store" / "kg-complete").write_text(key)
