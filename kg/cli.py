@@ -666,6 +666,62 @@ def cmd_publish(args: Args) -> int:
 # -- the program ----------------------------------------------------------------------------
 
 
+# -- kg completion ----------------------------------------------------------------------
+
+
+def _completion_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("shell", choices=("bash", "zsh"))
+
+
+@command(
+    "completion",
+    "Print Tab completion for bash or zsh: source <(kg completion bash)",
+    _completion_options,
+    fast_exit=True,
+)
+def cmd_completion(args: Args) -> int:
+    from kg.completion import script
+
+    _write(script(args.shell))
+    return 0
+
+
+def _complete(shell: str, line: str) -> int:
+    """``kg __complete SHELL LINE``, which the completion scripts call: one offer a line.
+    Silent on any error, as a shell's Tab must be."""
+    from kg.completion import candidates, for_shell, split_line
+
+    words = split_line(line)[1:]  # after "kg"
+    root = words[words.index("--root") + 1] if "--root" in words[:-1] else None
+
+    def saved() -> dict[str, list[str]]:
+        from kg.queries import list_queries
+
+        try:
+            return {q.name: [p.name for p in q.params] for q in list_queries(Project.find(root))}
+        except KGError:
+            return {}
+
+    parsers = {}
+    for c in COMMANDS.values():
+        p = _Parser(prog=f"kg {c.name}")
+        c.options(p)
+        parsers[c.name] = p
+    def values(query: str, param: str) -> list[str]:
+        """The resources a class-typed parameter takes, by prefixed name (no spaces)."""
+        from kg.queries import find_query, resources_of_class
+
+        try:
+            spec = next(p for p in find_query(query, Project.find(root)).params if p.name == param)
+            return resources_of_class(spec.type, project=Project.find(root))
+        except (KGError, StopIteration):
+            return []
+
+    offers = candidates(words, parsers, build_parser(""), saved, values)
+    _write("".join(o + "\n" for o in for_shell(shell, offers, words[-1] if words else "")))
+    return 0
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser of every command, or with ``only`` of that command alone: each parser
     argparse builds costs ~0.5 ms (gettext looks for translations), 6 ms for all of them,
@@ -700,6 +756,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from kg import progress
 
     progress.enable()  # long steps count seconds on a terminal; silent in a pipe
+    if argv[:1] == ["__complete"] and len(argv) == 3 and argv[1] in ("bash", "zsh"):
+        return _complete(argv[1], argv[2])
     try:
         name = _command_name(argv)
         parser = build_parser(name)

@@ -283,6 +283,19 @@ def _is_class_name(text: str) -> bool:
     return bool(re.fullmatch(r"[A-Za-z][\w-]*:[A-Z][\w-]*", text)) and bool(expand(text))
 
 
+def resources_of_class(
+    type_name: str, *, engine: Engine | None = None, project: Project | None = None
+) -> list[str]:
+    """The prefixed names of the resources a parameter typed ``type_name`` (a class such as
+    ``ij:State``) accepts; empty for other types. Tab completion offers them."""
+    if not _is_class_name(type_name):
+        return []
+    engine = engine or open_engine(project=project)
+    want = ox.NamedNode(expand(type_name))  # type: ignore[arg-type]
+    rows = engine.select(sparql.load("instances"), {"want": want})
+    return sorted(shorten(r[1].value) for r in rows if r[1] is not None)
+
+
 def _of_class(node: ox.NamedNode, raw: str, p: Param, engine: Engine) -> ox.NamedNode:
     """``node`` if it is of the class ``p.type`` (or a subclass); else an error naming what
     it is, instead of an answer with no rows."""

@@ -272,3 +272,44 @@ def test_bad_uses_of_the_new_options_are_one_line_and_write_nothing(project, kg_
     assert not (tmp_path / "x.tsv").exists()
     r = kg_cli("link", "--check", "--markdown", root=project.root)
     assert r.code == 2 and "--markdown goes with --report" in r.err
+
+
+@pytest.mark.parametrize(("line", "offers"), [
+    ("kg qu", ["queries ", "query "]),
+    ("kg query visits-t", ["visits-to "]),
+    ("kg query visits-to --param ", ["state="]),
+    ("kg query visits-to -p state=state:is", ["israel "]),  # bash breaks words at = and :
+    ("kg query visits -f t", ["table ", "tsv ", "turtle "]),
+    ("kg export --for", ["--format "]),
+    ("kg --root . query agr", ["agreements "]),
+    ("kg query visits -o ", []),  # a file: the shell's own completion takes over
+])
+def test_tab_completion_in_bash(line, offers, project) -> None:
+    """The script `kg completion bash` prints, run by bash as on a Tab press."""
+    import os
+    import subprocess
+
+    from .conftest import KG
+
+    script = subprocess.run([str(KG), "completion", "bash"], capture_output=True, text=True,
+                            check=True).stdout
+    press_tab = (f'{script}\nCOMP_LINE="{line}"; COMP_POINT=${{#COMP_LINE}}; _kg\n'
+                 'printf "%s|" "${COMPREPLY[@]}"')
+    env = {**os.environ, "PATH": f"{KG.parent}:{os.environ['PATH']}", "KG_ROOT": str(project.root)}
+    shown = subprocess.run(["bash", "-c", press_tab], capture_output=True, text=True, env=env,
+                           cwd=project.root, timeout=60).stdout
+    assert [o for o in shown.split("|") if o] == offers
+
+
+def test_tab_completion_in_zsh_takes_whole_words(project, kg_cli) -> None:
+    import shutil
+    import subprocess
+
+    r = kg_cli("__complete", "zsh", "kg query visits-to -p state=state:j", root=None,
+               env={"KG_ROOT": str(project.root)})
+    assert r.code == 0 and r.out == "state=state:japan\n"
+    script = kg_cli("completion", "zsh").out
+    assert script.startswith("#compdef kg") and "compadd" in script
+    if shutil.which("zsh") is None:
+        pytest.skip("zsh is not installed: the script's syntax was not checked")
+    subprocess.run(["zsh", "-n", "-c", script], check=True, timeout=30)

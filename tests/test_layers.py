@@ -24,7 +24,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
                   "kg.description", "kg.article", "kg.timeline", "kg.documentation",
                   "kg.reconciliation", "kg.wikidata")),
     ("web", ("kg.web",)),
-    ("cli", ("kg.cli",)),
+    ("cli", ("kg.cli", "kg.completion")),
 ]  # fmt: skip
 
 
