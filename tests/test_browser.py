@@ -242,3 +242,31 @@ def test_the_sparql_box_colours_and_completes(browser, site: str) -> None:
     box.send_keys(Keys.CONTROL, Keys.ENTER)
     wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "rows"))
     assert "16 rows" in browser.find_element(By.ID, "status").text  # visits from Japan
+
+
+def test_screenshots_at_both_sizes(browser, site: str, project: Project) -> None:
+    """The pictures people look at: build/screenshots/query-page-{1366,390}.png, an answer
+    with its chart; docs/query-page.png in the README is a copy of the first."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    shots = project.build_dir / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    try:
+        for width, height in ((1366, 900), (390, 844)):
+            browser.set_window_size(width, height)
+            browser.get(site + "/?saved=visits-per-decade")
+            WebDriverWait(browser, 20).until(
+                ec.text_to_be_present_in_element((By.ID, "status"), "rows"))
+            assert browser.find_elements(By.CSS_SELECTOR, "#chart svg rect")
+            browser.execute_script(  # the end of the query, the chart and the table
+                "const s = document.getElementById('status').getBoundingClientRect().top;"
+                "window.scrollTo(0, window.scrollY + s - arguments[0]);", height * 0.45)
+            path = shots / f"query-page-{width}.png"
+            assert browser.save_screenshot(str(path))
+            assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    finally:
+        browser.set_window_size(1280, 1400)
+    readme = (project.root / "README.md").read_text(encoding="utf-8")
+    assert "](docs/query-page.png)" in readme and (project.root / "docs/query-page.png").is_file()

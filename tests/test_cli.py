@@ -257,6 +257,18 @@ def test_the_readmes_syntax_error_example_is_what_kg_prints(project, kg_cli) -> 
     assert r.code == 2 and r.err == shown
 
 
+def test_the_readmes_parameter_examples_are_what_kg_prints(project, kg_cli) -> None:
+    import shlex
+
+    lines = README.read_text(encoding="utf-8").splitlines()
+    examples = [(line[2:], lines[i + 1]) for i, line in enumerate(lines)
+                if line.startswith("$ kg query visits-to --param")]
+    assert len(examples) == 2
+    for command, printed in examples:
+        r = kg_cli(*shlex.split(command)[1:], root=project.root)
+        assert r.code == 2 and r.err == printed + "\n"
+
+
 def test_bad_uses_of_the_new_options_are_one_line_and_write_nothing(project, kg_cli,
                                                                      tmp_path) -> None:
     r = kg_cli("query", "-e", "ASK {}", "--show", root=project.root)
