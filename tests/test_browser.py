@@ -270,3 +270,19 @@ def test_screenshots_at_both_sizes(browser, site: str, project: Project) -> None
         browser.set_window_size(1280, 1400)
     readme = (project.root / "README.md").read_text(encoding="utf-8")
     assert "](docs/query-page.png)" in readme and (project.root / "docs/query-page.png").is_file()
+
+
+def test_dated_rows_are_drawn_on_a_time_line(browser, site: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    browser.get(site + "/?saved=visits-to&state=Israel")
+    WebDriverWait(browser, 20).until(ec.text_to_be_present_in_element((By.ID, "status"), "16 rows"))
+    marks = browser.find_elements(By.CSS_SELECTOR, "#chart svg.dated a")
+    assert len(marks) == 16 and not browser.find_elements(By.CSS_SELECTOR, "#chart rect")
+    names = [m.get_attribute("aria-label") for m in marks]
+    assert "1988: Sousuke Uno visits Israel, 1988" in names  # the date, then the row by label
+    assert all(m.get_dom_attribute("href").startswith("/id/visit/") for m in marks)
+    ticks = [t.text for t in browser.find_elements(By.CSS_SELECTOR, "#chart svg.dated text")]
+    assert ticks[0] <= "1990" and ticks[-1] >= "2010"

@@ -77,6 +77,16 @@ function showParams(q) {
 }
 
 const NUMERIC = /#(integer|decimal|double|float|int|long|short|byte|nonNegativeInteger|positiveInteger|gYear)$/;
+const DATED = /#(date|dateTime|gYear|gYearMonth)$/;
+
+function yearOf(value) {
+  // a date as a fractional year (1985-05 → 1985.37), for placing it on a line
+  const m = /^(-?\d{4})(?:-(\d\d))?(?:-(\d\d))?/.exec(value);
+  if (!m) return null;
+  const month = m[2] ? Number(m[2]) : 6.5, day = m[3] ? Number(m[3]) : 15;
+  return Number(m[1]) + (month - 1) / 12 + (day - 1) / 365;
+}
+
 const PAGE = 200;  // rows shown at first; "Show more" adds as many again
 
 function cell(term) {
@@ -96,6 +106,8 @@ function cell(term) {
       td.className = "num";
       td.dataset.number = term.value;
     }
+    const when = term.datatype && DATED.test(term.datatype) ? yearOf(term.value) : null;
+    if (when !== null) td.dataset.year = when;
     td.dataset.key = term.value;
   }
   return td;
@@ -240,15 +252,89 @@ function offerDownloads(kind) {
 const SVG = "http://www.w3.org/2000/svg";
 
 function drawChart() {
-  // counts per group at a glance: one bar a row, when the answer has one numeric column
-  // and at most 40 rows (visits per decade and direction, for example)
+  // the answer at a glance: dated rows on a time line; counts per group as bars
   const box = $("chart");
   box.replaceChildren();
   const rows = [...$("results").querySelectorAll("tr")].slice(1);
-  if (!rows.length || rows.length > 40) return;
+  if (!rows.length) return;
   const width = rows[0].children.length;
+  const dated = [...Array(width).keys()].find((i) =>
+    rows.every((tr) => tr.children[i].dataset.year !== undefined));
+  if (dated !== undefined && rows.length >= 2 && rows.length <= 2000) {
+    drawTimeline(rows, dated);
+    return;
+  }
+  drawBars(rows, width);
+}
+
+function drawTimeline(rows, column) {
+  // one mark per row at its date, a link to the row's first resource, named on hover and
+  // focus; marks closer than a mark's width stack upwards
+  const years = rows.map((tr) => Number(tr.children[column].dataset.year));
+  const first = Math.floor(Math.min(...years)), last = Math.floor(Math.max(...years)) + 1;
+  const left = 20, right = 20, chartWidth = 720, base = 110;
+  const x = (y) => left + (y - first) * (chartWidth - left - right) / Math.max(1, last - first);
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", "Time line of the answer's " + rows.length + " rows by " +
+    $("results").querySelectorAll("th")[column].textContent);
+  const axis = document.createElementNS(SVG, "line");
+  axis.setAttribute("x1", left); axis.setAttribute("x2", chartWidth - right);
+  axis.setAttribute("y1", base + 8); axis.setAttribute("y2", base + 8);
+  axis.setAttribute("stroke", "#8c959f");
+  svg.appendChild(axis);
+  const step = [1, 2, 5, 10, 20, 25, 50, 100].find((s) => (last - first) / s <= 12) || 200;
+  for (let year = Math.ceil(first / step) * step; year <= last; year += step) {
+    const tick = document.createElementNS(SVG, "text");
+    tick.setAttribute("x", x(year)); tick.setAttribute("y", base + 24);
+    tick.setAttribute("text-anchor", "middle");
+    tick.textContent = year;
+    svg.appendChild(tick);
+  }
+  // a mark names and links the row's resource: the column of links with most distinct
+  // values (the visits, not the state every row shares)
+  let named = -1, most = 0;
+  for (let i = 0; i < rows[0].children.length; i++) {
+    const iris = rows.map((tr) => tr.children[i].querySelector("a[data-iri]")?.dataset.iri);
+    const distinct = new Set(iris.filter(Boolean)).size;
+    if (distinct > most) { most = distinct; named = i; }
+  }
+  const taken = [];  // x of the marks in each row of the stack
+  let top = base;
+  rows.forEach((tr, k) => {
+    const cx = x(years[k]);
+    let level = 0;
+    while ((taken[level] || []).some((other) => Math.abs(other - cx) < 11)) level++;
+    (taken[level] = taken[level] || []).push(cx);
+    const cy = base - level * 11;
+    top = Math.min(top, cy - 8);
+    const link = named >= 0 ? tr.children[named].querySelector("a[data-iri]") : null;
+    const mark = document.createElementNS(SVG, "a");
+    if (link) mark.setAttribute("href", link.getAttribute("href"));
+    const name = tr.children[column].textContent + ": " +
+      (link ? link.textContent : [...tr.children].map((td) => td.textContent).join(" · "));
+    mark.setAttribute("aria-label", name);
+    const dot = document.createElementNS(SVG, "circle");
+    dot.setAttribute("cx", cx); dot.setAttribute("cy", cy); dot.setAttribute("r", 5);
+    dot.setAttribute("fill", "#1d4ed8"); dot.setAttribute("fill-opacity", "0.8");
+    const title = document.createElementNS(SVG, "title");
+    title.textContent = name;
+    dot.appendChild(title);
+    mark.appendChild(dot);
+    svg.appendChild(mark);
+  });
+  svg.setAttribute("viewBox", `0 ${top - 4} ${chartWidth} ${base + 30 - top + 4}`);
+  svg.classList.add("dated");
+  $("chart").appendChild(svg);
+}
+
+function drawBars(rows, width) {
+  // counts per group: one bar a row, when the answer has one numeric column (dates and
+  // years are not counts) and at most 40 rows (visits per decade and direction)
+  if (rows.length > 40) return;
   const numeric = [...Array(width).keys()].filter((i) =>
-    rows.every((tr) => tr.children[i].dataset.number !== undefined));
+    rows.every((tr) => tr.children[i].dataset.number !== undefined &&
+                       tr.children[i].dataset.year === undefined));
   if (numeric.length !== 1 || width < 2) return;
   const n = numeric[0];
   const values = rows.map((tr) => Number(tr.children[n].dataset.number));
@@ -279,7 +365,7 @@ function drawChart() {
     value.textContent = tr.children[n].textContent;
     svg.append(text, rect, value);
   });
-  box.appendChild(svg);
+  $("chart").appendChild(svg);
 }
 
 function clearResults() {
