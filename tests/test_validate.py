@@ -15,7 +15,7 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import SH
 
 from kg.cli import main
-from kg.namespaces import shorten
+from kg.namespaces import ID, SHAPES, shorten
 from kg.project import Project
 from kg.validation import validate
 
@@ -61,6 +61,20 @@ def declared_constraints(project: Project) -> set[tuple[str, str]]:
 def test_project_graph_conforms(project: Project) -> None:
     report = validate(project=project)
     assert report.conforms, report.to_text()
+
+
+def test_every_class_the_data_mints_must_name_its_source(project: Project, ox_engine) -> None:
+    """ijsh:HasSource lists its target classes (core SHACL has no IRI-pattern target): every
+    class with a resource under /id/ is one of them, but the article's sections."""
+    shapes = Graph()
+    for f in project.shape_files():
+        shapes.parse(f)
+    targets = {shorten(str(c)) for c in shapes.objects(URIRef(SHAPES + "HasSource"),
+                                                        SH.targetClass)}
+    minted = {shorten(r[0].value) for r in ox_engine.select(
+        f'SELECT DISTINCT ?c {{ ?s a ?c FILTER(STRSTARTS(STR(?s), "{ID}") && STRSTARTS(STR(?c), '
+        'STR(ij:))) }')}
+    assert minted - {"ij:ArticleSection"} <= targets, "add these to ijsh:HasSource"
 
 
 def test_valid_examples_conform(project: Project) -> None:
