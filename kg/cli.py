@@ -317,14 +317,28 @@ def cmd_describe(args: Args) -> int:
 
 
 def _coverage_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--article", required=True, metavar="PATH", help="the article as plain text")
-    p.add_argument("-v", "--verbose", action="store_true", help="list covered values too")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--article", metavar="PATH", help="the article as plain text")
+    what.add_argument(
+        "--notes",
+        action="store_true",
+        help="list notes that name a resource with no triple linking the two",
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="list what is covered too")
 
 
 @command(
-    "coverage", "Match every year, date and figure of the article to the graph.", _coverage_options
+    "coverage",
+    "Match every value of the article to the graph, or every resource a note names.",
+    _coverage_options,
 )
 def cmd_coverage(args: Args) -> int:
+    if args.notes:
+        from kg.notes import audit_notes
+
+        notes = audit_notes(project=_project(args))
+        _write(notes.to_text(verbose=args.verbose))
+        return 0 if notes.ok else EXIT_FAILED
     from kg.article import coverage
 
     report = coverage(Path(args.article), project=_project(args))

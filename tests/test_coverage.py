@@ -66,3 +66,39 @@ def test_exception_needs_a_reason(tmp_path: Path, scratch: Project) -> None:
 def test_missing_article_is_a_usage_error(project: Project, kg_cli) -> None:
     r = kg_cli("coverage", "--article", "/no/such/article.txt", root=project.root)
     assert r.code == 2 and r.err.startswith("kg: error: /no/such/article.txt: cannot read")
+
+
+# -- the notes audit: a fact in a note is also a triple -------------------------------------
+
+
+def test_every_resource_a_note_names_is_linked_or_explained(project: Project) -> None:
+    from kg.notes import audit_notes
+
+    report = audit_notes(project=project)
+    assert report.ok, report.to_text()
+    assert len(report.explained) == 1  # the reviewed list in data/notes-exceptions.toml
+
+
+def test_a_note_naming_an_unlinked_resource_is_found_and_an_old_exception_is_stale(
+        scratch: Project, kg_cli) -> None:
+    (scratch.data_dir / "extra.ttl").write_text(
+        "@prefix skos: <http://www.w3.org/2004/02/skos/core#> .\n"
+        "@prefix person: <https://w3id.org/israel-japan-kg/id/person/> .\n"
+        'person:david-levy skos:note "He once met Shinzo Abe."@en .\n', encoding="utf-8")
+    (scratch.data_dir / "notes-exceptions.toml").write_text(
+        '[[exception]]\nnote_of = "figure:japanese-high-tech-investment-total-2021"\n'
+        'names = "organisation:harel-hertz"\nreason = "reviewed"\n'
+        '[[exception]]\nnote_of = "person:david-levy"\nnames = "state:japan"\n'
+        'reason = "no longer needed"\n', encoding="utf-8")
+    r = kg_cli("coverage", "--notes", root=scratch.root)
+    assert r.code == 1
+    assert "- person:david-levy names 'Shinzo Abe' (person:shinzo-abe)" in r.out
+    assert "stale exception: person:david-levy → state:japan" in r.out
+
+
+def test_a_bad_exceptions_file_is_one_line(scratch: Project, kg_cli) -> None:
+    (scratch.data_dir / "notes-exceptions.toml").write_text(
+        '[[exception]]\nnote_of = "person:david-levy"\n', encoding="utf-8")
+    r = kg_cli("coverage", "--notes", root=scratch.root)
+    assert r.code == 2 and r.out == ""
+    assert "exception 1 needs 'note_of', 'names' and a 'reason'" in r.err

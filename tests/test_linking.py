@@ -382,7 +382,25 @@ def test_statements_are_quickstatements_with_both_references(project, kg_cli) ->
         assert cells[-4:-2] == ["S143", "Q328"] and cells[-2] == "S4656"
         assert cells[-1].startswith(f'"{article}')
     assert "Q801\tP530\tQ17" in r.out and "Q17\tP530\tQ801" in r.out
-    assert "\tP1001\t" not in r.out and "\tP17\t" not in r.out  # general knowledge stays out
+    assert "Q11696\tP1001\tQ30" in r.out  # the office's state is in its name: the article's
+    assert "\tP17\t" not in r.out  # every linked organisation's country is general knowledge
+
+
+def test_inferred_and_general_knowledge_values_stay_out_of_the_statements(scratch) -> None:
+    from kg.wikidata.statements import statements
+
+    with (scratch.data_dir / "people.ttl").open("a", encoding="utf-8") as f:
+        f.write(
+            "\noffice:president-of-the-united-states ij:fromGeneralKnowledge ij:jurisdiction .\n"
+            "<https://w3id.org/israel-japan-kg/id/tenure/test-abe> a ij:Tenure ;\n"
+            "    ij:holder person:shinzo-abe ; ij:officeHeld office:prime-minister-of-japan ;\n"
+            '    ij:startDate "2012-12"^^xsd:gYearMonth ; ij:endDate "2020"^^xsd:gYear ;\n'
+            "    ij:inferred ij:endDate ;\n"
+            "    prov:wasDerivedFrom section:history .\n")
+    text = statements(project=scratch).to_text()
+    assert "\tP1001\tQ30" not in text  # flagged: general knowledge
+    abe = [line for line in text.splitlines() if line.startswith("Q132345\tP39\tQ274948")]
+    assert len(abe) == 1 and "P580\t+2012-12" in abe[0] and "P582" not in abe[0]  # inferred end
 
 
 def test_statements_keep_the_dates_precision(scratch) -> None:

@@ -9,10 +9,9 @@ fact came from. Only confirmed links are used, on both ends, and only
 properties the ontology maps with ``skos:exactMatch`` to a Wikidata property.
 Dates keep the article's precision (``+1985-00-00T00:00:00Z/9`` is a year).
 
-Triples the graph adds from general knowledge rather than from the article are
-left out: today the offices' jurisdiction and places' and organisations'
-countries (:data:`NOT_FROM_THE_ARTICLE`), until the graph marks such triples
-itself.
+Values the graph inferred or took from general knowledge rather than from the
+article are left out: the data marks them (``ij:inferred``,
+``ij:fromGeneralKnowledge``) and the library query skips them.
 
 >>> quickstatements_time("1985-12", "http://www.w3.org/2001/XMLSchema#gYearMonth")
 '+1985-12-00T00:00:00Z/10'
@@ -23,14 +22,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from kg import sparql
-from kg.namespaces import IJ, WIKIDATA_ENTITY, XSD
+from kg.namespaces import WIKIDATA_ENTITY, XSD
 from kg.project import Project
 from kg.store import Engine, open_engine
 
 WDT = "http://www.wikidata.org/prop/direct/"
 ENGLISH_WIKIPEDIA = "Q328"
-#: properties whose triples come from general knowledge, not from the article
-NOT_FROM_THE_ARTICLE = (IJ + "jurisdiction", IJ + "country")
 _PRECISION = {XSD + "gYear": 9, XSD + "gYearMonth": 10, XSD + "date": 11}
 
 
@@ -84,9 +81,7 @@ def statements(*, engine: Engine | None = None, project: Project | None = None) 
         return (shared or first or [""])[0]
 
     out: set[Statement] = set()
-    for s, item, p, prop, o, value in engine.select(sparql.load("wikidata-statements")):
-        if p.value in NOT_FROM_THE_ARTICLE:
-            continue
+    for s, item, _p, prop, o, value in engine.select(sparql.load("wikidata-statements")):
         if value is not None:
             written = value.value[len(WIKIDATA_ENTITY) :]
             src = source(s.value, o.value)
