@@ -670,14 +670,23 @@ def cmd_publish(args: Args) -> int:
         validate=not args.no_validate,
         project=_project(args),
     )
+    if not report.rewritten:
+        _write(
+            f"published {report.triples} triples to <{report.graph}> at {args.endpoint} "
+            f"({report.method}); read back and identical\n"
+        )
+        return 0
+    from kg.formats import display
+
     _write(
         f"published {report.triples} triples to <{report.graph}> at {args.endpoint} "
-        f"({report.method}); read back and identical\n"
+        f"({report.method}); read back: every triple is there, but the server stored "
+        f"{len(report.rewritten)} literal(s) in another form:\n"
     )
+    for old, new in report.rewritten:
+        _write(f"  {display(old.subject)} {display(old.predicate)}: sent "
+               f"{old.object}, reads back {new.object}\n")  # fmt: skip
     return 0
-
-
-# -- the program ----------------------------------------------------------------------------
 
 
 # -- kg completion ----------------------------------------------------------------------
@@ -734,6 +743,9 @@ def _complete(shell: str, line: str) -> int:
     offers = candidates(words, parsers, build_parser(""), saved, values)
     _write("".join(o + "\n" for o in for_shell(shell, offers, words[-1] if words else "")))
     return 0
+
+
+# -- the program ----------------------------------------------------------------------------
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

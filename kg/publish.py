@@ -15,7 +15,7 @@ Credentials come from the environment as for queries (see kg.store.remote.Remote
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kg import sparql
@@ -34,6 +34,10 @@ class PublishReport:
     triples: int
     method: str
     verified: bool
+    #: (sent, read back) for each literal the server stored in another form: the same
+    #: subject and property, one value each way (Virtuoso 7 writes durations as month
+    #: counts and integers beyond 2^31 as decimals)
+    rewritten: list[tuple[Any, Any]] = field(default_factory=list)
 
 
 def _derive(endpoint: str, last: str) -> str:
@@ -108,14 +112,40 @@ def publish(
         remote_lines = _read_back(client, endpoint, graph)
     finally:
         client.close()
-    if remote_lines != local:
-        missing, extra = len(local - remote_lines), len(remote_lines - local)
+    missing, extra, rewritten = compare(local, remote_lines)
+    if missing or extra:
         raise KGError(
             f"published, but {graph} on the server differs from the local graph "
-            f"({missing} triples missing, {extra} extra)",
+            f"({len(missing)} triples missing, {len(extra)} extra)",
             EXIT_FAILED,
         )
-    return PublishReport(graph, len(local), method, True)
+    return PublishReport(graph, len(local), method, not rewritten, rewritten)
+
+
+def compare(local: set[Any], remote: set[Any]) -> tuple[set[Any], set[Any], list[tuple[Any, Any]]]:
+    """Triples missing on the server, extra there, and literals it rewrote: a triple
+    missing and one extra with the same subject and property, each the only such, and
+    both literals."""
+    import pyoxigraph as ox
+
+    missing, extra = local - remote, remote - local
+
+    def alone(triples: set[Any]) -> dict[tuple[Any, Any], Any]:
+        seen: dict[tuple[Any, Any], list[Any]] = {}
+        for t in triples:
+            seen.setdefault((t.subject, t.predicate), []).append(t)
+        return {k: v[0] for k, v in seen.items() if len(v) == 1}
+
+    sent, back = alone(missing), alone(extra)
+    rewritten = [
+        (sent[k], back[k])
+        for k in sorted(sent.keys() & back.keys(), key=str)
+        if isinstance(sent[k].object, ox.Literal) and isinstance(back[k].object, ox.Literal)
+    ]
+    for old, new in rewritten:
+        missing.discard(old)
+        extra.discard(new)
+    return missing, extra, rewritten
 
 
 def _call(method: Any, url: str, **kwargs: Any) -> Any:

@@ -301,7 +301,8 @@ def _of_class(node: ox.NamedNode, raw: str, p: Param, engine: Engine) -> ox.Name
     it is, instead of an answer with no rows."""
     want = ox.NamedNode(expand(p.type))  # type: ignore[arg-type]
     rows = engine.select(sparql.load("classes-of"), {"this": node, "want": want})
-    if any(m is not None and m.value == "true" for *_, m in rows):
+    # the class itself, or a subclass; Virtuoso writes the EXISTS as 1, the others as true
+    if any(c == want or (m is not None and m.value in ("true", "1")) for _, _, c, _, m in rows):
         return node
     name = shorten(node.value)
     name = name if raw.strip() in (name, node.value, f"<{node.value}>") else f"{raw} ({name})"

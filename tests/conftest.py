@@ -91,7 +91,36 @@ def engines(ox_engine: OxigraphEngine, rdflib_engine: RdflibEngine, project: Pro
             oxigraph_server: str, published_graph: str) -> dict:
     return {"oxigraph": ox_engine, "rdflib": rdflib_engine,
             "oxigraph-disk": OxigraphDiskEngine.from_project(project),
-            "remote": RemoteEngine(oxigraph_server + "/query", default_graph=published_graph)}
+            "oxigraph-server": RemoteEngine(oxigraph_server + "/query",
+                                            default_graph=published_graph)}
+
+
+@pytest.fixture(scope="session")
+def virtuoso_engine(project: Project, worker_id: str) -> RemoteEngine:
+    """OpenLink Virtuoso (``.ci/servers start`` sets $KG_TEST_VIRTUOSO), with the project's
+    graph published to it by ``kg publish`` (its Graph Store Protocol endpoint)."""
+    from kg.publish import publish
+
+    url = os.environ.get("KG_TEST_VIRTUOSO")
+    if not url:
+        pytest.skip("no Virtuoso server: .ci/servers start sets KG_TEST_VIRTUOSO")
+    graph = f"{GRAPH_IRI}/test-{worker_id}"
+    publish(url, graph=graph, store=virtuoso_store(url), project=project)
+    return RemoteEngine(url, default_graph=graph)
+
+
+def virtuoso_store(url: str) -> str:
+    """Virtuoso's Graph Store Protocol endpoint beside its /sparql."""
+    return url.rsplit("/", 1)[0] + "/sparql-graph-crud"
+
+
+@pytest.fixture(scope="session")
+def comunica_engine() -> RemoteEngine:
+    """Comunica (TypeScript) serving ``kg export -f nt``'s file read-only (.ci/servers)."""
+    url = os.environ.get("KG_TEST_COMUNICA")
+    if not url:
+        pytest.skip("no Comunica server: .ci/servers start --graph-file … sets KG_TEST_COMUNICA")
+    return RemoteEngine(url)
 
 
 @pytest.fixture

@@ -325,3 +325,17 @@ def test_tab_completion_in_zsh_takes_whole_words(project, kg_cli) -> None:
     if shutil.which("zsh") is None:
         pytest.skip("zsh is not installed: the script's syntax was not checked")
     subprocess.run(["zsh", "-n", "-c", script], check=True, timeout=30)
+
+
+def test_the_ci_servers_script_refuses_unknown_servers_and_stops_cleanly(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    script = README.parent / ".ci" / "servers"
+    env = {"KG_SERVERS_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    bad = subprocess.run([sys.executable, str(script), "start", "--only", "fuseki"],
+                         capture_output=True, text=True, env=env, timeout=60)
+    assert bad.returncode == 2 and "unknown server(s) fuseki" in bad.stderr and not bad.stdout
+    idle = subprocess.run([sys.executable, str(script), "stop"], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert idle.returncode == 0  # nothing started: nothing to stop

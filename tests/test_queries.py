@@ -51,18 +51,51 @@ def case_id(case: tuple[str, dict[str, str]]) -> str:
     return golden_path(*case).stem
 
 
-@pytest.mark.parametrize("engine_name", ["oxigraph", "rdflib", "oxigraph-disk", "remote"])
+SERVERS = ["virtuoso", "comunica"]  # engines in other languages, behind SPARQL endpoints
+XSD_INTEGER = "^^<http://www.w3.org/2001/XMLSchema#integer>"
+
+
+def _as_virtuoso_writes_it(text: str) -> str:
+    """Two things Virtuoso 7.2 does that no query can undo: it stores an xsd:integer beyond
+    2^31 as xsd:decimal (same value, other datatype; kg publish reports it), and it writes
+    xsd:boolean true and false as 1 and 0 in SELECT answers (the same values)."""
+    text = re.sub(r'"(\d{10,})"' + re.escape(XSD_INTEGER),
+                  lambda m: m.group(0) if int(m.group(1)) < 2**31
+                  else f'"{m.group(1)}"^^<http://www.w3.org/2001/XMLSchema#decimal>', text)
+    boolean = "^^<http://www.w3.org/2001/XMLSchema#boolean>"
+    return text.replace(f'"true"{boolean}', f'"1"{boolean}').replace(
+        f'"false"{boolean}', f'"0"{boolean}')
+
+
+#: where a server's answer cannot equal the golden file, and why; the test then compares with
+#: the golden file changed in that one documented way, so the rest is still checked
+KNOWN_DIFFERENCES = {
+    ("investment", "virtuoso"): _as_virtuoso_writes_it,
+    ("trade", "virtuoso"): _as_virtuoso_writes_it,
+}
+
+
+@pytest.mark.parametrize("engine_name", ["oxigraph", "rdflib", "oxigraph-disk", "oxigraph-server",
+                                         *SERVERS])
 @pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
-def test_golden(case, engine_name: str, engines: dict) -> None:
-    """Every saved query, on every engine (the remote one is a real Oxigraph server)."""
+def test_golden(case, engine_name: str, request: pytest.FixtureRequest) -> None:
+    """Every saved query, on every engine: pyoxigraph in memory and on disk, rdflib, and
+    through --endpoint an Oxigraph server, Virtuoso and Comunica (from .ci/servers)."""
     name, params = case
-    result = query(name, params, engine=engines[engine_name])
+    engine = (request.getfixturevalue(f"{engine_name}_engine") if engine_name in SERVERS
+              else request.getfixturevalue("engines")[engine_name])
+    result = query(name, params, engine=engine)
     text = to_tsv(result)
     path = golden_path(name, params)
     if os.environ.get("KG_UPDATE_GOLDEN") and engine_name == "oxigraph":
         path.write_text(text, encoding="utf-8")
     assert path.is_file(), f"no golden file {path.name}; see this module's docstring"
-    assert text == path.read_text(encoding="utf-8")
+    expected = path.read_text(encoding="utf-8")
+    change = KNOWN_DIFFERENCES.get((name, engine_name))
+    if change is not None:
+        assert change(expected) != expected, "a documented difference that no longer applies"
+        expected = change(expected)
+    assert text == expected
 
 
 def test_every_saved_query_has_a_golden_file() -> None:
