@@ -74,7 +74,11 @@ def disk_store(project: Project) -> Path:
         store = ox.Store(str(tmp / "store"))
         with step("building the on-disk store"):
             store.bulk_load(path=str(nt), format=ox.RdfFormat.N_TRIPLES)
-        store.flush()
+            store.flush()
+            # compacts RocksDB's files after the bulk load: issue 13 measured 1.3-1.6x on queries at
+            # 1,000 synthetic pairs, no change at 200 (sum of the saved queries 10.07 s
+            # against 10.01 s); it adds about a second to a build done once per content
+            store.optimize()
         del store
         (tmp / "store" / "kg-complete").write_text(key)
         try:
