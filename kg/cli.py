@@ -180,6 +180,10 @@ def _query_options(p: argparse.ArgumentParser) -> None:
         help="table (default), json, xml, csv, tsv; turtle, nt, jsonld for graphs",
     )
     _engine_options(p)
+    p.add_argument("--limit", type=int, metavar="N", help="answer at most N rows (a page)")
+    p.add_argument(
+        "--offset", type=int, metavar="N", help="skip the first N rows (with --limit: a later page)"
+    )
     p.add_argument(
         "--allow-network",
         action="store_true",
@@ -224,6 +228,8 @@ def cmd_query(args: Args) -> int:
         project=project,
         allow_network=args.allow_network,
         service_map=_params(args.service) if args.service else {},
+        limit=args.limit,
+        offset=args.offset,
     )
     # solutions stream from pyoxigraph's writers; a table fits the terminal
     write(result, args.format, sys.stdout.buffer, columns=_terminal_columns())

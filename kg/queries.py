@@ -37,7 +37,7 @@ from kg import sparql
 from kg.errors import KGError
 from kg.namespaces import XSD, expand, shorten
 from kg.project import Project
-from kg.sparqltext import redirect_services
+from kg.sparqltext import page, redirect_services
 from kg.store import Engine, Result, SelectResult, Term, open_engine
 
 TYPE_CHECKING = False  # typing costs a cold ``kg query`` 7 ms; annotations need it only here
@@ -379,11 +379,14 @@ def query(
     project: Project | None = None,
     allow_network: bool = False,
     service_map: Mapping[str, str] | None = None,
+    limit: int | None = None,
+    offset: int | None = None,
 ) -> Result:
     """Run a saved query (by name or file) or inline ``text``, with bound parameters.
 
     Queries tagged ``network`` (they use SERVICE) run only with ``allow_network``;
     ``service_map`` sends a SERVICE endpoint elsewhere (a mirror or a test double).
+    ``limit`` and ``offset`` answer one page of a long answer, in the query's own order.
 
     >>> res = query("visits-to", {"state": "Japan"})
     >>> sorted({row[0].value for row in res.rows})
@@ -401,4 +404,5 @@ def query(
         )
     engine = engine or open_engine(project=project)
     bindings = bind_params(saved, params or {}, engine)
-    return engine.query(redirect_services(saved.text, service_map or {}), bindings)
+    text = page(redirect_services(saved.text, service_map or {}), limit, offset)
+    return engine.query(text, bindings)

@@ -31,6 +31,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from kg.errors import KGError
+
 # PN_CHARS_BASE, PN_CHARS_U, PN_CHARS and VARNAME from the grammar
 _BASE = (
     "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c-\u200d"
@@ -379,6 +381,50 @@ def explain_syntax_error(text: str, message: str) -> str:
     return _pointed(text, int(found.group(1)), int(found.group(2)), why)
 
 
+def page(text: str, limit: int | None = None, offset: int | None = None) -> str:
+    """``text`` answering one page: ``LIMIT``/``OFFSET`` added after its last solution
+    modifier, so its ``ORDER BY`` still decides which rows each page holds. A query that
+    ends with its own LIMIT, OFFSET or VALUES, or an ASK, cannot be paged.
+
+    >>> page("SELECT ?s { ?s ?p ?o } ORDER BY ?s", limit=10, offset=20)
+    'SELECT ?s { ?s ?p ?o } ORDER BY ?s\\nLIMIT 10 OFFSET 20'
+    """
+    if limit is None and offset is None:
+        return text
+    if (limit is not None and limit < 0) or (offset is not None and offset < 0):
+        raise KGError("a page's limit and offset are whole numbers, 0 or more")
+    code = Scan(text).code
+    clash = re.search(r"\b(LIMIT|OFFSET|VALUES)\b", code[_after_body(code) :].upper())
+    if clash:
+        raise KGError(f"this query ends with its own {clash.group(1)}, so it cannot be paged")
+    first = re.search(r"\b(SELECT|CONSTRUCT|DESCRIBE|ASK)\b", code.upper())
+    if first and first.group(1) == "ASK":
+        raise KGError("an ASK query has one answer: it cannot be paged")
+    clauses = ([f"LIMIT {limit}"] if limit is not None else []) + (
+        [f"OFFSET {offset}"] if offset else [])
+    return text.rstrip("\n") + "\n" + " ".join(clauses) if clauses else text
+
+
+def _after_body(code: str) -> int:
+    """Where the query's body ends: after its last top-level group, or before a trailing
+    ``VALUES`` block (which has braces of its own)."""
+    groups, depth, start = [], 0, 0
+    for i, c in enumerate(code):
+        if c == "{":
+            depth += 1
+            if depth == 1:
+                start = i
+        elif c == "}" and depth:
+            depth -= 1
+            if depth == 0:
+                groups.append((start, i + 1))
+    if not groups:
+        return 0
+    if len(groups) > 1 and re.search(r"\bVALUES\b", code[groups[-2][1] : groups[-1][0]], re.I):
+        return groups[-2][1]
+    return groups[-1][1]
+
+
 def redirect_services(text: str, service_map: Mapping[str, str]) -> str:
     """Point ``SERVICE <from>`` at another endpoint (a mirror, or a test double).
 
@@ -399,6 +445,7 @@ __all__ = [
     "explain_syntax_error",
     "inline_values",
     "mask",
+    "page",
     "prefixes_declared",
     "prefixes_used",
     "redirect_services",

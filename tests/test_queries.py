@@ -370,3 +370,25 @@ def test_syntax_errors_point_at_the_place_with_a_hint(ox_engine) -> None:
         column = int(where.split("column ")[1])
         assert caret.index("^") == 2 + column - 1  # under the place (both lines indented 2)
         assert line[2:] == text.split("\n")[int(where.split()[1].rstrip(",")) - 1]
+
+
+def test_a_long_answer_pages_in_its_own_order(engines) -> None:
+    """--limit/--offset (and limit=/offset= at /api/queries) give consecutive pages of the
+    same order on every engine, and together the whole answer."""
+    for engine in engines.values():
+        whole = query("timeline", engine=engine).rows
+        pages = [query("timeline", engine=engine, limit=20, offset=k).rows
+                 for k in range(0, len(whole) + 20, 20)]
+        assert [row for p in pages for row in p] == whole
+        assert len(pages[0]) == 20 and pages[-1] == []
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("ASK { ?s ?p ?o }", "an ASK query has one answer"),
+    ("SELECT * { ?s ?p ?o } LIMIT 5", "ends with its own LIMIT"),
+    ("SELECT * { ?s ?p ?o } VALUES ?s { <http://a> }", "ends with its own VALUES"),
+])
+def test_what_cannot_be_paged_says_why(text, message, ox_engine) -> None:
+    with pytest.raises(KGError, match=message):
+        query(text=text, engine=ox_engine, limit=1)
+

@@ -416,3 +416,13 @@ def test_an_edited_saved_query_gets_the_endpoints_rules(server: str) -> None:
     assert r.status_code == 403 and "read-only" in r.text
     r = httpx.get(base, params={"state": "Japan", "query": "SELECT ?state " + "{" * 5000})
     assert r.status_code == 400 and "levels deep" in r.text
+
+
+def test_paging_at_the_api(http: httpx.Client) -> None:
+    first = http.get("/api/queries/timeline", params={"limit": 5, "format": "csv"})
+    second = http.get("/api/queries/timeline", params={"limit": 5, "offset": 5, "format": "csv"})
+    whole = http.get("/api/queries/timeline", params={"format": "csv"})
+    rows = whole.text.splitlines()
+    assert first.text.splitlines() == rows[:6] and second.text.splitlines()[1:] == rows[6:11]
+    bad = http.get("/api/queries/timeline", params={"limit": "ten"})
+    assert bad.status_code == 400 and "whole numbers" in bad.text

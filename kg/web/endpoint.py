@@ -16,7 +16,7 @@ from kg.errors import KGError
 from kg.namespaces import GRAPH_IRI
 from kg.queries import bind_params
 from kg.registry import RESULT_FORMATS
-from kg.sparqltext import check, uses_variable
+from kg.sparqltext import check, page, uses_variable
 from kg.web.protocol import (
     acceptable,
     neutralise_formulas,
@@ -250,6 +250,19 @@ async def api_terms(request: Any) -> Any:
     return JSONResponse(terms, headers={"Cache-Control": "max-age=300"})
 
 
+def _page(request: Any, text: str) -> Any:
+    """The text answering the page ``limit=`` and ``offset=`` ask for; a 400 if they are not
+    whole numbers or the query cannot be paged."""
+    asked = {k: request.query_params.get(k) for k in ("limit", "offset")}
+    try:
+        limit, offset = (int(v) if v not in (None, "") else None for v in asked.values())
+        return page(text, limit, offset)
+    except ValueError:
+        return text_response(400, "limit and offset are whole numbers, 0 or more")
+    except KGError as e:
+        return text_response(400, e.message)
+
+
 async def api_query(request: Any) -> Any:
     """A saved query run with its parameters bound as RDF terms. ``query=`` replaces its
     text (the page sends the edited text), keeping the declared parameters bound, so an
@@ -259,7 +272,7 @@ async def api_query(request: Any) -> Any:
     q = state.saved.get(name)
     if q is None:
         return text_response(404, f"no saved query named {name!r}")
-    control = ("format", "output", "download", "query")
+    control = ("format", "output", "download", "query", "limit", "offset")
     values = {k: v for k, v in request.query_params.items() if k not in control}
     edited = "query" in request.query_params
     text = request.query_params["query"] if edited else q.text
@@ -277,6 +290,9 @@ async def api_query(request: Any) -> Any:
             f"the edited query no longer uses the parameter {names} that the form binds; "
             "put the variable back, or write the query without the saved one's parameters",
         )
+    text = _page(request, text)
+    if not isinstance(text, str):
+        return text
     fields = list(request.query_params.multi_items())
     accept = acceptable(request.headers.get("accept"), _formats(fields))
     if accept is None:
