@@ -426,3 +426,8 @@ def test_paging_at_the_api(http: httpx.Client) -> None:
     assert first.text.splitlines() == rows[:6] and second.text.splitlines()[1:] == rows[6:11]
     bad = http.get("/api/queries/timeline", params={"limit": "ten"})
     assert bad.status_code == 400 and "whole numbers" in bad.text
+
+
+def test_a_parameter_of_the_wrong_class_is_a_400_that_says_what_it_is(http: httpx.Client) -> None:
+    r = http.get("/api/queries/visits-to", params={"state": "Shinzo Abe"})
+    assert r.status_code == 400 and "is a Person, not a State" in r.text
