@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import re
-import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from kg import sparql
 from kg.errors import KGError
+from kg.fileio import read_entries
 from kg.namespaces import XSD, shorten
 from kg.project import Project
 from kg.store import SelectResult, open_engine
@@ -206,19 +206,7 @@ def _match(value: Value, index: _Index) -> set[str]:
 
 def load_exceptions(path: Path) -> dict[str, str]:
     """``text -> reason`` from the exceptions file; each entry needs both."""
-    if not path.is_file():
-        return {}
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise KGError(f"{path}: {e}") from None
-    out: dict[str, str] = {}
-    for i, entry in enumerate(doc.get("exception", []), 1):
-        text, reason = entry.get("text"), entry.get("reason")
-        if not text or not reason or not str(reason).strip():
-            raise KGError(f"{path}: exception {i} needs both 'text' and a non-empty 'reason'")
-        out[str(text)] = str(reason)
-    return out
+    return {e["text"]: e["reason"] for e in read_entries(path, "exception", ("text", "reason"))}
 
 
 def coverage(article: Path, *, project: Project | None = None) -> CoverageReport:

@@ -42,3 +42,25 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def read_entries(path: Path, table: str, keys: tuple[str, ...]) -> list[dict[str, str]]:
+    """The ``[[table]]`` entries of a TOML file, each with a non-empty value for every one of
+    ``keys`` (a reviewed list such as ``data/coverage-exceptions.toml``); none when the file
+    is absent. A broken file or entry is a :class:`KGError` naming it."""
+    import tomllib
+
+    if not path.is_file():
+        return []
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise KGError(f"{path}: {e}") from None
+    entries = []
+    for i, entry in enumerate(doc.get(table, []), 1):
+        values = {k: str(entry.get(k) or "").strip() for k in keys}
+        if not all(values.values()):
+            wanted = ", ".join(f"'{k}'" for k in keys)
+            raise KGError(f"{path}: {table} {i} needs a non-empty {wanted}")
+        entries.append(values)
+    return entries

@@ -14,12 +14,12 @@ reported as stale.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kg import sparql
 from kg.errors import KGError
+from kg.fileio import read_entries
 from kg.namespaces import ID, expand, shorten
 from kg.project import Project
 from kg.store import Engine, open_engine
@@ -112,19 +112,10 @@ def _explain(findings: list[Finding], path: Path) -> NotesReport:
 
 def _load(path: Path) -> dict[tuple[str, str], str]:
     """``(subject IRI, named IRI) -> reason``; each entry needs all three."""
-    if not path.is_file():
-        return {}
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise KGError(f"{path}: {e}") from None
     out = {}
-    for i, entry in enumerate(doc.get("exception", []), 1):
-        subject, named, reason = entry.get("note_of"), entry.get("names"), entry.get("reason")
-        if not subject or not named or not str(reason or "").strip():
-            raise KGError(f"{path}: exception {i} needs 'note_of', 'names' and a 'reason'")
-        full = (expand(str(subject)), expand(str(named)))
+    for i, e in enumerate(read_entries(path, "exception", ("note_of", "names", "reason")), 1):
+        full = (expand(e["note_of"]), expand(e["names"]))
         if None in full:
             raise KGError(f"{path}: exception {i}: use prefixed names such as person:david-levy")
-        out[full] = str(reason)  # type: ignore[index]
+        out[full] = e["reason"]  # type: ignore[index]
     return out

@@ -59,7 +59,7 @@ def test_exception_needs_a_reason(tmp_path: Path, scratch: Project) -> None:
     (scratch.data_dir / "coverage-exceptions.toml").write_text('[[exception]]\ntext = "1777"\n')
     fake = tmp_path / "a.txt"
     fake.write_text("1777\n")
-    with pytest.raises(KGError, match="needs both 'text' and a non-empty 'reason'"):
+    with pytest.raises(KGError, match="exception 1 needs a non-empty 'text', 'reason'"):
         coverage(fake, project=scratch)
 
 
@@ -101,4 +101,4 @@ def test_a_bad_exceptions_file_is_one_line(scratch: Project, kg_cli) -> None:
         '[[exception]]\nnote_of = "person:david-levy"\n', encoding="utf-8")
     r = kg_cli("coverage", "--notes", root=scratch.root)
     assert r.code == 2 and r.out == ""
-    assert "exception 1 needs 'note_of', 'names' and a 'reason'" in r.err
+    assert "exception 1 needs a non-empty 'note_of', 'names', 'reason'" in r.err

@@ -386,17 +386,23 @@ def test_statements_are_quickstatements_with_both_references(project, kg_cli) ->
     assert "\tP17\t" not in r.out  # every linked organisation's country is general knowledge
 
 
+def add_abe_tenure(scratch, inside: str = "", after: str = "") -> None:
+    """A tenure of Shinzo Abe as Prime Minister of Japan, 2012-12 to 2020, in a scratch copy,
+    with ``inside`` (more property lines) and then ``after`` (more statements)."""
+    with (scratch.data_dir / "people.ttl").open("a", encoding="utf-8") as f:
+        f.write(
+            "\n<https://w3id.org/israel-japan-kg/id/tenure/test-abe> a ij:Tenure ;\n"
+            "    ij:holder person:shinzo-abe ; ij:officeHeld office:prime-minister-of-japan ;\n"
+            '    ij:startDate "2012-12"^^xsd:gYearMonth ; ij:endDate "2020"^^xsd:gYear ;\n'
+            f"{inside}    prov:wasDerivedFrom section:history .\n{after}")
+
+
 def test_inferred_and_general_knowledge_values_stay_out_of_the_statements(scratch) -> None:
     from kg.wikidata.statements import statements
 
-    with (scratch.data_dir / "people.ttl").open("a", encoding="utf-8") as f:
-        f.write(
-            "\noffice:president-of-the-united-states ij:fromGeneralKnowledge ij:jurisdiction .\n"
-            "<https://w3id.org/israel-japan-kg/id/tenure/test-abe> a ij:Tenure ;\n"
-            "    ij:holder person:shinzo-abe ; ij:officeHeld office:prime-minister-of-japan ;\n"
-            '    ij:startDate "2012-12"^^xsd:gYearMonth ; ij:endDate "2020"^^xsd:gYear ;\n'
-            "    ij:inferred ij:endDate ;\n"
-            "    prov:wasDerivedFrom section:history .\n")
+    add_abe_tenure(scratch, inside="    ij:inferred ij:endDate ;\n",
+                   after="office:president-of-the-united-states "
+                         "ij:fromGeneralKnowledge ij:jurisdiction .\n")
     text = statements(project=scratch).to_text()
     assert "\tP1001\tQ30" not in text  # flagged: general knowledge
     abe = [line for line in text.splitlines() if line.startswith("Q132345\tP39\tQ274948")]
@@ -406,12 +412,7 @@ def test_inferred_and_general_knowledge_values_stay_out_of_the_statements(scratc
 def test_statements_keep_the_dates_precision(scratch) -> None:
     from kg.wikidata.statements import statements
 
-    with (scratch.data_dir / "people.ttl").open("a", encoding="utf-8") as f:
-        f.write(
-            "\n<https://w3id.org/israel-japan-kg/id/tenure/test-abe> a ij:Tenure ;\n"
-            "    ij:holder person:shinzo-abe ; ij:officeHeld office:prime-minister-of-japan ;\n"
-            '    ij:startDate "2012-12"^^xsd:gYearMonth ; ij:endDate "2020"^^xsd:gYear ;\n'
-            "    prov:wasDerivedFrom section:history .\n")
+    add_abe_tenure(scratch)
     lines = statements(project=scratch).to_text().splitlines()
     abe = [line for line in lines if line.startswith("Q132345\tP39\tQ274948")]
     assert abe == ["Q132345\tP39\tQ274948\tP580\t+2012-12-00T00:00:00Z/10\t"
