@@ -286,3 +286,27 @@ def test_dated_rows_are_drawn_on_a_time_line(browser, site: str) -> None:
     assert all(m.get_dom_attribute("href").startswith("/id/visit/") for m in marks)
     ticks = [t.text for t in browser.find_elements(By.CSS_SELECTOR, "#chart svg.dated text")]
     assert ticks[0] <= "1990" and ticks[-1] >= "2010"
+
+
+def test_a_long_answer_comes_in_pages_not_a_refusal(browser, project: Project) -> None:
+    """With a row limit of 10, the 27 visits come as pages of 10 that say which rows they
+    are, with Next and Previous, instead of a 413."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    with running_server(project.root, "--max-results", "10") as site:
+        wait = WebDriverWait(browser, 20)
+        browser.get(site + "/?saved=visits")
+        wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "rows 1–10"))
+        first = [a.get_attribute("title") for a in
+                 browser.find_elements(By.CSS_SELECTOR, "#results td:first-child a")]
+        assert len(first) == 10 and first[0] == "visit:1985-yitzhak-shamir"
+        pager = browser.find_element(By.ID, "pager")
+        pager.find_element(By.XPATH, "//button[text()='Next page']").click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "rows 11–20"))
+        pager.find_element(By.XPATH, "//button[text()='Next page']").click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "rows 21–27"))
+        assert not browser.find_elements(By.XPATH, "//div[@id='pager']/button[text()='Next page']")
+        pager.find_element(By.XPATH, "//button[text()='Previous page']").click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "rows 11–20"))

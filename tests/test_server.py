@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import select
 import socket
 import subprocess
@@ -22,7 +23,7 @@ import pytest
 from rdflib import Graph
 
 from kg.project import Project
-from kg.queries import list_queries
+from kg.queries import find_query, list_queries
 
 from .conftest import KG
 from .test_queries import CASES, golden_path
@@ -431,3 +432,14 @@ def test_paging_at_the_api(http: httpx.Client) -> None:
 def test_a_parameter_of_the_wrong_class_is_a_400_that_says_what_it_is(http: httpx.Client) -> None:
     r = http.get("/api/queries/visits-to", params={"state": "Shinzo Abe"})
     assert r.status_code == 400 and "is a Person, not a State" in r.text
+
+
+def test_paged_answers_say_which_page_they_are(http: httpx.Client) -> None:
+    r = http.get("/api/queries/visits", params={"paged": 1, "offset": 20, "format": "csv"})
+    assert re.fullmatch(r"limit=\d+; offset=20", r.headers["x-kg-page"])  # the server's limit
+    assert len(r.text.splitlines()) == 1 + 7  # the last 7 of the 27 visits
+    own = http.get("/api/queries/visits", params={
+        "paged": 1, "format": "csv",
+        "query": find_query("visits").text.rstrip() + "\nLIMIT 3"})  # its own limit: kept
+    assert own.status_code == 200 and "x-kg-page" not in own.headers
+    assert len(own.text.splitlines()) == 1 + 3

@@ -250,15 +250,23 @@ async def api_terms(request: Any) -> Any:
     return JSONResponse(terms, headers={"Cache-Control": "max-age=300"})
 
 
-def _page(request: Any, text: str) -> Any:
-    """The text answering the page ``limit=`` and ``offset=`` ask for; a 400 if they are not
-    whole numbers or the query cannot be paged."""
+def _page(request: Any, text: str, rows: int) -> Any:
+    """``(text, page)``: the text answering the page ``limit=`` and ``offset=`` ask for, or with
+    ``paged`` (what the query page sends) pages of ``rows`` where the query can be paged;
+    ``page`` is what goes in the X-KG-Page header, or None. A 400 response if the numbers
+    are not whole numbers, or an explicit limit asks to page a query that cannot be."""
     asked = {k: request.query_params.get(k) for k in ("limit", "offset")}
     try:
         limit, offset = (int(v) if v not in (None, "") else None for v in asked.values())
-        return page(text, limit, offset)
     except ValueError:
         return text_response(400, "limit and offset are whole numbers, 0 or more")
+    if limit is None and "paged" in request.query_params:
+        try:
+            return page(text, rows, offset), f"limit={rows}; offset={offset or 0}"
+        except KGError:
+            return text, None  # its own LIMIT, or an ASK: answered whole, as written
+    try:
+        return page(text, limit, offset), None
     except KGError as e:
         return text_response(400, e.message)
 
@@ -272,7 +280,7 @@ async def api_query(request: Any) -> Any:
     q = state.saved.get(name)
     if q is None:
         return text_response(404, f"no saved query named {name!r}")
-    control = ("format", "output", "download", "query", "limit", "offset")
+    control = ("format", "output", "download", "query", "limit", "offset", "paged")
     values = {k: v for k, v in request.query_params.items() if k not in control}
     edited = "query" in request.query_params
     text = request.query_params["query"] if edited else q.text
@@ -290,13 +298,16 @@ async def api_query(request: Any) -> Any:
             f"the edited query no longer uses the parameter {names} that the form binds; "
             "put the variable back, or write the query without the saved one's parameters",
         )
-    text = _page(request, text)
-    if not isinstance(text, str):
-        return text
+    paging = _page(request, text, state.settings.max_results)
+    if not isinstance(paging, tuple):
+        return paging
+    text, page_header = paging
     fields = list(request.query_params.multi_items())
     accept = acceptable(request.headers.get("accept"), _formats(fields))
     if accept is None:
         return text_response(406, "none of the requested media types is offered")
     result = await _run(request, state, text, accept, dict(bound))
+    if page_header and result.status == 200:
+        result = result._replace(headers=(*result.headers, ("X-KG-Page", page_header)))
     download = name if "download" in request.query_params else None
     return _answer(result, head=request.method == "HEAD", download=download)

@@ -6,6 +6,7 @@ const BASE = "https://w3id.org/israel-japan-kg/";
 const $ = (id) => document.getElementById(id);
 let saved = {};
 let PREFIXES = {};
+let pageOffset = 0;  // a saved query's answer comes in pages of the server's row limit
 
 function shorten(iri) {
   // the short name the command line shows (visit:1985-…), where a prefix fits
@@ -33,6 +34,8 @@ function currentRequest(format) {
     for (const input of $("params").querySelectorAll("input")) params.set(input.name, input.value);
     if (text !== q.text) params.set("query", text);
     if (format) params.set("format", format);
+    params.set("paged", "1");  // the server pages a long answer instead of refusing it
+    if (pageOffset) params.set("offset", String(pageOffset));
     return { url: "/api/queries/" + encodeURIComponent(name) + "?" + params, init: {} };
   }
   const params = new URLSearchParams({ query: text });
@@ -370,6 +373,7 @@ function drawBars(rows, width) {
 
 function clearResults() {
   $("chart").replaceChildren();
+  $("pager").replaceChildren();
   $("results").replaceChildren();
   $("more").hidden = true;
   $("status").className = "";
@@ -408,7 +412,29 @@ function openFromAddress() {
   return Boolean((name && saved[name]) || params.has("query"));
 }
 
-async function run() {
+function showPager(header, rows) {
+  // "rows 10,001-20,000", with Previous and Next, when the server answered one page
+  const pager = $("pager");
+  pager.replaceChildren();
+  const m = /limit=(\d+); offset=(\d+)/.exec(header || "");
+  if (!m) return "";
+  const limit = Number(m[1]), offset = Number(m[2]);
+  if (offset === 0 && rows < limit) return "";
+  const turn = (label, to) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = label;
+    b.addEventListener("click", () => { pageOffset = to; run(true); });
+    pager.appendChild(b);
+  };
+  if (offset > 0) turn("Previous page", Math.max(0, offset - limit));
+  if (rows === limit) turn("Next page", offset + limit);
+  return ` (rows ${(offset + 1).toLocaleString("en")}–${(offset + rows).toLocaleString("en")}` +
+    (rows === limit ? "; there may be more" : "") + ")";
+}
+
+async function run(turning = false) {
+  if (turning !== true) pageOffset = 0;  // a new question starts at its first page
   $("status").className = "";
   $("status").textContent = "Running…";
   history.replaceState(null, "", shareableSearch());
@@ -427,9 +453,11 @@ async function run() {
   const graph = (response.headers.get("Content-Type") || "").startsWith("application/n-triples");
   offerDownloads(graph ? "graph" : "solutions");
   const status = graph ? renderTriples(text) : render(JSON.parse(text));
+  const rows = $("results").querySelectorAll("tr").length - 1;
+  const where = showPager(response.headers.get("X-KG-Page"), rows);
   await showLabels();
   drawChart();
-  finish(status);
+  finish(status + where);
 }
 
 const SAFE_IRI = /^[^\s<>"{}|^`\\]+$/;
