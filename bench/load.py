@@ -114,6 +114,45 @@ def run_wrk(url: str, path: str, bodies: list[str], seconds: int, connections: i
             "requests": total}
 
 
+def synthetic_project(pairs: int) -> Path:
+    """A project folder whose data is bench/synth.py's graph of ``pairs`` pairs."""
+    from bench.synth import write
+
+    root = ROOT / "build" / "bench" / f"project-{pairs}"
+    data = root / "data" / "synth.ttl"
+    if not data.exists():
+        for folder in ("ontology", "queries"):
+            shutil.copytree(ROOT / folder, root / folder, dirs_exist_ok=True)
+        data.parent.mkdir(parents=True, exist_ok=True)
+        write(pairs, data)
+    return root
+
+
+@contextlib.contextmanager
+def virtuoso(nt: Path) -> object:
+    """Virtuoso from .ci/servers, with ``nt`` loaded; stopped after."""
+    env = {**__import__("os").environ, "KG_SERVERS_DIR": tempfile.mkdtemp(prefix="kg-bench-")}
+    script = ROOT / ".ci" / "servers"
+    out = subprocess.run([sys.executable, str(script), "start", "--only", "virtuoso"],
+                         capture_output=True, text=True, env=env, timeout=900)
+    if out.returncode:
+        raise SystemExit(out.stderr)
+    url = out.stdout.strip().split("=", 1)[1]
+    try:
+        store = url.rsplit("/", 1)[0] + "/sparql-graph-crud"
+        body = nt.read_bytes().partition(b"\n")[2]
+        started_at = time.monotonic()
+        # into a named graph: Virtuoso's default graph for queries is all its graphs
+        httpx.put(store, params={"graph": "https://w3id.org/israel-japan-kg/graph"},
+                  content=body, timeout=1800,
+                  headers={"Content-Type": "application/n-triples"}).raise_for_status()
+        print(f"  loaded in {time.monotonic() - started_at:.1f} s")
+        yield url
+    finally:
+        subprocess.run([sys.executable, str(script), "stop"], env=env, timeout=120,
+                       capture_output=True)
+
+
 def lookup_subjects(nt: Path, count: int) -> list[str]:
     """``count`` resources of the graph spread over the whole file (not only its start)."""
     found = sorted({line.split(" ", 1)[0][1:-1] for line in nt.read_text().splitlines()
@@ -131,14 +170,24 @@ def main() -> None:
     ap.add_argument("--lookups", action="store_true",
                     help="instead of the saved queries, look up resources one by one: "
                          "SELECT ?p ?o { <s> ?p ?o } for 200 subjects of the graph")
+    ap.add_argument("--pairs", type=int, metavar="N",
+                    help="serve bench/synth.py's graph of N pairs (a project under build/bench/)")
+    ap.add_argument("--query", metavar="NAME", help="one saved query instead of all of them")
     ap.add_argument("--no-rdflib", action="store_true",
                     help="leave rdflib-endpoint out (it needs minutes and GiBs on large graphs)")
+    ap.add_argument("--virtuoso", action="store_true",
+                    help="Virtuoso too, started by .ci/servers (Debian virtuoso-opensource)")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
+    if args.pairs:
+        args.root = synthetic_project(args.pairs)
     project = Project(args.root)
     nt = cached_ntriples(project)
-    queries = [q for q in list_queries(project) if not q.params and not q.needs_network]
+    queries = [q for q in list_queries(project) if not q.params and not q.needs_network
+               and args.query in (None, q.name)]
+    if not queries:
+        raise SystemExit(f"no saved query without parameters named {args.query!r}")
     bodies = [urlencode({"query": q.text}) for q in queries]
     if args.lookups:
         subjects = lookup_subjects(nt, 200)
@@ -183,6 +232,13 @@ def main() -> None:
         results["Oxigraph server"] = run_wrk(url, "/query", bodies, args.seconds,
                                              args.connections)
     shutil.rmtree(db, ignore_errors=True)
+
+    if args.virtuoso:
+        print("Virtuoso 7 (.ci/servers)")
+        with virtuoso(nt) as url:
+            base, path = url.rsplit("/", 1)
+            results["Virtuoso"] = run_wrk(base, "/" + path, bodies, args.seconds,
+                                          args.connections)
 
     if not args.no_rdflib:
         port = free_port()
