@@ -443,3 +443,20 @@ def test_paged_answers_say_which_page_they_are(http: httpx.Client) -> None:
         "query": find_query("visits").text.rstrip() + "\nLIMIT 3"})  # its own limit: kept
     assert own.status_code == 200 and "x-kg-page" not in own.headers
     assert len(own.text.splitlines()) == 1 + 3
+
+
+def test_long_answers_from_busy_workers_arrive_whole(http: httpx.Client) -> None:
+    """Answers far larger than a pipe's buffer, asked for at once: each arrives whole
+    (a pipe left non-blocking by the event loop once cost such answers a 500)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    text = "SELECT * WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o LIMIT 1500"
+
+    def ask(_: int) -> tuple[int, int]:
+        r = http.post("/sparql", data={"query": text},
+                      headers={"Accept": "application/sparql-results+json"})
+        return r.status_code, len(r.json()["results"]["bindings"]) if r.status_code == 200 else 0
+
+    with ThreadPoolExecutor(4) as pool:  # the test server's limit per client
+        answers = list(pool.map(ask, range(16)))
+    assert answers == [(200, 1500)] * 16
