@@ -111,6 +111,13 @@ def test_errors_are_shown_as_text(browser, site: str) -> None:
     wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "Error 400"))
     assert not browser.find_elements(By.CSS_SELECTOR, "#status img")
 
+    wait = run_text(browser, site, "SELECT ?v WHERE {\n  ?v a stat:Visit }")  # a slip
+    wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "Error 400"))
+    shown = browser.find_element(By.ID, "status").text.splitlines()
+    assert "line 2, column 8" in shown[0] and "did you mean state:?" in shown[0]
+    assert shown[1].strip() == "?v a stat:Visit }"
+    assert shown[2].strip() == "^" and shown[2].index("^") == shown[1].index("stat:")  # under it
+
 
 def test_an_edited_saved_query_keeps_its_parameters(browser, site: str) -> None:
     from selenium.webdriver.common.by import By
