@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from kg.namespaces import ID  # noqa: E402
 from kg.project import Project  # noqa: E402
-from kg.store.loading import cached_ntriples, parse_files, sorted_ntriples  # noqa: E402
+from kg.store.loading import cached_ntriples, ntriples, read_triples  # noqa: E402
 
 SHARED = ("concept", "topic", "section")
 LINK = "https://w3id.org/israel-japan-kg/link/"
@@ -29,8 +29,8 @@ LINK = "https://w3id.org/israel-japan-kg/link/"
 def template(project: Project) -> tuple[str, str]:
     """(ontology and shared lines, per-pair lines with § where k goes), as N-Triples."""
     data_files = sorted(project.data_dir.glob("*.ttl"))
-    data = parse_files(data_files, project)
-    data_lines = set(sorted_ntriples(data).decode("utf-8").splitlines())  # the cache's writer
+    data = read_triples(data_files, project)
+    data_lines = set(ntriples(data).decode("utf-8").splitlines())  # the cache's writer
     everything = cached_ntriples(project).read_text(encoding="utf-8").splitlines()[1:]
     ontology = [line for line in everything if line not in data_lines]
     own = re.compile(rf"<({re.escape(ID)}(?!(?:{'|'.join(SHARED)})/)[a-z]+/|{re.escape(LINK)})")

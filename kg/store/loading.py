@@ -40,45 +40,29 @@ def prefixed_graph() -> Graph:
 def parse_files(
     paths: list[Path], project: Project | None = None, *, allow_blank_nodes: bool = False
 ) -> Graph:
-    """Parse Turtle files into one rdflib graph.
-
-    Raises :class:`KGError` with ``file:line: message`` on the first syntax
-    error, and refuses blank nodes (every resource needs a stable IRI so that
-    exports are deterministic and links can point at it) unless
-    ``allow_blank_nodes`` (shapes need them for lists and ``sh:or``).
-    """
-    from rdflib import BNode, Graph
-    from rdflib.plugins.parsers.notation3 import BadSyntax
+    """Parse Turtle files into one rdflib graph (for pyshacl and rdflib's writers), by way
+    of :func:`read_triples`, whose rules and messages it shares."""
+    import pyoxigraph as ox
 
     graph = prefixed_graph()
-    for path in paths:
-        name = project.relative(path) if project else str(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            raise KGError(f"{name}: cannot read: {getattr(e, 'strerror', None) or e}") from None
-        part = Graph(bind_namespaces="none")
-        try:
-            part.parse(data=text, format="turtle", publicID=path.resolve().as_uri())
-        except BadSyntax as e:
-            raise KGError(f"{name}:{e.lines + 1}: {e._why}") from None
-        except Exception as e:  # rdflib raises several types for bad literals and IRIs
-            raise KGError(f"{name}: {type(e).__name__}: {e}") from None
-        for s, p, o in part if not allow_blank_nodes else ():
-            if isinstance(s, BNode) or isinstance(o, BNode):
-                raise KGError(
-                    f"{name}: blank node in a triple with predicate <{p}>; give the resource an IRI"
-                )
-        graph += part
+    triples = read_triples(paths, project, allow_blank_nodes=allow_blank_nodes)
+    graph.parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b"", format="nt")
     return graph
 
 
-def read_triples(paths: list[Path], project: Project | None = None) -> list[Any]:
-    """The triples of Turtle files, parsed by pyoxigraph, with :func:`parse_files`' rules and
-    messages (``file:line: …`` on a syntax error; no blank nodes). The cache is built from
-    these. Parsing 1,000 synthetic pairs (1.7 M triples, bench/synth.py) took rdflib
-    102.5 s and 4.48 GiB; pyoxigraph takes 8.2 s and 1.04 GiB (200 pairs: 16.7 s against
-    1.4 s), and writes the same cache byte for byte."""
+def read_triples(
+    paths: list[Path], project: Project | None = None, *, allow_blank_nodes: bool = False
+) -> list[Any]:
+    """The triples of Turtle files, parsed by pyoxigraph.
+
+    Raises :class:`KGError` with ``file:line: message`` on the first syntax error, and
+    refuses blank nodes (every resource needs a stable IRI so that exports are
+    deterministic and links can point at it) unless ``allow_blank_nodes`` (shapes need
+    them for lists and ``sh:or``). pyoxigraph rather than rdflib: parsing 1,000 synthetic
+    pairs (1.7 M triples, bench/synth.py) took rdflib 102.5 s and 4.48 GiB; pyoxigraph
+    takes 8.2 s and 1.04 GiB (200 pairs: 16.7 s against 1.4 s), and the cache it writes
+    is the same byte for byte.
+    """
     import pyoxigraph as ox
 
     triples: set[Any] = set()
@@ -91,7 +75,8 @@ def read_triples(paths: list[Path], project: Project | None = None) -> list[Any]
             raise KGError(f"{name}: cannot read: {getattr(e, 'strerror', None) or e}") from None
         try:
             for q in ox.parse(data, format=ox.RdfFormat.TURTLE, base_iri=path.resolve().as_uri()):
-                if isinstance(q.subject, ox.BlankNode) or isinstance(q.object, ox.BlankNode):
+                blank = isinstance(q.subject, ox.BlankNode) or isinstance(q.object, ox.BlankNode)
+                if blank and not allow_blank_nodes:
                     raise KGError(
                         f"{name}: blank node in a triple with predicate <{q.predicate.value}>; "
                         "give the resource an IRI"
@@ -103,14 +88,20 @@ def read_triples(paths: list[Path], project: Project | None = None) -> list[Any]
     return list(triples)
 
 
+def ntriples(triples: list[Any]) -> bytes:
+    """Triples as N-Triples, one a line, sorted: the one writer of the cache, of
+    ``kg export -f nt`` and of the synthetic graphs."""
+    import pyoxigraph as ox
+
+    return ox.serialize(sorted(triples, key=str), format=ox.RdfFormat.N_TRIPLES) or b""
+
+
 def sorted_ntriples(graph: Graph) -> bytes:
-    """``graph`` as N-Triples, one triple a line, sorted: the one writer of the cache and of
-    ``kg export -f nt`` (rdflib hands the triples over, pyoxigraph sorts and writes them)."""
+    """An rdflib ``graph`` through :func:`ntriples` (rdflib hands the triples over)."""
     import pyoxigraph as ox
 
     nt = graph.serialize(format="nt", encoding="utf-8")
-    triples = sorted((q.triple for q in ox.parse(nt, format=ox.RdfFormat.N_TRIPLES)), key=str)
-    return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
+    return ntriples([q.triple for q in ox.parse(nt, format=ox.RdfFormat.N_TRIPLES)])
 
 
 def cached_ntriples(project: Project | None = None) -> Path:
@@ -128,10 +119,7 @@ def cached_ntriples(project: Project | None = None) -> Path:
         from kg.progress import step
 
         with step(f"reading {len(project.graph_files())} data files"):
-            import pyoxigraph as ox
-
-            triples = sorted(read_triples(project.graph_files(), project), key=str)
-            body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
+            body = ntriples(read_triples(project.graph_files(), project))
         digest = hashlib.sha256(body).hexdigest()
         atomic_write(path, f"{_HEADER}{digest}\n".encode() + body)
         for old in path.parent.glob("graph-*.nt"):
