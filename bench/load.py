@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import re
 import shutil
 import socket
@@ -131,7 +132,7 @@ def synthetic_project(pairs: int) -> Path:
 @contextlib.contextmanager
 def virtuoso(nt: Path) -> object:
     """Virtuoso from .ci/servers, with ``nt`` loaded; stopped after."""
-    env = {**__import__("os").environ, "KG_SERVERS_DIR": tempfile.mkdtemp(prefix="kg-bench-")}
+    env = {**os.environ, "KG_SERVERS_DIR": tempfile.mkdtemp(prefix="kg-bench-")}
     script = ROOT / ".ci" / "servers"
     out = subprocess.run([sys.executable, str(script), "start", "--only", "virtuoso"],
                          capture_output=True, text=True, env=env, timeout=900)

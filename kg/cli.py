@@ -54,6 +54,19 @@ def command(name: str, help: str, options: Options, *, fast_exit: bool = False) 
     return register
 
 
+def _terminal_columns() -> int | None:
+    """$COLUMNS, or the terminal's width when stdout is one; None in a pipe. Help and
+    tables both read it."""
+    try:
+        return int(os.environ.get("COLUMNS", "")) or None
+    except ValueError:
+        pass
+    try:
+        return os.get_terminal_size(sys.stdout.fileno()).columns if sys.stdout.isatty() else None
+    except OSError:
+        return None
+
+
 class _Formatter(argparse.HelpFormatter):
     """argparse's help layout, told the terminal's width: left to itself it imports shutil
     (with bz2, lzma and zlib: 3 ms of a cold ``kg query``) each time it checks an option."""
@@ -61,15 +74,14 @@ class _Formatter(argparse.HelpFormatter):
     def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
                  width: int | None = None) -> None:  # fmt: skip
         if width is None:
-            try:
-                width = int(os.environ.get("COLUMNS", "")) or os.get_terminal_size().columns
-            except (ValueError, OSError):
-                width = 80
-            width -= 2
+            width = (_terminal_columns() or 80) - 2
         super().__init__(prog, indent_increment, max_help_position, width)
 
 
 class _Parser(argparse.ArgumentParser):
+    #: the program's parser: each command's parser, by name (Tab completion reads them)
+    commands: dict[str, argparse.ArgumentParser]
+
     def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("formatter_class", _Formatter)
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -234,18 +246,6 @@ def cmd_query(args: Args) -> int:
     # solutions stream from pyoxigraph's writers; a table fits the terminal
     write(result, args.format, sys.stdout.buffer, columns=_terminal_columns())
     return 0
-
-
-def _terminal_columns() -> int | None:
-    """$COLUMNS, or the terminal's width when stdout is one; None in a pipe."""
-    try:
-        return int(os.environ.get("COLUMNS", "")) or None
-    except ValueError:
-        pass
-    try:
-        return os.get_terminal_size(sys.stdout.fileno()).columns if sys.stdout.isatty() else None
-    except OSError:
-        return None
 
 
 def _queries_options(p: argparse.ArgumentParser) -> None:
@@ -731,11 +731,7 @@ def _complete(shell: str, line: str) -> int:
         except KGError:
             return {}
 
-    parsers = {}
-    for c in COMMANDS.values():
-        p = _Parser(prog=f"kg {c.name}")
-        c.options(p)
-        parsers[c.name] = p
+    program = build_parser()
     def values(query: str, param: str) -> list[str]:
         """The resources a class-typed parameter takes, by prefixed name (no spaces)."""
         from kg.queries import find_query, resources_of_class
@@ -746,7 +742,7 @@ def _complete(shell: str, line: str) -> int:
         except (KGError, StopIteration):
             return []
 
-    offers = candidates(words, parsers, build_parser(""), saved, values)
+    offers = candidates(words, program.commands, program, saved, values)
     _write("".join(o + "\n" for o in for_shell(shell, offers, words[-1] if words else "")))
     return 0
 
@@ -754,7 +750,7 @@ def _complete(shell: str, line: str) -> int:
 # -- the program ----------------------------------------------------------------------------
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> _Parser:
     """The parser of every command, or with ``only`` of that command alone: each parser
     argparse builds costs ~0.5 ms (gettext looks for translations), 6 ms for all of them,
     and a cold ``kg query`` needs one."""
@@ -767,6 +763,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             p = sub.add_parser(c.name, help=c.help, description=c.help)
             p.set_defaults(func=c.run)
             c.options(p)
+    parser.commands = dict(sub.choices)
     return parser
 
 
