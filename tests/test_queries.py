@@ -285,6 +285,11 @@ def test_cli_query_with_param_file_and_inline(project, kg_cli, tmp_path) -> None
      "Shinzo Abe (person:shinzo-abe) is a Person, not a State"),
     (["query", "by-section", "-p", "section=office:prime-minister-of-japan"],
      "office:prime-minister-of-japan is an Office, not an ArticleSection"),
+    (["query", "timeline", "--limit", "-1"], "a page's limit and offset are whole numbers"),
+    (["query", "timeline", "--offset", "ten"], "argument --offset: invalid int value: 'ten'"),
+    (["query", "-e", "ASK { ?s ?p ?o }", "--limit", "2"], "an ASK query has one answer"),
+    (["coverage"], "one of the arguments --article --notes is required"),
+    (["completion", "fish"], "invalid choice: 'fish'"),
 ])
 def test_cli_query_bad_input(args, message, project, kg_cli) -> None:
     r = kg_cli(*args, root=project.root)
