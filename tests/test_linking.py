@@ -71,13 +71,13 @@ def client_for(url: str, tmp_path: Path, **kw) -> tuple[WikidataClient, list[flo
 def test_project_links_pass_the_offline_check(project: Project, kg_cli) -> None:
     assert check(project) == []
     r = kg_cli("link", "--check", root=project.root)
-    assert r.code == 0 and r.out.startswith("0 problem(s); 20 confirmed link(s)")
+    assert r.code == 0 and r.out.startswith("0 problem(s); 21 confirmed link(s)")
 
 
 def test_every_link_has_evidence_and_canonical_iri(project: Project) -> None:
     state = read_state(project)
     confirmed = [r for r in state.records.values() if r.status == "Confirmed"]
-    assert len(confirmed) == 20
+    assert len(confirmed) == 21
     for rec in confirmed:
         assert qid(rec.target) and len(rec.evidence) > 40, rec.iri
     # the namesake guard for the father-and-son presidents is in place
@@ -333,7 +333,8 @@ def test_the_share_linked_never_falls_below_the_readme(project) -> None:
     stated = re.search(r"^\| all \| (\d+) \| (\d+) \| (\d+) \| (\d+)% \|$", readme, re.M)
     assert stated, "README.md has no 'all' row of kg link --report --markdown"
     report = link_report(project)
-    assert report.all.share * 100 >= int(stated.group(4))
+    # the README shows the share as the report prints it, rounded to a whole percent
+    assert int(f"{report.all.share * 100:.0f}") >= int(stated.group(4))
     assert report.all.linked >= int(stated.group(1))
     table = report.to_text(markdown=True).split("\n\n")[0]
     assert table in readme, "README.md's link table is not kg link --report --markdown's"
