@@ -71,28 +71,28 @@ def client_for(url: str, tmp_path: Path, **kw) -> tuple[WikidataClient, list[flo
 def test_project_links_pass_the_offline_check(project: Project, kg_cli) -> None:
     assert check(project) == []
     r = kg_cli("link", "--check", root=project.root)
-    assert r.code == 0 and r.out.startswith("0 problem(s); 21 confirmed link(s)")
+    assert r.code == 0 and r.out.startswith("0 problem(s); 36 confirmed link(s)")
 
 
 def test_every_link_has_evidence_and_canonical_iri(project: Project) -> None:
     state = read_state(project)
     confirmed = [r for r in state.records.values() if r.status == "Confirmed"]
-    assert len(confirmed) == 21
+    assert len(confirmed) == 36
     for rec in confirmed:
         assert qid(rec.target) and len(rec.evidence) > 40, rec.iri
     # the namesake guard for the father-and-son presidents is in place
     herzog = state.record_for("https://w3id.org/israel-japan-kg/id/person/chaim-herzog")
     assert herzog.status == "Unconfirmed"
-    assert herzog.distinct_from == ["http://www.wikidata.org/entity/Q359400"]
+    assert herzog.distinct_from == ["http://www.wikidata.org/entity/Q983258"]
 
 
 @pytest.mark.parametrize(("addition", "problem"), [
-    ("person:yitzhak-rabin skos:exactMatch wd:Q1 .",
+    ("person:gilad-cohen skos:exactMatch wd:Q1 .",
      "linked to http://www.wikidata.org/entity/Q1 but its record says Unconfirmed"),
-    ("person:moshe-arens skos:exactMatch wd:Q132345 .", "shared by"),
+    ("person:gilad-cohen skos:exactMatch wd:Q132345 .", "shared by"),
     ("person:shinzo-abe skos:exactMatch wd:Q2 .", "linked to 2 items"),
-    ("person:chaim-herzog skos:exactMatch wd:Q359400 .", "names as a namesake"),
-    ("person:yitzhak-rabin skos:exactMatch <https://www.wikidata.org/wiki/Q9> .",
+    ("person:chaim-herzog skos:exactMatch wd:Q983258 .", "names as a namesake"),
+    ("person:gilad-cohen skos:exactMatch <https://www.wikidata.org/wiki/Q9> .",
      "not a canonical Wikidata entity IRI"),
     ("person:new-person a ij:Person ; rdfs:label \"New Person\"@en .",
      "person:new-person: neither linked nor listed"),
@@ -262,7 +262,7 @@ def test_accept_refuses_what_was_not_ranked_or_a_namesake(api, unlinked: Project
                "--accept", "person:david-levy=Q42", root=scratch.root)
     assert r.code == 2 and "not a ranked candidate" in r.err
     with pytest.raises(KGError, match="namesake"):
-        accept("https://w3id.org/israel-japan-kg/id/person/chaim-herzog", "Q359400",
+        accept("https://w3id.org/israel-japan-kg/id/person/chaim-herzog", "Q983258",
                        evidence="x" * 30, checks="x", project=scratch)
 
 
@@ -396,6 +396,14 @@ def add_abe_tenure(scratch, inside: str = "", after: str = "") -> None:
             "    ij:holder person:shinzo-abe ; ij:officeHeld office:prime-minister-of-japan ;\n"
             '    ij:startDate "2012-12"^^xsd:gYearMonth ; ij:endDate "2020"^^xsd:gYear ;\n'
             f"{inside}    prov:wasDerivedFrom section:history .\n{after}")
+
+
+def test_the_readme_shows_the_first_five_statements(project) -> None:
+    from kg.wikidata.statements import statements
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("The first five lines today:\n\n```\n", 1)[1].split("```", 1)[0]
+    assert shown.splitlines() == statements(project=project).to_text().splitlines()[:5]
 
 
 def test_inferred_and_general_knowledge_values_stay_out_of_the_statements(scratch) -> None:
