@@ -28,6 +28,7 @@ import os
 import queue
 import resource
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -212,7 +213,7 @@ def child(engine: str, nt: str, store: str, skip: list[str]) -> None:
             continue
         emit(event="start", name=q["name"])
         t0 = time.perf_counter()
-        run(q["text"])
+        rows = len(run(q["text"]))
         first = time.perf_counter() - t0
         times = [first]
         if first < 1.0:
@@ -220,7 +221,8 @@ def child(engine: str, nt: str, store: str, skip: list[str]) -> None:
                 t0 = time.perf_counter()
                 run(q["text"])
                 times.append(time.perf_counter() - t0)
-        emit(event="query", name=q["name"], ms=statistics.median(times) * 1000, rss=rss())
+        emit(event="query", name=q["name"], ms=statistics.median(times) * 1000, rss=rss(),
+             rows=rows)
     emit(event="done", rss=rss())
 
 
@@ -232,7 +234,7 @@ def _pump(proc: subprocess.Popen, lines: queue.Queue) -> None:
 
 def run_child(engine: str, nt: Path, store: Path, *, load_limit: float,
               query_limit: float) -> dict:
-    record: dict = {"queries": {}, "timeouts": []}
+    record: dict = {"queries": {}, "timeouts": [], "rows": {}}
     skip: list[str] = []
     restarts = 0
     while True:
@@ -266,6 +268,7 @@ def run_child(engine: str, nt: Path, store: Path, *, load_limit: float,
                 current, limit = event["name"], query_limit
             elif event["event"] == "query":
                 record["queries"][event["name"]] = event["ms"]
+                record["rows"][event["name"]] = event["rows"]
                 skip.append(event["name"])
                 current = None
                 record["peak_rss"] = max(record.get("peak_rss", 0), event["rss"])
@@ -276,7 +279,173 @@ def run_child(engine: str, nt: Path, store: Path, *, load_limit: float,
         restarts += 1
 
 
-def scale(sizes: list[int], rdflib_max: int, load_limit: float, query_limit: float) -> dict:
+GRAPH = "https://w3id.org/israel-japan-kg/graph"
+ENGINES = ("oxigraph", "oxigraph-disk", "oxigraph-server", "virtuoso", "rdflib")
+LABELS = {"oxigraph": "pyoxigraph, memory", "oxigraph-disk": "pyoxigraph, disk",
+          "oxigraph-server": "Oxigraph server", "virtuoso": "Virtuoso 7", "rdflib": "rdflib"}
+
+
+def peak_memory(pid: int) -> int:
+    """The highest resident memory a process has had, in bytes (VmHWM in /proc)."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+class Server:
+    """A SPARQL server the scale series starts, loads over HTTP, queries and stops."""
+
+    def __init__(self, query_limit: float, load_limit: float, nt: Path) -> None:
+        import httpx
+
+        self.query_limit, self.load_limit, self.nt = query_limit, load_limit, nt
+        self.pid, self.url, self.params = 0, "", {}
+        # one client, so that connections are kept alive as any real client would
+        self.client = httpx.Client(timeout=query_limit)
+
+    def start(self) -> None: ...
+    def load(self, nt: Path) -> None: ...
+    def stop(self) -> None: ...
+
+    def query(self, text: str) -> tuple[float, int]:
+        """Seconds to the last byte of the answer, and its rows; TimeoutError past the limit."""
+        import httpx
+
+        start = time.perf_counter()
+        try:
+            r = self.client.post(self.url, data={"query": text, **self.params},
+                                 headers={"Accept": "text/tab-separated-values"})
+        except httpx.TimeoutException as e:
+            raise TimeoutError from e
+        seconds = time.perf_counter() - start
+        r.raise_for_status()
+        if seconds >= self.query_limit:  # Virtuoso stops at its own limit and answers what it has
+            raise TimeoutError
+        return seconds, r.content.count(b"\n") - 1
+
+
+class OxigraphServer(Server):
+    """``oxigraph serve`` in memory, loaded with one PUT of the file (Graph Store Protocol)."""
+
+    def start(self) -> None:
+        import httpx
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.proc = subprocess.Popen(
+            [str(BIN / "oxigraph"), "serve", "--bind", f"127.0.0.1:{port}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.pid, self.url = self.proc.pid, f"http://127.0.0.1:{port}/query"
+        for _ in range(300):
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(self.url, params={"query": "ASK {}"}, timeout=1).is_success:
+                    return
+            time.sleep(0.2)
+        raise SystemExit("the Oxigraph server did not start within 60 s")
+
+    def load(self, nt: Path) -> None:
+        import httpx
+
+        with nt.open("rb") as f:
+            httpx.put(self.url.rsplit("/", 1)[0] + "/store", params={"default": ""}, content=f,
+                      headers={"Content-Type": "application/n-triples"},
+                      timeout=self.load_limit).raise_for_status()
+
+    def stop(self) -> None:
+        self.client.close()
+        self.client = __import__("httpx").Client(timeout=self.query_limit)
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class VirtuosoServer(Server):
+    """Virtuoso from .ci/servers, given memory for its buffers and the same time limit per
+    query, loaded into the graph in 64 MB posts of N-Triples (Graph Store Protocol)."""
+
+    def start(self) -> None:
+        # buffers for twice the N-Triples' size (its pages plus indexes), 0.1 to 8 GiB
+        gib = min(8.0, max(0.1, 2 * self.nt.stat().st_size / 2**30))
+        self.env = {**os.environ, "KG_SERVERS_DIR": tempfile.mkdtemp(prefix="kg-bench-")}
+        out = subprocess.run([sys.executable, str(ROOT / ".ci" / "servers"), "start", "--only",
+                              "virtuoso", "--virtuoso-memory", f"{gib:.2f}",
+                              "--query-seconds", str(int(self.query_limit))],
+                             capture_output=True, text=True, env=self.env, timeout=900)
+        if out.returncode:
+            raise SystemExit(out.stderr)
+        state = json.loads((Path(self.env["KG_SERVERS_DIR"]) / "servers.json").read_text())[0]
+        self.pid, self.url = state["pid"], state["url"]
+        self.params = {"default-graph-uri": GRAPH}
+
+    def load(self, nt: Path) -> None:
+        import httpx
+
+        store = self.url.rsplit("/", 1)[0] + "/sparql-graph-crud"
+
+        def post(chunk: list[bytes]) -> None:
+            httpx.post(store, params={"graph": GRAPH}, content=b"".join(chunk),
+                       headers={"Content-Type": "application/n-triples"},
+                       timeout=self.load_limit).raise_for_status()
+
+        chunk, size = [], 0
+        with nt.open("rb") as f:
+            for line in f:
+                chunk.append(line)
+                size += len(line)
+                if size > 64 << 20:
+                    post(chunk)
+                    chunk, size = [], 0
+        if chunk:
+            post(chunk)
+
+    def stop(self) -> None:
+        subprocess.run([sys.executable, str(ROOT / ".ci" / "servers"), "stop"], env=self.env,
+                       capture_output=True, timeout=120)
+        shutil.rmtree(self.env["KG_SERVERS_DIR"], ignore_errors=True)
+
+
+SERVERS: dict[str, type[Server]] = {"oxigraph-server": OxigraphServer, "virtuoso": VirtuosoServer}
+
+
+def run_server(kind: type[Server], nt: Path, *, load_limit: float, query_limit: float) -> dict:
+    """Like run_child, for a server: a query past the limit restarts and reloads it."""
+    server = kind(query_limit, load_limit, nt)
+    record: dict = {"queries": {}, "timeouts": [], "rows": {}, "peak_rss": 0}
+    server.start()
+    try:
+        start = time.perf_counter()
+        server.load(nt)
+        record["load_s"] = time.perf_counter() - start
+        record["disk"] = 0
+        for q in saved_queries():
+            try:
+                first, rows = server.query(q["text"])
+                times = [first]
+                if first < 1.0:
+                    times += [server.query(q["text"])[0] for _ in range(2)]
+                record["queries"][q["name"]] = statistics.median(times) * 1000
+                record["rows"][q["name"]] = rows
+            except TimeoutError:
+                record["queries"][q["name"]] = None
+                record["timeouts"].append(q["name"])
+                record["peak_rss"] = max(record["peak_rss"], peak_memory(server.pid))
+                server.stop()
+                server.start()
+                server.load(nt)
+            record["peak_rss"] = max(record["peak_rss"], peak_memory(server.pid))
+    finally:
+        server.stop()
+    return record
+
+
+def scale(sizes: list[int], rdflib_max: int, load_limit: float, query_limit: float,
+          servers: bool = True) -> dict:
     from bench.synth import write
 
     results: dict = {}
@@ -284,13 +453,20 @@ def scale(sizes: list[int], rdflib_max: int, load_limit: float, query_limit: flo
         nt, triples = write(pairs, OUT / f"synth-{pairs}.nt")
         log(f"scale {pairs} pairs: {triples} triples ({nt.stat().st_size / 1e6:.0f} MB N-Triples)")
         results[pairs] = {"triples": triples}
-        for engine in ("oxigraph", "oxigraph-disk", "rdflib"):
+        for engine in ENGINES:
             if engine == "rdflib" and pairs > rdflib_max:
                 continue
-            store = OUT / f"store-{pairs}"
-            shutil.rmtree(store, ignore_errors=True)
-            rec = run_child(engine, nt, store, load_limit=load_limit, query_limit=query_limit)
-            shutil.rmtree(store, ignore_errors=True)
+            if engine in SERVERS:
+                if not servers:
+                    continue
+                rec = run_server(SERVERS[engine], nt, load_limit=load_limit,
+                                 query_limit=query_limit)
+            else:
+                store = OUT / f"store-{pairs}"
+                shutil.rmtree(store, ignore_errors=True)
+                rec = run_child(engine, nt, store, load_limit=load_limit,
+                                query_limit=query_limit)
+                shutil.rmtree(store, ignore_errors=True)
             results[pairs][engine] = rec
             done = [v for v in rec["queries"].values() if v is not None]
             log(f"  {engine}: load {rec.get('load_s', float('nan')):.1f} s, peak "
@@ -335,25 +511,76 @@ def report(res: dict, args: argparse.Namespace) -> str:
         lines += ["## Validation", "", f"`kg validate`: {v['kg validate (no cache)']:.2f} s "
                   f"without cache, {v['kg validate (cached)']:.2f} s cached.", ""]
     if "scale" in res:
-        lines += ["## Scale series (synthetic pairs, bench/synth.py)", "",
-                  "| pairs | triples | engine | load s | peak memory GiB | disk GiB | "
-                  "median query ms | slowest query | timeouts |",
-                  "|---:|---:|---|---:|---:|---:|---:|---|---|"]
-        for pairs, r in res["scale"].items():
-            for engine in ("oxigraph", "oxigraph-disk", "rdflib"):
-                if engine not in r:
-                    continue
-                rec = r[engine]
-                done = {k: v for k, v in rec["queries"].items() if v is not None}
-                slowest = max(done.items(), key=lambda kv: kv[1]) if done else ("-", float("nan"))
-                load = rec.get("load_s", float("nan"))
-                lines.append(
-                    f"| {pairs} | {r['triples']} | {engine} | {load:.2f} | "
-                    f"{rec.get('peak_rss', 0) / 2**30:.2f} | {rec.get('disk', 0) / 2**30:.2f} | "
-                    f"{statistics.median(done.values()) if done else float('nan'):.2f} | "
-                    f"{slowest[0]} {slowest[1]:.1f} ms | {', '.join(rec['timeouts']) or '-'} |")
-        lines.append("")
+        lines += scale_report(res["scale"])
     return "\n".join(lines) + "\n"
+
+
+def versus_fastest(r: dict) -> dict[str, dict[str, float]]:
+    """Per engine, per query: its time over the fastest engine's time for that query."""
+    engines = [e for e in ENGINES if e in r]
+    out: dict[str, dict[str, float]] = {e: {} for e in engines}
+    for name in {q for e in engines for q in r[e]["queries"]}:
+        times = {e: r[e]["queries"].get(name) for e in engines}
+        done = {e: v for e, v in times.items() if v is not None}
+        if not done:
+            continue
+        best = max(min(done.values()), 0.001)
+        for e, v in done.items():
+            out[e][name] = v / best
+    return out
+
+
+def scale_report(scale_res: dict) -> list[str]:
+    lines = ["## Scale series (synthetic pairs, bench/synth.py)", "",
+             "Each engine gets the same N-Triples file and every saved query. pyoxigraph runs "
+             "in a child process; the servers are queried over HTTP (answers as TSV, timed to "
+             "the last byte). \"× fastest\" is the median, over the queries, of the engine's "
+             "time over the fastest engine's time for that query.", "",
+             "| pairs | triples | engine | load s | peak memory GiB | disk GiB | median query ms "
+             "| × fastest | fastest on | slowest query | over the limit |",
+             "|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---|"]
+    for pairs, r in scale_res.items():
+        ratios = versus_fastest(r)
+        for engine in ENGINES:
+            if engine not in r:
+                continue
+            rec = r[engine]
+            done = {k: v for k, v in rec["queries"].items() if v is not None}
+            slowest = max(done.items(), key=lambda kv: kv[1]) if done else ("-", float("nan"))
+            mine = ratios.get(engine, {})
+            wins = sum(1 for v in mine.values() if v <= 1.0)
+            lines.append(
+                f"| {pairs} | {r['triples']} | {LABELS[engine]} | "
+                f"{rec.get('load_s', float('nan')):.2f} | {rec.get('peak_rss', 0) / 2**30:.2f} | "
+                f"{rec.get('disk', 0) / 2**30:.2f} | "
+                f"{statistics.median(done.values()) if done else float('nan'):.2f} | "
+                f"{statistics.median(mine.values()) if mine else float('nan'):.1f} | "
+                f"{wins} of {len(rec['queries'])} | "
+                f"{slowest[0]} {slowest[1]:.1f} ms | {', '.join(rec['timeouts']) or '-'} |")
+    lines.append("")
+    for pairs, r in scale_res.items():
+        engines = [e for e in ENGINES if e in r]
+        ratios = versus_fastest(r)
+        reference = r.get("oxigraph", {}).get("rows", {})
+        lines += [f"### {pairs} pairs: every saved query (ms, and × the fastest)", "",
+                  "| query | rows | " + " | ".join(LABELS[e] for e in engines) + " |",
+                  "|---|---:|" + "---:|" * len(engines)]
+        differ = []
+        for name in sorted({q for e in engines for q in r[e]["queries"]}):
+            cells = []
+            for e in engines:
+                v = r[e]["queries"].get(name)
+                cells.append("over the limit" if v is None else
+                             f"{v:.1f} ({ratios[e][name]:.1f}×)")
+                rows = r[e].get("rows", {}).get(name)
+                if rows is not None and name in reference and rows != reference[name]:
+                    differ.append(f"{name} on {LABELS[e]}: {rows} rows, "
+                                  f"{reference[name]} in memory")
+            lines.append(f"| {name} | {reference.get(name, '-')} | " + " | ".join(cells) + " |")
+        lines += ["", ("Rows that differ from pyoxigraph in memory: " + "; ".join(differ) + ".")
+                  if differ else "Every engine returned the same number of rows for every query.",
+                  ""]
+    return lines
 
 
 def plot(res: dict) -> None:
@@ -363,8 +590,9 @@ def plot(res: dict) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-    for engine, colour in (("oxigraph", "#1d4ed8"), ("oxigraph-disk", "#0f766e"),
-                           ("rdflib", "#b42318")):
+    colours = {"oxigraph": "#1d4ed8", "oxigraph-disk": "#0f766e", "oxigraph-server": "#7c3aed",
+               "virtuoso": "#c2410c", "rdflib": "#b42318"}
+    for engine, colour in colours.items():
         xs, load, mem, worst = [], [], [], []
         for r in res["scale"].values():
             rec = r.get(engine)
@@ -376,7 +604,7 @@ def plot(res: dict) -> None:
             mem.append(rec.get("peak_rss", 0) / 2**30)
             worst.append(max(done) if done else float("nan"))
         for ax, ys in zip(axes, (load, mem, worst), strict=True):
-            ax.plot(xs, ys, "o-", label=engine, color=colour)
+            ax.plot(xs, ys, "o-", label=LABELS[engine], color=colour)
     for ax, title in zip(axes, ("load time (s)", "peak memory (GiB)", "slowest saved query (ms)"),
                          strict=True):
         ax.set_xscale("log")
@@ -398,14 +626,20 @@ def main() -> None:
     ap.add_argument("--query-limit", type=float, default=60.0, help="seconds per query")
     ap.add_argument("--load-limit", type=float, default=1800.0, help="seconds per load")
     ap.add_argument("--quick", action="store_true", help="fewer repeats")
+    ap.add_argument("--no-servers", action="store_true",
+                    help="leave the Oxigraph server and Virtuoso out of the scale series")
+    ap.add_argument("--only-scale", action="store_true",
+                    help="the scale series alone (its report section and picture)")
     args = ap.parse_args()
     if args.quick:
         args.repeats = 3
     OUT.mkdir(parents=True, exist_ok=True)
-    res: dict = {"cold": cold(args.repeats), "per_query": per_query(args.repeats),
-                 "validate": validation(min(args.repeats, 3))}
+    res: dict = {} if args.only_scale else {
+        "cold": cold(args.repeats), "per_query": per_query(args.repeats),
+        "validate": validation(min(args.repeats, 3))}
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    res["scale"] = scale(sizes, args.rdflib_max, args.load_limit, args.query_limit)
+    res["scale"] = scale(sizes, args.rdflib_max, args.load_limit, args.query_limit,
+                         servers=not args.no_servers)
     (OUT / "results.json").write_text(json.dumps(res, indent=2) + "\n")
     text = report(res, args)
     (OUT / "report.md").write_text(text)
