@@ -445,6 +445,28 @@ def test_paged_answers_say_which_page_they_are(http: httpx.Client) -> None:
     assert len(own.text.splitlines()) == 1 + 3
 
 
+def test_programs_get_long_answers_in_pages_linked_by_next(project: Project,
+                                                           http: httpx.Client) -> None:
+    """/api/queries pages by default, as the query page does: a full page says where the
+    next one is (RFC 8288 Link rel="next"); paged=0 asks for the whole answer or a 413."""
+    whole = http.get("/api/queries/visits", params={"format": "csv", "paged": 0})
+    assert whole.status_code == 200 and "link" not in whole.headers
+    with (running_server(project.root, "--max-results", "10") as site,
+          httpx.Client(base_url=site, timeout=30) as small):
+        rows, url, pages = [], "/api/queries/visits?format=csv", []
+        while url and len(pages) < 10:  # 27 visits: three pages, bounded all the same
+            r = small.get(url)
+            assert r.status_code == 200
+            pages.append(r.headers["x-kg-page"])
+            rows += r.text.splitlines()[1:]
+            link = r.headers.get("link")
+            url = re.fullmatch(r'<([^>]+)>; rel="next"', link).group(1) if link else None
+        assert pages == ["limit=10; offset=0", "limit=10; offset=10", "limit=10; offset=20"]
+        assert rows == whole.text.splitlines()[1:] and len(rows) == 27
+        refused = small.get("/api/queries/visits", params={"paged": 0})
+        assert refused.status_code == 413 and "more than 10 rows" in refused.text
+
+
 def test_long_answers_from_busy_workers_arrive_whole(http: httpx.Client) -> None:
     """Answers far larger than a pipe's buffer, asked for at once: each arrives whole
     (a pipe left non-blocking by the event loop once cost such answers a 500)."""

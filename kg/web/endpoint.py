@@ -174,13 +174,18 @@ async def _run(
     accept: list[str],
     bindings: dict[str, Any] | None = None,
 ) -> Answer:
+    job = Job(text, accept, bindings or {}, state.endpoint, state.base_url + "/context.jsonld")
+    kept = state.answers.get(job)  # asked before: the graph has not changed since
+    if kept is not None:
+        return kept
     refused = check(text)
     if refused is not None:
         status, why = refused
         return Answer(status, "text/plain; charset=utf-8", (why + "\n").encode())
-    job = Job(text, accept, bindings or {}, state.endpoint, state.base_url + "/context.jsonld")
     client = request.client.host if request.client else ""
-    return await state.pool.run(job, client)
+    answer = await state.pool.run(job, client)
+    state.answers.put(job, answer)
+    return answer
 
 
 async def sparql(request: Any) -> Any:
@@ -251,18 +256,19 @@ async def api_terms(request: Any) -> Any:
 
 
 def _page(request: Any, text: str, rows: int) -> Any:
-    """``(text, page)``: the text answering the page ``limit=`` and ``offset=`` ask for, or with
-    ``paged`` (what the query page sends) pages of ``rows`` where the query can be paged;
-    ``page`` is what goes in the X-KG-Page header, or None. A 400 response if the numbers
-    are not whole numbers, or an explicit limit asks to page a query that cannot be."""
+    """``(text, page)``: the text answering the page ``limit=`` and ``offset=`` ask for, or,
+    by default, pages of ``rows`` (the row limit) where the query can be paged; ``paged=0``
+    asks for the whole answer (or a 413 past the limit). ``page`` is the ``(limit, offset)``
+    of a default page, or None. A 400 response if the numbers are not whole numbers, or an
+    explicit limit asks to page a query that cannot be."""
     asked = {k: request.query_params.get(k) for k in ("limit", "offset")}
     try:
         limit, offset = (int(v) if v not in (None, "") else None for v in asked.values())
     except ValueError:
         return text_response(400, "limit and offset are whole numbers, 0 or more")
-    if limit is None and "paged" in request.query_params:
+    if limit is None and request.query_params.get("paged") != "0":
         try:
-            return page(text, rows, offset), f"limit={rows}; offset={offset or 0}"
+            return page(text, rows, offset), (rows, offset or 0)
         except KGError:
             return text, None  # its own LIMIT, or an ASK: answered whole, as written
     try:
@@ -308,6 +314,11 @@ async def api_query(request: Any) -> Any:
         return text_response(406, "none of the requested media types is offered")
     result = await _run(request, state, text, accept, dict(bound))
     if page_header and result.status == 200:
-        result = result._replace(headers=(*result.headers, ("X-KG-Page", page_header)))
+        size, offset = page_header
+        headers = [("X-KG-Page", f"limit={size}; offset={offset}")]
+        if result.rows == size:  # a full page: there may be more (RFC 8288 "next")
+            after = request.url.include_query_params(offset=offset + size)
+            headers.append(("Link", f'<{after.path}?{after.query}>; rel="next"'))
+        result = result._replace(headers=(*result.headers, *headers))
     download = name if "download" in request.query_params else None
     return _answer(result, head=request.method == "HEAD", download=download)

@@ -64,6 +64,7 @@ class Answer(NamedTuple):
     body: bytes
     headers: tuple[tuple[str, str], ...] = ()
     recycle: bool = False  # the worker grew large: replace it after this answer
+    rows: int = -1  # solutions or triples in the answer (-1: an ASK, or an error)
 
 
 class Job(NamedTuple):
@@ -102,13 +103,14 @@ def run_query(store: Any, job: Job, limits: Limits) -> Answer:
         return _error(
             406, f"cannot answer this query in {', '.join(job.accept)}; offered: {offered_types}"
         )
+    rows = -1
     try:
         if isinstance(res, ox.QueryBoolean):
             body = write(AskResult(bool(res)), spec.name) or b""
         elif isinstance(res, ox.QuerySolutions):
-            body = _solutions(res, spec.name, limits)
+            body, rows = _solutions(res, spec.name, limits)
         else:
-            body = _graph(res, spec.name, limits, job.context_url)
+            body, rows = _graph(res, spec.name, limits, job.context_url)
     except _TooMany:
         unit = "triples" if kind == "graph" else "rows"
         return _error(
@@ -124,7 +126,7 @@ def run_query(store: Any, job: Job, limits: Limits) -> Answer:
         )
     except (SyntaxError, OSError, ValueError, RuntimeError) as e:  # raised while evaluating
         return _error(400, f"query failed: {e}")
-    return Answer(200, spec.content_type, body)
+    return Answer(200, spec.content_type, body, rows=rows)
 
 
 class _TooMany(Exception):
@@ -153,7 +155,7 @@ class _Capped:
         pass
 
 
-def _solutions(solutions: Any, fmt: str, limits: Limits) -> bytes:
+def _solutions(solutions: Any, fmt: str, limits: Limits) -> tuple[bytes, int]:
     """Solutions in ``fmt``, written by pyoxigraph: first as TSV, counted while it streams,
     then, for another format, read back and rewritten natively. TSV is the one format
     with exactly one row a line; at 70,000 rows the detour costs a fraction of what
@@ -166,10 +168,10 @@ def _solutions(solutions: Any, fmt: str, limits: Limits) -> bytes:
     body = write(again, fmt) or b""  # TSV: the canonical form (to_tsv), as kg query writes it
     if len(body) > limits.max_bytes:
         raise _TooLarge
-    return body
+    return body, sink.lines - 1
 
 
-def _graph(triples: Any, fmt: str, limits: Limits, context_url: str | None) -> bytes:
+def _graph(triples: Any, fmt: str, limits: Limits, context_url: str | None) -> tuple[bytes, int]:
     """Triples in ``fmt``, counted and sized as they are read."""
     rows: list[Any] = []
     size = 0
@@ -183,7 +185,7 @@ def _graph(triples: Any, fmt: str, limits: Limits, context_url: str | None) -> b
     body = graph_bytes(rows, fmt, context=context_url)
     if len(body) > limits.max_bytes:
         raise _TooLarge
-    return body
+    return body, len(rows)
 
 
 def _statm(field: int) -> int:
