@@ -563,6 +563,9 @@ SERVE_LIMITS = (
      "time a client has to send a request's headers, and its body (default 10)"),
     ("--max-connections", "max_connections", int, 256, "N",
      "open connections at once (default 256; over: 503)"),
+    ("--cache-bytes", "cache_bytes", int, 64 * 1024 * 1024, "N",
+     "answers kept for repeated queries, in bytes (default 64 MiB; 0: none); the graph is "
+     "read-only while it is served, so a kept answer is always the current one"),
 )  # fmt: skip
 
 
@@ -623,9 +626,12 @@ def _settings(args: Args) -> Settings:
 
     from kg.web.state import Settings
 
-    bad = [flag for flag, dest, *_ in SERVE_LIMITS if getattr(args, dest) <= 0]
+    bad = [flag for flag, dest, *_ in SERVE_LIMITS if getattr(args, dest) <= 0
+           and dest != "cache_bytes"]
     if bad:
         raise KGError(f"{', '.join(bad)} must be positive")
+    if args.cache_bytes < 0:
+        raise KGError("--cache-bytes must be 0 (no cache) or more")
     if args.base_url and not re.match(r"^https?://[^\s/]+(/\S*)?$", args.base_url):
         raise KGError(f"--base-url {args.base_url!r} is not an http(s) URL")
     values = {dest: getattr(args, dest) for _, dest, *_ in SERVE_LIMITS}

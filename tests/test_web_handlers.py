@@ -91,3 +91,63 @@ def test_search_by_name_in_any_language(state) -> None:
     assert 'href="/id/state/japan"' in found
     assert "No resource has a name like" in nothing
     assert "<script>x</script>" not in hostile and "&lt;script&gt;" in hostile
+
+
+class CountingPool:
+    """Stands for the worker pool: answers every job with one row, and counts the jobs."""
+
+    def __init__(self) -> None:
+        self.jobs: list = []
+
+    async def run(self, job, client: str):
+        from kg.web.workers import Answer
+
+        self.jobs.append(job.text)
+        body = b'{"head":{"vars":["n"]},"results":{"bindings":[]}}'
+        return Answer(200, "application/sparql-results+json", body, rows=0)
+
+
+def test_a_repeated_query_is_answered_without_a_worker(state) -> None:
+    from dataclasses import replace
+
+    from kg.web.answers import AnswerCache
+
+    pool = CountingPool()
+    cached = replace(state, pool=pool, answers=AnswerCache(1 << 20))
+    kept_out = "SELECT (NOW() AS ?n) {}"
+    with alone(endpoint.sparql, "/sparql", cached) as client:
+        for text in ("SELECT ?n {}", "SELECT ?n {}", kept_out, kept_out):
+            r = client.get("/sparql", params={"query": text},
+                           headers={"Accept": "application/sparql-results+json"})
+            assert r.status_code == 200
+        csv = client.get("/sparql", params={"query": "SELECT ?n {}"},
+                         headers={"Accept": "text/csv"})
+    # the second asking came from the cache; NOW() changes, so it is asked each time;
+    # another format is another answer
+    assert pool.jobs == ["SELECT ?n {}", kept_out, kept_out, "SELECT ?n {}"]
+    assert csv.status_code == 200 and cached.answers.hits == 1
+
+
+def test_the_answer_cache_keeps_the_recent_within_its_bytes() -> None:
+    from kg.web.answers import AnswerCache
+    from kg.web.workers import Answer, Job
+
+    def job(text: str, accept: str = "text/csv", **bindings) -> Job:
+        return Job(text, [accept], bindings)
+
+    cache = AnswerCache(8 * 1024)
+    small = Answer(200, "text/csv", b"x" * 700)
+    for i in range(20):
+        cache.put(job(f"SELECT {i} {{}}"), small)
+    assert cache.size <= 8 * 1024 and len(cache) == 8  # ~956 bytes each: the last 8 kept
+    assert cache.get(job("SELECT 19 {}")) is not None and cache.get(job("SELECT 0 {}")) is None
+    cache.put(job("SELECT big {}"), Answer(200, "text/csv", b"x" * 2000))  # over 1/8: not kept
+    cache.put(job("SELECT bad {}"), Answer(400, "text/plain", b"no"))  # errors are not kept
+    cache.put(job("SELECT (RAND() AS ?r) {}"), small)  # changes between askings
+    assert all(cache.get(job(t)) is None
+               for t in ("SELECT big {}", "SELECT bad {}", "SELECT (RAND() AS ?r) {}"))
+    assert cache.get(job("SELECT 19 {}", "application/json")) is None  # format is in the key
+    assert cache.get(job("SELECT 19 {}", s="x")) is None  # so are the bindings
+    off = AnswerCache(0)
+    off.put(job("SELECT 1 {}"), small)
+    assert off.get(job("SELECT 1 {}")) is None and len(off) == 0

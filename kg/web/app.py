@@ -29,6 +29,7 @@ from kg.store.loading import cached_ntriples
 from kg.store.oxigraph import OxigraphEngine
 from kg.store.results import SelectResult
 from kg.web import endpoint, pages, reconcile
+from kg.web.answers import AnswerCache
 from kg.web.sandbox import SandboxUnavailable, confine
 from kg.web.state import AppState, Settings
 from kg.web.workers import QueryPool
@@ -81,6 +82,7 @@ def app_state(project: Project, settings: Settings) -> AppState:
         saved={q.name: q for q in list_queries(project) if not q.needs_network},
         base_url=(settings.base_url or "http://127.0.0.1:8000").rstrip("/"),
         env=env,
+        answers=AnswerCache(settings.cache_bytes),
     )
 
 

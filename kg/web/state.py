@@ -14,6 +14,7 @@ from typing import Any
 from kg.project import Project
 from kg.queries import SavedQuery
 from kg.store.oxigraph import OxigraphEngine
+from kg.web.answers import AnswerCache
 from kg.web.workers import Limits, MiB, QueryPool
 
 
@@ -35,6 +36,7 @@ class Settings:
     base_url: str | None = None
     trusted_proxies: str = "127.0.0.1"
     allow_outbound_risk: bool = False
+    cache_bytes: int = 64 * MiB
 
     def limits(self) -> Limits:
         return Limits(
@@ -61,6 +63,7 @@ class AppState:
     base_url: str
     env: Any
     cache: dict[Any, Any] = field(default_factory=dict)
+    answers: AnswerCache = field(default_factory=lambda: AnswerCache(0))
 
     @property
     def endpoint(self) -> str:
