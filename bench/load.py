@@ -213,8 +213,10 @@ def main() -> None:
     conns = str(args.connections)
     # on a synthetic graph, limits like the other servers' (none that a listing would pass),
     # as a deployment serving a graph that size would set them
+    # (the other servers queue without a bound: a 5 s wait for a worker would answer 503 while
+    # two workers write 30 MB answers)
     big = ["--max-results", "100000000", "--max-result-bytes", str(4 << 30), "--timeout", "60",
-           "--max-worker-memory", "8192"] if args.pairs else []
+           "--max-worker-memory", "8192", "--queue-wait", "60"] if args.pairs else []
     for name, cache in (("kg serve", []), ("kg serve, no answer cache", ["--cache-bytes", "0"])):
         with started([str(BIN / "kg"), "--root", str(args.root), "serve", "--port", str(port),
                       "--per-client", conns, "--queue", conns, *big, *cache],
