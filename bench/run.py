@@ -94,30 +94,44 @@ def cold(repeats: int) -> dict:
 # -- 2. every saved query on every engine, article graph ------------------------------
 
 
-@contextlib.contextmanager
-def oxigraph_server() -> object:
-    import socket
-
+def spawn_oxigraph(*options: str) -> tuple[subprocess.Popen, str]:
+    """``oxigraph serve`` on a free port of 127.0.0.1 (with ``options``), once it answers:
+    the process and the server's base URL."""
     import httpx
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    location = Path(tempfile.mkdtemp(prefix="kg-bench-oxigraph-"))
-    proc = subprocess.Popen([str(BIN / "oxigraph"), "serve", "--location", str(location),
-                             "--bind", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen([str(BIN / "oxigraph"), "serve", *options, "--bind",
+                             f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url + "/query", params={"query": "ASK {}"}, timeout=1).is_success:
+                return proc, url
+        time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("the Oxigraph server did not answer within 60 s")
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    proc.terminate()
     try:
-        for _ in range(150):
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(url + "/query", params={"query": "ASK {}"}, timeout=1).is_success:
-                    break
-            time.sleep(0.2)
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@contextlib.contextmanager
+def oxigraph_server() -> object:
+    location = Path(tempfile.mkdtemp(prefix="kg-bench-oxigraph-"))
+    proc, url = spawn_oxigraph("--location", str(location))
+    try:
         yield url
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop_process(proc)
         shutil.rmtree(location, ignore_errors=True)
 
 
@@ -330,39 +344,17 @@ class OxigraphServer(Server):
     """``oxigraph serve`` in memory, loaded with one PUT of the file (Graph Store Protocol)."""
 
     def start(self) -> None:
-        import httpx
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        self.proc = subprocess.Popen(
-            [str(BIN / "oxigraph"), "serve", "--bind", f"127.0.0.1:{port}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.pid, self.url = self.proc.pid, f"http://127.0.0.1:{port}/query"
-        for _ in range(300):
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.url, params={"query": "ASK {}"}, timeout=1).is_success:
-                    return
-            time.sleep(0.2)
-        raise SystemExit("the Oxigraph server did not start within 60 s")
+        self.proc, base = spawn_oxigraph()
+        self.pid, self.url = self.proc.pid, base + "/query"
 
     def load(self, nt: Path) -> None:
-        import httpx
-
         with nt.open("rb") as f:
-            httpx.put(self.url.rsplit("/", 1)[0] + "/store", params={"default": ""}, content=f,
-                      headers={"Content-Type": "application/n-triples"},
-                      timeout=self.load_limit).raise_for_status()
+            self.client.put(self.url.rsplit("/", 1)[0] + "/store", params={"default": ""},
+                            content=f, headers={"Content-Type": "application/n-triples"},
+                            timeout=self.load_limit).raise_for_status()
 
     def stop(self) -> None:
-        self.client.close()
-        self.client = __import__("httpx").Client(timeout=self.query_limit)
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
 
 
 class VirtuosoServer(Server):
@@ -384,14 +376,12 @@ class VirtuosoServer(Server):
         self.params = {"default-graph-uri": GRAPH}
 
     def load(self, nt: Path) -> None:
-        import httpx
-
         store = self.url.rsplit("/", 1)[0] + "/sparql-graph-crud"
 
         def post(chunk: list[bytes]) -> None:
-            httpx.post(store, params={"graph": GRAPH}, content=b"".join(chunk),
-                       headers={"Content-Type": "application/n-triples"},
-                       timeout=self.load_limit).raise_for_status()
+            self.client.post(store, params={"graph": GRAPH}, content=b"".join(chunk),
+                             headers={"Content-Type": "application/n-triples"},
+                             timeout=self.load_limit).raise_for_status()
 
         chunk, size = [], 0
         with nt.open("rb") as f:
@@ -441,6 +431,7 @@ def run_server(kind: type[Server], nt: Path, *, load_limit: float, query_limit: 
             record["peak_rss"] = max(record["peak_rss"], peak_memory(server.pid))
     finally:
         server.stop()
+        server.client.close()
     return record
 
 

@@ -149,6 +149,7 @@ def test_query_hot_path_imports_neither_rdflib_nor_pyshacl(project, tmp_path) ->
 @pytest.mark.parametrize(("args", "message"), [
     (["--per-client", "0"], "--per-client must be positive"),
     (["--queue-wait", "-1", "--max-result-bytes", "0"], "--max-result-bytes, --queue-wait must"),
+    (["--cache-bytes", "-1"], "--cache-bytes must be 0 (no cache) or more"),
     (["--base-url", "ftp://kg.example.org"], "is not an http(s) URL"),
     (["--base-url", "https://kg example"], "is not an http(s) URL"),
 ])

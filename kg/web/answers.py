@@ -40,11 +40,12 @@ class AnswerCache:
     def get(self, job: Job) -> Answer | None:
         if not self.max_bytes:
             return None
-        found = self._answers.get(_key(job))
+        key = _key(job)
+        found = self._answers.get(key)
         if found is None:
             self.misses += 1
             return None
-        self._answers.move_to_end(_key(job))
+        self._answers.move_to_end(key)
         self.hits += 1
         return found[0]
 
