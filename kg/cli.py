@@ -413,6 +413,12 @@ def _link_options(p: argparse.ArgumentParser) -> None:
         metavar="RESOURCE=QID",
         help="with --suggest: write this candidate as a confirmed link",
     )
+    p.add_argument(
+        "--no-item",
+        metavar="RESOURCE",
+        help="with --suggest: record that Wikidata has no item for RESOURCE, when a search "
+        "for each of its labels finds none that fits (the search is the evidence)",
+    )
     p.add_argument("--offline", action="store_true", help="use only cached Wikidata answers")
     p.add_argument(
         "--api",
@@ -426,8 +432,10 @@ def cmd_link(args: Args) -> int:
     from kg.wikidata.client import API, WikidataClient
 
     project = _project(args)
-    if not args.suggest and (args.names or args.type or args.accept):
-        raise KGError("NAME, --type and --accept go with --suggest")
+    if not args.suggest and (args.names or args.type or args.accept or args.no_item):
+        raise KGError("NAME, --type, --accept and --no-item go with --suggest")
+    if args.accept and args.no_item:
+        raise KGError("--accept and --no-item: one decision at a time")
     if args.markdown and not args.report:
         raise KGError("--markdown goes with --report")
     if args.output and not args.statements:
@@ -451,6 +459,8 @@ def cmd_link(args: Args) -> int:
             return _link_statements(client, project, args.output)
         from kg.wikidata.reconcile import suggest, suggestions_table
 
+        if args.no_item:
+            return _no_item(args.no_item, client, project)
         suggestions = suggest(args.names, type_=args.type, client=client, project=project)
         if args.accept:
             return _accept(args.accept, suggestions, project)
@@ -534,6 +544,27 @@ def _accept(choice: str, suggestions: list, project: Project) -> int:
         project=project,
     )
     print(f"linked {resource} to {item} in {project.relative(path)}", file=sys.stderr)
+    return 0
+
+
+def _no_item(resource: str, client: object, project: Project) -> int:
+    from kg.namespaces import expand
+    from kg.wikidata.reconcile import no_item_search, suggestions_table
+    from kg.wikidata.records import record_no_item
+
+    resource_iri = expand(resource) or resource
+    found = no_item_search(resource_iri, client=client, project=project)  # type: ignore[arg-type]
+    if found.fitting:
+        _write(suggestions_table(found.fitting))
+        raise KGError(
+            f"Wikidata's search found {len(found.fitting)} item(s) that may be {resource} "
+            "(listed above); link one with --accept, or check them by hand; nothing written"
+        )
+    path = record_no_item(resource_iri, evidence=found.evidence(), project=project)
+    print(
+        f"recorded that Wikidata has no item for {resource} in {project.relative(path)}",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -16,13 +16,15 @@ import pytest
 from werkzeug import Request, Response
 
 from kg.errors import KGError
+from kg.namespaces import expand
 from kg.project import Project
 from kg.queries import query
 from kg.registry import __version__
 from kg.wikidata.check import check, verify
 from kg.wikidata.client import WikidataClient, qid
-from kg.wikidata.reconcile import suggest
+from kg.wikidata.reconcile import no_item_search, suggest
 from kg.wikidata.records import accept, read_state
+from kg.wikidata.report import link_report
 
 FIXTURES = Path(__file__).parent / "data" / "wikidata"
 ENTITIES = {
@@ -31,6 +33,7 @@ ENTITIES = {
 }
 HEADER = (Path(__file__).resolve().parent.parent / "data" / "wikidata.ttl").read_text().split(
     "\n\n")[0]
+RELATION_JA = "日本とイスラエルの関係"
 
 
 def api_answer(request: Request) -> Response:
@@ -40,6 +43,10 @@ def api_answer(request: Request) -> Response:
     if args.get("action") == "wbsearchentities":
         doc = (json.loads((FIXTURES / "search-david-levy.json").read_text())
                if args.get("search") == "David Levy" else {"search": [], "success": 1})
+        if args.get("search") == RELATION_JA and args.get("language") == "ja":
+            doc = {"search": [{"id": "Q99900003", "label": "Levy", "description": "(fixture)",
+                               "match": {"type": "label", "language": "ja",
+                                         "text": RELATION_JA}}], "success": 1}
     elif args.get("action") == "wbgetentities":
         found = {}
         for q in args["ids"].split("|"):
@@ -97,6 +104,11 @@ def test_every_link_has_evidence_and_canonical_iri(project: Project) -> None:
      "not a canonical Wikidata entity IRI"),
     ("person:new-person a ij:Person ; rdfs:label \"New Person\"@en .",
      "person:new-person: neither linked nor listed"),
+    ("link:x a ij:WikidataLink ; ij:linkSubject person:x ; ij:linkStatus ij:NoItem ; "
+     "ij:candidate wd:Q5 ; ij:evidence \"Wikidata's search for X returned nothing.\"@en .",
+     "says Wikidata has no item, yet names candidate(s) http://www.wikidata.org/entity/Q5"),
+    ("link:x a ij:WikidataLink ; ij:linkSubject person:x ; ij:linkStatus ij:NoItem ; "
+     "ij:evidence \"none\"@en .", "a 'no item' record needs the search it rests on"),
 ])
 def test_check_finds_each_kind_of_problem(addition, problem, scratch: Project, kg_cli) -> None:
     (scratch.data_dir / "extra.ttl").write_text(HEADER + "\n\n" + addition + "\n")
@@ -109,6 +121,11 @@ def test_check_finds_each_kind_of_problem(addition, problem, scratch: Project, k
 def test_link_options_belong_to_suggest(project: Project, kg_cli) -> None:
     r = kg_cli("link", "--check", "--type", "Person", root=project.root)
     assert r.code == 2 and "go with --suggest" in r.err
+    r = kg_cli("link", "--report", "--no-item", "office:mayor-of-nagasaki", root=project.root)
+    assert r.code == 2 and "go with --suggest" in r.err
+    r = kg_cli("link", "--suggest", "--accept", "person:david-levy=Q1", "--no-item",
+               "person:david-levy", root=project.root)
+    assert r.code == 2 and "one decision at a time" in r.err
     r = kg_cli("link", root=project.root)
     modes = "--check --suggest --verify --report --statements"
     assert r.code == 2 and f"one of the arguments {modes} is required" in r.err
@@ -267,6 +284,53 @@ def test_accept_refuses_what_was_not_ranked_or_a_namesake(api, unlinked: Project
                        evidence="x" * 30, checks="x", project=scratch)
 
 
+def test_no_item_is_recorded_from_a_search_that_found_nothing(api, scratch: Project,
+                                                              kg_cli) -> None:
+    office = "office:japanese-consular-affairs-director-general"
+    before = link_report(scratch)
+    r = kg_cli("link", "--suggest", "--no-item", office, "--api", api, root=scratch.root)
+    assert r.code == 0, r.err
+    assert "recorded that Wikidata has no item for " + office in r.err
+    rec = read_state(scratch).record_for(expand(office))
+    assert rec.status == "NoItem" and rec.target is None and not rec.candidates
+    label = read_state(scratch).labels[expand(office)]
+    assert f"'{label}' (en, 0 hit(s))" in rec.evidence and "returned no item" in rec.evidence
+    assert kg_cli("link", "--check", root=scratch.root).code == 0
+    assert kg_cli("validate", root=scratch.root).code == 0
+    # the resource leaves the linkable count and the list of what is left
+    after = link_report(scratch)
+    assert after.all.no_item == 1 and after.all.linkable == before.all.linkable - 1
+    assert after.all.share > before.all.share
+    assert all(name != office for name, _, _ in after.left)
+    text = after.to_text()
+    assert f"no Wikidata item (1):\n- {office}: Wikidata's search" in text
+
+
+def test_no_item_is_refused_when_the_search_finds_a_fitting_item(api, unlinked: Project,
+                                                                 kg_cli) -> None:
+    path = unlinked.data_dir / "wikidata.ttl"
+    before = path.read_bytes()
+    # an Israeli politician named David Levy: he may well be the resource
+    r = kg_cli("link", "--suggest", "--no-item", "person:david-levy", "--api", api,
+               root=unlinked.root)
+    assert r.code == 2 and "may be person:david-levy" in r.err and "Q99900001" in r.out
+    # a linked resource is never recorded as having no item
+    r = kg_cli("link", "--suggest", "--no-item", "person:shinzo-abe", "--api", api,
+               root=unlinked.root)
+    assert r.code == 2 and "is linked to http://www.wikidata.org/entity/Q132345" in r.err
+    assert path.read_bytes() == before
+
+
+def test_no_item_search_asks_in_every_language_of_the_labels(api, scratch: Project,
+                                                             tmp_path: Path) -> None:
+    client, _ = client_for(api, tmp_path)
+    found = no_item_search(expand("relation:israel-japan"), client=client, project=scratch)
+    assert [lang for lang, _, _ in found.searches] == ["en", "he", "ja"]
+    # the Japanese label matched an item exactly: not a "no item" case, whatever its score
+    assert [s.candidate for s in found.fitting] == ["Q99900003"]
+    assert "the search matched one of our labels exactly" in found.fitting[0].reasons
+
+
 def test_verify_reports_redirects_deletions_and_wrong_labels(api, scratch: Project,
                                                              tmp_path: Path, kg_cli) -> None:
     links = {"state:israel": "Q99900030", "person:shinzo-abe": "Q99900031",
@@ -328,14 +392,14 @@ def test_network_queries_are_listed_as_such(project: Project, kg_cli) -> None:
 def test_the_share_linked_never_falls_below_the_readme(project) -> None:
     import re
 
-    from kg.wikidata.report import link_report
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    stated = re.search(r"^\| all \| (\d+) \| (\d+) \| (\d+) \| (\d+)% \|$", readme, re.M)
+    stated = re.search(r"^\| all \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+)% \|$",
+                       readme, re.M)
     assert stated, "README.md has no 'all' row of kg link --report --markdown"
     report = link_report(project)
     # the README shows the share as the report prints it, rounded to a whole percent
-    assert int(f"{report.all.share * 100:.0f}") >= int(stated.group(4))
+    assert int(f"{report.all.share * 100:.0f}") >= int(stated.group(5))
     assert report.all.linked >= int(stated.group(1))
     table = report.to_text(markdown=True).split("\n\n")[0]
     assert table in readme, "README.md's link table is not kg link --report --markdown's"

@@ -2,7 +2,8 @@
 
 - :func:`check` — offline: well-formed IDs, one per resource, none shared,
   every linked resource typed, every linkable resource linked or listed,
-  evidence on every confirmed link, no link to a declared namesake.
+  evidence on every confirmed link and every "no item" record, no candidate on a
+  "no item" record, no link to a declared namesake.
 - :func:`verify` — online: every linked item exists, is not a redirect, and its
   label and type agree with the graph.
 """
@@ -58,7 +59,15 @@ def check(project: Project | None = None) -> list[str]:
                 problems.append(
                     f"{name}: confirmed, but {shorten(rec.subject)} does not link to {rec.target}"
                 )
-        elif linked:
+        elif rec.status == "NoItem":
+            if not rec.evidence or len(rec.evidence.strip()) < 20:
+                problems.append(f"{name}: a 'no item' record needs the search it rests on")
+            if rec.candidates:
+                problems.append(
+                    f"{name}: says Wikidata has no item, yet names candidate(s) "
+                    f"{', '.join(sorted(rec.candidates))}"
+                )
+        if rec.status != "Confirmed" and linked:
             problems.append(
                 f"{shorten(rec.subject)}: linked to {', '.join(sorted(linked))} "
                 f"but its record says {rec.status}"

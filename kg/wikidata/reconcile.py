@@ -1,10 +1,12 @@
 """Reconciliation (``kg link --suggest``): Wikidata candidates for unlinked resources,
-ranked by label, type and facts (country, offices) against what the graph knows.
+ranked by label, type and facts (country, offices) against what the graph knows; and
+the search behind a "no item" record (``kg link --suggest --no-item``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime
+from dataclasses import dataclass, field
 from typing import Any
 
 from kg.errors import KGError
@@ -124,3 +126,82 @@ def suggestions_table(suggestions: list[Suggestion]) -> str:
             f"{s.candidate_label} — {s.description}; {', '.join(s.reasons) or 'no match'}"
         )
     return "\n".join(lines) + "\n"
+
+
+@dataclass
+class NoItemSearch:
+    """What Wikidata's search returned for every label of one resource."""
+
+    resource: str
+    searches: list[tuple[str, str, int]] = field(default_factory=list)  # language, text, hits
+    seen: list[Suggestion] = field(default_factory=list)  # every item returned, scored
+    fitting: list[Suggestion] = field(default_factory=list)  # items that may be the resource
+
+    def evidence(self, day: datetime.date | None = None) -> str:
+        """The record's evidence: the searches, and every item they returned."""
+        day = day or datetime.date.today()
+        asked = " and ".join(f"'{text}' ({lang}, {n} hit(s))" for lang, text, n in self.searches)
+        items = "; ".join(
+            f"{s.candidate} ({s.candidate_label or 'no English label'}"
+            f"{' — ' + s.description if s.description else ''})"
+            for s in self.seen
+        )
+        return (
+            f"Wikidata's search (wbsearchentities) on {day.isoformat()} for {asked} "
+            + (
+                f"returned only items of another kind or name: {items}. "
+                if items
+                else "returned no item. "
+            )
+            + "None has this resource's label or alias, nor the type, country or office the "
+            "graph gives it; a person reviewed the search and wrote this record with "
+            "kg link --suggest --no-item."
+        )
+
+
+def no_item_search(
+    resource: str, *, client: WikidataClient, project: Project | None = None, limit: int = 7
+) -> NoItemSearch:
+    """Search Wikidata for every label of ``resource`` (English and any other language)
+    and score what comes back. An item fits when it scores above zero (label or alias,
+    type, country or office) or when the search matched one of our labels exactly."""
+    state = read_state(project)
+    if resource not in state.linkable():
+        raise KGError(f"{shorten(resource)} is not a linkable resource of this graph")
+    labels = {"en": state.labels.get(resource, "")} | state.other_labels.get(resource, {})
+    out = NoItemSearch(resource)
+    hits_by_id: dict[str, dict[str, Any]] = {}
+    exact: set[str] = set()
+    for lang, text in sorted(labels.items(), key=lambda kv: (kv[0] != "en", kv[0])):
+        if not text:
+            continue
+        hits = client.search(text, language=lang, limit=limit)
+        out.searches.append((lang, text, len(hits)))
+        for h in hits:
+            hits_by_id.setdefault(h["id"], h)
+            match = h.get("match", {})
+            if match.get("type") in {"label", "alias"} and fold(match.get("text", "")) == fold(
+                text
+            ):
+                exact.add(h["id"])
+    entities = client.entities(hits_by_id) if hits_by_id else {}
+    for q, hit in sorted(hits_by_id.items()):
+        entity = entities.get(q, {})
+        if "missing" in entity:
+            continue
+        score, reasons = score_candidate(state, resource, entity)
+        if q in exact:
+            reasons = [*reasons, "the search matched one of our labels exactly"]
+        s = Suggestion(
+            resource,
+            labels["en"],
+            q,
+            label(entity) or hit.get("label", ""),
+            hit.get("description", ""),
+            score,
+            reasons,
+        )
+        out.seen.append(s)
+        if score > 0 or q in exact:
+            out.fitting.append(s)
+    return out

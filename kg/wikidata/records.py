@@ -11,6 +11,8 @@ linkable resource saying how the link was established (or why there is none).
 - :func:`suggest` — ranks Wikidata candidates for unlinked resources by label,
   type and facts (country, offices) against what the graph knows.
 - :func:`accept` — writes one chosen link (atomically) with its evidence.
+- :func:`record_no_item` — writes that Wikidata has no item for a resource, with the
+  search that found none (atomically).
 - :func:`verify` — online: every linked item exists, is not a redirect, and its
   label and type agree with the graph.
 """
@@ -77,6 +79,8 @@ class LinkState:
     types: dict[str, set[str]]  # resource -> local names of ij classes (with superclasses)
     labels: dict[str, str]
     facts: dict[str, dict[str, set[str]]]  # resource -> property local name -> objects
+    #: resource -> language -> label, for the labels in languages other than English
+    other_labels: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def record_for(self, resource: str) -> Record | None:
         return next((r for r in self.records.values() if r.subject == resource), None)
@@ -100,9 +104,7 @@ def read_state(project: Project | None = None) -> LinkState:
         if str(cls).startswith(IJ):
             chain = {
                 str(c)[len(IJ) :]
-                for c in g.transitive_objects(
-                    cls, URIRef(RDFS_SUBCLASS_OF)
-                )
+                for c in g.transitive_objects(cls, URIRef(RDFS_SUBCLASS_OF))
                 if str(c).startswith(IJ)
             }
             supers[str(cls)[len(IJ) :]] = chain
@@ -111,6 +113,7 @@ def read_state(project: Project | None = None) -> LinkState:
     types: dict[str, set[str]] = {}
     labels: dict[str, str] = {}
     facts: dict[str, dict[str, set[str]]] = {}
+    other_labels: dict[str, dict[str, str]] = {}
     for s, p, o in g:
         s_, p_, o_ = str(s), str(p), str(o)
         if p_ == RDF_TYPE and o_.startswith(IJ):
@@ -119,6 +122,8 @@ def read_state(project: Project | None = None) -> LinkState:
             matches.setdefault(s_, set()).add(o_)
         elif p_ == RDFS_LABEL and isinstance(o, Literal) and o.language == "en":
             labels[s_] = o_
+        elif p_ == RDFS_LABEL and isinstance(o, Literal) and o.language:
+            other_labels.setdefault(s_, {})[o.language] = o_
         elif p_.startswith(IJ) and isinstance(o, URIRef):
             facts.setdefault(s_, {}).setdefault(p_[len(IJ) :], set()).add(o_)
         if s_.startswith(LINK):
@@ -136,7 +141,7 @@ def read_state(project: Project | None = None) -> LinkState:
                 rec.distinct_from.append(o_)
             elif local == "evidence":
                 rec.evidence = o_
-    return LinkState(records, matches, types, labels, facts)
+    return LinkState(records, matches, types, labels, facts, other_labels)
 
 
 def expected(state: LinkState, resource: str) -> tuple[set[str], set[str], set[str]]:
@@ -168,16 +173,8 @@ def accept(
     project = project or Project.find()
     if not re.fullmatch(r"Q[1-9]\d*", item):
         raise KGError(f"{item!r} is not a Wikidata item ID (Q followed by digits)")
-    if not resource.startswith(ID) or resource.count("/") < 5:
-        raise KGError(f"{resource!r} is not a resource of this graph")
-    kind, local = resource[len(ID) :].split("/", 1)
-    path = project.data_dir / "wikidata.ttl"
-    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    kind, local, path, text, record, found = _record_of(resource, project)
     slug = f"{kind}-{local}"
-    record = re.compile(rf"^link:{re.escape(slug)} a ij:WikidataLink ;\n(?:.*\n)*?.* \.\n", re.M)
-    found = record.findall(text)
-    if len(found) > 1:
-        raise KGError(f"{path.name} has {len(found)} records for {kind}:{local}; edit it by hand")
     state = read_state(project)
     rec = state.record_for(resource)
     if rec is not None and item in {qid(d) for d in rec.distinct_from}:
@@ -202,6 +199,58 @@ def accept(
     _parse_check(new, path)
     atomic_write(path, new.encode("utf-8"))
     return path
+
+
+def record_no_item(resource: str, *, evidence: str, project: Project | None = None) -> Path:
+    """Replace ``resource``'s link record by one saying Wikidata has no item for it.
+
+    Refused for a linked resource. Namesakes (``ij:distinctFrom``) are kept; candidates
+    are dropped, since a person decided none of them is the resource (say so in
+    ``evidence``).
+    """
+    project = project or Project.find()
+    kind, local, path, text, record, found = _record_of(resource, project)
+    state = read_state(project)
+    if state.matches.get(resource):
+        raise KGError(
+            f"{kind}:{local} is linked to {', '.join(sorted(state.matches[resource]))}; "
+            "remove that link first if it is wrong"
+        )
+    rec = state.record_for(resource)
+    namesakes = "".join(
+        f"    ij:distinctFrom wd:{qid(d)} ;\n" for d in (rec.distinct_from if rec else []) if qid(d)
+    )
+    block = (
+        f"link:{kind}-{local} a ij:WikidataLink ;\n"
+        f"    ij:linkSubject {kind}:{local} ;\n"
+        f"    ij:linkStatus ij:NoItem ;\n"
+        f"{namesakes}"
+        f"    ij:evidence {_turtle_string(evidence)}@en ;\n"
+        f'    dcterms:date "{datetime.date.today().isoformat()}"^^xsd:date .\n'
+    )
+    text = record.sub("", text) if found else text
+    new = text.rstrip("\n") + "\n\n" + block
+    _parse_check(new, path)
+    atomic_write(path, new.encode("utf-8"))
+    return path
+
+
+def _record_of(
+    resource: str, project: Project
+) -> tuple[str, str, Path, str, re.Pattern[str], list[str]]:
+    """Where ``resource``'s record is: kind, local name, file, its text, the record's
+    pattern and the records found (at most one, or a :class:`KGError`)."""
+    if not resource.startswith(ID) or resource.count("/") < 5:
+        raise KGError(f"{resource!r} is not a resource of this graph")
+    kind, local = resource[len(ID) :].split("/", 1)
+    path = project.data_dir / "wikidata.ttl"
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    slug = f"{kind}-{local}"
+    record = re.compile(rf"^link:{re.escape(slug)} a ij:WikidataLink ;\n(?:.*\n)*?.* \.\n", re.M)
+    found = record.findall(text)
+    if len(found) > 1:
+        raise KGError(f"{path.name} has {len(found)} records for {kind}:{local}; edit it by hand")
+    return kind, local, path, text, record, found
 
 
 def fold(text: str) -> str:
