@@ -100,20 +100,25 @@ def suggest(
             entity = entities.get(hit["id"], {})
             if "missing" in entity:
                 continue
-            score, reasons = score_candidate(state, resource, entity)
-            out.append(
-                Suggestion(
-                    resource,
-                    text,
-                    hit["id"],
-                    label(entity) or hit.get("label", ""),
-                    hit.get("description", ""),
-                    score,
-                    reasons,
-                )
-            )
+            out.append(_scored(state, resource, text, hit, entity))
     out.sort(key=lambda s: (s.resource, -s.score, s.candidate))
     return out
+
+
+def _scored(
+    state: LinkState, resource: str, text: str, hit: dict[str, Any], entity: dict[str, Any]
+) -> Suggestion:
+    """One search hit, scored against what the graph knows of ``resource``."""
+    score, reasons = score_candidate(state, resource, entity)
+    return Suggestion(
+        resource,
+        text,
+        hit["id"],
+        label(entity) or hit.get("label", ""),
+        hit.get("description", ""),
+        score,
+        reasons,
+    )
 
 
 def suggestions_table(suggestions: list[Suggestion]) -> str:
@@ -189,19 +194,10 @@ def no_item_search(
         entity = entities.get(q, {})
         if "missing" in entity:
             continue
-        score, reasons = score_candidate(state, resource, entity)
+        s = _scored(state, resource, labels["en"], hit, entity)
         if q in exact:
-            reasons = [*reasons, "the search matched one of our labels exactly"]
-        s = Suggestion(
-            resource,
-            labels["en"],
-            q,
-            label(entity) or hit.get("label", ""),
-            hit.get("description", ""),
-            score,
-            reasons,
-        )
+            s.reasons.append("the search matched one of our labels exactly")
         out.seen.append(s)
-        if score > 0 or q in exact:
+        if s.score > 0 or q in exact:
             out.fitting.append(s)
     return out

@@ -190,15 +190,9 @@ def accept(
         f"    ij:linkSubject {kind}:{local} ;\n"
         f"    ij:linkStatus ij:Confirmed ;\n"
         f"    ij:linkTarget wd:{item} ;\n"
-        f"    ij:evidence {_turtle_string(evidence)}@en ;\n"
-        f"    ij:checks {_turtle_string(checks)}@en ;\n"
-        f'    dcterms:date "{datetime.date.today().isoformat()}"^^xsd:date .\n'
+        f"    ij:checks {_turtle_string(checks)}@en ;\n" + _evidence_and_date(evidence)
     )
-    text = record.sub("", text) if found else text
-    new = text.rstrip("\n") + "\n\n" + block
-    _parse_check(new, path)
-    atomic_write(path, new.encode("utf-8"))
-    return path
+    return _replace_record(path, text, record, found, block)
 
 
 def record_no_item(resource: str, *, evidence: str, project: Project | None = None) -> Path:
@@ -224,10 +218,24 @@ def record_no_item(resource: str, *, evidence: str, project: Project | None = No
         f"link:{kind}-{local} a ij:WikidataLink ;\n"
         f"    ij:linkSubject {kind}:{local} ;\n"
         f"    ij:linkStatus ij:NoItem ;\n"
-        f"{namesakes}"
+        f"{namesakes}" + _evidence_and_date(evidence)
+    )
+    return _replace_record(path, text, record, found, block)
+
+
+def _evidence_and_date(evidence: str) -> str:
+    """A record's last two lines: its evidence, and today's date."""
+    return (
         f"    ij:evidence {_turtle_string(evidence)}@en ;\n"
         f'    dcterms:date "{datetime.date.today().isoformat()}"^^xsd:date .\n'
     )
+
+
+def _replace_record(
+    path: Path, text: str, record: re.Pattern[str], found: list[str], block: str
+) -> Path:
+    """Write ``text`` with the old record (if ``found``) replaced by ``block``, atomically,
+    after checking that the result parses."""
     text = record.sub("", text) if found else text
     new = text.rstrip("\n") + "\n\n" + block
     _parse_check(new, path)
