@@ -570,7 +570,8 @@ def _no_item(resource: str, client: object, project: Project) -> int:
 
 # -- kg serve -----------------------------------------------------------------------------
 
-#: kg serve's limits: flag, Settings field, type, default, metavar, help
+#: kg serve's limits: flag, Settings field, type, default, metavar, help. Each must be
+#: positive, except those in :data:`SERVE_ZERO_OFF`, where 0 turns the feature off.
 SERVE_LIMITS = (
     ("--timeout", "timeout", float, 10.0, "S",
      "time limit of one query once a worker runs it, seconds (default 10)"),
@@ -598,6 +599,9 @@ SERVE_LIMITS = (
      "answers kept for repeated queries, in bytes (default 64 MiB; 0: none); the graph is "
      "read-only while it is served, so a kept answer is always the current one"),
 )  # fmt: skip
+
+#: limits where 0 is allowed and means "none", with what 0 turns off
+SERVE_ZERO_OFF = {"cache_bytes": "no cache"}
 
 
 def _serve_options(p: argparse.ArgumentParser) -> None:
@@ -657,12 +661,13 @@ def _settings(args: Args) -> Settings:
 
     from kg.web.state import Settings
 
-    bad = [flag for flag, dest, *_ in SERVE_LIMITS if getattr(args, dest) <= 0
-           and dest != "cache_bytes"]
+    bad = [flag for flag, dest, *_ in SERVE_LIMITS
+           if dest not in SERVE_ZERO_OFF and getattr(args, dest) <= 0]  # fmt: skip
     if bad:
         raise KGError(f"{', '.join(bad)} must be positive")
-    if args.cache_bytes < 0:
-        raise KGError("--cache-bytes must be 0 (no cache) or more")
+    for flag, dest, *_ in SERVE_LIMITS:
+        if dest in SERVE_ZERO_OFF and getattr(args, dest) < 0:
+            raise KGError(f"{flag} must be 0 ({SERVE_ZERO_OFF[dest]}) or more")
     if args.base_url and not re.match(r"^https?://[^\s/]+(/\S*)?$", args.base_url):
         raise KGError(f"--base-url {args.base_url!r} is not an http(s) URL")
     values = {dest: getattr(args, dest) for _, dest, *_ in SERVE_LIMITS}

@@ -318,6 +318,11 @@ def test_no_item_is_refused_when_the_search_finds_a_fitting_item(api, unlinked: 
     r = kg_cli("link", "--suggest", "--no-item", "person:shinzo-abe", "--api", api,
                root=unlinked.root)
     assert r.code == 2 and "is linked to http://www.wikidata.org/entity/Q132345" in r.err
+    # a name that is no resource, and a resource that is not linkable: one line each
+    for bad in ("person:nobody-at-all", "visit:1988-sousuke-uno"):
+        r = kg_cli("link", "--suggest", "--no-item", bad, "--api", api, root=unlinked.root)
+        assert r.code == 2 and f"{bad} is not a linkable resource" in r.err, r.err
+        assert "Traceback" not in r.err
     assert path.read_bytes() == before
 
 
