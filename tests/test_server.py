@@ -467,6 +467,17 @@ def test_programs_get_long_answers_in_pages_linked_by_next(project: Project,
         assert refused.status_code == 413 and "more than 10 rows" in refused.text
 
 
+def test_next_links_stay_under_the_base_urls_path(project: Project) -> None:
+    """Behind a proxy that serves the site at a sub-path (--base-url …/kg), the next page's
+    link keeps that path, and names no host: the client resolves it against its own URL."""
+    with (running_server(project.root, "--max-results", "10",
+                         "--base-url", "https://example.org/kg/") as site,
+          httpx.Client(base_url=site, timeout=30) as small):
+        r = small.get("/api/queries/visits", params={"format": "csv"})
+        assert r.status_code == 200
+        assert r.headers["link"] == '</kg/api/queries/visits?format=csv&offset=10>; rel="next"'
+
+
 def test_long_answers_from_busy_workers_arrive_whole(http: httpx.Client) -> None:
     """Answers far larger than a pipe's buffer, asked for at once: each arrives whole
     (a pipe left non-blocking by the event loop once cost such answers a 500)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from kg.description import vocabulary
 from kg.errors import KGError
@@ -318,7 +318,10 @@ async def api_query(request: Any) -> Any:
         headers = [("X-KG-Page", f"limit={size}; offset={offset}")]
         if result.rows == size:  # a full page: there may be more (RFC 8288 "next")
             after = request.url.include_query_params(offset=offset + size)
-            headers.append(("Link", f'<{after.path}?{after.query}>; rel="next"'))
+            # path-absolute, under --base-url's path: right behind a proxy that serves the
+            # site at a sub-path, and never naming a host the client did not ask
+            prefix = urlsplit(state.base_url).path.rstrip("/")
+            headers.append(("Link", f'<{prefix}{after.path}?{after.query}>; rel="next"'))
         result = result._replace(headers=(*result.headers, *headers))
     download = name if "download" in request.query_params else None
     return _answer(result, head=request.method == "HEAD", download=download)
