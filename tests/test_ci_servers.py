@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-TABLES = [Path("/proc/net/tcp"), Path("/proc/net/tcp6")]
 
 
 def load_servers():
@@ -82,7 +81,7 @@ def test_a_server_listening_beyond_loopback_is_stopped(tmp_path, monkeypatch):
         wide.bind(("0.0.0.0", 0))
         wide.listen()
         port = wide.getsockname()[1]
-        if not any(p.exists() for p in TABLES):
+        if not servers.socket_tables():
             pytest.skip("no /proc/net/tcp on this system")
         proc = subprocess.Popen(["sleep", "30"], start_new_session=True)
         try:
@@ -102,10 +101,10 @@ def test_the_servers_of_this_run_listen_on_loopback_only(var):
     url = os.environ.get(var)
     if not url:
         pytest.skip(f"{var} is not set: .ci/servers start sets it")
-    if not any(p.exists() for p in TABLES):
+    tables = servers.socket_tables()
+    if not tables:
         pytest.skip("no /proc/net/tcp on this system")
     port = urllib.parse.urlsplit(url).port
-    tables = [p.read_text() for p in TABLES if p.exists()]
     addresses = servers.listening_addresses(port, tables)
     assert addresses, f"nothing listens on {port}"
     assert all(servers.is_loopback(a) for a in addresses), addresses
