@@ -8,6 +8,7 @@ check), and it must get none.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import socket
 import threading
@@ -58,9 +59,10 @@ def listener():
 # -- the filter, read as the kernel reads it --------------------------------------
 
 
-def run_bpf(program: list[tuple[int, int, int, int]], nr: int, arch: int, arg0: int) -> int:
+def run_bpf(program: list[tuple[int, int, int, int]], nr: int, arch: int, arg0: int,
+            arg4: int = 0) -> int:
     """A classic-BPF interpreter for the few instructions the filter uses."""
-    data = {0: nr, 4: arch, 16: arg0}
+    data = {0: nr, 4: arch, 16: arg0, 48: arg4 & 0xFFFFFFFF, 52: arg4 >> 32}
     acc, pc = 0, 0
     for _ in range(len(program) + 1):
         code, jt, jf, k = program[pc]
@@ -83,8 +85,8 @@ def test_the_filter_kills_every_way_to_a_network_socket(machine: str) -> None:
     program = sandbox._program(arch)
     kill, allow = sandbox._RET_KILL_PROCESS, sandbox._RET_ALLOW
 
-    def verdict(nr: int, arg0: int = 0, tag: int = arch["audit"]) -> int:
-        return run_bpf(program, nr, tag, arg0)
+    def verdict(nr: int, arg0: int = 0, tag: int = arch["audit"], arg4: int = 0) -> int:
+        return run_bpf(program, nr, tag, arg0, arg4)
 
     for family in (socket.AF_INET, socket.AF_INET6, socket.AF_PACKET, socket.AF_NETLINK, 0):
         assert verdict(arch["socket"], family) == kill, family
@@ -94,6 +96,13 @@ def test_the_filter_kills_every_way_to_a_network_socket(machine: str) -> None:
     assert verdict(arch["socket"], socket.AF_INET, tag=0x40000003) == kill  # i386
     assert verdict(0) == allow and verdict(1) == allow  # read, write
     assert verdict(arch["seccomp"]) == allow
+    # no new connection of any kind, a Unix socket's included (a name lookup asks nscd first)
+    assert verdict(arch["connect"], 3) == kill
+    for name in ("sendmsg", "sendmmsg"):  # the address is behind a pointer: never allowed
+        assert verdict(arch[name], 3) == kill, name
+    assert verdict(arch["sendto"], 3, arg4=0) == allow  # send() on the inherited pipe
+    assert verdict(arch["sendto"], 3, arg4=0x7FFF_0000_1000) == kill  # an address named
+    assert verdict(arch["sendto"], 3, arg4=0x1_0000_0000) == kill  # high half only
 
 
 # -- a confined process, on this kernel -------------------------------------------
@@ -133,6 +142,73 @@ def test_a_confined_process_cannot_connect(mechanism: str, listener: Listener) -
     else:
         assert messages[1][0] == "connect" and messages[1][1] != 0
     assert listener.connections == 0
+
+
+def _beacon_child(mechanism: str) -> int:
+    """In a mount namespace of its own, put a stand-in name-service daemon at nscd's socket,
+    then let a confined grandchild look up a host and run a query naming one. 0: the daemon
+    got no connection; 1: it got one; 77: this machine cannot set the test up."""
+    import ctypes
+    import os
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    flags = 0x00020000 | (0 if os.getuid() == 0 else 0x10000000)  # CLONE_NEWNS (+ NEWUSER)
+    if libc.unshare(flags) != 0:
+        return 77
+    ms_rec, ms_private = 0x4000, 1 << 18
+    if (libc.mount(None, b"/", None, ms_rec | ms_private, None) != 0
+            or libc.mount(b"none", os.path.realpath("/var/run").encode(), b"tmpfs", 0, None) != 0):
+        return 77
+    nscd = "/var/run/nscd/socket"  # glibc asks it first for any name
+    try:
+        os.makedirs(os.path.dirname(nscd), exist_ok=True)
+        daemon = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        daemon.bind(nscd)
+        daemon.listen(16)
+        daemon.setblocking(False)
+    except OSError:
+        return 77
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the grandchild leaves through os._exit
+        try:
+            confine((mechanism,))
+        except SandboxUnavailable:
+            os._exit(77)
+        import pyoxigraph as ox
+
+        with contextlib.suppress(OSError):
+            socket.getaddrinfo("kg-beacon.example", 80)
+        with contextlib.suppress(Exception):
+            list(ox.Store().query("SELECT * { SERVICE <http://kg-beacon.example/q> { ?s ?p ?o } }"))
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 77:
+        return 77
+    try:
+        daemon.accept()
+    except BlockingIOError:
+        return 0
+    return 1
+
+
+@pytest.mark.parametrize("mechanism", ["seccomp", "netns"])
+def test_a_local_name_service_daemon_is_never_reached(mechanism: str) -> None:
+    """A host name in a query must not reach a lookup daemon on a Unix socket (nscd, …):
+    that would carry the name out, a DNS beacon, before the worker is stopped."""
+    import os
+
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child leaves through os._exit
+        code = 77
+        try:
+            code = _beacon_child(mechanism)
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
+    if code == 77:
+        pytest.skip(f"cannot build a mount namespace or apply {mechanism} here")
+    assert code == 0, f"the stand-in daemon was reached from a {mechanism}-confined process"
 
 
 def test_no_mechanism_is_an_error_naming_each_one() -> None:

@@ -11,17 +11,26 @@ Mechanisms, tried in this order (:func:`confine`):
 ``seccomp``
     A seccomp filter (Linux ≥ 4.14, x86-64 or AArch64; no privileges needed
     once ``no_new_privs`` is set) that kills the process the moment it calls
-    ``socket()`` for any address family but ``AF_UNIX``, or ``io_uring_setup``
-    (io_uring can open sockets without the ``socket()`` system call), or makes
-    a system call through another ABI (x32, i386). The worker talks to the
-    server over a Unix socket pair, which stays allowed. Being killed, rather
-    than getting an error, is what lets the server tell *exactly* which query
-    tried to connect — ``SERVICE SILENT`` would swallow an error — and answer
-    it with 403: the worker's exit signal is ``SIGSYS`` (:data:`KILLED_BY`).
+    ``socket()`` for any address family but ``AF_UNIX``, ``connect()`` of any
+    family (a Unix socket too: a name lookup first asks a local daemon such as
+    nscd over one, which would carry an attacker's host name out), ``sendto()``
+    naming an address, ``sendmsg()``/``sendmmsg()`` (their address sits behind a
+    pointer the filter cannot read, and a worker never needs them), or
+    ``io_uring_setup`` (io_uring can open sockets without those calls), or makes
+    a system call through another ABI (x32, i386). The worker needs no new
+    connection of any kind: it talks to the server over the socket pair it
+    inherits, with ``read``/``write``. Being killed, rather than getting an
+    error, is what lets the server tell *exactly* which query tried to connect
+    — ``SERVICE SILENT`` would swallow an error — and answer it with 403: the
+    worker's exit signal is ``SIGSYS`` (:data:`KILLED_BY`).
 ``netns``
     A new, empty network namespace (``unshare(CLONE_NEWNET)``, inside a new
     user namespace when not root): the process keeps ``socket()`` but has no
-    interface but a loopback that is down, so every connection fails.
+    interface but a loopback that is down, so every connection fails. Unix
+    sockets named by a path are not the network namespace's, so it also gets
+    a mount namespace of its own with an empty ``/run`` (``/var/run``) and
+    ``/var/lib/sss``: the name-service daemons' sockets (nscd,
+    systemd-resolved, D-Bus, avahi, sssd) are not there to connect to.
 
 If neither can be applied (another operating system, a container that forbids
 both), :func:`confine` raises :class:`SandboxUnavailable` and ``kg serve``
@@ -50,9 +59,17 @@ class SandboxUnavailable(RuntimeError):
 # <linux/audit.h>, <asm/unistd.h>: per architecture, the audit tag and the numbers
 # of the system calls the filter looks at.
 _ARCHES = {
-    "x86_64": {"audit": 0xC000003E, "socket": 41, "io_uring_setup": 425, "seccomp": 317},
-    "aarch64": {"audit": 0xC00000B7, "socket": 198, "io_uring_setup": 425, "seccomp": 277},
-}
+    "x86_64": {
+        "audit": 0xC000003E, "socket": 41, "connect": 42, "sendto": 44, "sendmsg": 46,
+        "sendmmsg": 307, "io_uring_setup": 425, "seccomp": 317,
+    },
+    "aarch64": {
+        "audit": 0xC00000B7, "socket": 198, "connect": 203, "sendto": 206, "sendmsg": 211,
+        "sendmmsg": 269, "io_uring_setup": 425, "seccomp": 277,
+    },
+}  # fmt: skip
+#: system calls killed whatever their arguments
+_ALWAYS_KILLED = ("connect", "sendmsg", "sendmmsg", "io_uring_setup")
 _X32_BIT = 0x40000000  # x86-64 system calls made through the x32 ABI carry this bit
 
 # classic BPF, as <linux/filter.h> and <linux/seccomp.h> define it
@@ -65,8 +82,10 @@ _RET_KILL_PROCESS = 0x80000000
 _PR_SET_NO_NEW_PRIVS = 38
 _SECCOMP_SET_MODE_FILTER = 1
 _SECCOMP_FILTER_FLAG_TSYNC = 1  # every thread of the process, not only the caller
-# offsets into struct seccomp_data
+# offsets into struct seccomp_data: nr, arch, then args[6] of 64 bits from 16 (little-endian
+# on both architectures, so an argument's low half comes first)
 _NR, _ARCH, _ARG0 = 0, 4, 16
+_ARG4_LOW, _ARG4_HIGH = 16 + 4 * 8, 16 + 4 * 8 + 4
 
 
 class _SockFilter(ctypes.Structure):
@@ -82,22 +101,50 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
 
 
+def _assemble(lines: list[tuple]) -> list[tuple[int, int, int, int]]:
+    """Classic BPF from lines ``(code, k)``, ``(code, k, true, false)`` (labels, or None for
+    the next instruction) and ``("label", name)``; jumps only go forward."""
+    labels, count = {}, 0
+    for line in lines:
+        if line[0] == "label":
+            labels[line[1]] = count
+        else:
+            count += 1
+    out: list[tuple[int, int, int, int]] = []
+    for line in lines:
+        if line[0] == "label":
+            continue
+        code, k, *jumps = line
+        here = len(out)
+        jt, jf = (0 if j is None else labels[j] - here - 1 for j in (jumps or (None, None)))
+        out.append((code, jt, jf, k))
+    return out
+
+
 def _program(arch: dict[str, int]) -> list[tuple[int, int, int, int]]:
     """The filter: (code, jump-if-true, jump-if-false, constant); jumps skip forward."""
-    kill = (_RET_K, 0, 0, _RET_KILL_PROCESS)
-    return [
-        (_LD_W_ABS, 0, 0, _ARCH),
-        (_JEQ_K, 0, 8, arch["audit"]),  # another ABI (i386 on x86-64) → kill
-        (_LD_W_ABS, 0, 0, _NR),
-        (_JGE_K, 6, 0, _X32_BIT),  # the x32 ABI → kill
-        (_JEQ_K, 2, 0, arch["socket"]),  # socket() → look at the family
-        (_JEQ_K, 4, 0, arch["io_uring_setup"]),  # io_uring → kill
-        (_RET_K, 0, 0, _RET_ALLOW),
-        (_LD_W_ABS, 0, 0, _ARG0),  # socket(family, …)
-        (_JEQ_K, 0, 1, socket.AF_UNIX),
-        (_RET_K, 0, 0, _RET_ALLOW),
-        kill,
-    ]
+    return _assemble([
+        (_LD_W_ABS, _ARCH),
+        (_JEQ_K, arch["audit"], None, "kill"),  # another ABI (i386 on x86-64) → kill
+        (_LD_W_ABS, _NR),
+        (_JGE_K, _X32_BIT, "kill", None),  # the x32 ABI → kill
+        (_JEQ_K, arch["socket"], "socket", None),
+        (_JEQ_K, arch["sendto"], "sendto", None),
+        *((_JEQ_K, arch[name], "kill", None) for name in _ALWAYS_KILLED),
+        (_RET_K, _RET_ALLOW),
+        ("label", "socket"),  # socket(family, …): a Unix socket only
+        (_LD_W_ABS, _ARG0),
+        (_JEQ_K, socket.AF_UNIX, "allow", "kill"),
+        ("label", "sendto"),  # sendto(fd, buf, len, flags, dest_addr, addrlen): no dest_addr
+        (_LD_W_ABS, _ARG4_LOW),
+        (_JEQ_K, 0, None, "kill"),
+        (_LD_W_ABS, _ARG4_HIGH),
+        (_JEQ_K, 0, "allow", "kill"),
+        ("label", "allow"),
+        (_RET_K, _RET_ALLOW),
+        ("label", "kill"),
+        (_RET_K, _RET_KILL_PROCESS),
+    ])  # fmt: skip
 
 
 def _seccomp() -> None:
@@ -129,6 +176,13 @@ def _seccomp() -> None:
 
 _CLONE_NEWUSER = 0x10000000
 _CLONE_NEWNET = 0x40000000
+_CLONE_NEWNS = 0x00020000
+_MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MS_REC, _MS_PRIVATE = 2, 4, 8, 0x4000, 1 << 18
+#: where the name-service daemons listen on Unix sockets (nscd, systemd-resolved, D-Bus,
+#: avahi under /run; sssd under /var/lib/sss): emptied for a netns-confined process
+HIDDEN = ("/run", "/var/run", "/var/lib/sss")
+#: the socket glibc asks first for any name lookup (nscd's)
+NSCD_SOCKET = "/var/run/nscd/socket"
 
 
 def _netns() -> None:
@@ -136,7 +190,7 @@ def _netns() -> None:
         raise OSError(f"network namespaces are Linux only (this is {platform.system()})")
     libc = ctypes.CDLL(None, use_errno=True)
     uid, gid = os.getuid(), os.getgid()
-    flags = _CLONE_NEWNET if uid == 0 else _CLONE_NEWUSER | _CLONE_NEWNET
+    flags = _CLONE_NEWNET | _CLONE_NEWNS | (0 if uid == 0 else _CLONE_NEWUSER)
     if libc.unshare(flags) != 0:
         code = ctypes.get_errno()
         raise OSError(code, f"unshare(): {os.strerror(code)}")
@@ -147,6 +201,30 @@ def _netns() -> None:
             f.write(f"{uid} {uid} 1")
         with open("/proc/self/gid_map", "w") as f:
             f.write(f"{gid} {gid} 1")
+    _mount(libc, None, "/", None, _MS_REC | _MS_PRIVATE)  # nothing leaks back to the host
+    done: set[str] = set()
+    for path in HIDDEN:
+        real = os.path.realpath(path)
+        if real in done or not os.path.isdir(real):
+            continue
+        _mount(libc, "none", real, "tmpfs", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, "size=64k")
+        done.add(real)
+
+
+def _mount(
+    libc: ctypes.CDLL,
+    source: str | None,
+    target: str,
+    kind: str | None,
+    flags: int,
+    data: str | None = None,
+) -> None:
+    def arg(value: str | None) -> bytes | None:
+        return None if value is None else value.encode()
+
+    if libc.mount(arg(source), arg(target), arg(kind), flags, arg(data)) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, f"mount({target}): {os.strerror(code)}")
 
 
 # -- checks ---------------------------------------------------------------------
@@ -166,6 +244,13 @@ def _verify(mechanism: str) -> None:
             probe.close()
         if code not in (errno.ENETUNREACH, errno.EHOSTUNREACH):
             raise OSError(f"a test connection in the new namespace gave {os.strerror(code)}")
+        local = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            code = local.connect_ex(NSCD_SOCKET)
+        finally:
+            local.close()
+        if code != errno.ENOENT:
+            raise OSError(f"{NSCD_SOCKET} is still reachable ({os.strerror(code)})")
 
 
 MECHANISMS = {"seccomp": _seccomp, "netns": _netns}
