@@ -10,9 +10,13 @@ pyoxigraph's parser (spargebra, a PEG grammar) implements them:
 - a comment runs from ``#`` to the next CR or LF;
 - strings take ``\\t \\b \\n \\r \\f \\" \\' \\\\`` and ``\\uXXXX``/``\\UXXXXXXXX`` escapes;
   short ones end at a raw CR or LF;
-- ``<`` starts an IRI only where a term can stand; after an operand inside
-  brackets it is the less-than operator (``FILTER(?a<?b)``), so what follows
-  is code;
+- ``<`` is the less-than operator only after an operand inside an
+  expression's brackets (``FILTER(?a<?b)``), so what follows is code; it starts
+  an IRI everywhere else, after an operand in a list's brackets too (a VALUES
+  row ``(1 <a#>)``, a collection, ``COUNT(DISTINCT <a#>)``). A bracket is an
+  expression's after FILTER, BIND, a function's name, in the projection and in
+  the solution modifiers, and inside another expression's bracket; a list's in
+  a pattern or a VALUES block;
 - keywords are matched without word boundaries (``1SERVICE``, ``trueSERVICE``,
   ``SERVICE:x`` all reach the keyword), but never inside a variable or inside
   the local part of a prefixed name, which the parser takes greedily
@@ -21,9 +25,11 @@ pyoxigraph's parser (spargebra, a PEG grammar) implements them:
 
 The check errs on the side of refusing: any ``service`` in code outside those
 places is refused, which wrongly refuses only a prefix whose name contains
-"service" (``PREFIX myservice: …``). It is not what keeps the server from
-connecting anywhere: that is the worker's sandbox (:mod:`kg.web.sandbox`). It
-gives the common case a clear message before a worker is involved.
+"service" (``PREFIX myservice: …``). It is a courtesy, not the guarantee: what
+keeps the server from connecting anywhere is the worker's sandbox
+(:mod:`kg.web.sandbox`), which stops any query that gets past this check. The
+check gives the common case a clear 403 before a worker is involved, and
+``tests/test_sparqltext.py`` holds it to pyoxigraph's own reading.
 """
 
 from __future__ import annotations
@@ -105,8 +111,14 @@ class Scan:
         code = list(text)
         names = bytearray(len(text))
         n, i, deepest = len(text), 0, 0
-        stack: list[str] = []  # open brackets
-        last = ""  # the kind of the last significant token: operand, open, iri, other
+        # open brackets: "e" an expression's "(", "l" a list's "(" (a collection, a VALUES
+        # row), "{", "["; '<' is the less-than operator only after an operand directly
+        # inside an "e", and starts an IRI everywhere else, as the grammar has it
+        stack: list[str] = []
+        last, word = "", ""  # the last significant token's kind, and the last bare word
+        callee = False  # the last token is an IRI or prefixed name called as a function
+        clause = ""  # "select" from SELECT to its group, "modifiers" after GROUP/ORDER/HAVING
+        prefix_before = ("", "")  # what stood before a bare word (a prefixed name's prefix)
 
         def blank(a: int, b: int) -> None:
             for k in range(a, b):
@@ -125,6 +137,7 @@ class Scan:
                 blank(i, j)
                 i = j
                 continue
+            before, was_callee, callee = (last, word), callee, False
             if c in "\"'":
                 m = next((m for p in pat.strings if (m := p.match(text, i))), None)
                 if m is not None:
@@ -136,12 +149,12 @@ class Scan:
                         i = tag.end()
                     last = "operand"
                     continue
-            if c == "<" and not (stack and stack[-1] == "(" and last == "operand"):
+            if c == "<" and not (stack and stack[-1] == "e" and last == "operand"):
                 m = pat.iriref.match(text, i)
                 if m is not None:
                     blank(i, m.end())
                     i = m.end()
-                    last = "iri"
+                    last, callee = "operand", _calls(before, clause)
                     continue
             if c in "?$":
                 m = pat.var.match(text, i)
@@ -155,19 +168,41 @@ class Scan:
                 m = pattern.match(text, i + 1)
                 end = m.end() if m is not None else i + 1
                 names[i + 1 : end] = b"\1" * (end - i - 1)
+                glued = i > 0 and (text[i - 1].isalnum() or text[i - 1] in "_-.")
                 i = end
-                last = "operand"
+                last, callee = "operand", _calls(prefix_before if glued else before, clause)
                 continue
-            if c in _OPEN:
+            if c.isalnum() or c == "_" or (c == "." and text[i + 1 : i + 2].isdigit()):
+                run = _word(text, i)
+                prefix_before = before
+                if not (run[0].isalpha() or run[0] == "_") or run.upper() in ("TRUE", "FALSE"):
+                    last = "operand"  # a number or a boolean
+                else:
+                    last, word = "word", run.upper()
+                    clause = _CLAUSES.get(word, clause)
+                i += len(run)
+                continue
+            if c == "(":
+                expression = (
+                    not stack  # the outer query's projection and solution modifiers
+                    or stack[-1] == "e"  # inside an expression: arguments, brackets
+                    or clause in ("select", "modifiers")
+                    or (last == "word" and word not in ("A", "VALUES"))  # FILTER(, STR( …
+                    or was_callee  # FILTER ex:f(
+                )
+                stack.append("e" if expression else "l")
+                deepest = max(deepest, len(stack))
+                last = "open"
+            elif c in "{[":
                 stack.append(c)
                 deepest = max(deepest, len(stack))
                 last = "open"
+                clause = "" if c == "{" else clause
             elif c in _CLOSE:
                 if stack:
                     stack.pop()
                 last = "operand"
-            elif c.isalnum() or c == "_" or (c == "." and text[i + 1 : i + 2].isdigit()):
-                last = "operand"
+                clause = "" if c == "}" else clause
             else:
                 last = "other"
             i += 1
@@ -197,6 +232,26 @@ class Scan:
 
 def _is_name(c: str) -> bool:
     return c.isalnum() or c in "_-:"
+
+
+_WORD = re.compile(r"\d*\.?\d+(?:[eE][+-]?\d+)?|[A-Za-z_][A-Za-z0-9_]*|\w")
+#: words that open a part of a query where every "(" is an expression's
+_CLAUSES = {"SELECT": "select", "WHERE": "", "GROUP": "modifiers", "ORDER": "modifiers",
+            "HAVING": "modifiers", "LIMIT": "", "OFFSET": "", "VALUES": ""}  # fmt: skip
+#: words after which an IRI or prefixed name followed by "(" is a function call
+_CALLERS = ("FILTER", "BY", "HAVING", "ASC", "DESC")
+
+
+def _word(text: str, i: int) -> str:
+    """The bare word, number or other name character run starting at ``i``."""
+    m = _WORD.match(text, i)
+    return m.group(0) if m else text[i]
+
+
+def _calls(before: tuple[str, str], clause: str) -> bool:
+    """Is an IRI or prefixed name that comes after ``before`` (kind, word) in a place
+    where "(" after it calls it as a function (``FILTER ex:f(…)``, ``ORDER BY ex:f(…)``)?"""
+    return (before[0] == "word" and before[1] in _CALLERS) or clause == "modifiers"
 
 
 def mask(text: str) -> str:

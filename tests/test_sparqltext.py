@@ -32,14 +32,25 @@ CONTEXTS = ["", "?s ?p ?o", "?s ?p ?o .", "?s ?p ?o.", "?s ?p 1", "?s ?p 1.", "?
             "FILTER(true)", "FILTER(?o<?o||true)", "FILTER(1<2)", "BIND(1 AS ?n)",
             "{?s ?p ?o}", "OPTIONAL{?s ?p ?o}", "?s ?p ex:o", "?s ?p ex:o.", "?s ex:p.ex:o ?x",
             "?s ?p ex:a.b", "?s ?p _:b", '?s ?p "a\\"b"', '?s ?p "\\u0022"', "VALUES ?z {1}",
-            '?s ?p "x"@en', "?s ?p ?o FILTER(?o>?o)", "MINUS{?a ?b ?c}"]
+            '?s ?p "x"@en', "?s ?p ?o FILTER(?o>?o)", "MINUS{?a ?b ?c}",
+            # '<' after an operand that starts an IRI, not less-than: a VALUES row, a
+            # collection, after DISTINCT; the IRI's '#' is no comment
+            "VALUES (?z ?y) { (1 <http://x/#>) }", "VALUES ?z { 1 <http://x/#> }",
+            "?s ?p (1 <http://x/#>)", "?s ?p (?o <http://x/#>)", "(1 <http://x/#>) ?p ?o",
+            '?s ?p ("x" <http://x/#> (2 <http://y/#>))', "FILTER(?o IN (1, <http://x/#>))",
+            "FILTER(<http://x/#>(1 <http://x/#>))", "FILTER(EXISTS{?s ?p (1 <http://x/#>)})",
+            "{ SELECT ?s (1 AS ?k) { ?s ?p (1 <http://x/#>) } }"]
 FORMS = ["SELECT * WHERE {{ {body} }}", "SELECT * {{{body}}}", "ASK {{ {body} }}",
          "DESCRIBE ?s {{ {body} }}", "CONSTRUCT {{ ?s ?p ?o }} WHERE {{ {body} }}",
          "SELECT * {{ ?s ?p ?o FILTER EXISTS {{ {body} }} }}",
          "SELECT * {{ ?s ?p ?o OPTIONAL {{ {body} }} }}",
          "SELECT * {{ {{ SELECT * {{ {body} }} }} }}",
          "SELECT * {{ {{ ?s ?p ?o }} UNION {{ {body} }} }}", "select*{{{body}}}",
-         "SELECT (COUNT(*) AS ?n) {{ {body} }} GROUP BY ?s"]
+         "SELECT (COUNT(*) AS ?n) {{ {body} }} GROUP BY ?s",
+         "SELECT (COUNT(DISTINCT <http://x/#>) AS ?n) {{ {body} }}",
+         "SELECT ?s (COUNT(DISTINCT <http://x/#>) AS ?n) {{ {body} }} GROUP BY ?s",
+         "SELECT * {{ {{ SELECT ?s (COUNT(DISTINCT <http://x/#>) AS ?n) {{ ?s ?p ?o }} "
+         "GROUP BY ?s }} {body} }}"]
 PREAMBLE = f"PREFIX : <{URL}> PREFIX ex: <http://example.org/> BASE <{URL}> "
 # queries that mention "service" without calling one: never refused
 MENTIONS = [
@@ -62,6 +73,8 @@ MENTIONS = [
     "SELECT * { ?s ?p ?o FILTER(?o < <http://x/service>) }",
     "SELECT * { VALUES ?x { <http://x/service> <http://x/from> } }",
     "SELECT ?from ?insert { ?from ?p ?insert }",
+    "SELECT * { VALUES ?x { (1 <http://x/#>) } } # SERVICE <x> {}",
+    "SELECT * { ?s ?p ?o FILTER(?o<?o) } # SERVICE <x> {}",
     "SELECT * { ?s ex:delete ?o ; ex:drop ?d }",
 ]
 
@@ -138,6 +151,10 @@ def test_mentions_of_service_are_not_refused(oracle) -> None:
     ("SELECT * FROM <http://x/g> { ?s ?p ?o }", "FROM"),
     ("SELECT * FROM NAMED <http://x/g> { GRAPH ?g { ?s ?p ?o } }", "FROM"),
     ("PREFIX SERVICE: <http://x/> SELECT * { SERVICE:x { ?s ?p ?o } }", "SERVICE"),
+    # an IRI after an operand that the grammar reads as an IRI, not as less-than
+    ("SELECT * { VALUES (?a ?b) { (1 <http://x/#>) } SERVICE <http://y/> {} }", "SERVICE"),
+    ("SELECT * { ?s ?p (1 <http://x/#>) SERVICE <http://y/> {} }", "SERVICE"),
+    ("SELECT (COUNT(DISTINCT <http://x/#>) AS ?n) { SERVICE <http://y/> {} }", "SERVICE"),
 ])
 def test_refusals_name_what_was_refused(text: str, why: str) -> None:
     assert why in (refusal(text) or "")
