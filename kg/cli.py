@@ -595,13 +595,19 @@ SERVE_LIMITS = (
      "time a client has to send a request's headers, and its body (default 10)"),
     ("--max-connections", "max_connections", int, 256, "N",
      "open connections at once (default 256; over: 503)"),
+    ("--per-address-connections", "per_address_connections", int, 32, "N",
+     "open connections from one client address at once (default 32; over: closed with 429); "
+     "a --trusted-proxy is not counted"),
+    ("--client-budget", "client_budget", float, 30.0, "S",
+     "seconds of query time one client may use a minute (default 30; 0: no budget; over: "
+     "429 with Retry-After)"),
     ("--cache-bytes", "cache_bytes", int, 64 * 1024 * 1024, "N",
      "answers kept for repeated queries, in bytes (default 64 MiB; 0: none); the graph is "
      "read-only while it is served, so a kept answer is always the current one"),
 )  # fmt: skip
 
 #: limits where 0 is allowed and means "none", with what 0 turns off
-SERVE_ZERO_OFF = {"cache_bytes": "no cache"}
+SERVE_ZERO_OFF = {"cache_bytes": "no cache", "client_budget": "no budget"}
 
 
 def _serve_options(p: argparse.ArgumentParser) -> None:

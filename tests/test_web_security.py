@@ -129,6 +129,122 @@ def test_too_many_queries_from_one_client_get_429_with_retry_after(defaults: str
     assert any(r.status_code == 503 and "time limit of 3 s" in r.text for r in answers)
 
 
+def test_two_clients_looping_heavy_queries_do_not_starve_a_third(defaults: str) -> None:
+    """Two addresses loop the heaviest query they can (each up to the 3 s time limit, one
+    at a time as --per-client allows): a third client's cheap query still answers fast."""
+    stop = threading.Event()
+    statuses: list[int] = []
+
+    def attack(address: str) -> None:
+        with httpx.Client(base_url=defaults, timeout=30,
+                          headers={"X-Forwarded-For": address}) as c:
+            while not stop.is_set():
+                statuses.append(c.post("/sparql", data={"query": EXPLOSIVE}).status_code)
+
+    pool = ThreadPoolExecutor(2)
+    for address in ("203.0.113.21", "203.0.113.22"):
+        pool.submit(attack, address)
+    timings, answers = [], []
+    try:
+        time.sleep(0.5)
+        with httpx.Client(base_url=defaults, timeout=30,
+                          headers={"X-Forwarded-For": "198.51.100.21"}) as c:
+            deadline = time.monotonic() + 8
+            while time.monotonic() < deadline:
+                query = f"ASK {{ BIND({len(answers)} AS ?n) }}"  # new each time: no cached answer
+                start = time.monotonic()
+                answers.append(c.get("/sparql", params={"query": query}).status_code)
+                timings.append(time.monotonic() - start)
+                time.sleep(0.1)
+    finally:
+        stop.set()
+        pool.shutdown(wait=True)
+    timings.sort()
+    median = timings[len(timings) // 2]
+    assert set(answers) == {200}, answers  # no 503, no 429
+    assert median < 0.5, f"median {median:.2f} s over {len(timings)} queries"
+    assert 503 in statuses or 429 in statuses  # the attackers were the ones who waited
+
+
+def test_one_address_holding_hundreds_of_connections_does_not_shut_others_out(
+        defaults: str) -> None:
+    port = int(defaults.rsplit(":", 1)[1])
+    held: list[socket.socket] = []
+    refused = 0
+    try:
+        for _ in range(300):  # past --max-connections (256): all from 127.0.0.2
+            try:
+                s = socket.create_connection(("127.0.0.1", port), timeout=2,
+                                             source_address=("127.0.0.2", 0))
+            except OSError:
+                refused += 1
+                continue
+            held.append(s)
+        time.sleep(0.3)
+        transport = httpx.HTTPTransport(local_address="127.0.0.3")
+        with httpx.Client(base_url=defaults, timeout=10, transport=transport) as c:
+            statuses = [c.get("/sparql", params={"query": "ASK {}"}).status_code
+                        for _ in range(20)]
+        assert statuses == [200] * 20, statuses
+        first = held[-1]
+        first.settimeout(5)
+        answer = first.recv(200)  # the connections over the cap were answered and closed
+        assert answer.startswith(b"HTTP/1.1 429"), answer
+    finally:
+        for s in held:
+            s.close()
+
+
+def test_a_huge_header_is_refused_before_it_holds_the_server(defaults: str) -> None:
+    """A 4 MB Accept header once blocked every other request for 10 s."""
+    port = int(defaults.rsplit(":", 1)[1])
+    stop = threading.Event()
+    health: list[float] = []
+
+    def poll() -> None:
+        with httpx.Client(base_url=defaults, timeout=30) as c:
+            while not stop.is_set():
+                start = time.monotonic()
+                c.get("/health")
+                health.append(time.monotonic() - start)
+                time.sleep(0.005)
+
+    thread = threading.Thread(target=poll)
+    thread.start()
+    try:
+        time.sleep(0.2)
+        accept = ",".join(["*/*"] * (1 << 20)).encode()  # 4 MB
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            with contextlib.suppress(OSError):  # the server may close before all is sent
+                s.sendall(b"GET /sparql?query=ASK%7B%7D HTTP/1.1\r\nHost: x\r\nAccept: "
+                          + accept + b"\r\n\r\n")
+            answer = s.recv(200)
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        thread.join()
+    assert answer.startswith(b"HTTP/1.1 431"), answer
+    # before: every /health waited 10 s; the margin is for a loaded machine, not the server
+    assert len(health) > 20 and max(health) < 1.0, f"worst /health {max(health):.3f} s"
+
+
+@pytest.mark.parametrize(("head", "status"), [
+    (b"GET /sparql?query=" + b"A" * 80_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", b"414"),
+    (b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n", b"431"),
+    (b"GET /health HTTP/1.1\r\nHost: x\r\n" + b"".join(
+        b"X-H%d: %s\r\n" % (i, b"v" * 4000) for i in range(9)) + b"\r\n", b"431"),
+    (b"GET /health HTTP/1.1\r\nHost: x\r\n" + b"".join(
+        b"X-H%d: v\r\n" % i for i in range(150)) + b"\r\n", b"431"),
+])
+def test_request_heads_are_capped(head: bytes, status: bytes, defaults: str) -> None:
+    port = int(defaults.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(head)
+        answer = s.recv(300)
+    assert answer.split(b" ")[1] == status, answer
+    assert b"nosniff" in answer
+
+
 def test_answers_are_capped_in_bytes(project) -> None:
     with running_server(project.root, "--max-result-bytes", "100000") as url:
         one_large_row = "SELECT (GROUP_CONCAT(STR(?s)) AS ?all) { ?s ?p ?o }"

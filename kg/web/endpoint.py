@@ -25,7 +25,7 @@ from kg.web.protocol import (
     service_description,
 )
 from kg.web.state import AppState, Refused, Settings, state_of, text_response
-from kg.web.workers import Answer, Job
+from kg.web.workers import Answer, Job, client_key
 
 
 async def read_body(request: Any, settings: Settings) -> bytes:
@@ -182,7 +182,7 @@ async def _run(
     if refused is not None:
         status, why = refused
         return Answer(status, "text/plain; charset=utf-8", (why + "\n").encode())
-    client = request.client.host if request.client else ""
+    client = client_key(request.client.host) if request.client else ""
     answer = await state.pool.run(job, client)
     state.answers.put(job, answer)
     return answer

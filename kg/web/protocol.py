@@ -36,6 +36,16 @@ FORMAT_PARAM = {
     "rdf+xml": ["application/rdf+xml"],
 }
 DEFAULT_ORDER = ["application/sparql-results+json", "text/turtle"]
+
+#: caps on a request's head, applied as it is read (:mod:`kg.web.app`), before any work:
+#: one header (name and value), all headers together, how many headers (431 past each);
+#: the request line may be the longest query accepted plus this much (414 past it)
+MAX_HEADER_BYTES = 8 * 1024
+MAX_HEADERS_BYTES = 32 * 1024
+MAX_HEADERS = 100
+URL_SLACK = 4 * 1024
+#: media ranges of ``Accept`` read; the rest are ignored (no client sends more than a dozen)
+MAX_ACCEPT_RANGES = 32
 OFFERED = offered("solutions") + offered("graph")
 
 
@@ -50,7 +60,7 @@ def _format_types(value: str) -> list[str] | None:
 def media_ranges(accept: str) -> list[tuple[str, float]]:
     """``Accept`` as (media range, quality) pairs, in header order; a bad q counts as 0."""
     out = []
-    for part in accept.split(","):
+    for part in accept.split(",", MAX_ACCEPT_RANGES)[:MAX_ACCEPT_RANGES]:
         media, *params = (p.strip() for p in part.split(";"))
         q = 1.0
         for p in params:

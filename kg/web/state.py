@@ -37,6 +37,8 @@ class Settings:
     trusted_proxies: str = "127.0.0.1"
     allow_outbound_risk: bool = False
     cache_bytes: int = 64 * MiB
+    client_budget: float = 30.0
+    per_address_connections: int = 32
 
     def limits(self) -> Limits:
         return Limits(
@@ -49,6 +51,7 @@ class Settings:
             max_queue=self.max_queue,
             queue_wait=self.queue_wait,
             allow_outbound_risk=self.allow_outbound_risk,
+            client_budget=self.client_budget,
         )
 
 

@@ -15,9 +15,14 @@ Limits, each enforced where its effect happens:
 - memory: ``RLIMIT_AS`` in the worker (its size after loading the store plus
   ``max_memory``); a worker that dies of it is reported as such, and one
   that grew past half that margin is replaced after answering;
-- fair use: at most ``per_client`` queries of one client at a time (429), at
-  most ``max_queue`` waiting, each for at most ``queue_wait`` seconds (503);
-  both with ``Retry-After``.
+- fair use (:class:`Fairness`): at most ``per_client`` queries of one client
+  at a time (429); each client a budget of ``client_budget`` seconds of worker
+  time a minute (429 once spent, as the Wikidata Query Service does); queries
+  expected to be long (their client, or the same text, recently kept a worker
+  busy) never take the last idle worker while another client is about, so
+  quick queries always have a lane; waiting queries go quick first, then the
+  least-used client first; at most ``max_queue`` waiting, each for at most
+  ``queue_wait`` seconds (503). Every refusal carries ``Retry-After``.
 
 A worker that dies is reported as what it was (:func:`_death`): a query that
 tried to connect (the sandbox's ``SIGSYS``) is a 403, a parser stack overflow
@@ -31,7 +36,6 @@ import contextlib
 import multiprocessing
 import os
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -56,6 +60,7 @@ class Limits(NamedTuple):
     max_queue: int = 16
     queue_wait: float = 5.0
     allow_outbound_risk: bool = False
+    client_budget: float = 30.0  # seconds of worker time per client per minute (0: no budget)
 
 
 class Answer(NamedTuple):
@@ -354,6 +359,98 @@ def _death(worker: _Worker, limits: Limits) -> Answer:
     )
 
 
+#: a query is expected to be long once its client's recent use, or the last run of the same
+#: text, passed this many seconds of worker time
+QUICK = 0.5
+#: a client counts as about (so long queries leave it a lane) this long after its last query
+ABOUT = 30.0
+_REMEMBERED_TEXTS = 1024
+
+
+class Fairness:
+    """Who may have a worker next: per-client budgets of worker time, and a lane for quick
+    queries.
+
+    Each client (an address; IPv6 by /64, see :func:`client_key`) has a leaky bucket of
+    worker seconds that drains at ``budget / 60`` a second; a query's time is added when
+    it ends. A client whose bucket is full is refused (429) until it drains. A query is
+    *long* when its client's bucket holds more than :data:`QUICK` seconds, or the same
+    text last ran longer than that; a long query may not take the last idle worker while
+    another client has used the pool in the last :data:`ABOUT` seconds. So two clients
+    looping the heaviest queries they can share all workers but one, and a third
+    client's quick query finds that one free.
+    """
+
+    def __init__(self, budget: float, clock: Any = None) -> None:
+        import time
+
+        self.budget = budget
+        self.rate = budget / 60.0
+        self.clock = clock or time.monotonic
+        self.used: dict[str, tuple[float, float]] = {}  # client → (bucket level, when)
+        self.seen: dict[str, float] = {}  # client → last time it asked
+        self.texts: dict[str, float] = {}  # query text → seconds of its last run
+
+    def level(self, client: str) -> float:
+        level, when = self.used.get(client, (0.0, 0.0))
+        return max(0.0, level - (self.clock() - when) * self.rate)
+
+    def over_budget(self, client: str) -> float:
+        """Seconds until ``client`` may ask again; 0 when it may now."""
+        if self.budget <= 0:
+            return 0.0
+        excess = self.level(client) - self.budget
+        return excess / self.rate if excess > 0 else 0.0
+
+    def is_long(self, client: str, text: str) -> bool:
+        return self.level(client) > QUICK or self.texts.get(text, 0.0) > QUICK
+
+    def others_about(self, client: str) -> bool:
+        now = self.clock()
+        return any(c != client and now - t < ABOUT for c, t in self.seen.items())
+
+    def asked(self, client: str) -> None:
+        now = self.clock()
+        self.seen[client] = now
+        if len(self.seen) > 4 * _REMEMBERED_TEXTS:  # forget clients long gone
+            self.seen = {c: t for c, t in self.seen.items() if now - t < ABOUT}
+            self.used = {c: v for c, v in self.used.items() if self.level(c) > 0}
+
+    def spent(self, client: str, text: str, seconds: float) -> None:
+        self.used[client] = (self.level(client) + seconds, self.clock())
+        self.texts.pop(text, None)
+        self.texts[text] = seconds
+        if len(self.texts) > _REMEMBERED_TEXTS:
+            del self.texts[next(iter(self.texts))]
+
+
+def client_key(address: str) -> str:
+    """The unit the fair-use limits count: an IPv4 address, an IPv6 /64 (one host often
+    holds a whole /64), anything else as it is.
+
+    >>> client_key("2001:db8:1:2:aaaa::1"), client_key("203.0.113.7")
+    ('2001:db8:1:2::/64', '203.0.113.7')
+    """
+    import ipaddress
+
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+class _Waiter(NamedTuple):
+    rank: tuple[int, float, int]  # (long, client's use, arrival)
+    client: str
+    long: bool
+    future: asyncio.Future
+
+
 class QueryPool:
     """A fixed number of confined worker processes; each runs one query at a time."""
 
@@ -361,14 +458,12 @@ class QueryPool:
         self.nt_path, self.root = nt_path, root
         self.limits = limits or Limits()
         self._ctx = multiprocessing.get_context("spawn")  # no fork from a threaded server
-        self._idle: asyncio.Queue[_Worker] | None = None
+        self._idle: list[_Worker] | None = None
         self._all: set[_Worker] = set()
-        # pipe reads run here, never on the event loop (worker starts: the default executor)
-        self._threads = ThreadPoolExecutor(
-            max_workers=self.limits.workers + 1, thread_name_prefix="kg-pipe"
-        )
-        self._waiting = 0
+        self._waiters: list[_Waiter] = []
+        self._arrivals = 0
         self._per_client: dict[str, int] = {}
+        self.fair = Fairness(self.limits.client_budget)
         self.mechanism = ""
         self.killed = 0
         self.replaced = 0
@@ -382,21 +477,21 @@ class QueryPool:
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self._loop = loop
-        self._idle = asyncio.Queue()
+        self._idle = []
         workers = await asyncio.gather(
             *(loop.run_in_executor(None, self._spawn) for _ in range(self.limits.workers))
         )
         for w in workers:
-            self._idle.put_nowait(w)
+            self._release(w)
 
     async def stop(self) -> None:
         for w in list(self._all):
             w.stop()
         self._all.clear()
-        self._threads.shutdown(wait=False, cancel_futures=True)
 
     async def run(self, job: Job, client: str = "") -> Answer:
-        """Answer one query: wait (boundedly) for a worker, then run it within the time limit."""
+        """Answer one query: wait (boundedly, in turn) for a worker, then run it within the
+        time limit."""
         assert self._idle is not None, "start() the pool first"
         limits = self.limits
         retry = ("Retry-After", str(max(1, round(limits.timeout))))
@@ -407,24 +502,83 @@ class QueryPool:
                 "this endpoint's limit; wait for them",
                 retry,
             )
-        if self._waiting >= limits.max_queue and self._idle.empty():
+        wait = self.fair.over_budget(client)
+        if wait > 0:
+            return _error(
+                429,
+                f"this client has used its {limits.client_budget:g} s of query time a minute, "
+                f"this endpoint's limit; try again in {wait:.0f} s",
+                ("Retry-After", str(max(1, round(wait + 0.5)))),
+            )
+        if len(self._waiters) >= limits.max_queue and not self._idle:
             return _error(503, "the endpoint is busy; try again shortly", retry)
+        long = self.fair.is_long(client, job.text)
+        self.fair.asked(client)
         self._per_client[client] = self._per_client.get(client, 0) + 1
         try:
-            self._waiting += 1
-            try:
-                worker = await asyncio.wait_for(self._idle.get(), limits.queue_wait)
-            except TimeoutError:
+            worker = await self._acquire(client, long)
+            if worker is None:
                 return _error(503, "all query workers are busy; try again shortly", retry)
+            start = self._loop.time()
+            try:
+                return await self._on(worker, job)
             finally:
-                self._waiting -= 1
-            return await self._on(worker, job)
+                self.fair.spent(client, job.text, self._loop.time() - start)
         finally:
             left = self._per_client[client] - 1
             if left:
                 self._per_client[client] = left
             else:
                 del self._per_client[client]
+
+    def _may_start(self, client: str, long: bool) -> bool:
+        """Whether a query may take an idle worker now: a long one never takes the last
+        one while another client is about."""
+        assert self._idle is not None
+        if not self._idle:
+            return False
+        return not long or len(self._idle) > 1 or not self.fair.others_about(client)
+
+    async def _acquire(self, client: str, long: bool) -> _Worker | None:
+        assert self._idle is not None
+        if not self._waiters and self._may_start(client, long):
+            return self._idle.pop()
+        self._arrivals += 1
+        rank = (int(long), self.fair.level(client), self._arrivals)
+        waiter = _Waiter(rank, client, long, self._loop.create_future())
+        self._waiters.append(waiter)
+        self._waiters.sort()
+        self._dispatch()  # an idle worker that the waiters before it may not have
+        got = False
+        try:
+            worker = await asyncio.wait_for(asyncio.shield(waiter.future), self.limits.queue_wait)
+            got = True
+            return worker
+        except TimeoutError:
+            return None
+        finally:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+            if not got and waiter.future.done() and not waiter.future.cancelled():
+                self._release(waiter.future.result())  # given one as time ran out, or gone
+
+    def _release(self, worker: _Worker) -> None:
+        """A worker is free: hand it to the first waiter that may have it, or keep it idle."""
+        assert self._idle is not None
+        self._idle.append(worker)
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Give idle workers to waiters, in rank order, each that may have one."""
+        assert self._idle is not None
+        for waiter in list(self._waiters):
+            if not self._idle:
+                return
+            if waiter.future.done():
+                continue
+            if self._may_start(waiter.client, waiter.long):
+                self._waiters.remove(waiter)
+                waiter.future.set_result(self._idle.pop())
 
     async def _on(self, worker: _Worker, job: Job) -> Answer:
         loop = asyncio.get_running_loop()
@@ -440,7 +594,7 @@ class QueryPool:
         except (EOFError, OSError):
             died = True  # find out why below
         if answer is not None and not answer.recycle:
-            self._idle.put_nowait(worker)  # type: ignore[union-attr]
+            self._release(worker)
             return answer
         if died:
             answer = await loop.run_in_executor(None, _death, worker, self.limits)
@@ -463,14 +617,13 @@ class QueryPool:
         except (RuntimeError, OSError):
             return
         self.replaced += 1
-        assert self._idle is not None
-        self._loop.call_soon_threadsafe(self._idle.put_nowait, worker)
+        self._loop.call_soon_threadsafe(self._release, worker)
 
     def status(self) -> dict[str, Any]:
         return {
             "workers": len(self._all),
-            "idle": self._idle.qsize() if self._idle else 0,
-            "waiting": self._waiting,
+            "idle": len(self._idle or ()),
+            "waiting": len(self._waiters),
             "sandbox": self.mechanism,
             "killed": self.killed,
             "replaced": self.replaced,
