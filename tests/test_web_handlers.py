@@ -151,3 +151,19 @@ def test_the_answer_cache_keeps_the_recent_within_its_bytes() -> None:
     off = AnswerCache(0)
     off.put(job("SELECT 1 {}"), small)
     assert off.get(job("SELECT 1 {}")) is None and len(off) == 0
+
+
+@pytest.mark.parametrize(("params", "said"), [
+    ([("state", "Japan"), ("offset", "-5")], "whole numbers"),
+    ([("state", "Japan"), ("limit", "-1")], "whole numbers"),
+    ([("state", "Japan"), ("limit", "5"), ("offset", "-5")], "whole numbers"),
+    ([("state", "Japan"), ("offset", "ten")], "whole numbers"),
+    ([("state", "Japan"), ("state", "Israel")], "'state' is given 2 times"),
+    ([("state", "Japan"), ("limit", "5"), ("limit", "6")], "'limit' is given 2 times"),
+])
+def test_bad_paging_and_repeated_parameters_are_400s(params, said, state) -> None:
+    """Never silently ignored: a negative offset without a limit, or two values of one
+    parameter (which one would the query have used?)."""
+    with alone(endpoint.api_query, "/api/queries/{name}", state) as client:
+        r = client.get("/api/queries/visits-to", params=params)
+    assert r.status_code == 400 and said in r.text, r.text

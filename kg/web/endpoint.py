@@ -265,6 +265,8 @@ def _page(request: Any, text: str, rows: int) -> Any:
     try:
         limit, offset = (int(v) if v not in (None, "") else None for v in asked.values())
     except ValueError:
+        limit = offset = -1
+    if (limit is not None and limit < 0) or (offset is not None and offset < 0):
         return text_response(400, "limit and offset are whole numbers, 0 or more")
     if limit is None and request.query_params.get("paged") != "0":
         try:
@@ -287,6 +289,12 @@ async def api_query(request: Any) -> Any:
     if q is None:
         return text_response(404, f"no saved query named {name!r}")
     control = ("format", "output", "download", "query", "limit", "offset", "paged")
+    given = [k for k, _ in request.query_params.multi_items()]
+    twice = sorted({k for k in given if given.count(k) > 1})
+    if twice:
+        return text_response(
+            400, f"the parameter {twice[0]!r} is given {given.count(twice[0])} times; give it once"
+        )
     values = {k: v for k, v in request.query_params.items() if k not in control}
     edited = "query" in request.query_params
     text = request.query_params["query"] if edited else q.text
