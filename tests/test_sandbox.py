@@ -12,6 +12,7 @@ import contextlib
 import multiprocessing
 import socket
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -305,3 +306,73 @@ def test_workers_refuse_to_start_unconfined(project, monkeypatch) -> None:
     p = QueryPool(cached_ntriples(project), project.root, Limits(workers=1))
     with pytest.raises(SandboxUnavailable, match="no mechanism enabled"):
         asyncio.run(p.start())
+
+
+# -- the fair share of workers, by the rules alone (a clock of our own) -------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_client_over_its_budget_waits_for_it_to_drain() -> None:
+    from kg.web.workers import Fairness
+
+    clock = Clock()
+    fair = Fairness(budget=30.0, clock=clock)  # 30 s a minute: drains 0.5 s a second
+    fair.spent("a", "q", 29.0)
+    assert fair.over_budget("a") == 0.0
+    fair.spent("a", "q", 3.0)  # 32 s used: 2 s over
+    assert fair.over_budget("a") == pytest.approx(4.0)
+    clock.now += 4.0
+    assert fair.over_budget("a") == 0.0
+    assert fair.over_budget("b") == 0.0  # others are not charged
+    assert Fairness(budget=0.0, clock=clock).over_budget("a") == 0.0  # 0: no budget
+
+
+def test_long_queries_are_known_by_their_client_or_their_text() -> None:
+    from kg.web.workers import ABOUT, QUICK, Fairness
+
+    clock = Clock()
+    fair = Fairness(budget=30.0, clock=clock)
+    assert not fair.is_long("a", "heavy")
+    fair.spent("a", "heavy", 3.0)
+    assert fair.is_long("a", "light") and fair.is_long("b", "heavy")  # the client; the text
+    assert not fair.is_long("b", "light")
+    clock.now += (3.0 - QUICK) / fair.rate + 0.1  # the bucket drained below QUICK
+    assert not fair.is_long("a", "light")
+    fair.asked("a")
+    assert fair.others_about("b") and not fair.others_about("a")
+    clock.now += ABOUT + 1
+    assert not fair.others_about("b")
+
+
+def test_a_long_query_never_takes_the_last_idle_worker_while_others_are_about() -> None:
+    from kg.web.workers import QueryPool
+
+    async def go() -> list[str]:
+        pool = QueryPool(Path("unused.nt"), Path("."))
+        pool._loop, pool._idle = asyncio.get_running_loop(), ["w1"]
+        pool.fair.asked("victim")
+        got = []
+
+        async def take(client: str, long: bool) -> None:
+            worker = await pool._acquire(client, long)
+            got.append(f"{client}:{worker}")
+
+        heavy = asyncio.ensure_future(take("abuser", True))
+        await asyncio.sleep(0.05)
+        assert not got  # waiting: the one idle worker is the quick lane
+        await take("victim", False)  # a quick query passes it
+        pool._release("w2")  # one worker idle again: still the lane
+        await asyncio.sleep(0.05)
+        assert len(got) == 1
+        pool._release("w1")  # two idle: the long query may have one
+        await heavy
+        return got
+
+    assert asyncio.run(go()) == ["victim:w1", "abuser:w1"]

@@ -493,3 +493,44 @@ def test_long_answers_from_busy_workers_arrive_whole(http: httpx.Client) -> None
     with ThreadPoolExecutor(4) as pool:  # the test server's limit per client
         answers = list(pool.map(ask, range(16)))
     assert answers == [(200, 1500)] * 16
+
+
+# -- shared caches: Vary, ETag, 304 -------------------------------------------------------
+
+
+@pytest.mark.parametrize(("path", "params", "accept"), [
+    ("/id/state/japan", {}, "text/html"),
+    ("/id/state/japan", {}, "text/turtle"),
+    ("/sparql", {"query": COUNT}, "application/sparql-results+json"),
+    ("/api/queries/visits-to", {"state": "Japan", "format": "csv"}, "*/*"),
+    ("/", {}, "text/html"),
+])
+def test_answers_carry_validators_and_revalidate_with_304(path, params, accept, http) -> None:
+    first = http.get(path, params=params, headers={"Accept": accept})
+    assert first.status_code == 200
+    assert "accept" in first.headers["vary"].lower()
+    etag = first.headers["etag"]
+    assert etag.startswith('"') and "max-age" in first.headers["cache-control"]
+    again = http.get(path, params=params, headers={"Accept": accept, "If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+    head = http.head(path, params=params, headers={"Accept": accept})
+    assert head.headers["etag"] == etag  # the same representation, without its body
+
+
+def test_each_representation_has_its_own_etag(http) -> None:
+    html = http.get("/id/state/japan", headers={"Accept": "text/html"})
+    turtle = http.get("/id/state/japan", headers={"Accept": "text/turtle",
+                                                  "If-None-Match": html.headers["etag"]})
+    assert turtle.status_code == 200 and turtle.headers["content-type"].startswith("text/turtle")
+    assert turtle.headers["etag"] != html.headers["etag"]
+
+
+def test_what_changes_or_is_posted_is_never_validated(http) -> None:
+    now = http.get("/sparql", params={"query": "SELECT (NOW() AS ?t) {}"})
+    assert now.status_code == 200 and "etag" not in now.headers
+    assert now.headers["cache-control"] == "no-store"
+    posted = http.post("/sparql", data={"query": COUNT})
+    assert posted.status_code == 200 and "etag" not in posted.headers
+    assert "etag" not in http.get("/health").headers
+    missing = http.get("/id/state/atlantis", headers={"If-None-Match": "*"})
+    assert missing.status_code == 404 and "etag" not in missing.headers

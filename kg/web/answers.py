@@ -24,6 +24,11 @@ from kg.web.workers import Answer, Job
 _CHANGING = re.compile(r"\b(NOW|RAND|UUID|STRUUID|BNODE)\s*\(", re.I)
 
 
+def changes_between_askings(text: str) -> bool:
+    """Does the query call a function whose value changes each time it is asked?"""
+    return _CHANGING.search(Scan(text).code) is not None
+
+
 def _key(job: Job) -> tuple[Any, ...]:
     bindings = tuple(sorted((name, str(term)) for name, term in job.bindings.items()))
     return job.text, tuple(job.accept), bindings, job.base_iri, job.context_url
@@ -53,7 +58,7 @@ class AnswerCache:
         if answer.status != 200 or not self.max_bytes:
             return
         cost = len(answer.body) + len(job.text) + 256  # the key, the tuple, the dict slot
-        if cost > self.max_bytes // 8 or _CHANGING.search(Scan(job.text).code):
+        if cost > self.max_bytes // 8 or changes_between_askings(job.text):
             return
         key = _key(job)
         if key in self._answers:

@@ -14,7 +14,6 @@ Routes (handlers in :mod:`kg.web.endpoint` and :mod:`kg.web.pages`):
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -30,6 +29,8 @@ from kg.store.oxigraph import OxigraphEngine
 from kg.store.results import SelectResult
 from kg.web import endpoint, pages, reconcile
 from kg.web.answers import AnswerCache
+from kg.web.caching import CacheHeaders, build_tag
+from kg.web.connections import guarded_protocol
 from kg.web.sandbox import SandboxUnavailable, confine
 from kg.web.state import AppState, Settings
 from kg.web.workers import QueryPool
@@ -109,7 +110,11 @@ def create_app(project: Project | None = None, settings: Settings | None = None)
         allow_headers=["Accept", "Content-Type"],
         max_age=3600,
     )
-    app = Starlette(routes=routes(), middleware=[cors], lifespan=lifespan)
+    from kg.registry import __version__
+
+    tag = build_tag(state.project.content_key(), __version__, HERE)
+    validators = Middleware(CacheHeaders, tag=tag)  # inside CORS: a 304 gets CORS headers too
+    app = Starlette(routes=routes(), middleware=[cors, validators], lifespan=lifespan)
     app.state.kg = state
     app.state.pool = state.pool
     return app
@@ -185,7 +190,7 @@ def serve(
         limit_concurrency=settings.max_connections,
         proxy_headers=True,
         forwarded_allow_ips=settings.trusted_proxies,
-        http=_guarded_protocol(settings),  # type: ignore[arg-type]
+        http=guarded_protocol(settings),  # type: ignore[arg-type]
     )
     uvicorn.Server(config).run(sockets=[sock])
 
@@ -245,153 +250,6 @@ def _replace(settings: Settings, **changes: Any) -> Settings:
     from dataclasses import replace
 
     return replace(settings, **changes)
-
-
-def _guarded_protocol(settings: Settings) -> type:
-    """uvicorn's HTTP protocol (httptools), guarded where each rule takes effect:
-
-    - a connection that has not sent a request's headers within ``read_timeout`` of
-      opening, or of its previous response, is closed (slow or idle clients);
-    - one address may hold at most ``per_address_connections`` connections (a trusted
-      proxy is not counted: it carries many clients); past that a new one is answered
-      429 and closed at once, so one address never takes every connection slot;
-    - a request's head is capped as it is read, before any work: the request line (414),
-      each header, all of them and their number (431); a head still unfinished past those
-      sizes together is refused without being read further.
-    """
-    import httptools
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-
-    from kg.web.protocol import MAX_HEADER_BYTES, MAX_HEADERS, MAX_HEADERS_BYTES, URL_SLACK
-    from kg.web.workers import client_key
-
-    seconds = settings.read_timeout
-    url_cap = settings.max_request_bytes + URL_SLACK
-    head_cap = url_cap + MAX_HEADERS_BYTES + settings.max_request_bytes
-    per_address = settings.per_address_connections
-    trusted = {client_key(a.strip()) for a in settings.trusted_proxies.split(",") if a.strip()}
-    open_from: dict[str, int] = {}
-
-    class Refusal(Exception):
-        pass
-
-    class GuardedProtocol(HttpToolsProtocol):  # type: ignore[misc]
-        _kg_timer: asyncio.TimerHandle | None = None
-        _kg_key: str | None = None
-        _kg_head = 0  # bytes of the head read so far; -1 once the headers are complete
-        _kg_headers = 0
-        _kg_refused = False
-
-        def connection_made(self, transport: Any) -> None:
-            super().connection_made(transport)
-            key = client_key(self.client[0]) if self.client else ""
-            if key not in trusted:
-                if open_from.get(key, 0) >= per_address:
-                    self._kg_refuse(
-                        429,
-                        f"this address already has {per_address} open connections, this "
-                        "server's limit; close some",
-                    )
-                    return
-                open_from[key] = open_from.get(key, 0) + 1
-                self._kg_key = key
-            self._kg_arm()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            if self._kg_timer is not None:
-                self._kg_timer.cancel()
-            if self._kg_key is not None:
-                left = open_from.get(self._kg_key, 1) - 1
-                if left > 0:
-                    open_from[self._kg_key] = left
-                else:
-                    open_from.pop(self._kg_key, None)
-                self._kg_key = None
-            super().connection_lost(exc)
-
-        def data_received(self, data: bytes) -> None:
-            if self._kg_refused:
-                return
-            if self._kg_head >= 0:
-                self._kg_head += len(data)
-                if self._kg_head > head_cap:
-                    self._kg_refuse(431, f"the request's head is larger than {head_cap} bytes")
-                    return
-            super().data_received(data)
-
-        def send_400_response(self, msg: str) -> None:
-            if not self._kg_refused:  # a cap's refusal has answered already
-                super().send_400_response(msg)
-
-        def on_message_begin(self) -> None:
-            super().on_message_begin()
-            self._kg_headers = 0
-
-        def on_url(self, url: bytes) -> None:
-            super().on_url(url)
-            if len(self.url) > url_cap:
-                self._kg_refuse(414, f"the request line is longer than {url_cap} bytes")
-                raise Refusal
-
-        def on_header(self, name: bytes, value: bytes) -> None:
-            size = len(name) + len(value)
-            self._kg_headers += size
-            if size > MAX_HEADER_BYTES:
-                shown = name[:40].decode("latin-1")  # a token: httptools refuses anything else
-                why = f"the header {shown} is larger than {MAX_HEADER_BYTES} bytes"
-            elif self._kg_headers > MAX_HEADERS_BYTES:
-                why = f"the headers together are larger than {MAX_HEADERS_BYTES} bytes"
-            elif len(self.headers) >= MAX_HEADERS:
-                why = f"the request has more than {MAX_HEADERS} headers"
-            else:
-                super().on_header(name, value)
-                return
-            self._kg_refuse(431, why)
-            raise Refusal
-
-        def on_headers_complete(self) -> None:
-            self._kg_head = -1
-            super().on_headers_complete()
-
-        def on_message_complete(self) -> None:
-            super().on_message_complete()
-            self._kg_head = 0  # a next request's head may follow
-
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            self._kg_arm()
-
-        def _kg_refuse(self, status: int, message: str) -> None:
-            """Answer ``status`` with ``message`` and close, reading nothing more."""
-            self._kg_refused = True
-            reason = {414: b"URI Too Long", 429: b"Too Many Requests",
-                      431: b"Request Header Fields Too Large"}[status]  # fmt: skip
-            body = (message + "\n").encode()
-            extra = [f"{k}: {v}".encode() for k, v in refusal_headers()]
-            head = [b"HTTP/1.1 %d %s" % (status, reason),
-                    b"content-type: text/plain; charset=utf-8",
-                    b"content-length: %d" % len(body), b"connection: close", *extra]  # fmt: skip
-            if status == 429:
-                head.append(b"retry-after: 5")
-            self.transport.write(b"\r\n".join(head) + b"\r\n\r\n" + body)
-            self.transport.close()
-
-        def _kg_arm(self) -> None:
-            if self._kg_timer is not None:
-                self._kg_timer.cancel()
-            self._kg_timer = self.loop.call_later(seconds, self._kg_expire, self.cycle)
-
-        def _kg_expire(self, armed_with: Any) -> None:
-            if self.cycle is armed_with and not self.transport.is_closing():
-                self.transport.close()  # no new request began in time
-
-    del httptools  # imported to fail early where uvicorn would fall back to h11
-    return GuardedProtocol
-
-
-def refusal_headers() -> list[tuple[str, str]]:
-    """Headers every answer carries, those the protocol writes itself included."""
-    return [("x-content-type-options", "nosniff")]
 
 
 __all__ = ["Settings", "create_app", "preflight", "routes", "serve"]

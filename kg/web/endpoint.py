@@ -17,6 +17,7 @@ from kg.namespaces import GRAPH_IRI
 from kg.queries import bind_params
 from kg.registry import RESULT_FORMATS
 from kg.sparqltext import check, page, uses_variable
+from kg.web.answers import changes_between_askings
 from kg.web.protocol import (
     acceptable,
     neutralise_formulas,
@@ -148,10 +149,14 @@ def _formats(fields: list[tuple]) -> list[str]:
     return [v for k, v in fields if k in ("format", "output")]
 
 
-def _answer(result: Answer, *, head: bool = False, download: str | None = None) -> Any:
+def _answer(
+    result: Answer, *, head: bool = False, download: str | None = None, text: str = ""
+) -> Any:
     from starlette.responses import Response
 
     headers = {"Vary": "Accept", **dict(result.headers)}
+    if changes_between_askings(text):  # NOW(), RAND() …: no cache may keep the answer
+        headers["Cache-Control"] = "no-store"
     body = result.body
     if download and result.status == 200:
         kind = result.content_type.split(";")[0]
@@ -217,7 +222,7 @@ async def sparql(request: Any) -> Any:
         )
     result = await _run(request, state, text, accept)
     download = "query" if any(k == "download" for k, _ in fields) else None
-    return _answer(result, head=request.method == "HEAD", download=download)
+    return _answer(result, head=request.method == "HEAD", download=download, text=text)
 
 
 # -- saved queries --------------------------------------------------------------------
@@ -332,4 +337,4 @@ async def api_query(request: Any) -> Any:
             headers.append(("Link", f'<{prefix}{after.path}?{after.query}>; rel="next"'))
         result = result._replace(headers=(*result.headers, *headers))
     download = name if "download" in request.query_params else None
-    return _answer(result, head=request.method == "HEAD", download=download)
+    return _answer(result, head=request.method == "HEAD", download=download, text=text)
