@@ -376,3 +376,23 @@ def test_a_long_query_never_takes_the_last_idle_worker_while_others_are_about() 
         return got
 
     assert asyncio.run(go()) == ["victim:w1", "abuser:w1"]
+
+
+def test_a_quick_query_stops_a_new_clients_long_one_when_every_worker_runs_one(pool) -> None:
+    """The one case the lane cannot cover: a new client's first long query (not yet known
+    as long) holds every worker; a quick query that has waited PREEMPT_AFTER stops it."""
+    from kg.web.workers import PREEMPT_AFTER, Job
+
+    explosive = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+
+    async def go():
+        heavy = asyncio.ensure_future(pool.run(Job(explosive, ["text/csv"], {}), "new-client"))
+        await asyncio.sleep(0.3)
+        start = asyncio.get_running_loop().time()
+        quick = await pool.run(Job("ASK { BIND(7 AS ?q) }", ["text/csv"], {}), "quick-client")
+        return await heavy, quick, asyncio.get_running_loop().time() - start
+
+    heavy, quick, waited = pool.loop.run_until_complete(go())
+    assert heavy.status == 503 and b"give a quick query its turn" in heavy.body
+    assert quick.status == 200
+    assert waited >= PREEMPT_AFTER - 0.3  # it did wait its turn first (20 s time limit here)

@@ -318,10 +318,12 @@ class _Worker:
         self.remove_log()
 
 
-async def _readable(loop: asyncio.AbstractEventLoop, conn: Any, timeout: float) -> bool:
+async def _readable(
+    loop: asyncio.AbstractEventLoop, conn: Any, timeout: float, ready: asyncio.Future
+) -> bool:
     """Whether ``conn`` has something to read (an answer, or the end of a dead worker's
-    pipe) within ``timeout`` seconds, waiting on the event loop, not in a thread."""
-    ready = loop.create_future()
+    pipe) within ``timeout`` seconds, waiting on the event loop, not in a thread; False
+    too when ``ready`` is given False from elsewhere (the query was preempted)."""
     fd = conn.fileno()
     loop.add_reader(fd, lambda: ready.done() or ready.set_result(True))
     try:
@@ -364,6 +366,9 @@ def _death(worker: _Worker, limits: Limits) -> Answer:
 QUICK = 0.5
 #: a client counts as about (so long queries leave it a lane) this long after its last query
 ABOUT = 30.0
+#: a quick query that has waited this long stops the most-used client's long query, when
+#: every worker runs one that has run this long (new clients' first long queries)
+PREEMPT_AFTER = 1.0
 _REMEMBERED_TEXTS = 1024
 
 
@@ -444,6 +449,15 @@ def client_key(address: str) -> str:
     return str(ip)
 
 
+class _Running:
+    """A query a worker is running: whose, since when, and how to stop waiting for it."""
+
+    __slots__ = ("client", "preempted", "ready", "since")
+
+    def __init__(self, client: str, since: float, ready: asyncio.Future) -> None:
+        self.client, self.since, self.ready, self.preempted = client, since, ready, False
+
+
 class _Waiter(NamedTuple):
     rank: tuple[int, float, int]  # (long, client's use, arrival)
     client: str
@@ -461,12 +475,14 @@ class QueryPool:
         self._idle: list[_Worker] | None = None
         self._all: set[_Worker] = set()
         self._waiters: list[_Waiter] = []
+        self._running: dict[_Worker, _Running] = {}
         self._arrivals = 0
         self._per_client: dict[str, int] = {}
         self.fair = Fairness(self.limits.client_budget)
         self.mechanism = ""
         self.killed = 0
         self.replaced = 0
+        self.preempted = 0
 
     def _spawn(self) -> _Worker:
         worker = _Worker(self._ctx, self.nt_path, self.limits, self.root)
@@ -521,7 +537,7 @@ class QueryPool:
                 return _error(503, "all query workers are busy; try again shortly", retry)
             start = self._loop.time()
             try:
-                return await self._on(worker, job)
+                return await self._on(worker, job, client)
             finally:
                 self.fair.spent(client, job.text, self._loop.time() - start)
         finally:
@@ -549,6 +565,8 @@ class QueryPool:
         self._waiters.append(waiter)
         self._waiters.sort()
         self._dispatch()  # an idle worker that the waiters before it may not have
+        if not long:
+            self._loop.call_later(PREEMPT_AFTER, self._preempt_for, waiter)
         got = False
         try:
             worker = await asyncio.wait_for(asyncio.shield(waiter.future), self.limits.queue_wait)
@@ -561,6 +579,26 @@ class QueryPool:
                 self._waiters.remove(waiter)
             if not got and waiter.future.done() and not waiter.future.cancelled():
                 self._release(waiter.future.result())  # given one as time ran out, or gone
+
+    def _preempt_for(self, waiter: _Waiter) -> None:
+        """A quick query has waited :data:`PREEMPT_AFTER`: if every worker is running a
+        query that has run longer than that (and none is being replaced), stop the one
+        whose client used most, so the quick one runs. Only new clients' first long
+        queries get here: once known, long queries leave a worker free (:class:`Fairness`)."""
+        if waiter.future.done() or waiter not in self._waiters or self._idle:
+            return
+        if len(self._all) < self.limits.workers:
+            return  # a replacement is starting: it will take the quick query
+        now = self._loop.time()
+        running = [r for r in self._running.values()
+                   if now - r.since >= PREEMPT_AFTER and r.client != waiter.client
+                   and not r.preempted]  # fmt: skip
+        if len(running) < len(self._all):
+            return  # some query is about to finish, or is the waiter's own client's
+        victim = max(running, key=lambda r: (self.fair.level(r.client), now - r.since))
+        victim.preempted = True
+        if not victim.ready.done():
+            victim.ready.set_result(False)
 
     def _release(self, worker: _Worker) -> None:
         """A worker is free: hand it to the first waiter that may have it, or keep it idle."""
@@ -580,24 +618,36 @@ class QueryPool:
                 self._waiters.remove(waiter)
                 waiter.future.set_result(self._idle.pop())
 
-    async def _on(self, worker: _Worker, job: Job) -> Answer:
+    async def _on(self, worker: _Worker, job: Job, client: str) -> Answer:
         loop = asyncio.get_running_loop()
         answer: Answer | None = None
         died = False
+        ready = loop.create_future()
+        self._running[worker] = _Running(client, loop.time(), ready)
         try:
             # on the event loop itself: an idle worker is waiting to read the job, and the
             # answer is read once the pipe says it is there (a thread hop per step cost
             # half the throughput: 1,441 lookups/s before, 2,885 after, bench/load.py --lookups)
             worker.conn.send(job)
-            if await _readable(loop, worker.conn, self.limits.timeout):
+            if await _readable(loop, worker.conn, self.limits.timeout, ready):
                 answer = worker.conn.recv()
         except (EOFError, OSError):
             died = True  # find out why below
+        finally:
+            preempted = self._running.pop(worker).preempted
         if answer is not None and not answer.recycle:
             self._release(worker)
             return answer
         if died:
             answer = await loop.run_in_executor(None, _death, worker, self.limits)
+        elif answer is None and preempted:
+            self.preempted += 1
+            answer = _error(
+                503,
+                f"the query was stopped after {PREEMPT_AFTER:g} s to give a quick query "
+                "its turn: every worker was running a long query; try again shortly",
+                ("Retry-After", str(max(1, round(self.limits.timeout)))),
+            )
         elif answer is None:  # still running: the time limit stopped it
             self.killed += 1
             answer = _error(
@@ -627,4 +677,5 @@ class QueryPool:
             "sandbox": self.mechanism,
             "killed": self.killed,
             "replaced": self.replaced,
+            "preempted": self.preempted,
         }
