@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import resource
+import shutil
 import socket
 import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
@@ -367,3 +370,57 @@ def test_pages_are_computed_once(project) -> None:
         assert client.get("/ontology", headers={"Accept": "application/n-triples"}).status_code \
             == 200
         assert client.get("/ontology", headers={"Accept": "application/n-triples"}).content
+
+
+# -- what one process cannot do alone: the documented reverse proxy, run ------------------
+
+
+def _proxied(config: str, tmp: Path, port: int, upstream: int) -> str:
+    """The documented nginx settings in a whole nginx.conf of their own, on ``port``."""
+    snippet = re.sub(r"listen \d+;", f"listen 127.0.0.1:{port};", config)
+    snippet = snippet.replace("server 127.0.0.1:8000", f"server 127.0.0.1:{upstream}")
+    temp = " ".join(f"{name}_temp_path {tmp / name};"
+                    for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    user = "user root;" if os.geteuid() == 0 else ""
+    return (f"{user} worker_processes 1; pid {tmp / 'nginx.pid'}; error_log {tmp / 'error.log'};"
+            f" events {{ worker_connections 2048; }} http {{ access_log off; {temp} {snippet} }}")
+
+
+def test_the_documented_proxy_settings_hold(defaults: str, tmp_path: Path) -> None:
+    """docs/nginx-kg.conf in front of kg serve: connections held from many addresses wait
+    in nginx, not in kg serve, and each client is limited there too."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists():
+        pytest.skip("nginx is not installed (.ci/run installs it): the proxy example is untested")
+    config = (Path(__file__).parent.parent / "docs" / "nginx-kg.conf").read_text()
+    port = free_port()
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(_proxied(config, tmp_path, port, int(defaults.rsplit(":", 1)[1])))
+    proc = subprocess.Popen([nginx, "-p", str(tmp_path), "-c", str(conf), "-g", "daemon off;"],
+                            stderr=subprocess.PIPE, text=True)
+    held: list[socket.socket] = []
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 10
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(url + "/health", timeout=1).status_code == 200:
+                    break
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+            time.sleep(0.1)
+        for i in range(400):  # a flood from 100 addresses, past kg serve's 256 connections
+            with contextlib.suppress(OSError):
+                held.append(socket.create_connection(
+                    ("127.0.0.1", port), timeout=2, source_address=(f"127.0.1.{i % 100 + 1}", 0)))
+        transport = httpx.HTTPTransport(local_address="127.0.2.1")
+        with httpx.Client(base_url=url, timeout=10, transport=transport) as c:
+            statuses = [c.get("/sparql", params={"query": f"ASK {{ BIND({i} AS ?n) }}"})
+                        .status_code for i in range(10)]  # fmt: skip
+            assert statuses == [200] * 10, statuses
+            burst = [c.get("/health").status_code for _ in range(80)]
+        assert 429 in burst  # one client past its rate: refused by the proxy
+    finally:
+        for s in held:
+            s.close()
+        proc.terminate()
+        proc.wait(10)
