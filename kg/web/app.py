@@ -22,6 +22,7 @@ from typing import Any
 
 from kg import sparql
 from kg.errors import KGError
+from kg.links import safe_href
 from kg.namespaces import shorten
 from kg.project import Project
 from kg.queries import list_queries
@@ -30,6 +31,7 @@ from kg.store.oxigraph import OxigraphEngine
 from kg.store.results import SelectResult
 from kg.web import endpoint, pages, reconcile
 from kg.web.answers import AnswerCache
+from kg.web.headers import SecurityHeaders
 from kg.web.sandbox import SandboxUnavailable, confine
 from kg.web.state import AppState, Settings
 from kg.web.workers import QueryPool
@@ -72,7 +74,7 @@ def app_state(project: Project, settings: Settings) -> AppState:
     assert isinstance(count, SelectResult)
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape())
     env.filters["short"] = shorten
-    env.globals["local"] = pages.local_path
+    env.filters["href"] = safe_href  # a link only to this site or an http(s) URL
     return AppState(
         project=project,
         settings=settings,
@@ -109,7 +111,8 @@ def create_app(project: Project | None = None, settings: Settings | None = None)
         allow_headers=["Accept", "Content-Type"],
         max_age=3600,
     )
-    app = Starlette(routes=routes(), middleware=[cors], lifespan=lifespan)
+    secure = Middleware(SecurityHeaders)  # first: outermost, so CORS answers carry them too
+    app = Starlette(routes=routes(), middleware=[secure, cors], lifespan=lifespan)
     app.state.kg = state
     app.state.pool = state.pool
     return app
