@@ -425,8 +425,11 @@ def test_the_pages_work_under_their_policy(browser, site: str) -> None:
         browser.get(site + path)
         wait.until(lambda d, r=ready: d.find_elements(By.ID, r))
     browser.get(site + "/timeline.svg")  # alone, styled by the site's stylesheet
-    tip = browser.find_element(By.CSS_SELECTOR, "a text.tip")
+    mark = browser.find_element(By.CSS_SELECTOR, "a")
+    tip = mark.find_element(By.CSS_SELECTOR, "text.tip")
     assert not tip.is_displayed()
+    ActionChains(browser).move_to_element(mark.find_element(By.TAG_NAME, "circle")).perform()
+    wait.until(lambda d: tip.is_displayed())
     browser.get(site + "/reconcile/preview?id=person/shinzo-abe")
     assert browser.find_element(By.TAG_NAME, "h1").value_of_css_property("font-size") == "16px"
     assert violations() == []
