@@ -16,7 +16,7 @@ from html import escape
 from typing import NamedTuple
 
 from kg import sparql
-from kg.namespaces import BASE
+from kg.links import safe_href
 from kg.store import Engine, SelectResult
 
 LANES = ["Visits to Japan", "Visits to Israel", "Agreements", "Other events"]
@@ -40,9 +40,10 @@ class Item(NamedTuple):
         return int(self.date[:4])
 
     @property
-    def href(self) -> str:
-        """Where the item's page is served, on the same site."""
-        return "/" + self.iri[len(BASE) :] if self.iri.startswith(BASE) else self.iri
+    def href(self) -> str | None:
+        """Where the item's page is served, on the same site (``None``: not a web address,
+        so not a link)."""
+        return safe_href(self.iri)
 
     @property
     def short(self) -> str:
@@ -107,26 +108,32 @@ def _milestone_label(
         else ""
     )
     return (
-        f'{leader}<text class="milestone" transform="translate({ax:.1f},{ty:.1f}) '
+        f'{leader}<text class="milestone" font-size="10" fill="#333" '
+        f'transform="translate({ax:.1f},{ty:.1f}) '
         f'rotate({angle})">{escape(item.short)}</text>'
     )
 
 
-def timeline_svg(engine: Engine, *, start: int = 1950) -> str:
+def timeline_svg(engine: Engine, *, start: int = 1950, stylesheet: str | None = None) -> str:
     """Deterministic SVG: one row per lane, one linked mark per dated item, stacked in a
-    year; the axis runs from ``start`` to the last item's year."""
+    year; the axis runs from ``start`` to the last item's year.
+
+    No ``<style>`` inside (a page's Content-Security-Policy may forbid inline styles): a
+    mark's name shows on hover or focus through the rules of ``class="kg-timeline"`` in
+    the site's stylesheet, linked with ``stylesheet`` when the picture stands alone.
+    Without those rules the names stay hidden (each mark still has its ``<title>``)."""
     items = timeline_items(engine)
     end = max([start + 10, *(i.year + 1 for i in items)])
     width, left, row, top = 1000, 130, 78, 70
     # room on the right for the last labels, which slant up and to the right
     x = lambda year: left + (year - start) * (width - left - 160) / (end - start)  # noqa: E731
     height = top + row * len(LANES) + 40
+    linked = f'<?xml-stylesheet type="text/css" href="{escape(stylesheet or "")}"?>'
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'role="img" aria-labelledby="tl-title tl-desc" font-family="sans-serif" font-size="12">',
-        "<style>a .tip{display:none} a:hover .tip,a:focus .tip{display:inline}"
-        " a:focus circle{stroke:#000;stroke-width:2} .tip{font-size:12px;font-weight:600}"
-        " .milestone{font-size:10px;fill:#333}</style>",
+        *([linked] if stylesheet else []),
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="kg-timeline" viewBox="0 0 {width} '
+        f'{height}" role="img" aria-labelledby="tl-title tl-desc" font-family="sans-serif" '
+        'font-size="12">',
         '<title id="tl-title">Israel–Japan relations over the years: visits by direction, '
         "agreements and other dated events</title>",
     ]
@@ -158,12 +165,14 @@ def timeline_svg(engine: Engine, *, start: int = 1950) -> str:
         label = ""
         if item.milestone:
             label = _milestone_label(item, cx, cy, last_label)
+        href = item.href
         parts.append(
-            f'<a href="{escape(item.href)}" target="_top" aria-label="{name}">'
-            f'<circle class="mark" cx="{cx:.1f}" cy="{cy:.1f}" r="5" '
+            (f'<a href="{escape(href)}" target="_top" aria-label="{name}">' if href else "<g>")
+            + f'<circle class="mark" cx="{cx:.1f}" cy="{cy:.1f}" r="5" '
             f'fill="{COLOURS[item.lane]}" fill-opacity="0.85"><title>{name}</title></circle>'
-            f'{label}<text class="tip" x="{min(cx, width - 260):.1f}" y="{top - 45}">'
-            f"{name}</text></a>"
+            f'{label}<text class="tip" display="none" font-weight="600" '
+            f'x="{min(cx, width - 260):.1f}" y="{top - 45}">'
+            f"{name}</text>{'</a>' if href else '</g>'}"
         )
     legend = ", ".join(f"{escape(k)}: {v}" for k, v in counts.items())
     parts.append(

@@ -33,6 +33,7 @@ def browser() -> Iterator:
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic", "--window-size=1280,1400"):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # CSP reports, read below
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
     try:
@@ -317,3 +318,118 @@ def test_a_long_answer_comes_in_pages_not_a_refusal(browser, project: Project) -
         assert not browser.find_elements(By.XPATH, "//div[@id='pager']/button[text()='Next page']")
         pager.find_element(By.XPATH, "//button[text()='Previous page']").click()
         wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "rows 11–20"))
+
+
+# -- only safe links, and the pages under their Content-Security-Policy ------------------
+
+ALL_HREFS = """return [...document.querySelectorAll('[href], [src], [action], [data]')]
+  .flatMap((e) => ['href', 'xlink:href', 'src', 'action', 'data'].filter((n) => e.hasAttribute(n))
+    .map((n) => e.getAttribute(n)));"""
+
+
+def test_links_js_agrees_with_the_server(browser, site: str) -> None:
+    """static/links.js's safeHref gives, on every case, what kg/links.py gives."""
+    import json
+
+    from .test_safe_links import CASES
+
+    open_page(browser, site)
+    got = browser.execute_script(
+        "return arguments[0].map((iri) => KGLinks.safeHref(iri));", [c[0] for c in CASES])
+    wrong = [(iri, g, want) for (iri, want), g in zip(CASES, got, strict=True) if g != want]
+    assert not wrong, json.dumps(wrong, ensure_ascii=False)
+
+
+CRAFTED = {
+    "javascript, beside literals that look like links": (
+        "SELECT ?x ?y { VALUES (?x ?y) { (<javascript:alert(document.domain)> "
+        '"javascript:alert(1)") (<javascript:alert(2)> "https://example.org/") } }'),
+    "mixed case, vbscript, data, file, mailto, urn": (
+        "SELECT ?x ?y { VALUES (?x ?y) { (<JaVaScRiPt:alert(1)> <vbscript:msgbox(1)>) "
+        "(<data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==> <file:///etc/passwd>) "
+        "(<mailto:a@example.org> <urn:isbn:0451450523>) (<https://example.org/fine> 1) } }"),
+    "a graph answer": (
+        "CONSTRUCT { <javascript:alert(1)> <javascript:alert(2)> <javascript:alert(3)> } "
+        "WHERE {}"),
+    "dated rows drawn on the time line": (
+        "SELECT ?x ?d { VALUES (?x ?d) { (<javascript:alert(1)> '2001-01-01'^^xsd:date) "
+        "(<javascript:alert(2)> '2002-02-02'^^xsd:date) } }"),
+}
+
+
+@pytest.mark.parametrize("name", list(CRAFTED))
+def test_a_crafted_link_shows_its_terms_as_text(browser, site: str, name: str) -> None:
+    """A link someone sent, /?query=…, runs on opening: no term it answers becomes a link
+    that is not a path of this site or an http(s) URL."""
+    from urllib.parse import quote
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    from .test_safe_links import allowed
+
+    browser.get(site + "/?query=" + quote(CRAFTED[name]))
+    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.TAG_NAME, "body")
+                                     .get_attribute("data-ready") == "yes")
+    status = browser.find_element(By.ID, "status").text
+    assert "row" in status or "triple" in status, status
+    table = browser.find_element(By.ID, "results").text
+    assert "javascript:alert" in table.lower() or "example.org" in table  # shown, as text
+    hrefs = browser.execute_script(ALL_HREFS)
+    assert hrefs and [h for h in hrefs if not allowed(h)] == []
+    if "fine" in CRAFTED[name]:  # and a web address is still a link
+        assert "https://example.org/fine" in hrefs
+
+
+def test_the_pages_work_under_their_policy(browser, site: str) -> None:
+    """Every page carries the policy, and the browser reports no violation of it: answers,
+    their charts, the timeline and completion all work without inline script or style."""
+    import httpx
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    wait = WebDriverWait(browser, 20)
+    browser.get_log("browser")  # what earlier tests left
+
+    def violations() -> list[str]:
+        return [e["message"] for e in browser.get_log("browser")
+                if "Content Security Policy" in e["message"] or "Trusted Type" in e["message"]]
+
+    pages = ["/", "/id/person/shinzo-abe", "/search?q=Abe", "/ontology", "/timeline.svg",
+             "/reconcile/preview?id=person/shinzo-abe"]
+    for path in pages:
+        assert "script-src 'self'" in httpx.get(site + path).headers["content-security-policy"]
+
+    browser.get(site + "/?saved=visits-to&state=Israel")  # a saved query, run: the time line
+    wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "16 rows"))
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#chart svg.dated a")) == 16
+    marks = browser.find_elements(By.CSS_SELECTOR, "#timeline svg.kg-timeline a")
+    assert len(marks) > 30  # the page's own timeline, inline
+    tip = marks[0].find_element(By.CSS_SELECTOR, "text.tip")
+    assert not tip.is_displayed()
+    ActionChains(browser).move_to_element(marks[0].find_element(By.TAG_NAME, "circle")).perform()
+    wait.until(lambda d: tip.is_displayed())  # the stylesheet's hover rule
+    browser.get(site + "/?saved=visits-per-decade")  # bars
+    wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "rows"))
+    assert browser.find_elements(By.CSS_SELECTOR, "#chart svg rect")
+    box = browser.find_element(By.ID, "query")  # completion
+    box.clear()
+    box.send_keys("SELECT ?v WHERE { ?v a ij:Vis")
+    wait.until(lambda d: d.find_element(By.ID, "completions").is_displayed())
+    assert violations() == []
+
+    for path, ready in (("/id/person/shinzo-abe", "title"), ("/search?q=Abe", "title"),
+                        ("/ontology", "Visit")):
+        browser.get(site + path)
+        wait.until(lambda d, r=ready: d.find_elements(By.ID, r))
+    browser.get(site + "/timeline.svg")  # alone, styled by the site's stylesheet
+    mark = browser.find_element(By.CSS_SELECTOR, "a")
+    tip = mark.find_element(By.CSS_SELECTOR, "text.tip")
+    assert not tip.is_displayed()
+    ActionChains(browser).move_to_element(mark.find_element(By.TAG_NAME, "circle")).perform()
+    wait.until(lambda d: tip.is_displayed())
+    browser.get(site + "/reconcile/preview?id=person/shinzo-abe")
+    assert browser.find_element(By.TAG_NAME, "h1").value_of_css_property("font-size") == "16px"
+    assert violations() == []

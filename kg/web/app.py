@@ -21,6 +21,7 @@ from typing import Any
 
 from kg import sparql
 from kg.errors import KGError
+from kg.links import safe_href
 from kg.namespaces import shorten
 from kg.project import Project
 from kg.queries import list_queries
@@ -31,6 +32,7 @@ from kg.web import endpoint, pages, reconcile
 from kg.web.answers import AnswerCache
 from kg.web.caching import CacheHeaders, build_tag
 from kg.web.connections import guarded_protocol
+from kg.web.headers import SecurityHeaders
 from kg.web.sandbox import SandboxUnavailable, confine
 from kg.web.state import AppState, Settings
 from kg.web.workers import QueryPool
@@ -73,7 +75,7 @@ def app_state(project: Project, settings: Settings) -> AppState:
     assert isinstance(count, SelectResult)
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape())
     env.filters["short"] = shorten
-    env.globals["local"] = pages.local_path
+    env.filters["href"] = safe_href  # a link only to this site or an http(s) URL
     return AppState(
         project=project,
         settings=settings,
@@ -113,8 +115,9 @@ def create_app(project: Project | None = None, settings: Settings | None = None)
     from kg.registry import __version__
 
     tag = build_tag(state.project.content_key(), __version__, HERE)
+    secure = Middleware(SecurityHeaders)  # first: outermost, so CORS answers carry them too
     validators = Middleware(CacheHeaders, tag=tag)  # inside CORS: a 304 gets CORS headers too
-    app = Starlette(routes=routes(), middleware=[cors, validators], lifespan=lifespan)
+    app = Starlette(routes=routes(), middleware=[secure, cors, validators], lifespan=lifespan)
     app.state.kg = state
     app.state.pool = state.pool
     return app

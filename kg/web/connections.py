@@ -20,17 +20,13 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from kg.web.headers import header_list
 from kg.web.protocol import MAX_HEADER_BYTES, MAX_HEADERS, MAX_HEADERS_BYTES, URL_SLACK
 from kg.web.state import Settings
 from kg.web.workers import client_key
 
 _REASONS = {414: b"URI Too Long", 429: b"Too Many Requests",
             431: b"Request Header Fields Too Large"}  # fmt: skip
-
-
-def refusal_headers() -> list[tuple[str, str]]:
-    """Headers every answer carries, those written here without the application too."""
-    return [("x-content-type-options", "nosniff")]
 
 
 @dataclass
@@ -153,7 +149,7 @@ class GuardedProtocol(HttpToolsProtocol):  # type: ignore[misc]
         """Answer ``status`` with ``message`` and close, reading nothing more."""
         self._kg_refused = True
         body = (message + "\n").encode()
-        extra = [f"{k}: {v}".encode() for k, v in refusal_headers()]
+        extra = [k + b": " + v for k, v in header_list()]  # as every answer of the app has
         if status == 429:
             extra.append(b"retry-after: 5")
         head = [b"HTTP/1.1 %d %s" % (status, _REASONS[status]),
@@ -180,4 +176,4 @@ def guarded_protocol(settings: Settings) -> type:
     return type("GuardedProtocol", (GuardedProtocol,), {"guard": Guard.of(settings)})
 
 
-__all__ = ["Guard", "GuardedProtocol", "guarded_protocol", "refusal_headers"]
+__all__ = ["Guard", "GuardedProtocol", "guarded_protocol"]

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import quote
 
 import pyoxigraph as ox
+from markupsafe import Markup
 
 from kg import sparql
 from kg.description import FACT_GROUPS, OTHER_FACTS, fact_group
 from kg.formats import graph_bytes, jsonld_context
+from kg.links import safe_href
 from kg.namespaces import (
     BASE,
     IJ,
@@ -138,6 +139,7 @@ async def index(request: Any) -> Any:
                 max_results=state.settings.max_results,
                 prefixes=PREFIXES,
                 timeline=timeline_items(state.engine),
+                timeline_svg=Markup(timeline_svg(state.engine)),  # ours; every text escaped
             ),
         )
     )
@@ -147,7 +149,9 @@ async def timeline(request: Any) -> Any:
     from starlette.responses import Response
 
     state = state_of(request)
-    svg = state.once("timeline.svg", lambda: timeline_svg(state.engine))
+    svg = state.once(
+        "timeline.svg", lambda: timeline_svg(state.engine, stylesheet="/static/style.css")
+    )
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "max-age=300"})
 
 
@@ -174,16 +178,6 @@ async def health(request: Any) -> Any:
 
 
 # -- helpers ------------------------------------------------------------------
-
-
-
-def local_path(iri: str) -> str:
-    """Where an IRI of this graph is served here; other IRIs stay as they are."""
-    if iri.startswith(BASE + "id/") or iri.startswith(BASE + "link/"):
-        return "/" + iri[len(BASE) :]
-    if iri.startswith(IJ):
-        return "/ontology#" + quote(iri[len(IJ) :])
-    return iri
 
 
 def _describe_rdf(state: AppState, node: ox.NamedNode, fmt: str) -> Any:
@@ -218,8 +212,8 @@ def _resource_context(engine: OxigraphEngine, node: ox.NamedNode, out: list, inc
             sections.append(
                 {
                     "label": r[3].value if r[3] else r[2].value,
-                    "url": link,
-                    "local": local_path(r[2].value),
+                    "url": safe_href(link),
+                    "local": safe_href(r[2].value),
                 }
             )
     groups: dict[str, dict[str, list]] = {
@@ -260,7 +254,7 @@ def _value(term: Any, label: Any) -> dict:
             text = "the Wikidata link record"
         else:
             text = shorten(term.value)
-        return {"iri": term.value, "href": local_path(term.value), "text": text}
+        return {"iri": term.value, "href": safe_href(term.value), "text": text}
     if isinstance(term, ox.Literal):
         dtype = None if term.language else shorten(term.datatype.value)
         if dtype in ("xsd:string",):
@@ -273,7 +267,6 @@ __all__ = [
     "context",
     "health",
     "index",
-    "local_path",
     "ontology",
     "resource",
     "search_page",

@@ -1,8 +1,8 @@
 // The query page: saved queries with parameters, free SPARQL, a results table.
-// Data from the server is put on the page as text (textContent), never as HTML.
+// Data from the server is put on the page as text (textContent), never as HTML, and a
+// term becomes a link only where KGLinks.safeHref (links.js) allows it.
 "use strict";
 
-const BASE = "https://w3id.org/israel-japan-kg/";
 const $ = (id) => document.getElementById(id);
 let saved = {};
 let PREFIXES = {};
@@ -16,11 +16,6 @@ function shorten(iri) {
     if (iri.startsWith(ns) && local && /^[\w.-]+$/.test(local) && (!best || ns.length > PREFIXES[best].length)) best = prefix;
   }
   return best ? best + ":" + iri.slice(PREFIXES[best].length) : iri;
-}
-
-function localHref(iri) {
-  if (iri.startsWith(BASE + "id/") || iri.startsWith(BASE + "link/")) return "/" + iri.slice(BASE.length);
-  return iri;
 }
 
 function currentRequest(format) {
@@ -95,13 +90,19 @@ const PAGE = 200;  // rows shown at first; "Show more" adds as many again
 function cell(term) {
   const td = document.createElement("td");
   if (!term) return td;
-  if (term.type === "uri") {
+  const href = term.type === "uri" ? KGLinks.safeHref(term.value) : null;
+  if (href !== null) {
     const a = document.createElement("a");
-    a.href = localHref(term.value);
+    a.href = href;
     a.textContent = shorten(term.value);
     a.dataset.iri = term.value;
     td.appendChild(a);
     td.dataset.key = a.textContent;
+  } else if (term.type === "uri") {  // not a web address: its text, never a link
+    td.textContent = term.value;
+    td.className = "iri";
+    td.title = "not an http(s) address, so not a link";
+    td.dataset.key = term.value;
   } else {
     td.textContent = term.value;
     if (term["xml:lang"]) td.lang = term["xml:lang"];
