@@ -49,6 +49,15 @@ def test_every_route_is_documented_and_nothing_else() -> None:
     assert served() == documented()
 
 
+def test_the_document_is_valid_openapi_3_1() -> None:
+    doc = description()
+    assert doc["openapi"] == "3.1.0"
+    schemathesis.openapi.from_dict(doc).validate()  # against the OpenAPI 3.1 meta-schema
+    ids = [op["operationId"] for item in doc["paths"].values() for m, op in item.items()
+           if m in METHODS]
+    assert len(ids) == len(set(ids))
+
+
 def test_a_route_added_without_a_description_is_caught() -> None:
     new = Route("/api/new/{path:path}", lambda r: None, methods=["GET", "HEAD"])
     assert served([*routes(), new]) == {**documented(), "/api/new/{path}": {"get"}}
