@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from kg import sparql
+from kg import boundedjson, sparql
 from kg.errors import KGError
 from kg.namespaces import ID, IJ, SKOS_EXACT_MATCH, WIKIDATA_ENTITY
 from kg.store import Engine
@@ -217,15 +217,14 @@ def manifest(base_url: str) -> dict[str, Any]:
     }
 
 
-def parse_queries(raw: str) -> dict[str, dict[str, Any]]:
-    """The ``queries`` parameter, checked: a JSON object of at most :data:`MAX_QUERIES`
-    queries, each an object with a string ``query`` or some ``properties``."""
-    import json
-
-    try:
-        batch = json.loads(raw)
-    except ValueError as e:
-        raise KGError(f"'queries' is not JSON: {e}") from None
+def parse_queries(
+    raw: str, max_bytes: int = boundedjson.MAX_BYTES
+) -> dict[str, dict[str, Any]]:
+    """The ``queries`` parameter, checked: JSON of at most ``max_bytes`` bytes, nested at
+    most :data:`kg.boundedjson.MAX_DEPTH` deep (:func:`kg.boundedjson.loads`), an object
+    of at most :data:`MAX_QUERIES` queries, each an object with a string ``query`` or
+    some ``properties``."""
+    batch = boundedjson.loads(raw, what="'queries'", max_bytes=max_bytes)
     if not isinstance(batch, dict) or not batch:
         raise KGError(
             '\'queries\' must be a JSON object of queries, e.g. {"q0": {"query": "Tel Aviv"}}'

@@ -19,6 +19,7 @@ DOCUMENTED = [
     "kg.sparql",
     "kg.store.results",
     "kg.web.protocol",
+    "kg.boundedjson",
 ]
 
 

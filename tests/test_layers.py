@@ -17,7 +17,7 @@ KG = Path(__file__).resolve().parent.parent / "kg"
 
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("kg", "kg.errors", "kg.namespaces", "kg.project", "kg.fileio", "kg.registry",
-              "kg.sparqltext", "kg.sparql", "kg.progress", "kg.links")),
+              "kg.sparqltext", "kg.sparql", "kg.progress", "kg.links", "kg.boundedjson")),
     ("store", ("kg.store",)),
     ("formats", ("kg.formats",)),
     ("features", ("kg.queries", "kg.validation", "kg.exports", "kg.publish", "kg.statistics",

@@ -9,7 +9,8 @@ Routes (handlers in :mod:`kg.web.endpoint` and :mod:`kg.web.pages`):
 - ``/`` — the query page (no CDN: everything is served from here);
 - ``/id/…``, ``/link/…`` — every resource of the graph, HTML or RDF by ``Accept``;
 - ``/reconcile`` — the W3C Reconciliation Service API 0.2 (:mod:`kg.web.reconcile`);
-- ``/ontology``, ``/timeline.svg``, ``/context.jsonld``, ``/health``.
+- ``/ontology``, ``/timeline.svg``, ``/context.jsonld``, ``/health``;
+- ``/openapi.json`` — all of the above in OpenAPI 3.1 (:mod:`kg.web.apidoc`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from kg.queries import list_queries
 from kg.store.loading import cached_ntriples
 from kg.store.oxigraph import OxigraphEngine
 from kg.store.results import SelectResult
-from kg.web import endpoint, pages, reconcile
+from kg.web import apidoc, endpoint, pages, reconcile
 from kg.web.answers import AnswerCache
 from kg.web.caching import CacheHeaders, build_tag
 from kg.web.connections import guarded_protocol
@@ -62,6 +63,7 @@ def routes() -> list[Any]:
         Route("/reconcile", reconcile.service, methods=["GET", "HEAD", "POST"]),
         Route("/reconcile/suggest/{kind}", reconcile.suggest, methods=READ),
         Route("/reconcile/preview", reconcile.preview, methods=READ),
+        Route("/openapi.json", apidoc.openapi, methods=READ),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
 

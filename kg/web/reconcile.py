@@ -37,7 +37,7 @@ async def service(request: Any) -> Any:
         raw = await _queries(request, state)
         if raw is None:
             return _json(manifest(state.base_url))
-        batch = parse_queries(raw)
+        batch = parse_queries(raw, state.settings.max_request_bytes)
     except Refused as e:
         return _json({"error": e.message}, e.status)
     except KGError as e:
