@@ -53,7 +53,8 @@ def main() -> int:
     from kg.formats import write
     from kg.queries import find_query
     from kg.store.results import SelectResult
-    from kg.web.workers import Job, Limits, run_query
+    from kg.web.settings import Settings
+    from kg.web.workers import Job, run_query
 
     nt, triples = synth.write(args.pairs, OUT / f"synth-{args.pairs}.nt")
     print(f"{args.pairs} pairs, {triples} triples; loading", flush=True)
@@ -67,7 +68,7 @@ def main() -> int:
     def cli_json() -> int:
         return len(write(SelectResult.from_native(store.query(text)), "json") or b"")
 
-    unlimited = Limits(max_results=10**9, max_bytes=2**40)
+    unlimited = Settings(max_results=10**9, max_result_bytes=2**40)
     job = Job(text, ["application/sparql-results+json"], {})
 
     def server_json() -> int:

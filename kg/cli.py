@@ -22,12 +22,12 @@ from pathlib import Path
 
 from kg.errors import EXIT_FAILED, EXIT_USAGE, KGError
 from kg.project import Project
-from kg.registry import ENGINE_NAMES, EXPORT_FORMATS, QUERY_FORMATS, __version__
+from kg.registry import ENGINE_NAMES, EXPORT_FORMATS, OLD_NAMES, QUERY_FORMATS, __version__
 
 TYPE_CHECKING = False  # the store and the web layer are imported by the commands that use them
 if TYPE_CHECKING:
     from kg.store import Engine
-    from kg.web.state import Settings
+    from kg.web.settings import Settings
 
 EXIT_INTERNAL = 70  # sysexits EX_SOFTWARE
 
@@ -272,7 +272,8 @@ def cmd_queries(args: Args) -> int:
 
 
 def _export_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-f", "--format", choices=EXPORT_FORMATS, default="turtle")
+    p.add_argument("-f", "--format", choices=(*EXPORT_FORMATS, *OLD_NAMES), default="turtle",
+                   help="the RDF format (default turtle; xml: the old name of rdfxml)")  # fmt: skip
     p.add_argument("-o", "--output", metavar="FILE", help="write here (atomically), not stdout")
     p.add_argument(
         "--no-validate", action="store_true", help="export even when the graph does not conform"
@@ -281,13 +282,17 @@ def _export_options(p: argparse.ArgumentParser) -> None:
 
 @command("export", "Write the whole graph in one RDF format.", _export_options)
 def cmd_export(args: Args) -> int:
-    from kg.exports import export
+    from kg.exports import export, format_name
 
-    data = export(args.format, args.output, validate=not args.no_validate, project=_project(args))
+    fmt = format_name(args.format)
+    if fmt != args.format:
+        print(f"kg: warning: -f {args.format} is now -f {fmt}; the old name goes in the next "
+              "release", file=sys.stderr)  # fmt: skip
+    data = export(fmt, args.output, validate=not args.no_validate, project=_project(args))
     if args.output is None:
         sys.stdout.buffer.write(data)
     else:
-        print(f"wrote {args.output} ({args.format}, {len(data):,} bytes)", file=sys.stderr)
+        print(f"wrote {args.output} ({fmt}, {len(data):,} bytes)", file=sys.stderr)
     return 0
 
 
@@ -570,46 +575,6 @@ def _no_item(resource: str, client: object, project: Project) -> int:
 
 # -- kg serve -----------------------------------------------------------------------------
 
-#: kg serve's limits: flag, Settings field, type, default, metavar, help. Each must be
-#: positive, except those in :data:`SERVE_ZERO_OFF`, where 0 turns the feature off.
-SERVE_LIMITS = (
-    ("--timeout", "timeout", float, 10.0, "S",
-     "time limit of one query once a worker runs it, seconds (default 10)"),
-    ("--max-results", "max_results", int, 10_000, "N",
-     "most rows or triples one answer may have (default 10000)"),
-    ("--max-result-bytes", "max_result_bytes", int, 16 * 1024 * 1024, "N",
-     "largest answer in bytes (default 16 MiB)"),
-    ("--max-worker-memory", "max_worker_memory", int, 1024, "MIB",
-     "memory a worker may use beyond its loaded store, MiB (default 1024)"),
-    ("--max-request-bytes", "max_request_bytes", int, 64 * 1024, "N",
-     "largest accepted request (default 65536)"),
-    ("--workers", "workers", int, 2, "N", "query worker processes (default 2)"),
-    ("--per-client", "per_client", int, 1, "N",
-     "queries one client address may have running or waiting (default 1, so one client "
-     "never holds every worker; over: 429)"),
-    ("--queue", "max_queue", int, 16, "N",
-     "queries that may wait for a worker (default 16; over: 503)"),
-    ("--queue-wait", "queue_wait", float, 5.0, "S",
-     "longest wait for a free worker, seconds (default 5; over: 503)"),
-    ("--read-timeout", "read_timeout", float, 10.0, "S",
-     "time a client has to send a request's headers, and its body (default 10)"),
-    ("--max-connections", "max_connections", int, 256, "N",
-     "open connections at once (default 256; over: 503)"),
-    ("--per-address-connections", "per_address_connections", int, 32, "N",
-     "open connections from one client address at once (default 32; over: closed with 429); "
-     "a --trusted-proxy is not counted"),
-    ("--client-budget", "client_budget", float, 30.0, "S",
-     "seconds of query time one client may use a minute (default 30; 0: no budget; over: "
-     "429 with Retry-After)"),
-    ("--cache-bytes", "cache_bytes", int, 64 * 1024 * 1024, "N",
-     "answers kept for repeated queries, in bytes (default 64 MiB; 0: none); the graph is "
-     "read-only while it is served, so a kept answer is always the current one"),
-)  # fmt: skip
-
-#: limits where 0 is allowed and means "none", with what 0 turns off
-SERVE_ZERO_OFF = {"cache_bytes": "no cache", "client_budget": "no budget"}
-
-
 def _serve_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000)
@@ -619,9 +584,12 @@ def _serve_options(p: argparse.ArgumentParser) -> None:
         help="the public URL the server is reached at, behind a proxy "
         "(default http://HOST:PORT); used in the service description and as the query base IRI",
     )
+    from kg.web.settings import limits as declared
+
     limits = p.add_argument_group("limits (see README: Running it on the web)")
-    for flag, dest, kind, default, metavar, help in SERVE_LIMITS:
-        limits.add_argument(flag, dest=dest, type=kind, default=default, metavar=metavar, help=help)
+    for lim in declared():
+        limits.add_argument(lim.flag, dest=lim.name, type=lim.kind, default=lim.default,
+                            metavar=lim.metavar, help=lim.help)  # fmt: skip
     limits.add_argument(
         "--trusted-proxy",
         default="127.0.0.1",
@@ -665,21 +633,18 @@ def _settings(args: Args) -> Settings:
     """kg serve's Settings from its options, refusing values that cannot work."""
     import re
 
-    from kg.web.state import Settings
+    from kg.web.settings import Settings, limits
 
-    bad = [flag for flag, dest, *_ in SERVE_LIMITS
-           if dest not in SERVE_ZERO_OFF and getattr(args, dest) <= 0]  # fmt: skip
+    bad = [lim for lim in limits() if lim.check(getattr(args, lim.name))]
     if bad:
-        raise KGError(f"{', '.join(bad)} must be positive")
-    for flag, dest, *_ in SERVE_LIMITS:
-        if dest in SERVE_ZERO_OFF and getattr(args, dest) < 0:
-            raise KGError(f"{flag} must be 0 ({SERVE_ZERO_OFF[dest]}) or more")
+        positive = [lim.flag for lim in bad if lim.zero is None]
+        if positive:
+            raise KGError(f"{', '.join(positive)} must be positive")
+        raise KGError(str(bad[0].check(getattr(args, bad[0].name))))
     if args.base_url and not re.match(r"^https?://[^\s/]+(/\S*)?$", args.base_url):
         raise KGError(f"--base-url {args.base_url!r} is not an http(s) URL")
-    values = {dest: getattr(args, dest) for _, dest, *_ in SERVE_LIMITS}
-    values["max_worker_memory"] *= 1024 * 1024
     return Settings(
-        **values,
+        **{lim.name: getattr(args, lim.name) * lim.scale for lim in limits()},
         base_url=args.base_url,
         trusted_proxies=args.trusted_proxy,
         allow_outbound_risk=args.allow_outbound_risk,

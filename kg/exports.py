@@ -1,80 +1,57 @@
-"""Exporting the whole graph: Turtle, JSON-LD, N-Triples, TriG, RDF/XML.
+"""Exporting the whole graph in every RDF format of the registry: Turtle, N-Triples,
+JSON-LD, RDF/XML, and TriG and N-Quads (the graph as the named graph
+:data:`~kg.namespaces.GRAPH_IRI`).
 
-Output is deterministic (same input, same bytes): the graph has no blank
-nodes, Turtle is rdflib's sorted ``longturtle``, N-Triples lines are sorted,
-and JSON-LD is compacted with the project's context (embedded, so the file
-stands alone and no context is fetched).
+Every format is written by :func:`kg.formats.graph_bytes`, the package's one RDF writer,
+from the triples of the cached graph; output is deterministic (same input, same bytes):
+the graph has no blank nodes, triples are sorted, and JSON-LD is compacted with the
+project's context (embedded, so the file stands alone and no context is fetched), its
+nodes and values sorted.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from kg.errors import EXIT_FAILED, KGError
 from kg.fileio import atomic_write
 from kg.formats import graph_bytes, jsonld_context
-from kg.namespaces import GRAPH_IRI
 from kg.progress import step
 from kg.project import Project
-from kg.registry import EXPORT_FORMATS
-from kg.store.loading import load, sorted_ntriples
+from kg.registry import EXPORT_FORMATS, OLD_NAMES
+from kg.store.loading import cached_ntriples
 from kg.validation import validate as run_validation
 
 FORMATS = EXPORT_FORMATS
 
 
-def serialize(graph: Any, fmt: str, project: Project | None = None) -> bytes:
-    """``graph`` (rdflib) in ``fmt``, deterministically."""
-    if fmt == "turtle":
-        return graph.serialize(format="longturtle", encoding="utf-8")
-    if fmt == "nt":
-        return sorted_ntriples(graph)
-    if fmt == "jsonld":
-        text = graph.serialize(
-            format="json-ld", context=jsonld_context(project), auto_compact=True, ensure_ascii=False
-        )
-        return _sorted_json(json.loads(text))
-    if fmt == "trig":
-        return _trig(graph)
-    if fmt == "xml":
-        return _rdfxml(graph)
-    raise KGError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")
+def format_name(fmt: str) -> str:
+    """The one name of an export format, from it or from a name it had before
+    (``xml`` → ``rdfxml``); :class:`KGError` for anything else.
+
+    >>> format_name("xml"), format_name("trig")
+    ('rdfxml', 'trig')
+    """
+    fmt = OLD_NAMES.get(fmt, fmt)
+    if fmt not in FORMATS:
+        raise KGError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")
+    return fmt
 
 
-def _canonical_json(value: Any) -> Any:
-    """Sort the node list and every multi-valued array (the data uses no @list)."""
-    if isinstance(value, dict):
-        return {k: _canonical_json(v) for k, v in sorted(value.items())}
-    if isinstance(value, list):
-        items = [_canonical_json(v) for v in value]
-        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
-    return value
-
-
-def _sorted_json(doc: dict[str, Any]) -> bytes:
-    # rdflib's JSON-LD writer orders nodes and values by set iteration
-    text = json.dumps(_canonical_json(doc), indent=2, ensure_ascii=False)
-    return (text + "\n").encode()
-
-
-def _rdfxml(graph: Any) -> bytes:
-    # rdflib's RDF/XML writers order subjects by set iteration; pyoxigraph
-    # writes triples in the order given, and graph_bytes sorts them.
+def triples(project: Project | None = None) -> list[Any]:
+    """Every triple of the graph, as pyoxigraph terms (read from the cache)."""
     import pyoxigraph as ox
 
-    nt = graph.serialize(format="nt", encoding="utf-8")
-    return graph_bytes([q.triple for q in ox.parse(nt, format=ox.RdfFormat.N_TRIPLES)], "rdfxml")
+    path = cached_ntriples(project)
+    return [q.triple for q in ox.parse(path=str(path), format=ox.RdfFormat.N_TRIPLES)]
 
 
-def _trig(graph: Any) -> bytes:
-    """The graph as one named graph (:data:`GRAPH_IRI`) in TriG, from the sorted Turtle."""
-    ttl = graph.serialize(format="longturtle")
-    head = [ln for ln in ttl.splitlines() if ln.startswith("PREFIX")]
-    body = [ln for ln in ttl.splitlines() if ln and not ln.startswith("PREFIX")]
-    out = [*head, "", f"<{GRAPH_IRI}> {{", *("    " + ln for ln in body), "}", ""]
-    return "\n".join(out).encode()
+def serialize(graph: list[Any], fmt: str, project: Project | None = None) -> bytes:
+    """``graph`` (pyoxigraph triples) in ``fmt``, deterministically."""
+    fmt = format_name(fmt)
+    context = jsonld_context(project) if fmt == "jsonld" else None
+    return graph_bytes(graph, fmt, context=context)
 
 
 def export(
@@ -96,8 +73,7 @@ def export(
     >>> export("nt", validate=False) == data  # deterministic
     True
     """
-    if fmt not in FORMATS:
-        raise KGError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")
+    fmt = format_name(fmt)
     project = project or Project.find()
     if validate:
         report = run_validation(project=project)
@@ -108,7 +84,7 @@ def export(
                 EXIT_FAILED,
             )
     with step(f"writing the graph as {fmt}"):
-        data = serialize(load(project), fmt, project)
+        data = serialize(triples(project), fmt, project)
     if output is not None:
         atomic_write(Path(output), data)
     return data

@@ -37,6 +37,7 @@ from kg.errors import KGError
 from kg.namespaces import PREFIXES, XSD, shorten
 from kg.project import Project
 from kg.registry import RESULT_FORMATS
+from kg.store.loading import ntriples
 from kg.store.results import AskResult, GraphResult, Result, SelectResult, Term, answer_failed
 
 TYPE_CHECKING = False  # typing costs a cold ``kg query`` 7 ms; annotations need it only here
@@ -173,23 +174,49 @@ def _fit(widths: list[int], header: list[str], rows: list[list[str]], room: int)
 # -- graphs ---------------------------------------------------------------------------
 
 
-def graph_bytes(triples: list[ox.Triple], fmt: str, *, context: str | None = None) -> bytes:
-    """Triples in ``fmt`` (turtle, nt, rdfxml, jsonld), sorted, so equal graphs give equal bytes.
+def graph_bytes(
+    triples: list[ox.Triple],
+    fmt: str,
+    *,
+    context: str | dict[str, Any] | None = None,
+    prefixes: dict[str, str] | None = None,
+) -> bytes:
+    """Triples in ``fmt``, sorted, so equal graphs give equal bytes: the one writer of RDF
+    graphs, for answers (CONSTRUCT, DESCRIBE), entity documents, service descriptions and
+    exports. pyoxigraph writes every format (TriG and N-Quads put the triples in the named
+    graph :data:`~kg.namespaces.GRAPH_IRI`); rdflib only compacted JSON-LD, which
+    pyoxigraph does not write.
 
-    JSON-LD is compacted with the project's context, embedded, or referenced by
-    URL when ``context`` is given (the server's ``/context.jsonld``).
+    JSON-LD is compacted with the project's context, embedded (``context=None``), given
+    (a dict), or referenced by URL (a string: the server's ``/context.jsonld``); its nodes
+    and values are sorted. Turtle, TriG and RDF/XML declare the project's prefixes that
+    the triples use, and ``prefixes`` (name → namespace) besides.
     """
     triples = sorted(triples, key=str)
-    if fmt == "jsonld":
-        return _jsonld(triples, context)
     spec = RESULT_FORMATS.get(fmt)
-    if spec is None or spec.kind != "graph":
+    if spec is None or spec.kind not in ("graph", "dataset"):
         raise KGError(
             f"unknown format {fmt!r} for a graph result; choose from {', '.join(GRAPH_FORMATS)}"
         )
-    prefixes = _used_prefixes(triples) if fmt in ("turtle", "rdfxml") else None
+    if fmt == "jsonld":
+        return _jsonld(triples, context)
+    if fmt in ("turtle", "rdfxml", "trig"):
+        prefixes = {**_used_prefixes(triples), **(prefixes or {})}
+    else:
+        prefixes = None
     rdf_format = getattr(ox.RdfFormat, spec.pyoxigraph)
-    return ox.serialize(triples, format=rdf_format, prefixes=prefixes) or b""
+    if spec.kind == "dataset":
+        from kg.namespaces import GRAPH_IRI
+
+        graph = ox.NamedNode(GRAPH_IRI)
+        quads = [ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples]
+        return ox.serialize(quads, format=rdf_format, prefixes=prefixes) or b""
+    data = ox.serialize(triples, format=rdf_format, prefixes=prefixes) or b""
+    if fmt == "rdfxml":
+        # an XML parser reads a raw CR (CR LF too) as LF, so a literal's CR is written as a
+        # character reference; pyoxigraph 0.5 writes it raw (rdflib read "\r\n" back as "\n")
+        data = data.replace(b"\r", b"&#13;")
+    return data
 
 
 def _used_prefixes(triples: list[ox.Triple]) -> dict[str, str]:
@@ -204,21 +231,31 @@ def _used_prefixes(triples: list[ox.Triple]) -> dict[str, str]:
     return {p: ns for p, ns in PREFIXES.items() if any(i.startswith(ns) for i in iris)}
 
 
-def _jsonld(triples: list[ox.Triple], context: str | None) -> bytes:
+def _jsonld(triples: list[ox.Triple], context: str | dict[str, Any] | None) -> bytes:
+    import json
+
     from rdflib import Graph
 
     graph = Graph(bind_namespaces="none")
-    nt = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
-    graph.parse(data=nt.decode("utf-8"), format="nt")
-    text = graph.serialize(format="json-ld", context=jsonld_context(), auto_compact=True)
-    if context is not None:
-        import json
+    graph.parse(data=ntriples(triples), format="nt")
+    embedded = context if isinstance(context, dict) else jsonld_context()
+    text = graph.serialize(format="json-ld", context=embedded, auto_compact=True)
+    doc = _canonical_json(json.loads(text))  # rdflib orders nodes by set iteration
+    if isinstance(context, str) and isinstance(doc, dict) and "@context" in doc:
+        doc["@context"] = context
+    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
 
-        doc = json.loads(text)
-        if isinstance(doc, dict) and "@context" in doc:
-            doc["@context"] = context
-        text = json.dumps(doc, indent=2, ensure_ascii=False)
-    return (text.rstrip("\n") + "\n").encode()
+
+def _canonical_json(value: Any) -> Any:
+    """Keys sorted, and every array sorted (the graph's JSON-LD uses no @list)."""
+    import json
+
+    if isinstance(value, dict):
+        return {k: _canonical_json(v) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        items = [_canonical_json(v) for v in value]
+        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
+    return value
 
 
 # -- any answer -----------------------------------------------------------------------

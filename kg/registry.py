@@ -30,7 +30,8 @@ class Format(
     """One way of writing an answer.
 
     ``kind`` is what it can carry: ``solutions`` (SELECT, ASK), ``graph``
-    (CONSTRUCT, DESCRIBE, whole-graph exports) or ``text`` (for people only).
+    (CONSTRUCT, DESCRIBE, whole-graph exports), ``dataset`` (the graph as a named
+    graph: exports only) or ``text`` (for people only).
     ``pyoxigraph`` names the member of ``QueryResultsFormat`` / ``RdfFormat``
     that writes it (empty: written by this package or by rdflib); ``charset``
     says the Content-Type carries ``; charset=utf-8``; ``w3c`` is the name under
@@ -61,20 +62,25 @@ RESULT_FORMATS: dict[str, Format] = {
         Format("nt", "graph", "application/n-triples", "nt", "N_TRIPLES", w3c="N-Triples"),
         Format("jsonld", "graph", "application/ld+json", "jsonld", w3c="JSON-LD"),
         Format("rdfxml", "graph", "application/rdf+xml", "rdf", "RDF_XML", w3c="RDF_XML"),
+        # the graph as a named graph: exports, never a query's answer
+        Format("trig", "dataset", "application/trig", "trig", "TRIG", charset=True, w3c="TriG"),
+        Format("nquads", "dataset", "application/n-quads", "nq", "N_QUADS", w3c="N-Quads"),
     )
 }  # fmt: skip
 
 #: media types clients also send for a format (the first type of each format is its own)
 MEDIA_ALIASES = {"application/json": "json", "application/xml": "xml"}
 
-#: formats ``kg export`` writes the whole graph in (``xml`` is RDF/XML, as rdflib names it)
-EXPORT_FORMATS = ("turtle", "jsonld", "nt", "trig", "xml")
+#: formats ``kg export`` writes the whole graph in (every graph and dataset format)
+EXPORT_FORMATS = tuple(n for n, f in RESULT_FORMATS.items() if f.kind in ("graph", "dataset"))
+#: names a format had before one name per format was the rule, still read (with a warning)
+OLD_NAMES = {"xml": "rdfxml"}
 
 #: query engines over the project's own graph (``--endpoint`` adds any remote one)
 ENGINE_NAMES = ("oxigraph", "oxigraph-disk", "rdflib")
 
-#: ``kg query --format`` choices (rdfxml is offered by the server only, as before)
-QUERY_FORMATS = tuple(n for n in RESULT_FORMATS if n != "rdfxml")
+#: ``kg query --format`` choices: every format a query's answer can be written in
+QUERY_FORMATS = tuple(n for n, f in RESULT_FORMATS.items() if f.kind != "dataset")
 
 
 def by_media_type(media_type: str) -> Format | None:

@@ -1,4 +1,5 @@
-"""Exports: five formats that re-load isomorphic, deterministic bytes, atomic writes."""
+"""Exports: every RDF format re-loads isomorphic, literals survive every writer and parser,
+deterministic bytes, atomic writes."""
 
 from __future__ import annotations
 
@@ -19,9 +20,23 @@ from kg.store.loading import load
 from .conftest import run_kg
 
 RDFLIB_FORMAT = {"turtle": "turtle", "jsonld": "json-ld", "nt": "nt", "trig": "trig",
-                 "xml": "xml"}
+                 "nquads": "nquads", "rdfxml": "xml"}
 OX_FORMAT = {"turtle": ox.RdfFormat.TURTLE, "nt": ox.RdfFormat.N_TRIPLES,
-             "trig": ox.RdfFormat.TRIG, "xml": ox.RdfFormat.RDF_XML}
+             "trig": ox.RdfFormat.TRIG, "nquads": ox.RdfFormat.N_QUADS,
+             "rdfxml": ox.RdfFormat.RDF_XML}
+DATASETS = ("trig", "nquads")
+
+
+def rdflib_triples(data: bytes, fmt: str) -> Graph:
+    """What rdflib reads back from ``data`` in ``fmt``: a dataset's quads as triples."""
+    if fmt not in DATASETS:
+        return Graph().parse(data=data, format=RDFLIB_FORMAT[fmt])
+    ds = Dataset()
+    ds.parse(data=data, format=RDFLIB_FORMAT[fmt])
+    back = Graph()
+    for s, p, o, _ in ds.quads():
+        back.add((s, p, o))
+    return back
 
 
 @pytest.fixture(scope="module")
@@ -31,16 +46,7 @@ def source(project: Project) -> Graph:
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_export_reloads_isomorphic_with_rdflib(fmt: str, source: Graph, project: Project) -> None:
-    data = export(fmt, project=project)
-    if fmt == "trig":
-        ds = Dataset()
-        ds.parse(data=data, format="trig")
-        back = Graph()
-        for s, p, o, _ in ds.quads():
-            back.add((s, p, o))
-    else:
-        back = Graph().parse(data=data, format=RDFLIB_FORMAT[fmt])
-    assert isomorphic(back, source)
+    assert isomorphic(rdflib_triples(export(fmt, project=project), fmt), source)
 
 
 @pytest.mark.parametrize("fmt", sorted(OX_FORMAT))
@@ -128,3 +134,72 @@ def test_interrupted_write_keeps_the_old_file(tmp_path: Path, monkeypatch) -> No
 def test_unknown_export_format(project: Project, kg_cli) -> None:
     r = kg_cli("export", "-f", "yaml", root=project.root)
     assert r.code == 2 and "invalid choice: 'yaml'" in r.err and r.out == ""
+
+
+def test_the_old_name_of_a_format_still_works_and_says_so(project: Project, kg_cli) -> None:
+    r = kg_cli("export", "-f", "xml", "--no-validate", root=project.root)
+    assert r.code == 0 and r.out.encode() == export("rdfxml", validate=False, project=project)
+    assert "-f xml is now -f rdfxml" in r.err
+
+
+# literals that writers get wrong: line breaks (TriG once indented them), quotes,
+# backslashes, tabs, characters outside the BMP, language tags, a datatype
+TRICKY = [
+    ox.Literal("line one\nline two\n  indented"),
+    ox.Literal("say \"hello\" and 'bye'"),
+    ox.Literal("C:\\path\\to \\n not a break"),
+    ox.Literal("tab\there\r\nand a carriage return"),
+    ox.Literal("emoji \U0001F5FE and \U0001D11E, 日本, יפן"),
+    ox.Literal("triple ''' and \"\"\" quotes"),
+    ox.Literal("ends with a backslash \\"),
+    ox.Literal("Tokyo", language="ja-latn"),
+    ox.Literal("  leading and trailing  ", language="en"),
+    ox.Literal("2014-05", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#gYearMonth")),
+]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_tricky_literals_survive_every_writer_and_parser(fmt: str, project: Project) -> None:
+    from kg.exports import serialize
+
+    subject = ox.NamedNode("https://w3id.org/israel-japan-kg/id/concept/tricky")
+    note = ox.NamedNode("http://www.w3.org/2004/02/skos/core#note")
+    written = [ox.Triple(subject, note, lit) for lit in TRICKY]
+    data = serialize(written, fmt, project)
+    expected = set(written)
+    if fmt in OX_FORMAT:
+        assert {q.triple for q in ox.parse(data, format=OX_FORMAT[fmt])} == expected
+    back = rdflib_triples(data, fmt)
+    nt = back.serialize(format="nt", encoding="utf-8")
+    assert {q.triple for q in ox.parse(nt, format=ox.RdfFormat.N_TRIPLES)} == expected
+    if fmt == "jsonld":
+        nquads = jsonld.to_rdf(json.loads(data), {"format": "application/n-quads"})
+        back = ox.parse(nquads.encode(), format=ox.RdfFormat.N_QUADS)
+        assert {q.triple for q in back} == expected
+
+
+def test_one_rdf_writer_in_the_package() -> None:
+    """Every RDF graph the package writes goes through kg.formats.graph_bytes (and the
+    sorted N-Triples of the cache, kg.store.loading.ntriples, which it uses); writing
+    query solutions and reading other engines' answers are not RDF writers."""
+    import re
+
+    kg = Path(__file__).parent.parent / "kg"
+    allowed = {
+        ("formats.py", "graph_bytes"),  # the one writer
+        ("formats.py", "_jsonld"),  # rdflib's compacted JSON-LD, inside graph_bytes
+        ("formats.py", "write"),  # query solutions (pyoxigraph's result writers)
+        ("store/loading.py", "ntriples"),  # the cache's sorted N-Triples
+        ("web/workers.py", "_solutions"),  # query solutions, counted as they stream
+        ("store/rdflib_engine.py", "query"),  # rdflib's own answers, handed to pyoxigraph
+    }
+    found = set()
+    for path in kg.rglob("*.py"):
+        function = ""
+        for line in path.read_text().splitlines():
+            m = re.match(r"\s*def (\w+)", line)
+            if m and not line.startswith("        "):
+                function = m.group(1)
+            if re.search(r"\.serialize\(", line):
+                found.add((path.relative_to(kg).as_posix(), function))
+    assert found <= allowed, sorted(found - allowed)

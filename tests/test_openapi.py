@@ -20,7 +20,7 @@ from kg.boundedjson import MAX_DEPTH, loads
 from kg.errors import KGError
 from kg.web.apidoc import description
 from kg.web.app import create_app, routes
-from kg.web.state import Settings
+from kg.web.settings import Settings
 
 METHODS = {"get", "post", "put", "patch", "delete", "options", "trace"}
 

@@ -121,11 +121,12 @@ QUERY = "SELECT ?o ?none WHERE { ?s ?p ?o OPTIONAL { ?o ?q ?none } } ORDER BY ST
 @pytest.mark.parametrize("fmt", ["json", "xml", "tsv"])
 def test_every_term_survives_the_servers_counted_path(fmt) -> None:
     from kg.registry import RESULT_FORMATS
-    from kg.web.workers import Job, Limits, run_query
+    from kg.web.settings import Settings
+    from kg.web.workers import Job, run_query
 
     store = _store()
     expected = [row[0] for row in SelectResult.from_native(store.query(QUERY)).rows]
-    answer = run_query(store, Job(QUERY, [RESULT_FORMATS[fmt].media_type], {}), Limits())
+    answer = run_query(store, Job(QUERY, [RESULT_FORMATS[fmt].media_type], {}), Settings())
     assert answer.status == 200
     parsed = ox.parse_query_results(answer.body, getattr(ox.QueryResultsFormat, fmt.upper()))
     rows = [(s["o"], s["none"]) for s in parsed]
@@ -133,11 +134,12 @@ def test_every_term_survives_the_servers_counted_path(fmt) -> None:
 
 
 def test_the_row_cap_is_exact() -> None:
-    from kg.web.workers import Job, Limits, run_query
+    from kg.web.settings import Settings
+    from kg.web.workers import Job, run_query
 
     job = Job(QUERY, ["application/sparql-results+json"], {})
-    assert run_query(_store(), job, Limits(max_results=len(TRICKY))).status == 200
-    over = run_query(_store(), job, Limits(max_results=len(TRICKY) - 1))
+    assert run_query(_store(), job, Settings(max_results=len(TRICKY))).status == 200
+    over = run_query(_store(), job, Settings(max_results=len(TRICKY) - 1))
     assert over.status == 413 and b"more than 7 rows" in over.body
 
 

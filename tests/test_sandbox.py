@@ -225,11 +225,12 @@ def test_no_mechanism_is_an_error_naming_each_one() -> None:
 @pytest.fixture(scope="module")
 def pool(project):
     from kg.store.loading import cached_ntriples
-    from kg.web.workers import Limits, QueryPool
+    from kg.web.settings import Settings
+    from kg.web.workers import QueryPool
 
     loop = asyncio.new_event_loop()
     p = QueryPool(cached_ntriples(project), project.root,
-                  Limits(workers=1, timeout=20, max_results=500, max_bytes=50_000))
+                  Settings(workers=1, timeout=20, max_results=500, max_result_bytes=50_000))
     loop.run_until_complete(p.start())
     p.loop = loop
     yield p
@@ -281,11 +282,12 @@ def test_worker_crashes_are_reported_as_what_they_were(pool) -> None:
 
 def test_memory_limit_is_reported_as_memory(project) -> None:
     from kg.store.loading import cached_ntriples
-    from kg.web.workers import Job, Limits, QueryPool
+    from kg.web.settings import Settings
+    from kg.web.workers import Job, QueryPool
 
     async def go():
         p = QueryPool(cached_ntriples(project), project.root,
-                      Limits(workers=1, timeout=30, max_memory=64 * 1024 * 1024))
+                      Settings(workers=1, timeout=30, max_worker_memory=64 * 1024 * 1024))
         await p.start()
         try:
             text = ('SELECT (STRLEN(GROUP_CONCAT(CONCAT(STR(?s), STR(?o), STR(?x))))'
@@ -300,10 +302,11 @@ def test_memory_limit_is_reported_as_memory(project) -> None:
 
 def test_workers_refuse_to_start_unconfined(project, monkeypatch) -> None:
     from kg.store.loading import cached_ntriples
-    from kg.web.workers import Limits, QueryPool
+    from kg.web.settings import Settings
+    from kg.web.workers import QueryPool
 
     monkeypatch.setenv("KG_SANDBOX_MECHANISMS", "")
-    p = QueryPool(cached_ntriples(project), project.root, Limits(workers=1))
+    p = QueryPool(cached_ntriples(project), project.root, Settings(workers=1))
     with pytest.raises(SandboxUnavailable, match="no mechanism enabled"):
         asyncio.run(p.start())
 

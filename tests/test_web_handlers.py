@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from kg.web import endpoint, pages
 from kg.web.app import app_state
-from kg.web.state import Settings
+from kg.web.settings import Settings
 
 
 @pytest.fixture(scope="module")

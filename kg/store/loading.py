@@ -42,11 +42,10 @@ def parse_files(
 ) -> Graph:
     """Parse Turtle files into one rdflib graph (for pyshacl and rdflib's writers), by way
     of :func:`read_triples`, whose rules and messages it shares."""
-    import pyoxigraph as ox
 
     graph = prefixed_graph()
     triples = read_triples(paths, project, allow_blank_nodes=allow_blank_nodes)
-    graph.parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b"", format="nt")
+    graph.parse(data=ntriples(triples), format="nt")
     return graph
 
 
@@ -94,14 +93,6 @@ def ntriples(triples: list[Any]) -> bytes:
     import pyoxigraph as ox
 
     return ox.serialize(sorted(triples, key=str), format=ox.RdfFormat.N_TRIPLES) or b""
-
-
-def sorted_ntriples(graph: Graph) -> bytes:
-    """An rdflib ``graph`` through :func:`ntriples` (rdflib hands the triples over)."""
-    import pyoxigraph as ox
-
-    nt = graph.serialize(format="nt", encoding="utf-8")
-    return ntriples([q.triple for q in ox.parse(nt, format=ox.RdfFormat.N_TRIPLES)])
 
 
 def cached_ntriples(project: Project | None = None) -> Path:

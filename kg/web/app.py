@@ -35,7 +35,8 @@ from kg.web.caching import CacheHeaders, build_tag
 from kg.web.connections import guarded_protocol
 from kg.web.headers import SecurityHeaders
 from kg.web.sandbox import SandboxUnavailable, confine
-from kg.web.state import AppState, Settings
+from kg.web.settings import Settings
+from kg.web.state import AppState
 from kg.web.workers import QueryPool
 
 HERE = Path(__file__).parent
@@ -81,7 +82,7 @@ def app_state(project: Project, settings: Settings) -> AppState:
     return AppState(
         project=project,
         settings=settings,
-        pool=QueryPool(cached_ntriples(project), project.root, settings.limits()),
+        pool=QueryPool(cached_ntriples(project), project.root, settings),
         engine=engine,
         triples=int(count.rows[0][0].value),  # type: ignore[union-attr]
         saved={q.name: q for q in list_queries(project) if not q.needs_network},

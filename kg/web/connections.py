@@ -22,7 +22,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from kg.web.headers import header_list
 from kg.web.protocol import MAX_HEADER_BYTES, MAX_HEADERS, MAX_HEADERS_BYTES, URL_SLACK
-from kg.web.state import Settings
+from kg.web.settings import Settings
 from kg.web.workers import client_key
 
 _REASONS = {414: b"URI Too Long", 429: b"Too Many Requests",

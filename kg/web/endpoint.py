@@ -25,7 +25,8 @@ from kg.web.protocol import (
     rdf_format,
     service_description,
 )
-from kg.web.state import AppState, Refused, Settings, state_of, text_response
+from kg.web.settings import Settings
+from kg.web.state import AppState, Refused, state_of, text_response
 from kg.web.workers import Answer, Job, client_key
 
 

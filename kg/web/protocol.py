@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 
+from kg.formats import graph_bytes
 from kg.registry import RESULT_FORMATS, by_media_type, offered
 
 #: ``format=`` / ``output=`` values (as SPARQLWrapper, YASGUI and Virtuoso send them);
@@ -149,13 +150,13 @@ def service_description(
     import pyoxigraph as ox
 
     result_formats = " ,\n        ".join(
-        f"<http://www.w3.org/ns/formats/{f.w3c}>" for f in RESULT_FORMATS.values() if f.w3c
+        f"<http://www.w3.org/ns/formats/{f.w3c}>"
+        for f in RESULT_FORMATS.values()
+        if f.w3c and f.kind in ("solutions", "graph")
     )
     name = f"\n        sd:name <{graph}> ;" if graph else ""
-    turtle = f"""@prefix sd: <http://www.w3.org/ns/sparql-service-description#> .
-@prefix void: <http://rdfs.org/ns/void#> .
-@prefix dcterms: <http://purl.org/dc/terms/> .
-
+    declared = "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in _SD_PREFIXES.items())
+    turtle = declared + f"""
 <{endpoint}> a sd:Service ;
     sd:endpoint <{endpoint}> ;
     dcterms:title "Israel–Japan relations knowledge graph" ;
@@ -169,11 +170,15 @@ def service_description(
 <{endpoint}#default-graph> a sd:Graph ;{name}
     void:triples {triples} .
 """
-    if fmt == "turtle":
-        return turtle.encode()
     parsed = [q.triple for q in ox.parse(turtle.encode(), format=ox.RdfFormat.TURTLE)]
-    media = RESULT_FORMATS[fmt].media_type
-    return ox.serialize(parsed, format=ox.RdfFormat.from_media_type(media)) or b""
+    return graph_bytes(parsed, fmt, prefixes=_SD_PREFIXES)
+
+
+_SD_PREFIXES = {
+    "sd": "http://www.w3.org/ns/sparql-service-description#",
+    "void": "http://rdfs.org/ns/void#",
+    "dcterms": "http://purl.org/dc/terms/",
+}
 
 
 # a spreadsheet reads a cell starting with one of these as a formula (OWASP: CSV injection)

@@ -15,44 +15,8 @@ from kg.project import Project
 from kg.queries import SavedQuery
 from kg.store.oxigraph import OxigraphEngine
 from kg.web.answers import AnswerCache
-from kg.web.workers import Limits, MiB, QueryPool
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Everything ``kg serve`` can be told; the defaults suit a public deployment."""
-
-    timeout: float = 10.0
-    max_results: int = 10_000
-    max_result_bytes: int = 16 * MiB
-    max_worker_memory: int = 1024 * MiB
-    max_request_bytes: int = 64 * 1024
-    workers: int = 2
-    per_client: int = 1
-    max_queue: int = 16
-    queue_wait: float = 5.0
-    read_timeout: float = 10.0
-    max_connections: int = 256
-    base_url: str | None = None
-    trusted_proxies: str = "127.0.0.1"
-    allow_outbound_risk: bool = False
-    cache_bytes: int = 64 * MiB
-    client_budget: float = 30.0
-    per_address_connections: int = 32
-
-    def limits(self) -> Limits:
-        return Limits(
-            timeout=self.timeout,
-            max_results=self.max_results,
-            max_bytes=self.max_result_bytes,
-            max_memory=self.max_worker_memory,
-            workers=self.workers,
-            per_client=self.per_client,
-            max_queue=self.max_queue,
-            queue_wait=self.queue_wait,
-            allow_outbound_risk=self.allow_outbound_risk,
-            client_budget=self.client_budget,
-        )
+from kg.web.settings import Settings
+from kg.web.workers import QueryPool
 
 
 @dataclass

@@ -6,14 +6,14 @@ processes, each holding its own copy of the store, and each confined by
 :func:`kg.web.sandbox.confine` before it loads anything: a worker cannot open a
 network connection. The server talks to workers over Unix socket pairs only.
 
-Limits, each enforced where its effect happens:
+Limits (:class:`kg.web.settings.Settings`), each enforced where its effect happens:
 
 - time: a query that outlives ``timeout`` (counted from when a worker takes
   it, not while it waits in the queue) has its worker killed and replaced;
 - rows and bytes: the worker stops reading solutions as soon as either cap is
   passed, and answers 413;
 - memory: ``RLIMIT_AS`` in the worker (its size after loading the store plus
-  ``max_memory``); a worker that dies of it is reported as such, and one
+  ``max_worker_memory``); a worker that dies of it is reported as such, and one
   that grew past half that margin is replaced after answering;
 - fair use (:class:`Fairness`): at most ``per_client`` queries of one client
   at a time (429); each client a budget of ``client_budget`` seconds of worker
@@ -46,21 +46,7 @@ from kg.registry import by_media_type, offered
 from kg.sparqltext import explain_syntax_error
 from kg.store.results import AskResult, from_native
 from kg.web.sandbox import KILLED_BY, SandboxUnavailable, describe_exit
-
-MiB = 1024 * 1024
-
-
-class Limits(NamedTuple):
-    timeout: float = 10.0
-    max_results: int = 10_000
-    max_bytes: int = 16 * MiB
-    max_memory: int = 1024 * MiB
-    workers: int = 2
-    per_client: int = 1
-    max_queue: int = 16
-    queue_wait: float = 5.0
-    allow_outbound_risk: bool = False
-    client_budget: float = 30.0  # seconds of worker time per client per minute (0: no budget)
+from kg.web.settings import MiB, Settings
 
 
 class Answer(NamedTuple):
@@ -88,7 +74,7 @@ class _TooLarge(Exception):
     pass
 
 
-def run_query(store: Any, job: Job, limits: Limits) -> Answer:
+def run_query(store: Any, job: Job, limits: Settings) -> Answer:
     """Run one query on ``store`` and write its answer in the first acceptable type."""
     import pyoxigraph as ox
 
@@ -126,7 +112,7 @@ def run_query(store: Any, job: Job, limits: Limits) -> Answer:
     except _TooLarge:
         return _error(
             413,
-            f"the answer is larger than {limits.max_bytes} bytes, this endpoint's limit; "
+            f"the answer is larger than {limits.max_result_bytes} bytes, this endpoint's limit; "
             "add LIMIT or ask for less",
         )
     except (SyntaxError, OSError, ValueError, RuntimeError) as e:  # raised while evaluating
@@ -142,7 +128,7 @@ class _Capped:
     """A sink for pyoxigraph's TSV writer that counts rows (one a line, TSV escapes line
     breaks) and bytes as they come, and stops the writer as soon as a cap is passed."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Settings) -> None:
         self.data = bytearray()
         self.lines = 0
         self.limits = limits
@@ -152,7 +138,7 @@ class _Capped:
         self.lines += chunk.count(b"\n")
         if self.lines - 1 > self.limits.max_results:  # the first line is the header
             raise _TooMany
-        if len(self.data) > self.limits.max_bytes:
+        if len(self.data) > self.limits.max_result_bytes:
             raise _TooLarge
         return len(chunk)
 
@@ -160,7 +146,7 @@ class _Capped:
         pass
 
 
-def _solutions(solutions: Any, fmt: str, limits: Limits) -> tuple[bytes, int]:
+def _solutions(solutions: Any, fmt: str, limits: Settings) -> tuple[bytes, int]:
     """Solutions in ``fmt``, written by pyoxigraph: first as TSV, counted while it streams,
     then, for another format, read back and rewritten natively. TSV is the one format
     with exactly one row a line; at 70,000 rows the detour costs a fraction of what
@@ -171,12 +157,12 @@ def _solutions(solutions: Any, fmt: str, limits: Limits) -> tuple[bytes, int]:
     solutions.serialize(sink, format=ox.QueryResultsFormat.TSV)
     again = from_native(ox.parse_query_results(bytes(sink.data), ox.QueryResultsFormat.TSV))
     body = write(again, fmt) or b""  # TSV: the canonical form (to_tsv), as kg query writes it
-    if len(body) > limits.max_bytes:
+    if len(body) > limits.max_result_bytes:
         raise _TooLarge
     return body, sink.lines - 1
 
 
-def _graph(triples: Any, fmt: str, limits: Limits, context_url: str | None) -> tuple[bytes, int]:
+def _graph(triples: Any, fmt: str, limits: Settings, context_url: str | None) -> tuple[bytes, int]:
     """Triples in ``fmt``, counted and sized as they are read."""
     rows: list[Any] = []
     size = 0
@@ -185,10 +171,10 @@ def _graph(triples: Any, fmt: str, limits: Limits, context_url: str | None) -> t
         if len(rows) > limits.max_results:
             raise _TooMany
         size += len(triple.subject.value) + len(triple.predicate.value) + len(triple.object.value)
-        if size > limits.max_bytes:
+        if size > limits.max_result_bytes:
             raise _TooLarge
     body = graph_bytes(rows, fmt, context=context_url)
-    if len(body) > limits.max_bytes:
+    if len(body) > limits.max_result_bytes:
         raise _TooLarge
     return body, len(rows)
 
@@ -210,7 +196,7 @@ def _address_space() -> int:
     return _statm(0)
 
 
-def _worker_main(conn: Connection, nt_path: str, limits: Limits, root: str, log: str) -> None:
+def _worker_main(conn: Connection, nt_path: str, limits: Settings, root: str, log: str) -> None:
     """A worker process: confine itself, load the store, then answer jobs until told to stop."""
     import resource
 
@@ -234,7 +220,7 @@ def _worker_main(conn: Connection, nt_path: str, limits: Limits, root: str, log:
     store.load(path=nt_path, format=ox.RdfFormat.N_TRIPLES)
     base_rss = _resident_bytes()
     if _address_space():
-        cap = _address_space() + limits.max_memory
+        cap = _address_space() + limits.max_worker_memory
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
         if hard == resource.RLIM_INFINITY or cap < hard:
             resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
@@ -249,11 +235,11 @@ def _worker_main(conn: Connection, nt_path: str, limits: Limits, root: str, log:
         try:
             answer = run_query(store, job, limits)
         except MemoryError:
-            answer = _error(413, _MEMORY.format(limits.max_memory // MiB))
+            answer = _error(413, _MEMORY.format(limits.max_worker_memory // MiB))
             answer = answer._replace(recycle=True)
         except Exception as e:  # never let a worker die silently on a bad query
             answer = _error(500, f"the query failed inside the server: {type(e).__name__}: {e}")
-        if _resident_bytes() - base_rss > limits.max_memory // 2:
+        if _resident_bytes() - base_rss > limits.max_worker_memory // 2:
             answer = answer._replace(recycle=True)
         conn.send(answer)
 
@@ -268,7 +254,7 @@ class WorkerFailed(RuntimeError):
 
 
 class _Worker:
-    def __init__(self, ctx: Any, nt_path: Path, limits: Limits, root: Path) -> None:
+    def __init__(self, ctx: Any, nt_path: Path, limits: Settings, root: Path) -> None:
         fd, self.log = tempfile.mkstemp(prefix="kg-worker-", suffix=".log")
         os.close(fd)
         parent, child = ctx.Pipe()
@@ -337,7 +323,7 @@ async def _readable(
         os.set_blocking(fd, True)
 
 
-def _death(worker: _Worker, limits: Limits) -> Answer:
+def _death(worker: _Worker, limits: Settings) -> Answer:
     """What a worker that died in the middle of a query was stopped by, as an answer."""
     worker.process.join(5)
     code = worker.process.exitcode
@@ -349,7 +335,7 @@ def _death(worker: _Worker, limits: Limits) -> Answer:
             "never does; it was stopped before connecting",
         )
     if "memory allocation of" in tail or "MemoryError" in tail:
-        return _error(413, _MEMORY.format(limits.max_memory // MiB))
+        return _error(413, _MEMORY.format(limits.max_worker_memory // MiB))
     if code == -11 or "overflow" in tail:  # SIGSEGV: the parser's recursion ran out of stack
         return _error(
             400,
@@ -468,9 +454,9 @@ class _Waiter(NamedTuple):
 class QueryPool:
     """A fixed number of confined worker processes; each runs one query at a time."""
 
-    def __init__(self, nt_path: Path, root: Path, limits: Limits | None = None) -> None:
+    def __init__(self, nt_path: Path, root: Path, limits: Settings | None = None) -> None:
         self.nt_path, self.root = nt_path, root
-        self.limits = limits or Limits()
+        self.limits = limits or Settings()
         self._ctx = multiprocessing.get_context("spawn")  # no fork from a threaded server
         self._idle: list[_Worker] | None = None
         self._all: set[_Worker] = set()
