@@ -61,6 +61,7 @@ EXAMPLES: dict[str, list[tuple[str, str, dict]]] = {
     "/ontology": [("GET", "/ontology", {})],
     "/timeline.svg": [("GET", "/timeline.svg", {})],
     "/context.jsonld": [("GET", "/context.jsonld", {})],
+    "/openapi.json": [("GET", "/openapi.json", {})],
     "/health": [("GET", "/health", {}), ("HEAD", "/health", {})],
     "/search": [("GET", "/search?q=%3Cscript%3Ealert(1)%3C/script%3E", {})],
     "/reconcile": [("GET", "/reconcile", {}),
