@@ -462,7 +462,7 @@ def cmd_link(args: Args) -> int:
             return _link_verify(client, project)
         if args.statements:
             return _link_statements(client, project, args.output)
-        from kg.wikidata.reconcile import suggest, suggestions_table
+        from kg.wikidata.candidates import suggest, suggestions_table
 
         if args.no_item:
             return _no_item(args.no_item, client, project)
@@ -554,7 +554,7 @@ def _accept(choice: str, suggestions: list, project: Project) -> int:
 
 def _no_item(resource: str, client: object, project: Project) -> int:
     from kg.namespaces import expand
-    from kg.wikidata.reconcile import no_item_search, suggestions_table
+    from kg.wikidata.candidates import no_item_search, suggestions_table
     from kg.wikidata.records import record_no_item
 
     resource_iri = expand(resource) or resource

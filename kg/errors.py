@@ -7,7 +7,6 @@ The command line turns a :class:`KGError` into one line on stderr and its
 from __future__ import annotations
 
 #: exit codes shared by every command
-EXIT_OK = 0
 EXIT_FAILED = 1  # the check ran and the answer is "no" (non-conforming graph, failed links)
 EXIT_USAGE = 2  # unusable input: bad syntax, unknown name, unreadable file, bad option
 

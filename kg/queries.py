@@ -248,7 +248,7 @@ def _close_labels(value: str, engine: Engine) -> list[str]:
     """Up to three labels of the graph that come close to ``value`` (no case, no accents)."""
     import difflib
 
-    from kg.wikidata.records import fold  # only on this error path: it is not a cold import
+    from kg.names import fold  # only on this error path: it is not a cold import
 
     labels: dict[str, str] = {}
     for _, label in engine.select(sparql.load("labels")):

@@ -32,9 +32,9 @@ from typing import Any
 
 from kg import boundedjson, sparql
 from kg.errors import KGError
+from kg.names import fold as fold_name
 from kg.namespaces import ID, IJ, SKOS_EXACT_MATCH, WIKIDATA_ENTITY
 from kg.store import Engine
-from kg.wikidata.records import fold as fold_name
 
 MATCH_SCORE, MATCH_MARGIN = 90.0, 10.0
 DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERIES = 5, 100, 500
@@ -54,7 +54,7 @@ class Entity:
 
 
 def fold(text: str) -> str:
-    """A name as matching compares it: :func:`kg.wikidata.records.fold` (no case, no
+    """A name as matching compares it: :func:`kg.names.fold` (no case, no
     accents), with runs of space made one: ``"Ōsaka  Castle "`` → ``"osaka castle"``.
 
     >>> fold("  Ōsaka  Castle ")

@@ -16,8 +16,9 @@ import pytest
 KG = Path(__file__).resolve().parent.parent / "kg"
 
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("base", ("kg", "kg.errors", "kg.namespaces", "kg.project", "kg.fileio", "kg.registry",
-              "kg.sparqltext", "kg.sparql", "kg.progress", "kg.links", "kg.boundedjson")),
+    ("base", ("kg.errors", "kg.namespaces", "kg.project", "kg.fileio", "kg.registry",
+              "kg.sparqltext", "kg.sparql", "kg.progress", "kg.links", "kg.boundedjson",
+              "kg.names")),
     ("store", ("kg.store",)),
     ("formats", ("kg.formats",)),
     ("features", ("kg.queries", "kg.validation", "kg.exports", "kg.publish", "kg.statistics",
@@ -25,6 +26,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
                   "kg.reconciliation", "kg.wikidata", "kg.notes")),
     ("web", ("kg.web",)),
     ("cli", ("kg.cli", "kg.completion")),
+    # the package itself re-exports the library's functions (by import_module strings)
+    ("package", ("kg",)),
 ]  # fmt: skip
 
 
@@ -54,6 +57,9 @@ def imports(name: str, path: Path, known: set[str]) -> dict[str, int]:
             # "from kg.web import pages" imports the module kg.web.pages
             targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base
                        for a in node.names]
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            # a module named in a string (import_module(NAME), a table of lazy exports)
+            targets = [node.value] if node.value in known and "." in node.value else []
         for target in targets:
             while target and target not in known:  # a name inside a module: the module
                 target = target.rpartition(".")[0]
@@ -128,6 +134,30 @@ def cycles(root: Path) -> list[list[str]]:
 
 def test_imports_point_down_the_layers() -> None:
     assert violations(KG, LAYERS) == []
+
+
+def test_the_web_layer_uses_the_store_through_its_interface() -> None:
+    """kg.web reads the graph through kg.store (open_engine, graph_file, the result types),
+    never an engine's or the loader's own module."""
+    mods = modules(KG)
+    inside = [f"{mods[name].relative_to(KG.parent)}:{line}: {target}"
+              for name in mods if name.startswith("kg.web")
+              for target, line in imports(name, mods[name], set(mods)).items()
+              if target.startswith("kg.store.")]  # fmt: skip
+    assert inside == []
+
+
+def test_features_do_not_borrow_from_each_other() -> None:
+    """A module of one feature package uses another's internals only through a base module
+    (kg.queries once borrowed fold from kg.wikidata.records)."""
+    mods = modules(KG)
+    features = ("kg.wikidata",)
+    borrowed = [f"{mods[name].relative_to(KG.parent)}:{line}: {target}"
+                for name in mods if layer_of(name, LAYERS) == 3
+                for target, line in imports(name, mods[name], set(mods)).items()
+                for f in features
+                if target.startswith(f + ".") and not name.startswith(f)]  # fmt: skip
+    assert borrowed == []
 
 
 def test_no_import_cycles() -> None:

@@ -20,9 +20,9 @@ from kg.namespaces import expand
 from kg.project import Project
 from kg.queries import query
 from kg.registry import __version__
+from kg.wikidata.candidates import no_item_search, suggest
 from kg.wikidata.check import check, verify
 from kg.wikidata.client import WikidataClient, qid
-from kg.wikidata.reconcile import no_item_search, suggest
 from kg.wikidata.records import accept, read_state
 from kg.wikidata.report import link_report
 

@@ -11,17 +11,35 @@ the engine.
 - ``rdflib``: rdflib's SPARQL engine (the reference used to build and validate);
 - ``endpoint=URL``: any SPARQL 1.1 Protocol endpoint.
 
->>> engine = open_engine()                                   # doctest: +SKIP
->>> engine.query("ASK { ?s ?p ?o }")                         # doctest: +SKIP
+>>> engine = open_engine()
+>>> engine.query("ASK { ?s ?p ?o }")
 AskResult(value=True)
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from kg.errors import KGError
 from kg.project import Project
 from kg.registry import ENGINE_NAMES
-from kg.store.results import AskResult, Engine, GraphResult, Result, SelectResult, Term
+from kg.store.results import (
+    AskResult,
+    Engine,
+    GraphResult,
+    Result,
+    SelectResult,
+    Term,
+    from_native,
+)
+
+
+def graph_file(project: Project | None = None) -> Path:
+    """The project's whole graph as a sorted N-Triples file, rebuilt when the inputs
+    changed: what a process that loads the graph itself reads (``kg serve``'s workers)."""
+    from kg.store.loading import cached_ntriples
+
+    return cached_ntriples(project)
 
 
 def open_engine(
@@ -58,5 +76,7 @@ __all__ = [
     "Result",
     "SelectResult",
     "Term",
+    "from_native",
+    "graph_file",
     "open_engine",
 ]

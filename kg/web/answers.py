@@ -39,7 +39,7 @@ class AnswerCache:
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self.size = self.hits = self.misses = 0
+        self.size = self.hits = 0
         self._answers: OrderedDict[tuple[Any, ...], tuple[Answer, int]] = OrderedDict()
 
     def get(self, job: Job) -> Answer | None:
@@ -48,7 +48,6 @@ class AnswerCache:
         key = _key(job)
         found = self._answers.get(key)
         if found is None:
-            self.misses += 1
             return None
         self._answers.move_to_end(key)
         self.hits += 1

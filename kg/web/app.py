@@ -26,9 +26,7 @@ from kg.links import safe_href
 from kg.namespaces import shorten
 from kg.project import Project
 from kg.queries import list_queries
-from kg.store.loading import cached_ntriples
-from kg.store.oxigraph import OxigraphEngine
-from kg.store.results import SelectResult
+from kg.store import SelectResult, graph_file, open_engine
 from kg.web import apidoc, endpoint, pages, reconcile
 from kg.web.answers import AnswerCache
 from kg.web.caching import CacheHeaders, build_tag
@@ -73,7 +71,7 @@ def app_state(project: Project, settings: Settings) -> AppState:
     """The state every handler reads: the store, the worker pool, the saved queries, pages."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-    engine = OxigraphEngine.from_project(project)
+    engine = open_engine("oxigraph", project)
     count = engine.query(sparql.load("count-triples"))
     assert isinstance(count, SelectResult)
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape())
@@ -82,7 +80,7 @@ def app_state(project: Project, settings: Settings) -> AppState:
     return AppState(
         project=project,
         settings=settings,
-        pool=QueryPool(cached_ntriples(project), project.root, settings),
+        pool=QueryPool(graph_file(project), project.root, settings),
         engine=engine,
         triples=int(count.rows[0][0].value),  # type: ignore[union-attr]
         saved={q.name: q for q in list_queries(project) if not q.needs_network},
@@ -122,7 +120,6 @@ def create_app(project: Project | None = None, settings: Settings | None = None)
     validators = Middleware(CacheHeaders, tag=tag)  # inside CORS: a 304 gets CORS headers too
     app = Starlette(routes=routes(), middleware=[secure, cors, validators], lifespan=lifespan)
     app.state.kg = state
-    app.state.pool = state.pool
     return app
 
 

@@ -30,8 +30,7 @@ from kg.namespaces import (
     shorten,
 )
 from kg.registry import RESULT_FORMATS
-from kg.store.oxigraph import OxigraphEngine
-from kg.store.results import GraphResult, SelectResult
+from kg.store import Engine, GraphResult, SelectResult
 from kg.timeline import timeline_items, timeline_svg
 from kg.web.protocol import prefers_html, rdf_format
 from kg.web.state import AppState, state_of, text_response
@@ -192,7 +191,7 @@ def _describe_rdf(state: AppState, node: ox.NamedNode, fmt: str) -> Any:
     )
 
 
-def _resource_context(engine: OxigraphEngine, node: ox.NamedNode, out: list, inc: list) -> dict:
+def _resource_context(engine: Engine, node: ox.NamedNode, out: list, inc: list) -> dict:
     labels = [
         (r[2].value, r[2].language)
         for r in out

@@ -13,7 +13,7 @@ from typing import Any
 
 from kg.project import Project
 from kg.queries import SavedQuery
-from kg.store.oxigraph import OxigraphEngine
+from kg.store import Engine
 from kg.web.answers import AnswerCache
 from kg.web.settings import Settings
 from kg.web.workers import QueryPool
@@ -24,7 +24,7 @@ class AppState:
     project: Project
     settings: Settings
     pool: QueryPool
-    engine: OxigraphEngine  # the main process's own store: fixed queries only, never a client's
+    engine: Engine  # the main process's own (pyoxigraph, in memory): fixed queries only
     triples: int
     saved: dict[str, SavedQuery]
     base_url: str

@@ -44,7 +44,7 @@ from kg.formats import graph_bytes, write
 from kg.namespaces import PREFIXES
 from kg.registry import by_media_type, offered
 from kg.sparqltext import explain_syntax_error
-from kg.store.results import AskResult, from_native
+from kg.store import AskResult, from_native
 from kg.web.sandbox import KILLED_BY, SandboxUnavailable, describe_exit
 from kg.web.settings import MiB, Settings
 

@@ -2,8 +2,15 @@
 ``http://www.wikidata.org/entity/Q…`` plus one ``ij:WikidataLink`` record per linkable
 resource saying how the link was established (or why there is none).
 
-- :mod:`kg.wikidata.client` — a polite client of the Wikidata API;
-- :mod:`kg.wikidata.records` — the link records, and writing an accepted link;
-- :mod:`kg.wikidata.check` — offline checks and online verification;
-- :mod:`kg.wikidata.reconcile` — ranked candidates for unlinked resources.
+- :mod:`kg.wikidata.client` — a polite, caching client of the Wikidata API;
+- :mod:`kg.wikidata.records` — the link records: reading them, writing an accepted link
+  or a "no item" record;
+- :mod:`kg.wikidata.check` — offline checks (``kg link --check``) and online
+  verification (``--verify``);
+- :mod:`kg.wikidata.candidates` — ranked candidates for unlinked resources
+  (``--suggest``), and the search behind a "no item" record;
+- :mod:`kg.wikidata.report` — linked, candidate, unconfirmed and no item, per kind
+  (``--report``);
+- :mod:`kg.wikidata.statements` — the article's facts as referenced QuickStatements
+  (``--statements``).
 """

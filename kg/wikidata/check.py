@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kg.names import fold
 from kg.namespaces import shorten
 from kg.project import Project
 from kg.wikidata.client import ENTITY, WikidataClient, aliases, claim_items, label, qid
-from kg.wikidata.records import expected, fold, read_state
+from kg.wikidata.records import expected, read_state
 
 
 def check(project: Project | None = None) -> list[str]:

@@ -52,7 +52,6 @@ class WikidataClient:
     maxlag: int = 5
     max_wait: float = 120.0  # never sleep longer than this for one Retry-After
     sleep: Callable[[float], None] = time.sleep
-    requests_made: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _http: Any = field(default=None, repr=False)
 
@@ -105,7 +104,6 @@ class WikidataClient:
         for attempt in range(self.retries + 1):
             backoff = min(2.0**attempt, self.max_wait)
             try:
-                self.requests_made += 1
                 response = self._client().get(self.api, params=params)
             except httpx.TimeoutException:
                 last = f"no answer within {self.timeout:g} s"

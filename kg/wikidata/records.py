@@ -5,16 +5,14 @@ Links live in ``data/wikidata.ttl``: ``skos:exactMatch`` from a resource to
 ``http://www.wikidata.org/entity/Q…`` plus one ``ij:WikidataLink`` record per
 linkable resource saying how the link was established (or why there is none).
 
-- :func:`check` — offline: well-formed IDs, one per resource, none shared,
-  every linked resource typed, every linkable resource linked or listed,
-  evidence on every confirmed link, no link to a declared namesake.
-- :func:`suggest` — ranks Wikidata candidates for unlinked resources by label,
-  type and facts (country, offices) against what the graph knows.
-- :func:`accept` — writes one chosen link (atomically) with its evidence.
+- :func:`read_state` — every link, candidate and record of the file, with the
+  graph's labels and types of the linkable resources;
+- :func:`accept` — writes one chosen link (atomically) with its evidence;
 - :func:`record_no_item` — writes that Wikidata has no item for a resource, with the
   search that found none (atomically).
-- :func:`verify` — online: every linked item exists, is not a redirect, and its
-  label and type agree with the graph.
+
+Checking the records is :mod:`kg.wikidata.check`'s work, ranking candidates
+:mod:`kg.wikidata.candidates`'.
 """
 
 from __future__ import annotations
@@ -259,14 +257,6 @@ def _record_of(
     if len(found) > 1:
         raise KGError(f"{path.name} has {len(found)} records for {kind}:{local}; edit it by hand")
     return kind, local, path, text, record, found
-
-
-def fold(text: str) -> str:
-    """Case- and accent-insensitive form: Shinzō Abe and Shinzo Abe compare equal."""
-    import unicodedata
-
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
 
 
 def _turtle_string(value: str) -> str:

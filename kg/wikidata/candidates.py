@@ -1,4 +1,4 @@
-"""Reconciliation (``kg link --suggest``): Wikidata candidates for unlinked resources,
+"""Candidates (``kg link --suggest``): Wikidata items for unlinked resources,
 ranked by label, type and facts (country, offices) against what the graph knows; and
 the search behind a "no item" record (``kg link --suggest --no-item``).
 """
@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kg.errors import KGError
+from kg.names import fold
 from kg.namespaces import shorten
 from kg.project import Project
 from kg.wikidata.client import WikidataClient, aliases, claim_items, label
-from kg.wikidata.records import LINKABLE, LinkState, expected, fold, read_state
+from kg.wikidata.records import LINKABLE, LinkState, expected, read_state
 
 
 @dataclass
