@@ -283,11 +283,16 @@ def _export_options(p: argparse.ArgumentParser) -> None:
 def cmd_export(args: Args) -> int:
     from kg.exports import export
 
-    data = export(args.format, args.output, validate=not args.no_validate, project=_project(args))
+    project = _project(args)
+    data = export(args.format, args.output, validate=not args.no_validate, project=project)
     if args.output is None:
         sys.stdout.buffer.write(data)
     else:
-        print(f"wrote {args.output} ({args.format}, {len(data):,} bytes)", file=sys.stderr)
+        from kg.dataset import write_beside
+
+        described = write_beside(args.output, args.format, data, project)
+        print(f"wrote {args.output} ({args.format}, {len(data):,} bytes) and its description "
+              f"{described}", file=sys.stderr)
     return 0
 
 

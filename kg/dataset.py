@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote
 
 import pyoxigraph as ox
@@ -133,6 +134,20 @@ def dumps(project: Project | None = None, graph: object = None) -> list[Dump]:
     return [
         Dump(fmt, with_licence_header(serialize(graph, fmt, project), fmt)) for fmt in DUMPS
     ]
+
+
+def write_beside(
+    path: str | Path, fmt: str, data: bytes, project: Project | None = None
+) -> Path:
+    """Write the description of one dump (``data``, written at ``path`` in ``fmt``) as
+    Turtle beside it, at ``PATH.void.ttl``; its download URL is the file's name under
+    the dataset's download address. The path written."""
+    from kg.fileio import atomic_write
+
+    target = Path(f"{path}.void.ttl")
+    triples = describe(project, dumps=[Dump(fmt, data)])
+    atomic_write(target, description_bytes(triples))
+    return target
 
 
 def counts(engine: Engine) -> Counts:
@@ -406,4 +421,5 @@ __all__ = [
     "description_bytes",
     "dumps",
     "schema_org",
+    "write_beside",
 ]

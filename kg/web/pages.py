@@ -138,9 +138,21 @@ async def index(request: Any) -> Any:
                 max_results=state.settings.max_results,
                 prefixes=PREFIXES,
                 timeline=timeline_items(state.engine),
+                dataset_jsonld=dataset_jsonld(state),
             ),
         )
     )
+
+
+def dataset_jsonld(state: AppState) -> Any:
+    """The schema.org ``Dataset`` of the home page, as a JSON-LD data block's text
+    (``<`` escaped, so no ``</script>`` can end the block)."""
+    from markupsafe import Markup
+
+    from kg.dataset import schema_org
+
+    doc = schema_org(state.engine, base_url=state.base_url)
+    return Markup(json.dumps(doc, indent=1, ensure_ascii=False).replace("<", "\\u003c"))
 
 
 async def timeline(request: Any) -> Any:
@@ -177,6 +189,10 @@ async def health(request: Any) -> Any:
 
 
 
+VOID_IN_DATASET = "http://rdfs.org/ns/void#inDataset"
+FOAF_PRIMARY_TOPIC = "http://xmlns.com/foaf/0.1/primaryTopic"
+
+
 def local_path(iri: str) -> str:
     """Where an IRI of this graph is served here; other IRIs stay as they are."""
     if iri.startswith(BASE + "id/") or iri.startswith(BASE + "link/"):
@@ -189,10 +205,18 @@ def local_path(iri: str) -> str:
 def _describe_rdf(state: AppState, node: ox.NamedNode, fmt: str) -> Any:
     from starlette.responses import Response
 
+    from kg.licence import DATASET
+
     res = state.engine.query(sparql.load("neighbourhood"), {"this": node})
     assert isinstance(res, GraphResult)
+    # the document names its dataset (VoID) and what it is about
+    doc = ox.NamedNode(state.base_url + local_path(node.value))
+    about = [
+        ox.Triple(doc, ox.NamedNode(VOID_IN_DATASET), ox.NamedNode(DATASET)),
+        ox.Triple(doc, ox.NamedNode(FOAF_PRIMARY_TOPIC), node),
+    ]
     return Response(
-        graph_bytes(res.triples, fmt, context=state.base_url + "/context.jsonld"),
+        graph_bytes([*res.triples, *about], fmt, context=state.base_url + "/context.jsonld"),
         media_type=RESULT_FORMATS[fmt].content_type,
         headers={"Vary": "Accept"},
     )

@@ -142,19 +142,35 @@ def rdf_format(accept: str) -> str | None:
 
 
 def service_description(
-    endpoint: str, triples: int, fmt: str = "turtle", *, graph: str | None = None
+    endpoint: str,
+    triples: int,
+    fmt: str = "turtle",
+    *,
+    graph: str | None = None,
+    described_by: str | None = None,
 ) -> bytes:
     """The SPARQL 1.1 Service Description of ``endpoint`` in ``fmt`` (turtle, nt, rdfxml,
-    jsonld). It claims only what holds: query, no update, one default graph."""
+    jsonld). It claims only what holds: query, no update, one default graph.
+    ``described_by`` is the address of the dataset's VoID description, which the
+    dataset links with ``rdfs:seeAlso``, naming the dataset (:data:`kg.licence.DATASET`)
+    as the graph's ``void:inDataset``."""
     import pyoxigraph as ox
+
+    from kg.licence import DATASET
 
     result_formats = " ,\n        ".join(
         f"<http://www.w3.org/ns/formats/{f.w3c}>" for f in RESULT_FORMATS.values() if f.w3c
     )
     name = f"\n        sd:name <{graph}> ;" if graph else ""
+    see = (
+        f"\n    rdfs:seeAlso <{described_by}> ;\n    void:inDataset <{DATASET}> ;"
+        if described_by
+        else ""
+    )
     turtle = f"""@prefix sd: <http://www.w3.org/ns/sparql-service-description#> .
 @prefix void: <http://rdfs.org/ns/void#> .
 @prefix dcterms: <http://purl.org/dc/terms/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
 
 <{endpoint}> a sd:Service ;
     sd:endpoint <{endpoint}> ;
@@ -163,7 +179,7 @@ def service_description(
     sd:resultFormat {result_formats} ;
     sd:defaultDataset <{endpoint}#dataset> .
 
-<{endpoint}#dataset> a sd:Dataset ;
+<{endpoint}#dataset> a sd:Dataset ;{see}
     sd:defaultGraph <{endpoint}#default-graph> .
 
 <{endpoint}#default-graph> a sd:Graph ;{name}
