@@ -357,6 +357,48 @@ def cmd_coverage(args: Args) -> int:
     return 0 if report.ok else EXIT_FAILED
 
 
+def _release_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("version", metavar="VERSION", help="MAJOR.MINOR.PATCH, e.g. 1.0.0")
+    p.add_argument(
+        "--date", metavar="YYYY-MM-DD",
+        help="the release date (default: $SOURCE_DATE_EPOCH; never the clock)",
+    )
+    p.add_argument(
+        "--download-base", metavar="URL",
+        help="where the files will be published (default "
+        "https://w3id.org/israel-japan-kg/release/VERSION/)",
+    )
+    p.add_argument(
+        "--into", metavar="DIR", help="the folder of releases (default build/release)"
+    )  # fmt: skip
+
+
+@command(
+    "release",
+    "Write a numbered release: every dump, the description, SHA256SUMS, a changelog.",
+    _release_options,
+)
+def cmd_release(args: Args) -> int:
+    from kg.release import parse_version, release, release_date
+
+    parse_version(args.version)  # before asking for a date
+    folder, changes = release(
+        args.version,
+        issued=release_date(args.date),
+        project=_project(args),
+        root=Path(args.into) if args.into else None,
+        download_base=args.download_base,
+    )
+    against = f"against {changes.previous}" if changes.previous else "the first release"
+    print(
+        f"wrote {folder} ({against}: {len(changes.added):,} triples added, "
+        f"{len(changes.removed):,} removed"
+        + (f"; a {changes.bump} change)" if changes.previous else ")"),
+        file=sys.stderr,
+    )
+    return 0
+
+
 def _docs_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-o", "--output", metavar="FILE", help="where to write (default build/docs/ontology.html)"
