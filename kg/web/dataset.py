@@ -1,7 +1,8 @@
 """The dataset on the web: ``/.well-known/void`` (the VoID and DCAT description, where
-the VoID specification puts it, by ``Accept``: Turtle, JSON-LD, N-Triples or RDF/XML;
-Turtle for browsers and for no preference) and ``/download/NAME`` (the dumps the
-description lists, byte for byte those whose size and SHA-256 it gives).
+the VoID specification puts it, by ``Accept`` or ``?format=``: Turtle, JSON-LD,
+N-Triples or RDF/XML; Turtle for browsers and for no preference) and
+``/download/NAME`` (the dumps the description lists, byte for byte those whose size
+and SHA-256 it gives).
 
 Both are computed on first use and kept: the graph cannot change while served.
 """
@@ -12,7 +13,7 @@ from typing import Any
 
 from kg.dataset import DUMPS, Dump, describe, description_bytes, dumps
 from kg.registry import RESULT_FORMATS
-from kg.web.protocol import rdf_format
+from kg.web.protocol import document_format
 from kg.web.state import AppState, state_of, text_response
 
 #: the name each dump is served under, with its format
@@ -47,11 +48,13 @@ async def void(request: Any) -> Any:
     from starlette.responses import Response
 
     state = state_of(request)
-    fmt = rdf_format(request.headers.get("accept", "")) or "turtle"
+    try:
+        fmt = document_format(request.query_params.get("format"), request.headers.get("accept", ""))
+    except ValueError as e:
+        return text_response(400, str(e))
+    fmt = fmt or "turtle"
     body = await run_in_threadpool(description, state, fmt)
-    return Response(
-        body, media_type=RESULT_FORMATS[fmt].content_type, headers={"Vary": "Accept"}
-    )
+    return Response(body, media_type=RESULT_FORMATS[fmt].content_type, headers={"Vary": "Accept"})
 
 
 async def download(request: Any) -> Any:

@@ -32,7 +32,7 @@ from kg.registry import RESULT_FORMATS
 from kg.store.oxigraph import OxigraphEngine
 from kg.store.results import GraphResult, SelectResult
 from kg.timeline import timeline_items, timeline_svg
-from kg.web.protocol import prefers_html, rdf_format
+from kg.web.protocol import document_format, prefers_html
 from kg.web.state import AppState, state_of, text_response
 
 
@@ -48,7 +48,12 @@ async def resource(request: Any) -> Any:
     assert isinstance(out, SelectResult) and isinstance(inc, SelectResult)
     if not out.rows and not inc.rows:
         return _not_found(request, state, iri)
-    wanted = rdf_format(request.headers.get("accept", ""))
+    try:
+        wanted = document_format(
+            request.query_params.get("format"), request.headers.get("accept", "")
+        )
+    except ValueError as e:
+        return text_response(400, str(e))
     if wanted is not None:
         return _describe_rdf(state, node, wanted)
     from starlette.responses import HTMLResponse
@@ -90,7 +95,12 @@ async def ontology(request: Any) -> Any:
     from starlette.responses import HTMLResponse, Response
 
     state = state_of(request)
-    wanted = rdf_format(request.headers.get("accept", ""))
+    try:
+        wanted = document_format(
+            request.query_params.get("format"), request.headers.get("accept", "")
+        )
+    except ValueError as e:
+        return text_response(400, str(e))
     if wanted is not None:
         body = state.once(("ontology", wanted), lambda: _ontology_rdf(state, wanted))
         media = RESULT_FORMATS[wanted].content_type
@@ -186,7 +196,6 @@ async def health(request: Any) -> Any:
 
 
 # -- helpers ------------------------------------------------------------------
-
 
 
 VOID_IN_DATASET = "http://rdfs.org/ns/void#inDataset"

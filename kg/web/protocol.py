@@ -141,6 +141,26 @@ def rdf_format(accept: str) -> str | None:
     return None if best is None or best[1] == "html" else best[1]
 
 
+def document_format(param: str | None, accept: str) -> str | None:
+    """The RDF format a document (a resource, the ontology, the dataset description) is
+    asked in: the ``format`` parameter when given (the names ``/sparql`` takes:
+    ``turtle``, ``jsonld``, ``nt``, ``rdfxml`` …), else ``Accept`` (:func:`rdf_format`);
+    None for HTML. A ``format`` naming no RDF format raises ValueError.
+
+    >>> document_format("jsonld", "text/html"), document_format(None, "text/turtle")
+    ('jsonld', 'turtle')
+    """
+    if param is None:
+        return rdf_format(accept)
+    for media in FORMAT_PARAM.get(param.strip().lower(), []):
+        spec = by_media_type(media)
+        if spec is not None and spec.kind == "graph":
+            return spec.name
+    raise ValueError(
+        f"format={param[:40]!r} names no RDF format; use turtle, jsonld, nt or rdfxml"
+    )
+
+
 def service_description(
     endpoint: str,
     triples: int,
@@ -225,6 +245,7 @@ def _neutral(cell: str) -> str:
 
 __all__ = [
     "acceptable",
+    "document_format",
     "media_ranges",
     "neutralise_formulas",
     "prefers_html",
