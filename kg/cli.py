@@ -449,6 +449,15 @@ def _link_options(p: argparse.ArgumentParser) -> None:
         "-o", "--output", metavar="FILE", help="with --statements: write here (atomically)"
     )
     p.add_argument(
+        "-f", "--format", choices=("v1", "csv"), default=None,
+        help="with --statements: QuickStatements V1 commands (default) or its CSV dialect",
+    )
+    p.add_argument(
+        "--article", metavar="FILE",
+        help="with --statements: the article's pinned text, to quote (S1683) the sentence "
+        "each cited statement comes from",
+    )
+    p.add_argument(
         "names",
         nargs="*",
         metavar="NAME",
@@ -487,6 +496,8 @@ def cmd_link(args: Args) -> int:
         raise KGError("--markdown goes with --report")
     if args.output and not args.statements:
         raise KGError("--output goes with --statements")
+    if (args.format or args.article) and not args.statements:
+        raise KGError("--format and --article go with --statements")
     if args.check:
         return _link_check(project)
     if args.report:
@@ -503,7 +514,7 @@ def cmd_link(args: Args) -> int:
         if args.verify:
             return _link_verify(client, project)
         if args.statements:
-            return _link_statements(client, project, args.output)
+            return _link_statements(client, project, args.output, args.format, args.article)
         from kg.wikidata.reconcile import suggest, suggestions_table
 
         if args.no_item:
@@ -533,21 +544,31 @@ def _link_check(project: Project) -> int:
     return EXIT_FAILED if problems else 0
 
 
-def _link_statements(client: object, project: Project, output: str | None) -> int:
+def _link_statements(
+    client: object, project: Project, output: str | None, fmt: str | None, article: str | None
+) -> int:
     from kg.fileio import atomic_write
     from kg.wikidata.statements import leave_out_present, statements
 
-    result = leave_out_present(statements(project=project), client)
+    text = None
+    if article is not None:
+        try:
+            text = Path(article).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise KGError(f"--article {article}: cannot read it ({e})") from None
+    result = leave_out_present(statements(project=project, article=text), client)
+    body = result.to_csv() if fmt == "csv" else result.to_text()
     if output:
-        atomic_write(Path(output), result.to_text().encode())
+        atomic_write(Path(output), body.encode())
     else:
-        _write(result.to_text())
+        _write(body)
     for st in result.present:
         print(f"already on Wikidata, left out: {st.item} {st.prop} {st.value}", file=sys.stderr)
     if result.unchecked:
         print(f"not checked against Wikidata: {result.unchecked}", file=sys.stderr)
-    where = f" to {output}" if output else ""
-    print(f"{len(result.new)} statement(s){where}", file=sys.stderr)
+    print(result.summary().rstrip("\n"), file=sys.stderr)
+    if output:
+        print(f"wrote {output}", file=sys.stderr)
     return 0
 
 

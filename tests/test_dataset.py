@@ -221,3 +221,9 @@ def _schema_context_loader(url: str, options=None) -> dict:
     assert url.rstrip("/") == "https://schema.org"
     return {"contextUrl": None, "documentUrl": url,
             "document": {"@context": {"@vocab": "https://schema.org/"}}}
+
+
+def test_the_ontology_states_the_same_licence(graph) -> None:
+    onto = rdflib.URIRef("https://w3id.org/israel-japan-kg/ontology")
+    assert graph.value(onto, rdflib.URIRef("http://purl.org/dc/terms/license")) == rdflib.URIRef(
+        LICENCE)
