@@ -417,6 +417,18 @@ def cmd_docs(args: Args) -> int:
 # -- kg link --------------------------------------------------------------------------
 
 
+def _statements_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-f", "--format", choices=("v1", "csv"), default=None,
+        help="with --statements: QuickStatements V1 commands (default) or its CSV dialect",
+    )
+    p.add_argument(
+        "--article", metavar="FILE",
+        help="with --statements: the article's pinned text, to quote (S1683) the sentence "
+        "each cited statement comes from",
+    )
+
+
 def _link_options(p: argparse.ArgumentParser) -> None:
     mode = p.add_mutually_exclusive_group(required=True)
     mode.add_argument(
@@ -448,15 +460,7 @@ def _link_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-o", "--output", metavar="FILE", help="with --statements: write here (atomically)"
     )
-    p.add_argument(
-        "-f", "--format", choices=("v1", "csv"), default=None,
-        help="with --statements: QuickStatements V1 commands (default) or its CSV dialect",
-    )
-    p.add_argument(
-        "--article", metavar="FILE",
-        help="with --statements: the article's pinned text, to quote (S1683) the sentence "
-        "each cited statement comes from",
-    )
+    _statements_options(p)
     p.add_argument(
         "names",
         nargs="*",

@@ -96,6 +96,72 @@ def test_every_iri_of_the_graph_resolves_to_a_document_the_server_answers(
                 assert iri in body or iri.split("#")[1] in body, iri
 
 
+APACHE = Path("/usr/sbin/apache2")
+APACHE_CONF = """ServerRoot {root}
+PidFile {root}/httpd.pid
+Listen 127.0.0.1:{port}
+ServerName 127.0.0.1
+LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so
+LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so
+LoadModule rewrite_module /usr/lib/apache2/modules/mod_rewrite.so
+ErrorLog {root}/error.log
+DocumentRoot {root}/docroot
+<Directory {root}/docroot>
+    AllowOverride All
+    Require all granted
+</Directory>
+"""
+
+
+def test_apache_applies_the_rules_as_the_interpreter_does(rules, project, tmp_path) -> None:
+    """Debian's Apache (apache2-bin; .ci/run installs it) with the folder as w3id.org
+    serves it, against the interpreter: the same redirect for every IRI of the graph."""
+    import http.client
+    import shutil
+    import socket
+    import subprocess
+    import time
+
+    if not APACHE.is_file():
+        pytest.skip("Apache is not installed (Debian: apache2-bin): the interpreter alone ran")
+    (tmp_path / "docroot").mkdir()
+    shutil.copytree(FOLDER, tmp_path / "docroot" / "israel-japan-kg")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    (tmp_path / "httpd.conf").write_text(APACHE_CONF.format(root=tmp_path, port=port))
+    server = subprocess.Popen([str(APACHE), "-X", "-f", str(tmp_path / "httpd.conf")],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        conn = None
+        for _ in range(100):  # at most 5 s to start
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("HEAD", "/")
+                conn.getresponse().read()
+                break
+            except OSError:
+                conn = None
+                time.sleep(0.05)
+        assert conn is not None, "Apache did not start: " + server.stderr.read(2000).decode()
+        paths = [i[len(PREFIX):].split("#")[0] for i in graph_iris(project)]
+        paths += ["", "download/israel-japan.nt", "release/1.0.0/SHA256SUMS", "shapes", "other"]
+        checked = 0
+        for n, path in enumerate(sorted(set(paths))):
+            for accept, _ in (ASKS if n % 25 == 0 else [ASKS[n % len(ASKS)]]):
+                conn.request("GET", f"/israel-japan-kg/{path}", headers={"Accept": accept})
+                answer = conn.getresponse()
+                answer.read()
+                want = w3id_rules.redirect(rules, path, accept)
+                got = answer.getheader("Location") if answer.status == 303 else None
+                assert got == want, (path, accept, answer.status, got, want)
+                checked += 1
+        assert checked > 250
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
 def test_paths_outside_the_graph_are_not_redirected(rules) -> None:
     for path in ("shapes", "id", "ontologyx", "dataset/extra", "download/../x", "other/thing"):
         assert w3id_rules.redirect(rules, path, "text/turtle") is None, path
