@@ -18,7 +18,11 @@ DOCUMENTED = [
     "kg.sparqltext",
     "kg.sparql",
     "kg.store.results",
-    "kg.web.protocol",
+    "kg.web.protocol",  # acceptable, rdf_format, document_format
+    "kg.licence",  # licence_header
+    "kg.dataset",
+    "kg.release",  # parse_version, needed_bump
+    "kg.wikidata.statements",  # quickstatements_time, quote
 ]
 
 
