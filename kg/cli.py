@@ -288,11 +288,16 @@ def cmd_export(args: Args) -> int:
     if fmt != args.format:
         print(f"kg: warning: -f {args.format} is now -f {fmt}; the old name goes in the next "
               "release", file=sys.stderr)  # fmt: skip
-    data = export(fmt, args.output, validate=not args.no_validate, project=_project(args))
+    project = _project(args)
+    data = export(fmt, args.output, validate=not args.no_validate, project=project)
     if args.output is None:
         sys.stdout.buffer.write(data)
     else:
-        print(f"wrote {args.output} ({fmt}, {len(data):,} bytes)", file=sys.stderr)
+        from kg.dataset import write_beside
+
+        described = write_beside(args.output, fmt, data, project)
+        print(f"wrote {args.output} ({fmt}, {len(data):,} bytes) and its description "
+              f"{described}", file=sys.stderr)
     return 0
 
 
@@ -357,6 +362,48 @@ def cmd_coverage(args: Args) -> int:
     return 0 if report.ok else EXIT_FAILED
 
 
+def _release_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("version", metavar="VERSION", help="MAJOR.MINOR.PATCH, e.g. 1.0.0")
+    p.add_argument(
+        "--date", metavar="YYYY-MM-DD",
+        help="the release date (default: $SOURCE_DATE_EPOCH; never the clock)",
+    )
+    p.add_argument(
+        "--download-base", metavar="URL",
+        help="where the files will be published (default "
+        "https://w3id.org/israel-japan-kg/release/VERSION/)",
+    )
+    p.add_argument(
+        "--into", metavar="DIR", help="the folder of releases (default build/release)"
+    )  # fmt: skip
+
+
+@command(
+    "release",
+    "Write a numbered release: every dump, the description, SHA256SUMS, a changelog.",
+    _release_options,
+)
+def cmd_release(args: Args) -> int:
+    from kg.release import parse_version, release, release_date
+
+    parse_version(args.version)  # before asking for a date
+    folder, changes = release(
+        args.version,
+        issued=release_date(args.date),
+        project=_project(args),
+        root=Path(args.into) if args.into else None,
+        download_base=args.download_base,
+    )
+    against = f"against {changes.previous}" if changes.previous else "the first release"
+    print(
+        f"wrote {folder} ({against}: {len(changes.added):,} triples added, "
+        f"{len(changes.removed):,} removed"
+        + (f"; a {changes.bump} change)" if changes.previous else ")"),
+        file=sys.stderr,
+    )
+    return 0
+
+
 def _docs_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-o", "--output", metavar="FILE", help="where to write (default build/docs/ontology.html)"
@@ -373,6 +420,18 @@ def cmd_docs(args: Args) -> int:
 
 
 # -- kg link --------------------------------------------------------------------------
+
+
+def _statements_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-f", "--format", choices=("v1", "csv"), default=None,
+        help="with --statements: QuickStatements V1 commands (default) or its CSV dialect",
+    )
+    p.add_argument(
+        "--article", metavar="FILE",
+        help="with --statements: the article's pinned text, to quote (S1683) the sentence "
+        "each cited statement comes from",
+    )
 
 
 def _link_options(p: argparse.ArgumentParser) -> None:
@@ -406,6 +465,7 @@ def _link_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-o", "--output", metavar="FILE", help="with --statements: write here (atomically)"
     )
+    _statements_options(p)
     p.add_argument(
         "names",
         nargs="*",
@@ -445,6 +505,8 @@ def cmd_link(args: Args) -> int:
         raise KGError("--markdown goes with --report")
     if args.output and not args.statements:
         raise KGError("--output goes with --statements")
+    if (args.format or args.article) and not args.statements:
+        raise KGError("--format and --article go with --statements")
     if args.check:
         return _link_check(project)
     if args.report:
@@ -461,7 +523,7 @@ def cmd_link(args: Args) -> int:
         if args.verify:
             return _link_verify(client, project)
         if args.statements:
-            return _link_statements(client, project, args.output)
+            return _link_statements(client, project, args.output, args.format, args.article)
         from kg.wikidata.candidates import suggest, suggestions_table
 
         if args.no_item:
@@ -491,21 +553,31 @@ def _link_check(project: Project) -> int:
     return EXIT_FAILED if problems else 0
 
 
-def _link_statements(client: object, project: Project, output: str | None) -> int:
+def _link_statements(
+    client: object, project: Project, output: str | None, fmt: str | None, article: str | None
+) -> int:
     from kg.fileio import atomic_write
     from kg.wikidata.statements import leave_out_present, statements
 
-    result = leave_out_present(statements(project=project), client)
+    text = None
+    if article is not None:
+        try:
+            text = Path(article).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise KGError(f"--article {article}: cannot read it ({e})") from None
+    result = leave_out_present(statements(project=project, article=text), client)
+    body = result.to_csv() if fmt == "csv" else result.to_text()
     if output:
-        atomic_write(Path(output), result.to_text().encode())
+        atomic_write(Path(output), body.encode())
     else:
-        _write(result.to_text())
+        _write(body)
     for st in result.present:
         print(f"already on Wikidata, left out: {st.item} {st.prop} {st.value}", file=sys.stderr)
     if result.unchecked:
         print(f"not checked against Wikidata: {result.unchecked}", file=sys.stderr)
-    where = f" to {output}" if output else ""
-    print(f"{len(result.new)} statement(s){where}", file=sys.stderr)
+    print(result.summary().rstrip("\n"), file=sys.stderr)
+    if output:
+        print(f"wrote {output}", file=sys.stderr)
     return 0
 
 

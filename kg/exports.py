@@ -17,6 +17,7 @@ from typing import Any
 from kg.errors import EXIT_FAILED, KGError
 from kg.fileio import atomic_write
 from kg.formats import graph_bytes, jsonld_context
+from kg.licence import with_licence_header
 from kg.progress import step
 from kg.project import Project
 from kg.registry import EXPORT_FORMATS, OLD_NAMES
@@ -64,7 +65,8 @@ def export(
     """The whole graph in ``fmt``; written atomically to ``output`` when given.
 
     Refuses (exit 1) a graph that does not conform to the shapes unless
-    ``validate`` is false.
+    ``validate`` is false. Formats with comments start with the licence and the
+    credit to the article (:func:`kg.licence.licence_header`).
 
     >>> data = export("nt", validate=False)
     >>> japan = b'<https://w3id.org/israel-japan-kg/id/state/japan> '
@@ -84,7 +86,7 @@ def export(
                 EXIT_FAILED,
             )
     with step(f"writing the graph as {fmt}"):
-        data = serialize(triples(project), fmt, project)
+        data = with_licence_header(serialize(triples(project), fmt, project), fmt)
     if output is not None:
         atomic_write(Path(output), data)
     return data

@@ -104,6 +104,7 @@ class Index:
         terms = {
             r[0].value[len(IJ) :]: ("type" if r[1].value == "class" else "property", r[2].value)
             for r in engine.select(sparql.load("ontology-terms"))
+            if r[1].value != "value"  # named values (agreement kinds …) are neither
         }
         return cls(sorted(by_id.values(), key=lambda e: e.id), terms)
 

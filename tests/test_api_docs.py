@@ -28,7 +28,8 @@ DOCUMENTED = with_examples()
 
 def test_the_public_modules_keep_their_examples() -> None:
     public = {"kg.namespaces", "kg.queries", "kg.formats", "kg.exports", "kg.registry",
-              "kg.sparqltext", "kg.store.results", "kg.web.protocol", "kg.boundedjson"}
+              "kg.sparqltext", "kg.store.results", "kg.web.protocol", "kg.boundedjson",
+              "kg.licence", "kg.dataset", "kg.release", "kg.wikidata.statements"}
     assert public <= set(DOCUMENTED), public - set(DOCUMENTED)
 
 

@@ -218,7 +218,9 @@ def test_export_says_what_it_wrote(project, kg_cli, tmp_path) -> None:
     r = kg_cli("export", "-o", str(target), root=project.root)
     size = target.stat().st_size
     assert r.code == 0 and r.out == ""
-    assert r.err == f"wrote {target} (turtle, {size:,} bytes)\n"
+    assert r.err == (f"wrote {target} (turtle, {size:,} bytes) and its description "
+                     f"{target}.void.ttl\n")
+    assert (tmp_path / "graph.ttl.void.ttl").read_text().count("dcat:Distribution") == 1
 
 
 def test_serve_on_a_busy_port_says_so_before_serving(kg_cli) -> None:

@@ -18,12 +18,13 @@ KG = Path(__file__).resolve().parent.parent / "kg"
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("kg.errors", "kg.namespaces", "kg.project", "kg.fileio", "kg.registry",
               "kg.sparqltext", "kg.sparql", "kg.progress", "kg.links", "kg.boundedjson",
-              "kg.names")),
+              "kg.names", "kg.licence")),
     ("store", ("kg.store",)),
     ("formats", ("kg.formats",)),
     ("features", ("kg.queries", "kg.validation", "kg.exports", "kg.publish", "kg.statistics",
                   "kg.description", "kg.article", "kg.timeline", "kg.documentation",
-                  "kg.reconciliation", "kg.wikidata", "kg.notes")),
+                  "kg.reconciliation", "kg.wikidata", "kg.notes", "kg.dataset",
+                  "kg.release")),
     ("web", ("kg.web",)),
     ("cli", ("kg.cli", "kg.completion")),
     # the package itself re-exports the library's functions (by import_module strings)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import time
 from pathlib import Path
 
@@ -25,6 +24,8 @@ from kg.wikidata.check import check, verify
 from kg.wikidata.client import WikidataClient, qid
 from kg.wikidata.records import accept, read_state
 from kg.wikidata.report import link_report
+
+from . import quickstatements
 
 FIXTURES = Path(__file__).parent / "data" / "wikidata"
 ENTITIES = {
@@ -425,36 +426,45 @@ def test_link_report_counts_every_record_once(project, kg_cli) -> None:
 
 # -- kg link --statements -------------------------------------------------------------
 
-# QuickStatements V1, from its documentation: tab-separated; an item, a property and a
-# value, then pairs of qualifier (P…) or source (S…) properties and values. Values used
-# here: items, quoted strings, and times "+YYYY-MM-DDT00:00:00Z/precision".
-QS_VALUE = r'(Q[1-9]\d*|"[^"\t\n]*"|[+-]\d{4}-\d\d-\d\dT00:00:00Z/(?:9|10|11))'
-QS_LINE = re.compile(rf"^Q[1-9]\d*\tP[1-9]\d*\t{QS_VALUE}(\t[PS][1-9]\d*\t{QS_VALUE})*$")
-
-
 def _confirmed_items(project: Project) -> set[str]:
     state = read_state(project)
     return {qid(r.target) for r in state.records.values() if r.status == "Confirmed" and r.target}
 
 
-def test_statements_are_quickstatements_with_both_references(project, kg_cli) -> None:
+def test_statements_are_quickstatements_with_their_reference(project, kg_cli) -> None:
     r = kg_cli("link", "--statements", "--offline", root=project.root)
     assert r.code == 0 and "not checked against Wikidata" in r.err
     lines = r.out.splitlines()
-    assert lines and all(QS_LINE.match(line) for line in lines), lines
+    parsed = [quickstatements.parse_v1(line) for line in lines]  # every line, the grammar
     confirmed = _confirmed_items(project)
     candidates = {qid(c) for rec in read_state(project).records.values() for c in rec.candidates}
     article = "https://en.wikipedia.org/wiki/Israel%E2%80%93Japan_relations"
-    for line in lines:
-        cells = line.split("\t")
-        assert cells[0] in confirmed  # only confirmed links, never a candidate
-        items = {c for c in cells[2::2] if c.startswith("Q") and c != "Q328"}
+    for item, _prop, value, qualifiers, sources in parsed:
+        assert item in confirmed  # only confirmed links, never a candidate
+        items = {v for v in (value, *(v for _, v in qualifiers)) if v.startswith("Q")}
         assert items <= confirmed and not items & candidates
-        assert cells[-4:-2] == ["S143", "Q328"] and cells[-2] == "S4656"
-        assert cells[-1].startswith(f'"{article}')
-    assert "Q801\tP530\tQ17" in r.out and "Q17\tP530\tQ801" in r.out
+        assert [p for p, _ in sources] == ["S143", "S4656", "S813"]
+        assert sources[0][1] == "Q328" and sources[1][1].startswith(f'"{article}')
+        assert sources[2][1] == "+2026-11-26T00:00:00Z/11"  # data/sources.ttl: pav:retrievedOn
+    assert "Q801\tP530\tQ17\tP580\t+1952-05-15T00:00:00Z/11\t" in r.out  # with its start
+    assert "Q17\tP530\tQ801\tP580\t+1952-05-15T00:00:00Z/11\t" in r.out
     assert "Q11696\tP1001\tQ30" in r.out  # the office's state is in its name: the article's
     assert "\tP17\t" not in r.out  # every linked organisation's country is general knowledge
+    # the summary: statements per property, and what was left out and why
+    assert f"{len(lines)} statement(s): P39 " in r.err and "P530 2" in r.err
+    assert "left out: 4 P17 value(s): flagged ij:fromGeneralKnowledge" in r.err
+
+
+def test_the_csv_dialect_says_the_same(project, kg_cli, tmp_path) -> None:
+    r = kg_cli("link", "--statements", "--offline", "-f", "csv", "-o", str(tmp_path / "qs.csv"),
+               root=project.root)
+    assert r.code == 0 and r.out == "" and f"wrote {tmp_path / 'qs.csv'}" in r.err
+    from kg.wikidata.statements import statements
+
+    result = statements(project=project)
+    rows = quickstatements.parse_csv((tmp_path / "qs.csv").read_text())
+    assert rows == [quickstatements.parse_v1(line) for line in result.to_text().splitlines()]
+    assert any(q for _, _, _, q, _ in rows)  # qualifiers come through the qal columns
 
 
 def add_abe_tenure(scratch, inside: str = "", after: str = "") -> None:
@@ -474,6 +484,15 @@ def test_the_readme_shows_the_first_five_statements(project) -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     shown = readme.split("The first five lines today:\n\n```\n", 1)[1].split("```", 1)[0]
     assert shown.splitlines() == statements(project=project).to_text().splitlines()[:5]
+
+
+def test_the_readme_shows_the_current_summary(project) -> None:
+    from kg.wikidata.statements import statements
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("$ kg link --statements --offline > build/statements.tsv\n", 1)[1]
+    shown = shown.split("```", 1)[0]
+    assert shown == statements(project=project).summary()
 
 
 def test_inferred_and_general_knowledge_values_stay_out_of_the_statements(scratch) -> None:
@@ -496,7 +515,98 @@ def test_statements_keep_the_dates_precision(scratch) -> None:
     abe = [line for line in lines if line.startswith("Q132345\tP39\tQ274948")]
     assert abe == ["Q132345\tP39\tQ274948\tP580\t+2012-12-00T00:00:00Z/10\t"
                    "P582\t+2020-00-00T00:00:00Z/9\tS143\tQ328\tS4656\t"
-                   '"https://en.wikipedia.org/wiki/Israel%E2%80%93Japan_relations#History"']
+                   '"https://en.wikipedia.org/wiki/Israel%E2%80%93Japan_relations#History"\t'
+                   "S813\t+2026-11-26T00:00:00Z/11"]
+    assert quickstatements.parse_v1(abe[0])[3] == (("P580", "+2012-12-00T00:00:00Z/10"),
+                                                   ("P582", "+2020-00-00T00:00:00Z/9"))
+
+
+def test_a_new_flag_declared_like_the_others_keeps_values_out(scratch) -> None:
+    from kg.wikidata.statements import statements
+
+    # a third kind of flag, declared as ij:inferred is, on the relation's start and a
+    # jurisdiction: both leave the statements, and the summary says why
+    with (scratch.data_dir / "relation.ttl").open("a", encoding="utf-8") as f:
+        f.write("\n@prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .\n"
+                "@prefix office: <https://w3id.org/israel-japan-kg/id/office/> .\n"
+                "ij:fromAnotherSource a owl:AnnotationProperty ; rdfs:range rdf:Property ;\n"
+                '    rdfs:label "from another source"@en ; rdfs:comment "A test flag."@en .\n'
+                "relation:israel-japan ij:fromAnotherSource ij:startDate .\n"
+                "office:prime-minister-of-japan ij:fromAnotherSource ij:jurisdiction .\n")
+    result = statements(project=scratch)
+    text = result.to_text()
+    assert "Q801\tP530\tQ17\tS143" in text and "\tP580\t+1952" not in text
+    assert "Q274948\tP1001" not in text
+    summary = result.summary()
+    assert "left out: 1 P1001 value(s): flagged ij:fromAnotherSource" in summary
+    assert "left out: 2 P580 value(s): qualifier flagged ij:fromAnotherSource" in summary
+
+
+def test_without_a_retrieval_date_the_summary_says_so(scratch) -> None:
+    from kg.wikidata.statements import statements
+
+    sources = scratch.data_dir / "sources.ttl"
+    text = sources.read_text()
+    assert 'pav:retrievedOn "2026-11-26"^^xsd:date' in text
+    text = text.replace(' ;\n    # the day the pinned text', ' .\n    # the day the pinned text')
+    sources.write_text(text.replace('    pav:retrievedOn "2026-11-26"^^xsd:date .', ""))
+    result = statements(project=scratch)
+    assert "\tS813\t" not in result.to_text()
+    assert "no retrieval date in the data" in result.summary()
+
+
+SYNTHETIC_ARTICLE = ("Infobox\n- Founded: 1952\nHistory\nThe two   states\nopened relations. "
+                     "Then more.\n")
+
+
+def _cite(scratch, start: int, end: int, text: str) -> None:
+    """A unit of the History section at [start, end) of SYNTHETIC_ARTICLE, with the
+    fingerprint of ``text``, cited by Japan's diplomatic relation with Israel (a
+    reification node with ij:statedIn, as issue 22 models citations)."""
+    fingerprint = hashlib.sha256(" ".join(text.split()).encode()).hexdigest()
+    with (scratch.data_dir / "relation.ttl").open("a", encoding="utf-8") as f:
+        f.write(
+            "\n@prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .\n"
+            "<https://w3id.org/israel-japan-kg/id/unit/history-1>\n"
+            "    dcterms:isPartOf section:history ;\n"
+            f"    ij:startOffset {start} ; ij:endOffset {end} ;\n"
+            f'    ij:fingerprint "{fingerprint}" .\n'
+            "<https://w3id.org/israel-japan-kg/id/citation/test>\n"
+            "    rdf:subject state:japan ; rdf:predicate ij:diplomaticRelation ;\n"
+            "    rdf:object state:israel ;\n"
+            "    ij:statedIn <https://w3id.org/israel-japan-kg/id/unit/history-1> .\n")
+
+
+def test_a_cited_statement_names_its_sentences_section_and_quotes_it(scratch) -> None:
+    from kg.wikidata.statements import statements
+
+    start = SYNTHETIC_ARTICLE.index("The two")
+    end = SYNTHETIC_ARTICLE.index(" Then")
+    _cite(scratch, start, end, SYNTHETIC_ARTICLE[start:end])
+    history = '"https://en.wikipedia.org/wiki/Israel%E2%80%93Japan_relations#History"'
+    line = next(s.line() for s in statements(project=scratch).new
+                if (s.item, s.prop) == ("Q17", "P530"))
+    assert f"\tS4656\t{history}\t" in line and "S1683" not in line  # no article: no quote
+    quoted = next(s.line() for s in statements(project=scratch, article=SYNTHETIC_ARTICLE).new
+                  if (s.item, s.prop) == ("Q17", "P530"))
+    assert quoted.endswith('\tS1683\ten:"The two states opened relations."')
+    assert quickstatements.parse_v1(quoted)[4][-1][0] == "S1683"
+    # another text of the article (the fingerprint differs): no quote rather than a wrong one
+    other = SYNTHETIC_ARTICLE.replace("opened", "began")
+    assert "S1683" not in next(s.line() for s in statements(project=scratch, article=other).new
+                               if (s.item, s.prop) == ("Q17", "P530"))
+
+
+def test_the_grammar_refuses_what_quickstatements_would(project) -> None:
+    for bad in ("Q1\tP2", "Q1\tP2\tQ3\tS143", 'Q1\tP2\t"a"b"', "X1\tP2\tQ3",
+                "Q1\tP2\t+2020-05-00T00:00:00Z/11", "Q1\tP2\t+2020-00-00T00:00:00Z/10",
+                "Q1\tP2\tQ3\tS1\tQ4\tP5\tQ6"):
+        with pytest.raises(ValueError):
+            quickstatements.parse_v1(bad)
+    for bad in ("P1,qid\n", "qid,qal580,P39\nQ1,+2020-00-00T00:00:00Z/9,Q2\n",
+                "qid,P39,s4656\nQ1,Q2,\"x\"\n", "qid,P39,S143\nQ1,,Q328\n"):
+        with pytest.raises(ValueError):
+            quickstatements.parse_csv(bad)
 
 
 def test_statements_already_on_wikidata_are_left_out(httpserver, tmp_path, project) -> None:

@@ -62,6 +62,9 @@ EXAMPLES: dict[str, list[tuple[str, str, dict]]] = {
     "/timeline.svg": [("GET", "/timeline.svg", {})],
     "/context.jsonld": [("GET", "/context.jsonld", {})],
     "/openapi.json": [("GET", "/openapi.json", {})],
+    "/.well-known/void": [("GET", "/.well-known/void", {})],
+    "/download/{name}": [("GET", "/download/israel-japan.nt", {}),
+                         ("GET", "/download/nothing.txt", {})],
     "/health": [("GET", "/health", {}), ("HEAD", "/health", {})],
     "/search": [("GET", "/search?q=%3Cscript%3Ealert(1)%3C/script%3E", {})],
     "/reconcile": [("GET", "/reconcile", {}),
@@ -147,7 +150,8 @@ class Inline(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found = dict(attrs)
-        if tag == "script" and "src" not in found and found.get("type") != "application/json":
+        data = ("application/json", "application/ld+json")  # data blocks: never run
+        if tag == "script" and "src" not in found and found.get("type") not in data:
             self.blocked.append("inline <script>")
         if tag == "style":
             self.blocked.append("<style>")

@@ -10,7 +10,11 @@ Routes (handlers in :mod:`kg.web.endpoint` and :mod:`kg.web.pages`):
 - ``/id/…``, ``/link/…`` — every resource of the graph, HTML or RDF by ``Accept``;
 - ``/reconcile`` — the W3C Reconciliation Service API 0.2 (:mod:`kg.web.reconcile`);
 - ``/ontology``, ``/timeline.svg``, ``/context.jsonld``, ``/health``;
+- ``/.well-known/void`` and ``/download/NAME`` — the dataset's description and dumps
+  (:mod:`kg.web.dataset`);
 - ``/openapi.json`` — all of the above in OpenAPI 3.1 (:mod:`kg.web.apidoc`).
+
+Every answer carries ``Link: <licence>; rel="license"`` (:mod:`kg.web.licence`).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from kg.namespaces import shorten
 from kg.project import Project
 from kg.queries import list_queries
 from kg.store import SelectResult, graph_file, open_engine
-from kg.web import apidoc, endpoint, pages, reconcile
+from kg.web import apidoc, dataset, endpoint, pages, reconcile
 from kg.web.answers import AnswerCache
 from kg.web.caching import CacheHeaders, build_tag
 from kg.web.connections import guarded_protocol
@@ -58,6 +62,8 @@ def routes() -> list[Any]:
         Route("/timeline.svg", pages.timeline, methods=READ),
         Route("/context.jsonld", pages.context, methods=READ),
         Route("/health", pages.health, methods=READ),
+        Route("/.well-known/void", dataset.void, methods=READ),
+        Route("/download/{name}", dataset.download, methods=READ),
         Route("/search", pages.search_page, methods=READ),
         Route("/reconcile", reconcile.service, methods=["GET", "HEAD", "POST"]),
         Route("/reconcile/suggest/{kind}", reconcile.suggest, methods=READ),
@@ -65,6 +71,14 @@ def routes() -> list[Any]:
         Route("/openapi.json", apidoc.openapi, methods=READ),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
+
+
+def licence_terms() -> dict[str, str]:
+    """What the page footer says of the licence and the source (:mod:`kg.licence`)."""
+    from kg.licence import ARTICLE_LICENCE, LICENCE
+    from kg.namespaces import ARTICLE
+
+    return {"data": LICENCE, "article": ARTICLE, "article_licence": ARTICLE_LICENCE}
 
 
 def app_state(project: Project, settings: Settings) -> AppState:
@@ -77,6 +91,7 @@ def app_state(project: Project, settings: Settings) -> AppState:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape())
     env.filters["short"] = shorten
     env.filters["href"] = safe_href  # a link only to this site or an http(s) URL
+    env.globals["licence"] = licence_terms()
     return AppState(
         project=project,
         settings=settings,
@@ -118,7 +133,12 @@ def create_app(project: Project | None = None, settings: Settings | None = None)
     tag = build_tag(state.project.content_key(), __version__, HERE)
     secure = Middleware(SecurityHeaders)  # first: outermost, so CORS answers carry them too
     validators = Middleware(CacheHeaders, tag=tag)  # inside CORS: a 304 gets CORS headers too
-    app = Starlette(routes=routes(), middleware=[secure, cors, validators], lifespan=lifespan)
+    from kg.web.licence import LicenceLink
+
+    licence = Middleware(LicenceLink)  # every answer names the licence
+    app = Starlette(
+        routes=routes(), middleware=[secure, licence, cors, validators], lifespan=lifespan
+    )
     app.state.kg = state
     return app
 

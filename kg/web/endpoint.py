@@ -210,7 +210,13 @@ async def sparql(request: Any) -> Any:
         fmt = rdf_format(header or "") or "turtle"
         body = state.once(
             ("sd", fmt),
-            lambda: service_description(state.endpoint, state.triples, fmt, graph=GRAPH_IRI),
+            lambda: service_description(
+                state.endpoint,
+                state.triples,
+                fmt,
+                graph=GRAPH_IRI,
+                described_by=state.base_url + "/.well-known/void",
+            ),
         )
         media = RESULT_FORMATS[fmt].content_type
         return Response(body, media_type=media, headers={"Vary": "Accept"})

@@ -17,7 +17,7 @@ from markupsafe import Markup
 from kg import sparql
 from kg.description import FACT_GROUPS, OTHER_FACTS, fact_group
 from kg.formats import graph_bytes, jsonld_context
-from kg.links import safe_href
+from kg.links import safe_href, site_path
 from kg.namespaces import (
     BASE,
     IJ,
@@ -32,7 +32,7 @@ from kg.namespaces import (
 from kg.registry import RESULT_FORMATS
 from kg.store import Engine, GraphResult, SelectResult
 from kg.timeline import timeline_items, timeline_svg
-from kg.web.protocol import prefers_html, rdf_format
+from kg.web.protocol import document_format, prefers_html
 from kg.web.state import AppState, state_of, text_response
 
 
@@ -48,7 +48,12 @@ async def resource(request: Any) -> Any:
     assert isinstance(out, SelectResult) and isinstance(inc, SelectResult)
     if not out.rows and not inc.rows:
         return _not_found(request, state, iri)
-    wanted = rdf_format(request.headers.get("accept", ""))
+    try:
+        wanted = document_format(
+            request.query_params.get("format"), request.headers.get("accept", "")
+        )
+    except ValueError as e:
+        return text_response(400, str(e))
     if wanted is not None:
         return _describe_rdf(state, node, wanted)
     from starlette.responses import HTMLResponse
@@ -90,7 +95,12 @@ async def ontology(request: Any) -> Any:
     from starlette.responses import HTMLResponse, Response
 
     state = state_of(request)
-    wanted = rdf_format(request.headers.get("accept", ""))
+    try:
+        wanted = document_format(
+            request.query_params.get("format"), request.headers.get("accept", "")
+        )
+    except ValueError as e:
+        return text_response(400, str(e))
     if wanted is not None:
         body = state.once(("ontology", wanted), lambda: _ontology_rdf(state, wanted))
         media = RESULT_FORMATS[wanted].content_type
@@ -139,9 +149,21 @@ async def index(request: Any) -> Any:
                 prefixes=PREFIXES,
                 timeline=timeline_items(state.engine),
                 timeline_svg=Markup(timeline_svg(state.engine)),  # ours; every text escaped
+                dataset_jsonld=dataset_jsonld(state),
             ),
         )
     )
+
+
+def dataset_jsonld(state: AppState) -> Any:
+    """The schema.org ``Dataset`` of the home page, as a JSON-LD data block's text
+    (``<`` escaped, so no ``</script>`` can end the block)."""
+    from markupsafe import Markup
+
+    from kg.dataset import schema_org
+
+    doc = schema_org(state.engine, base_url=state.base_url)
+    return Markup(json.dumps(doc, indent=1, ensure_ascii=False).replace("<", "\\u003c"))
 
 
 async def timeline(request: Any) -> Any:
@@ -179,13 +201,25 @@ async def health(request: Any) -> Any:
 # -- helpers ------------------------------------------------------------------
 
 
+VOID_IN_DATASET = "http://rdfs.org/ns/void#inDataset"
+FOAF_PRIMARY_TOPIC = "http://xmlns.com/foaf/0.1/primaryTopic"
+
+
 def _describe_rdf(state: AppState, node: ox.NamedNode, fmt: str) -> Any:
     from starlette.responses import Response
 
+    from kg.licence import DATASET
+
     res = state.engine.query(sparql.load("neighbourhood"), {"this": node})
     assert isinstance(res, GraphResult)
+    # the document names its dataset (VoID) and what it is about
+    doc = ox.NamedNode(state.base_url + site_path(node.value))
+    about = [
+        ox.Triple(doc, ox.NamedNode(VOID_IN_DATASET), ox.NamedNode(DATASET)),
+        ox.Triple(doc, ox.NamedNode(FOAF_PRIMARY_TOPIC), node),
+    ]
     return Response(
-        graph_bytes(res.triples, fmt, context=state.base_url + "/context.jsonld"),
+        graph_bytes([*res.triples, *about], fmt, context=state.base_url + "/context.jsonld"),
         media_type=RESULT_FORMATS[fmt].content_type,
         headers={"Vary": "Accept"},
     )

@@ -142,12 +142,42 @@ def rdf_format(accept: str) -> str | None:
     return None if best is None or best[1] == "html" else best[1]
 
 
+def document_format(param: str | None, accept: str) -> str | None:
+    """The RDF format a document (a resource, the ontology, the dataset description) is
+    asked in: the ``format`` parameter when given (the names ``/sparql`` takes:
+    ``turtle``, ``jsonld``, ``nt``, ``rdfxml`` …), else ``Accept`` (:func:`rdf_format`);
+    None for HTML. A ``format`` naming no RDF format raises ValueError.
+
+    >>> document_format("jsonld", "text/html"), document_format(None, "text/turtle")
+    ('jsonld', 'turtle')
+    """
+    if param is None:
+        return rdf_format(accept)
+    for media in FORMAT_PARAM.get(param.strip().lower(), []):
+        spec = by_media_type(media)
+        if spec is not None and spec.kind == "graph":
+            return spec.name
+    raise ValueError(
+        f"format={param[:40]!r} names no RDF format; use turtle, jsonld, nt or rdfxml"
+    )
+
+
 def service_description(
-    endpoint: str, triples: int, fmt: str = "turtle", *, graph: str | None = None
+    endpoint: str,
+    triples: int,
+    fmt: str = "turtle",
+    *,
+    graph: str | None = None,
+    described_by: str | None = None,
 ) -> bytes:
     """The SPARQL 1.1 Service Description of ``endpoint`` in ``fmt`` (turtle, nt, rdfxml,
-    jsonld). It claims only what holds: query, no update, one default graph."""
+    jsonld). It claims only what holds: query, no update, one default graph.
+    ``described_by`` is the address of the dataset's VoID description, which the
+    dataset links with ``rdfs:seeAlso``, naming the dataset (:data:`kg.licence.DATASET`)
+    as the graph's ``void:inDataset``."""
     import pyoxigraph as ox
+
+    from kg.licence import DATASET
 
     result_formats = " ,\n        ".join(
         f"<http://www.w3.org/ns/formats/{f.w3c}>"
@@ -155,6 +185,11 @@ def service_description(
         if f.w3c and f.kind in ("solutions", "graph")
     )
     name = f"\n        sd:name <{graph}> ;" if graph else ""
+    see = (
+        f"\n    rdfs:seeAlso <{described_by}> ;\n    void:inDataset <{DATASET}> ;"
+        if described_by
+        else ""
+    )
     declared = "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in _SD_PREFIXES.items())
     turtle = declared + f"""
 <{endpoint}> a sd:Service ;
@@ -164,7 +199,7 @@ def service_description(
     sd:resultFormat {result_formats} ;
     sd:defaultDataset <{endpoint}#dataset> .
 
-<{endpoint}#dataset> a sd:Dataset ;
+<{endpoint}#dataset> a sd:Dataset ;{see}
     sd:defaultGraph <{endpoint}#default-graph> .
 
 <{endpoint}#default-graph> a sd:Graph ;{name}
@@ -178,6 +213,7 @@ _SD_PREFIXES = {
     "sd": "http://www.w3.org/ns/sparql-service-description#",
     "void": "http://rdfs.org/ns/void#",
     "dcterms": "http://purl.org/dc/terms/",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
 }
 
 
@@ -214,6 +250,7 @@ def _neutral(cell: str) -> str:
 
 __all__ = [
     "acceptable",
+    "document_format",
     "media_ranges",
     "neutralise_formulas",
     "prefers_html",

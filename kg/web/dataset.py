@@ -1,0 +1,76 @@
+"""The dataset on the web: ``/.well-known/void`` (the VoID and DCAT description, where
+the VoID specification puts it, by ``Accept`` or ``?format=``: Turtle, JSON-LD,
+N-Triples or RDF/XML; Turtle for browsers and for no preference) and
+``/download/NAME`` (the dumps the description lists, byte for byte those whose size
+and SHA-256 it gives).
+
+Both are computed on first use and kept: the graph cannot change while served.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kg.dataset import DUMPS, Dump, describe, description_bytes, dumps
+from kg.registry import RESULT_FORMATS
+from kg.web.protocol import document_format
+from kg.web.state import AppState, state_of, text_response
+
+#: the name each dump is served under, with its format
+BY_NAME = {name: fmt for fmt, (name, _, _) in DUMPS.items()}
+
+
+def served_dumps(state: AppState) -> list[Dump]:
+    """Every dump of the served graph (made once)."""
+    return state.once("dumps", lambda: dumps(state.project))  # type: ignore[no-any-return]
+
+
+def description(state: AppState, fmt: str) -> bytes:
+    """The description of the served dataset in ``fmt`` (made once per format)."""
+
+    def make() -> bytes:
+        triples = state.once(
+            "void-triples",
+            lambda: describe(
+                engine=state.engine,
+                base_url=state.base_url,
+                download_base=state.base_url + "/download/",
+                dumps=served_dumps(state),
+            ),
+        )
+        return description_bytes(triples, fmt)
+
+    return state.once(("void", fmt), make)  # type: ignore[no-any-return]
+
+
+async def void(request: Any) -> Any:
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import Response
+
+    state = state_of(request)
+    try:
+        fmt = document_format(request.query_params.get("format"), request.headers.get("accept", ""))
+    except ValueError as e:
+        return text_response(400, str(e))
+    fmt = fmt or "turtle"
+    body = await run_in_threadpool(description, state, fmt)
+    return Response(body, media_type=RESULT_FORMATS[fmt].content_type, headers={"Vary": "Accept"})
+
+
+async def download(request: Any) -> Any:
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import Response
+
+    state = state_of(request)
+    name = request.path_params["name"]
+    fmt = BY_NAME.get(name)
+    if fmt is None:
+        return text_response(404, f"no dump named {name[:80]!r}; there are {', '.join(BY_NAME)}")
+    found = await run_in_threadpool(served_dumps, state)
+    data = next(d.data for d in found if d.fmt == fmt)
+    media = DUMPS[fmt][1]
+    return Response(
+        data,
+        media_type=media + ("; charset=utf-8" if media.startswith("text/") else ""),
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -1,0 +1,229 @@
+"""The dataset description: DCAT-AP shapes, counts equal to the graph's, read back by
+two parsers, served at /.well-known/void with the licence everywhere."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+import rdflib
+from pyld import jsonld
+from rdflib.compare import isomorphic
+from starlette.testclient import TestClient
+
+from kg.dataset import DUMPS, describe, description_bytes, dumps
+from kg.exports import export
+from kg.licence import DATASET, LICENCE
+from kg.project import Project
+from kg.store.loading import load
+
+HERE = Path(__file__).parent
+VOID = rdflib.Namespace("http://rdfs.org/ns/void#")
+DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
+SPDX = rdflib.Namespace("http://spdx.org/rdf/terms#")
+SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
+D = rdflib.URIRef(DATASET)
+
+
+@pytest.fixture(scope="module")
+def shapes() -> rdflib.Graph:
+    """DCAT-AP 3.0.1 (tests/dcat-ap/README.md), loaded once, without the five references
+    to property shapes that neither file defines."""
+    g = rdflib.Graph()
+    for name in ("dcat-ap-SHACL.ttl", "ranges.ttl"):
+        g.parse(HERE / "dcat-ap" / name, format="turtle")
+    dangling = [(s, o) for s, o in g.subject_objects(SH.property) if g.value(o, SH.path) is None]
+    assert len(dangling) == 5, "the pinned shapes changed: review tests/dcat-ap/README.md"
+    for s, o in dangling:
+        g.remove((s, SH.property, o))
+    return g
+
+
+@pytest.fixture(scope="module")
+def graph(project: Project) -> rdflib.Graph:
+    return load(project)
+
+
+@pytest.fixture(scope="module")
+def made(project: Project) -> tuple[list, bytes]:
+    found = dumps(project)
+    triples = describe(project, version="1.2.3", issued="2026-12-07",
+                       base_url="https://kg.example.org", dumps=found)
+    return found, description_bytes(triples)
+
+
+@pytest.fixture(scope="module")
+def description(made) -> rdflib.Graph:
+    return rdflib.Graph().parse(data=made[1], format="turtle")
+
+
+def test_the_description_conforms_to_dcat_ap(description, shapes) -> None:
+    import pyshacl
+
+    conforms, _, text = pyshacl.validate(description, shacl_graph=shapes)
+    assert conforms, text
+    # and the shapes do bite: without its title a dataset fails them
+    broken = rdflib.Graph() + description
+    broken.remove((D, rdflib.URIRef("http://purl.org/dc/terms/title"), None))
+    assert not pyshacl.validate(broken, shacl_graph=shapes)[0]
+
+
+def test_the_counts_are_the_graphs(description, graph) -> None:
+    def number(s, p) -> int:
+        return int(description.value(s, p))
+
+    assert number(D, VOID.triples) == len(graph)
+    assert number(D, VOID.distinctSubjects) == len(set(graph.subjects()))
+    assert number(D, VOID.properties) == len(set(graph.predicates()))
+    classes = {}
+    for s, c in graph.subject_objects(rdflib.RDF.type):
+        classes.setdefault(c, set()).add(s)
+    assert number(D, VOID.classes) == len(classes)
+    parts = {description.value(p, VOID["class"]): number(p, VOID.entities)
+             for p in description.objects(D, VOID.classPartition)}
+    assert parts == {c: len(s) for c, s in classes.items()}
+    props = {description.value(p, VOID.property): number(p, VOID.triples)
+             for p in description.objects(D, VOID.propertyPartition)}
+    assert sum(props.values()) == len(graph)
+    assert props[rdflib.RDFS.label] == len(list(graph.triples((None, rdflib.RDFS.label, None))))
+    entities = {s for s in graph.subjects() if str(s).startswith("https://w3id.org/israel-japan-kg/id/")}
+    assert number(D, VOID.entities) == len(entities)
+    examples = set(description.objects(D, VOID.exampleResource))
+    assert rdflib.URIRef("https://w3id.org/israel-japan-kg/id/relation/israel-japan") in examples
+
+
+def test_every_dump_is_a_distribution_with_its_size_and_checksum(made, description) -> None:
+    found, _ = made
+    assert {d.fmt for d in found} == set(DUMPS)
+    by_url = {}
+    for dist in description.objects(D, DCAT.distribution):
+        checksum = description.value(dist, SPDX.checksum)
+        by_url[str(description.value(dist, DCAT.downloadURL))] = (
+            int(description.value(dist, DCAT.byteSize)),
+            str(description.value(checksum, SPDX.checksumValue)),
+            description.value(dist, rdflib.URIRef("http://purl.org/dc/terms/license")),
+        )
+    for d in found:
+        size, digest, licence = by_url["https://w3id.org/israel-japan-kg/download/" + d.name]
+        assert (size, digest) == (len(d.data), hashlib.sha256(d.data).hexdigest())
+        assert licence == rdflib.URIRef(LICENCE)
+
+
+def test_a_second_parser_reads_the_same_description(made, project) -> None:
+    _, ttl = made
+    ours = {q.triple for q in ox.parse(ttl, format=ox.RdfFormat.TURTLE)}
+    theirs = rdflib.Graph().parse(data=ttl, format="turtle")
+    assert len(ours) == len(theirs) > 300
+    triples = sorted(ours, key=str)
+    for fmt, rdflib_name in (("nt", "nt"), ("rdfxml", "xml"), ("jsonld", "json-ld")):
+        again = rdflib.Graph().parse(data=description_bytes(triples, fmt), format=rdflib_name)
+        assert isomorphic(again, theirs), fmt
+
+
+def test_the_description_is_deterministic(made, project) -> None:
+    _, ttl = made
+    again = describe(project, version="1.2.3", issued="2026-12-07",
+                     base_url="https://kg.example.org", dumps=dumps(project))
+    assert description_bytes(again) == ttl
+
+
+@pytest.mark.parametrize("fmt", ["turtle", "nt", "trig", "nquads", "rdfxml"])
+def test_every_dump_with_comments_names_the_licence_and_the_article(fmt, project) -> None:
+    head = export(fmt, validate=False, project=project)[:1200].decode()
+    assert LICENCE in head and "CC BY-SA 4.0" in head and "Israel%E2%80%93Japan" in head
+
+
+# -- on the web -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def client(project) -> TestClient:
+    from kg.web.app import create_app
+    from kg.web.state import Settings
+
+    # no lifespan: these pages need no query worker
+    return TestClient(create_app(project, Settings(workers=1, base_url="https://kg.example.org")))
+
+
+@pytest.mark.parametrize("accept,parse", [
+    ("text/turtle", "turtle"), ("application/ld+json", "json-ld"),
+    ("application/n-triples", "nt"), ("application/rdf+xml", "xml"),
+    ("text/html,application/xhtml+xml", "turtle"), ("", "turtle"),
+])  # fmt: skip
+def test_well_known_void_negotiates(client, accept, parse, graph) -> None:
+    r = client.get("/.well-known/void", headers={"accept": accept} if accept else {})
+    assert r.status_code == 200 and "Accept" in r.headers["vary"]
+    got = rdflib.Graph().parse(data=r.content, format=parse)
+    assert int(got.value(D, VOID.triples)) == len(graph)
+    assert got.value(D, VOID.sparqlEndpoint) == rdflib.URIRef("https://kg.example.org/sparql")
+
+
+def test_served_dumps_are_the_ones_described(client) -> None:
+    got = rdflib.Graph().parse(data=client.get("/.well-known/void").content, format="turtle")
+    dists = list(got.objects(D, DCAT.distribution))
+    assert len(dists) == len(DUMPS)
+    for dist in dists:
+        url = str(got.value(dist, DCAT.downloadURL))
+        r = client.get(url.replace("https://kg.example.org", ""))
+        assert r.status_code == 200
+        digest = got.value(got.value(dist, SPDX.checksum), SPDX.checksumValue)
+        assert hashlib.sha256(r.content).hexdigest() == str(digest)
+    assert client.get("/download/../data/sources.ttl").status_code == 404
+    assert client.get("/download/nothing.ttl").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/", "/sparql", "/id/state/japan", "/.well-known/void",
+                                  "/id/nothing", "/static/style.css", "/download/nope"])
+def test_every_answer_links_the_licence(client, path) -> None:
+    r = client.get(path, headers={"accept": "text/turtle"})
+    assert f'<{LICENCE}>; rel="license"' in r.headers.get_list("link")
+
+
+def test_pages_say_the_licence_and_link_the_description(client) -> None:
+    html = client.get("/id/state/japan", headers={"accept": "text/html"}).text
+    footer = html[html.index("<footer"):]
+    assert f'rel="license" href="{LICENCE}"' in footer and "CC BY-SA 4.0" in footer
+    assert 'href="/.well-known/void"' in footer
+    doc = rdflib.Graph().parse(
+        data=client.get("/id/state/japan", headers={"accept": "text/turtle"}).content,
+        format="turtle")
+    page = rdflib.URIRef("https://kg.example.org/id/state/japan")
+    assert doc.value(page, VOID.inDataset) == D
+    sd = rdflib.Graph().parse(
+        data=client.get("/sparql", headers={"accept": "text/turtle"}).content, format="turtle")
+    described = rdflib.URIRef("https://kg.example.org/.well-known/void")
+    assert (None, rdflib.RDFS.seeAlso, described) in sd
+
+
+def test_the_home_page_carries_schema_org_dataset_markup(client, description) -> None:
+    html = client.get("/").text
+    tag = '<script type="application/ld+json">'
+    start = html.index(tag) + len(tag)
+    doc = json.loads(html[start:html.index("</script>", start)])
+    expanded = jsonld.expand(doc, {"documentLoader": _schema_context_loader})
+    (node,) = expanded
+    assert node["@type"] == ["https://schema.org/Dataset"] and node["@id"] == DATASET
+    (licence,) = node["https://schema.org/license"]
+    assert licence.get("@id", licence.get("@value")) == LICENCE
+    name, value = "https://schema.org/name", "https://schema.org/value"
+    measured = {m[name][0]["@value"]: m[value][0]["@value"]
+                for m in node["https://schema.org/variableMeasured"]}
+    void = {"triples": VOID.triples, "entities": VOID.entities, "classes": VOID.classes,
+            "properties": VOID.properties}
+    assert measured == {k: int(description.value(D, p)) for k, p in void.items()}
+
+
+def _schema_context_loader(url: str, options=None) -> dict:
+    """schema.org's context, offline: every term is https://schema.org/TERM."""
+    assert url.rstrip("/") == "https://schema.org"
+    return {"contextUrl": None, "documentUrl": url,
+            "document": {"@context": {"@vocab": "https://schema.org/"}}}
+
+
+def test_the_ontology_states_the_same_licence(graph) -> None:
+    onto = rdflib.URIRef("https://w3id.org/israel-japan-kg/ontology")
+    assert graph.value(onto, rdflib.URIRef("http://purl.org/dc/terms/license")) == rdflib.URIRef(
+        LICENCE)
