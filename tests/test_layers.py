@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("formats", ("kg.formats",)),
     ("features", ("kg.queries", "kg.validation", "kg.exports", "kg.publish", "kg.statistics",
                   "kg.description", "kg.article", "kg.timeline", "kg.documentation",
-                  "kg.reconciliation", "kg.wikidata", "kg.notes")),
+                  "kg.reconciliation", "kg.wikidata", "kg.notes", "kg.units", "kg.sources")),
     ("web", ("kg.web",)),
     ("cli", ("kg.cli", "kg.completion")),
 ]  # fmt: skip
