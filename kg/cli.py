@@ -710,6 +710,9 @@ SERVE_ZERO_OFF = {"cache_bytes": "no cache"}
 
 def _serve_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--article", metavar="FILE",
+                   help="a copy of the article: pages quote each fact's unit "
+                        "(default ../shared/seed/ when present)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument(
         "--base-url",
@@ -781,6 +784,7 @@ def _settings(args: Args) -> Settings:
         base_url=args.base_url,
         trusted_proxies=args.trusted_proxy,
         allow_outbound_risk=args.allow_outbound_risk,
+        article=str(_article_path(args, _project(args)) or "") or None,
     )
 
 

@@ -102,3 +102,21 @@ def _flags(engine: Engine, this: ox.NamedNode) -> dict[str, str]:
         assert p is not None and kind is not None
         out[p.value] = kind.value
     return out
+
+
+def citations_of(engine: Engine, node: ox.NamedNode) -> dict[tuple[str, str], list[Pinned]]:
+    """(property IRI, value in N-Triples) -> the units stating that fact of ``node``."""
+    from kg import sparql
+
+    units = {u.iri: u for u in pinned_units(engine)}
+    out: dict[tuple[str, str], list[Pinned]] = {}
+    for _this, p, o, unit in engine.select(sparql.load("citations-of"), {"this": node}):
+        assert p is not None and o is not None and unit is not None
+        if unit.value in units:
+            out.setdefault((p.value, str(o)), []).append(units[unit.value])
+    return out
+
+
+def flags_of(engine: Engine, node: ox.NamedNode) -> dict[str, str]:
+    """property IRI -> "inferred" or "general knowledge", as the resource flags it."""
+    return _flags(engine, node)

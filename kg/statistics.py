@@ -19,10 +19,10 @@ class Stats:
     def to_text(self) -> str:
         lines = [f"triples: {self.triples}", "", "entities per class (subclasses included):"]
         lines += [f"  {n:5d}  {label}" for _, label, n in self.classes]
+        lines += ["", "facts by where they come from (a unit of the article, or a flag):"]
+        lines += [f"  {n:5d}  {basis}" for basis, n in self.bases]
         lines += ["", "facts per article section:"]
         lines += [f"  {n:5d}  {label}" for _, label, n in self.sections]
-        lines += ["", "facts by where they come from:"]
-        lines += [f"  {n:5d}  {basis}" for basis, n in self.bases]
         return "\n".join(lines) + "\n"
 
 

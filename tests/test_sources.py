@@ -267,3 +267,42 @@ def test_coverage_of_units_reports_an_uncited_unit(scratch: Project, kg_cli) -> 
     assert r.code == 1
     assert "lead-15                  UNCITED" in r.out
     assert "stale exception: economy-2" in r.out
+
+
+# -- entity pages -------------------------------------------------------------------------
+
+
+def _page(project: Project, path: str, article: Path | None) -> str:
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from kg.web import pages
+    from kg.web.app import app_state
+    from kg.web.state import Settings
+
+    app = Starlette(routes=[Route("/id/{path:path}", pages.resource)])
+    app.state.kg = app_state(project, Settings(workers=1, article=str(article) if article
+                                               else None))
+    with TestClient(app) as client:
+        r = client.get(path)
+    assert r.status_code == 200
+    return r.text
+
+
+def test_a_page_shows_each_facts_unit_and_section(project: Project) -> None:
+    html = _page(project, "/id/place/tokyo", None)
+    anchor = "https://en.wikipedia.org/wiki/Israel%E2%80%93Japan_relations#Economy"
+    assert f'<a class="unit" href="/id/unit/economy-17">economy-17</a> (<a href="{anchor}">' \
+           "Economy</a>)" in html
+    assert '<span class="units">general knowledge</span>' in html
+    assert "This server has no copy of the article to quote from" in html
+    assert "title=" not in html.split('class="unit"', 1)[1].split(">", 1)[0]
+
+
+def test_a_page_quotes_units_on_hover_with_the_article(article: Path, project: Project) -> None:
+    html = _page(project, "/id/person/kabun-muto", article)
+    assert ('<a class="unit" href="/id/unit/visits-7" title="| 1994 | Foreign Minister Koji '
+            "Kakizawa, Special Envoy Kabun Muto | Prime Minister Yitzhak Rabin |\">visits-7</a>"
+            in html)
+    assert "hover over a unit for its words" in html and "<script" not in html.split("<main")[-1]

@@ -37,6 +37,8 @@ class Settings:
     trusted_proxies: str = "127.0.0.1"
     allow_outbound_risk: bool = False
     cache_bytes: int = 64 * MiB
+    #: a copy of the article: entity pages then quote each fact's unit (kg serve --article)
+    article: str | None = None
 
     def limits(self) -> Limits:
         return Limits(
