@@ -332,6 +332,96 @@ def cmd_describe(args: Args) -> int:
     return 0
 
 
+def _article_path(args: Args, project: Project, *, required: bool = False) -> Path | None:
+    """--article FILE, else the seed copy beside the project when it is there."""
+    from kg.units import default_article
+
+    given = getattr(args, "article", None)
+    if given:
+        if not Path(given).is_file():
+            raise KGError(f"{given}: no such file")
+        return Path(given)
+    found = default_article(project.root)
+    if found is None and required:
+        raise KGError("the article's text is not at hand: give FILE "
+                      "(kg article fetch writes one under build/)")
+    return found
+
+
+def _sources_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("entity", metavar="LABEL_OR_IRI")
+    p.add_argument("--article", metavar="FILE",
+                   help="a copy of the article to quote units from "
+                        "(default ../shared/seed/ when present)")
+    _engine_options(p)
+
+
+@command(
+    "sources",
+    "List each fact about one entity with the unit of the article stating it.",
+    _sources_options,
+)
+def cmd_sources(args: Args) -> int:
+    from kg.sources import sources
+
+    project = _project(args)
+    _write(sources(args.entity, engine=_engine(args, project), project=project,
+                   article=_article_path(args, project)).to_text())
+    return 0
+
+
+def _article_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=("units", "check", "fetch"),
+                   help="units: write data/units.ttl from the article; check: compare a "
+                        "newer text with the pinned one; fetch: write a copy under build/")
+    p.add_argument("file", nargs="?", metavar="FILE",
+                   help="the article as plain text (units: default ../shared/seed/; "
+                        "check: required)")
+    p.add_argument("-f", "--format", choices=("table", "json"), default=None,
+                   help="check's report: a table (default) or JSON")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="where units or fetch write (data/units.ttl, build/article.txt)")
+    p.add_argument("--revision", help="units: the Wikipedia revision id of the text")
+    p.add_argument("--date", help="units: the date of that revision (YYYY-MM-DD)")
+    p.add_argument("--api", default="https://en.wikipedia.org/w/api.php",
+                   help="fetch: the MediaWiki API to ask")
+
+
+@command("article", "Segment the article into units, check a newer text, fetch a copy.",
+         _article_options)
+def cmd_article(args: Args) -> int:
+    from kg import units
+
+    project = _project(args)
+    if args.action == "fetch":
+        out = Path(args.output) if args.output else project.build_dir / "article.txt"
+        size = units.fetch(args.api, out)
+        print(f"wrote {out} ({size:,} characters); kg article check {out} compares it",
+              file=sys.stderr)
+        return 0
+    if args.action == "units":
+        path = Path(args.file) if args.file else _article_path(args, project, required=True)
+        if args.date and not __import__("re").fullmatch(r"\d{4}-\d{2}-\d{2}", args.date):
+            raise KGError(f"--date wants YYYY-MM-DD, got {args.date!r}")
+        if args.revision and not args.revision.isdigit():
+            raise KGError(f"--revision wants a number, got {args.revision!r}")
+        data = units.units_turtle(units.read_text(path), revision=args.revision, date=args.date)
+        out = Path(args.output) if args.output else project.data_dir / "units.ttl"
+        from kg.fileio import atomic_write
+
+        atomic_write(out, data)
+        print(f"wrote {out} ({data.count(b' a ij:') - 1} units)", file=sys.stderr)
+        return 0
+    if not args.file:
+        raise KGError("kg article check needs FILE, the newer text of the article")
+    from kg.store import open_engine
+
+    report = units.check(units.read_text(Path(args.file)), open_engine("oxigraph", project))
+    fmt = args.format or "table"
+    _write(report.to_text() if fmt == "table" else report.to_json())
+    return 0 if report.ok else EXIT_FAILED
+
+
 def _coverage_options(p: argparse.ArgumentParser) -> None:
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--article", metavar="PATH", help="the article as plain text")
@@ -339,6 +429,11 @@ def _coverage_options(p: argparse.ArgumentParser) -> None:
         "--notes",
         action="store_true",
         help="list notes that name a resource with no triple linking the two",
+    )
+    what.add_argument(
+        "--units",
+        action="store_true",
+        help="list every unit of the article with the facts citing it, and the uncited ones",
     )
     p.add_argument("-v", "--verbose", action="store_true", help="list what is covered too")
 
@@ -349,6 +444,15 @@ def _coverage_options(p: argparse.ArgumentParser) -> None:
     _coverage_options,
 )
 def cmd_coverage(args: Args) -> int:
+    if args.units:
+        from kg.store import open_engine
+        from kg.units import unit_coverage
+
+        project = _project(args)
+        report = unit_coverage(open_engine("oxigraph", project),
+                               project.data_dir / "units-exceptions.toml")
+        _write(report.to_text(verbose=args.verbose))
+        return 0 if report.ok else EXIT_FAILED
     if args.notes:
         from kg.notes import audit_notes
 
@@ -649,6 +753,9 @@ def _no_item(resource: str, client: object, project: Project) -> int:
 
 def _serve_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--article", metavar="FILE",
+                   help="a copy of the article: pages quote each fact's unit "
+                        "(default ../shared/seed/ when present)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument(
         "--base-url",
@@ -720,6 +827,7 @@ def _settings(args: Args) -> Settings:
         base_url=args.base_url,
         trusted_proxies=args.trusted_proxy,
         allow_outbound_risk=args.allow_outbound_risk,
+        article=str(_article_path(args, _project(args)) or "") or None,
     )
 
 

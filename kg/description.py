@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
@@ -86,13 +86,20 @@ class Description:
     iri: str
     outgoing: list[tuple[ox.NamedNode, ox.NamedNode | ox.Literal, str | None]]
     incoming: list[tuple[ox.NamedNode, ox.NamedNode, str | None]]
+    #: (property IRI, value in N-Triples) -> the ids of the units of the article stating it
+    units: dict[tuple[str, str], list[str]] = field(default_factory=dict)
 
     def to_text(self) -> str:
         def lab(label: str | None) -> str:
             return f"  ({label})" if label else ""
 
         lines = [f"<{self.iri}>  {display(ox.NamedNode(self.iri))}", ""]
-        lines += [f"  {display(p)}  {display(o)}{lab(label)}" for p, o, label in self.outgoing]
+        def cited(p: ox.NamedNode, o: ox.Term) -> str:
+            ids = self.units.get((p.value, str(o)))
+            return f"  [{', '.join(ids)}]" if ids else ""
+
+        lines += [f"  {display(p)}  {display(o)}{lab(label)}{cited(p, o)}"
+                  for p, o, label in self.outgoing]
         if self.incoming:
             lines += ["", "  referred to by:"]
             lines += [
@@ -112,10 +119,14 @@ def describe(
     assert isinstance(out, SelectResult) and isinstance(inc, SelectResult)
     if not out.rows and not inc.rows:
         raise KGError(f"describe: <{this.value}> is not in the graph")
+    from kg.sources import citations_of
+
+    units = {k: [u.id for u in v] for k, v in citations_of(engine, this).items()}
     return Description(
         this.value,
         [(r[1], r[2], r[3].value if r[3] else None) for r in out.rows],  # type: ignore[misc]
         [(r[1], r[2], r[3].value if r[3] else None) for r in inc.rows],  # type: ignore[misc]
+        units,
     )
 
 

@@ -20,6 +20,7 @@ WIKIDATA_ENTITY = "http://www.wikidata.org/entity/"
 #: resource prefixes, one per kind of resource (see data/README.md)
 RESOURCE_KINDS = (
     "agreement",
+    "citation",
     "concept",
     "event",
     "figure",
@@ -28,12 +29,15 @@ RESOURCE_KINDS = (
     "organisation",
     "person",
     "place",
+    "plan",
     "relation",
     "section",
     "state",
     "statement",
     "tenure",
+    "text",
     "topic",
+    "unit",
     "visit",
 )
 

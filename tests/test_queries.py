@@ -39,6 +39,7 @@ CASES: list[tuple[str, dict[str, str]]] = [
     ("visits-to", {"state": "state:israel"}),
     ("describe", {"entity": "Shinzo Abe"}),
     ("by-section", {"section": "Public opinion"}),
+    ("sources", {"entity": "Tokyo"}),
 ]
 
 

@@ -59,7 +59,42 @@ async def resource(request: Any) -> Any:
     from starlette.responses import HTMLResponse
 
     context = _resource_context(state.engine, node, out.rows, inc.rows)
+    _add_sources(state, node, context)
     return HTMLResponse(state.page("resource.html", **context))
+
+
+def _add_sources(state: AppState, node: ox.NamedNode, context: dict) -> None:
+    """Beside each fact, the units of the article stating it (their words on hover when the
+    server has a copy of the article), or the flag saying where it comes from instead."""
+    from kg.sources import citations_of, flags_of
+
+    cited = citations_of(state.engine, node)
+    flags = flags_of(state.engine, node)
+    copy = _article_copy(state)
+    for _, group in context["groups"]:
+        for f in group["facts"]:
+            units = cited.get((f["property"], f["value"].get("nt", "")), [])
+            f["units"] = [{"id": u.id, "href": safe_href(u.iri), "section": u.section_label,
+                           "url": u.url, "quote": copy.quote(u) if copy else None}
+                          for u in units]
+            f["basis"] = None if units else flags.get(f["property"])
+    context["quotes"] = copy is not None
+
+
+def _article_copy(state: AppState) -> Any:
+    """The server's copy of the article, read once; ``None`` without one, or unreadable."""
+    from kg.errors import KGError
+    from kg.units import ArticleCopy
+
+    def make() -> Any:
+        if not state.settings.article:
+            return None
+        try:
+            return ArticleCopy(state.settings.article)
+        except KGError:
+            return None
+
+    return state.once("article-copy", make)
 
 
 def _not_found(request: Any, state: AppState, iri: str) -> Any:
@@ -287,12 +322,14 @@ def _value(term: Any, label: Any) -> dict:
             text = "the Wikidata link record"
         else:
             text = shorten(term.value)
-        return {"iri": term.value, "href": safe_href(term.value), "text": text}
+        return {"iri": term.value, "href": safe_href(term.value), "text": text,
+                "nt": str(term)}
     if isinstance(term, ox.Literal):
         dtype = None if term.language else shorten(term.datatype.value)
         if dtype in ("xsd:string",):
             dtype = None
-        return {"literal": term.value, "language": term.language, "datatype": dtype}
+        return {"literal": term.value, "language": term.language, "datatype": dtype,
+                "nt": str(term)}
     return {"literal": str(term)}
 
 

@@ -87,6 +87,8 @@ class Settings:
     base_url: str | None = None
     trusted_proxies: str = "127.0.0.1"
     allow_outbound_risk: bool = False
+    #: a copy of the article: entity pages then quote each fact's unit (kg serve --article)
+    article: str | None = None
 
 
 def limits() -> list[Limit]:

@@ -1,0 +1,308 @@
+"""Units of the article, citations of every fact, kg sources, kg article check and fetch,
+kg coverage --units, and the README's count of stated, inferred and general-knowledge
+facts (issue 22)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from kg import sparql
+from kg.errors import KGError
+from kg.project import Project
+from kg.store.loading import CITATION, citation_iri, read_triples
+from kg.units import fingerprint, pinned_units, segment, units_turtle
+
+ROOT = Path(__file__).resolve().parent.parent
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+HEAD = """@prefix ij: <https://w3id.org/israel-japan-kg/ontology#> .
+@prefix unit: <https://w3id.org/israel-japan-kg/id/unit/> .
+@prefix state: <https://w3id.org/israel-japan-kg/id/state/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+"""
+
+
+# -- the units and the pinned text ---------------------------------------------------------
+
+
+def test_units_ttl_is_what_kg_article_units_writes(article: Path, project: Project) -> None:
+    pinned = (project.data_dir / "units.ttl").read_bytes()
+    assert units_turtle(article.read_text(encoding="utf-8")) == pinned
+
+
+def test_every_fingerprint_matches_the_pinned_text(article: Path, ox_engine) -> None:
+    text = article.read_text(encoding="utf-8")
+    units = pinned_units(ox_engine)
+    assert len(units) == 101
+    for u in units:
+        assert 0 <= u.start < u.end <= len(text)
+        assert fingerprint(text[u.start : u.end]) == u.fingerprint, u.id
+    (digest,) = [r[0].value for r in ox_engine.select(sparql.load("pinned-text"))]
+    import hashlib
+
+    assert hashlib.sha256(text.encode()).hexdigest() == digest
+
+
+def test_segmenting_keeps_rows_items_and_quoted_sentences_whole() -> None:
+    text = ("= T =\n\nInfobox\n- Map: x.png\n\nIt began in 1952. Dr. Who said \"Yes. No.\" "
+            "Then it ended.\n\n==Lists==\n- one\n- two\n\n==Table==\n| Year | What |\n"
+            "| 1971 | A |\n")
+    got = [(u.id, u.kind, text[u.start : u.end]) for u in segment(text)]
+    assert got == [
+        ("infobox-1", "infobox", "- Map: x.png"),
+        ("lead-1", "sentence", "It began in 1952."),
+        ("lead-2", "sentence", 'Dr. Who said "Yes. No."'),
+        ("lead-3", "sentence", "Then it ended."),
+        ("lists-1", "item", "- one"),
+        ("lists-2", "item", "- two"),
+        ("table-1", "row", "| 1971 | A |"),  # the header row names columns: not a unit
+    ]
+
+
+def test_kg_article_units_without_the_article_says_how(scratch: Project, kg_cli) -> None:
+    r = kg_cli("article", "units", root=scratch.root)
+    assert r.code == 2 and r.err.startswith("kg: error: the article's text is not at hand")
+
+
+def test_kg_article_units_writes_the_file(article: Path, scratch: Project, kg_cli) -> None:
+    out = scratch.root / "units.ttl"
+    r = kg_cli("article", "units", str(article), "-o", str(out), "--revision", "123",
+               "--date", "2026-12-01", root=scratch.root)
+    assert r.code == 0, r.err
+    text = out.read_text(encoding="utf-8")
+    assert 'ij:revision "123"^^xsd:integer' in text and '"2026-12-01"^^xsd:date' in text
+    bad = kg_cli("article", "units", str(article), "--date", "yesterday", root=scratch.root)
+    assert bad.code == 2 and "YYYY-MM-DD" in bad.err
+
+
+# -- citations: the reader turns annotations into RDF 1.1 reification nodes -------------
+
+
+def test_an_annotation_becomes_a_stable_reification_node(tmp_path: Path) -> None:
+    f = tmp_path / "a.ttl"
+    f.write_text(HEAD + 'state:x rdfs:label "X"@en {| ij:statedIn unit:lead-1 |} .\n'
+                 'state:x rdfs:label "X"@en {| ij:statedIn unit:lead-2 |} .\n')
+    triples = read_triples([f])
+    label = ox.Triple(ox.NamedNode("https://w3id.org/israel-japan-kg/id/state/x"),
+                      ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label"),
+                      ox.Literal("X", language="en"))
+    node = ox.NamedNode(citation_iri(label))
+    assert node.value.startswith(CITATION) and label in triples
+    about = {(t.predicate.value.rsplit("#", 1)[-1], str(t.object)) for t in triples
+             if t.subject == node}
+    assert about == {("type", f"<{RDF}Statement>"), ("subject", str(label.subject)),
+                     ("predicate", str(label.predicate)), ("object", str(label.object)),
+                     ("statedIn", "<https://w3id.org/israel-japan-kg/id/unit/lead-1>"),
+                     ("statedIn", "<https://w3id.org/israel-japan-kg/id/unit/lead-2>")}
+    assert not any(isinstance(t.object, ox.Triple) or isinstance(t.subject, ox.BlankNode)
+                   for t in triples)
+
+
+def test_a_citation_of_a_triple_no_file_asserts_is_refused(tmp_path: Path) -> None:
+    f = tmp_path / "a.ttl"
+    f.write_text(HEAD + '<< state:x rdfs:label "X"@en >> ij:statedIn unit:lead-1 .\n')
+    with pytest.raises(KGError, match="cites a triple that no file asserts"):
+        read_triples([f])
+
+
+def test_every_fact_of_the_data_cites_a_unit_or_a_flag(ox_engine) -> None:
+    bases = {r[0].value: int(r[1].value) for r in ox_engine.select(sparql.load("fact-bases"))}
+    assert set(bases) == {"stated", "inferred", "general knowledge"}, bases
+
+
+def test_the_readme_counts_stated_inferred_and_general_knowledge(ox_engine) -> None:
+    bases = {r[0].value: int(r[1].value) for r in ox_engine.select(sparql.load("fact-bases"))}
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    sentence = (r"(\d[\d,]*) are stated by a unit of the article, (\d+) are the editors' "
+                r"reading \(`ij:inferred`\) and (\d+) come from general knowledge")
+    m = re.search(sentence.replace(" ", r"\s+"), readme)
+    assert m, "README.md: the sentence counting stated, inferred and general-knowledge facts"
+    got = [int(g.replace(",", "")) for g in m.groups()]
+    assert got == [bases["stated"], bases["inferred"], bases["general knowledge"]]
+
+
+def test_describe_and_reconciliation_leave_citations_and_units_out(ox_engine) -> None:
+    from kg.description import describe
+
+    d = describe("Shinzo Abe", engine=ox_engine)
+    assert not [s for s, _, _ in d.incoming if "/citation/" in s.value]
+    names = [r[0].value for r in ox_engine.select(sparql.load("reconcile-names"))]
+    assert names and not [n for n in names if "/unit/" in n or "/citation/" in n]
+
+
+# -- kg sources ---------------------------------------------------------------------------
+
+
+def test_sources_quotes_from_the_article(article: Path, project: Project, kg_cli) -> None:
+    r = kg_cli("sources", "Kabun Muto", "--article", str(article), root=project.root)
+    assert r.code == 0, r.err
+    anchor = "https://en.wikipedia.org/wiki/Israel%E2%80%93Japan_relations#Visits"
+    assert f"visits-7 (Visits, {anchor})" in r.out
+    assert "Special Envoy Kabun Muto" in r.out  # the row's words, from the copy
+
+
+def test_sources_without_the_text_gives_unit_section_and_how(scratch: Project, kg_cli) -> None:
+    r = kg_cli("sources", "place:tokyo", root=scratch.root)
+    assert r.code == 0, r.err
+    assert "lead-1 (Lead, " in r.out and "“" not in r.out
+    assert "ij:country  state:japan\n      no unit: general knowledge" in r.out
+    assert "the article's text is not at hand: pass --article FILE" in r.out
+
+
+def test_sources_says_when_a_copy_differs(article: Path, tmp_path: Path, project: Project,
+                                          kg_cli) -> None:
+    copy = tmp_path / "copy.txt"
+    copy.write_text(article.read_text(encoding="utf-8").replace("Special Envoy Kabun Muto",
+                                                                "Special Envoy K. Muto"))
+    r = kg_cli("sources", "Kabun Muto", "--article", str(copy), root=project.root)
+    assert r.code == 0 and "“" not in r.out
+    assert "differs from the pinned text in visits-7" in r.out
+
+
+def test_sources_of_an_unknown_entity_is_one_line(project: Project, kg_cli) -> None:
+    r = kg_cli("sources", "Nobody At All", root=project.root)
+    assert r.code == 2 and r.err.count("\n") == 1 and "no resource labelled" in r.err
+
+
+# -- kg article check ---------------------------------------------------------------------
+
+
+def _check(kg_cli, project: Project, text: str, tmp_path: Path, *fmt: str):
+    f = tmp_path / "newer.txt"
+    f.write_text(text, encoding="utf-8")
+    return kg_cli("article", "check", str(f), *fmt, root=project.root)
+
+
+def test_check_a_changed_number(article: Path, project: Project, tmp_path: Path,
+                                kg_cli) -> None:
+    text = article.read_text(encoding="utf-8").replace("$810 million", "$820 million")
+    r = _check(kg_cli, project, text, tmp_path, "-f", "json")
+    assert r.code == 1
+    doc = json.loads(r.out)
+    assert doc["counts"] == {"unchanged": 100, "changed": 1, "gone": 0, "new": 0}
+    (unit,) = doc["units"]
+    assert unit["status"] == "changed" and unit["unit"] == "economy-3"
+    assert "figure:israeli-exports-to-japan ij:value 810000000" in unit["facts"]
+
+
+def test_check_a_removed_sentence(article: Path, project: Project, tmp_path: Path,
+                                  kg_cli) -> None:
+    text = article.read_text(encoding="utf-8")
+    units = {u.id: u for u in segment(text)}
+    u = units["history-15"]
+    r = _check(kg_cli, project, text[: u.start] + text[u.end :], tmp_path)
+    assert r.code == 1
+    assert "gone     history-15" in r.out and "visit:2014-benjamin-netanyahu ij:date" in r.out
+    assert r.out.startswith("100 unchanged, 0 changed, 1 gone, 0 new")
+
+
+def test_check_an_added_sentence(article: Path, project: Project, tmp_path: Path,
+                                 kg_cli) -> None:
+    text = article.read_text(encoding="utf-8").replace(
+        "Israel also reaped", "Trade fairs were held in both states. Israel also reaped")
+    r = _check(kg_cli, project, text, tmp_path)
+    assert r.code == 0, r.out  # nothing a fact depends on changed
+    assert "new      lead-15" in r.out and "0 changed, 0 gone, 1 new" in r.out
+
+
+def test_check_reflowed_whitespace_reports_nothing(article: Path, project: Project,
+                                                   tmp_path: Path, kg_cli) -> None:
+    text = article.read_text(encoding="utf-8")
+    text = text.replace(". ", ".  ").replace(" the ", "  the   ").replace("\n\n", "\n\n\n")
+    r = _check(kg_cli, project, text, tmp_path, "-f", "json")
+    assert r.code == 0
+    doc = json.loads(r.out)
+    assert doc["units"] == [] and doc["counts"]["unchanged"] == 101
+    assert doc["same_text"] is False
+
+
+def test_check_needs_a_file(project: Project, kg_cli) -> None:
+    r = kg_cli("article", "check", root=project.root)
+    assert r.code == 2 and "needs FILE" in r.err
+    r = kg_cli("article", "check", "/no/such/file", root=project.root)
+    assert r.code == 2 and r.err.startswith("kg: error: /no/such/file: cannot read")
+
+
+# -- kg article fetch ---------------------------------------------------------------------
+
+
+def test_fetch_writes_the_extract(httpserver, scratch: Project, kg_cli) -> None:
+    httpserver.expect_request("/w/api.php", query_string={
+        "action": "query", "prop": "extracts", "explaintext": "1",
+        "titles": "Israel–Japan relations", "format": "json", "formatversion": "2",
+        "redirects": "1"}).respond_with_json(
+        {"query": {"pages": [{"title": "Israel–Japan relations", "extract": "Some text."}]}})
+    r = kg_cli("article", "fetch", "--api", httpserver.url_for("/w/api.php"), root=scratch.root)
+    assert r.code == 0, r.err
+    assert (scratch.build_dir / "article.txt").read_text(encoding="utf-8") == "Some text."
+
+
+def test_fetch_of_an_answer_without_text_is_one_line(httpserver, scratch: Project,
+                                                     kg_cli) -> None:
+    httpserver.expect_request("/w/api.php").respond_with_json({"query": {"pages": [{}]}})
+    r = kg_cli("article", "fetch", "--api", httpserver.url_for("/w/api.php"), root=scratch.root)
+    assert r.code == 2 and "no plain-text extract" in r.err
+    assert not (scratch.build_dir / "article.txt").exists()
+    r = kg_cli("article", "fetch", "--api", "file:///etc/passwd", root=scratch.root)
+    assert r.code == 2 and "http(s)" in r.err
+
+
+# -- kg coverage --units ------------------------------------------------------------------
+
+
+def test_coverage_of_units_is_complete(project: Project, kg_cli) -> None:
+    r = kg_cli("coverage", "--units", root=project.root)
+    assert r.code == 0, r.out
+    assert r.out.splitlines()[-1] == "101 units: 100 cited, 1 uncited with a reason, 0 uncited"
+
+
+def test_coverage_of_units_reports_an_uncited_unit(scratch: Project, kg_cli) -> None:
+    (scratch.data_dir / "units-exceptions.toml").write_text(
+        '[[exception]]\nunit = "economy-2"\nreason = "stale on purpose"\n')
+    r = kg_cli("coverage", "--units", root=scratch.root)
+    assert r.code == 1
+    assert "lead-15                  UNCITED" in r.out
+    assert "stale exception: economy-2" in r.out
+
+
+# -- entity pages -------------------------------------------------------------------------
+
+
+def _page(project: Project, path: str, article: Path | None) -> str:
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from kg.web import pages
+    from kg.web.app import app_state
+    from kg.web.state import Settings
+
+    app = Starlette(routes=[Route("/id/{path:path}", pages.resource)])
+    app.state.kg = app_state(project, Settings(workers=1, article=str(article) if article
+                                               else None))
+    with TestClient(app) as client:
+        r = client.get(path)
+    assert r.status_code == 200
+    return r.text
+
+
+def test_a_page_shows_each_facts_unit_and_section(project: Project) -> None:
+    html = _page(project, "/id/place/tokyo", None)
+    anchor = "https://en.wikipedia.org/wiki/Israel%E2%80%93Japan_relations#Economy"
+    assert f'<a class="unit" href="/id/unit/economy-17">economy-17</a> (<a href="{anchor}">' \
+           "Economy</a>)" in html
+    assert '<span class="units">general knowledge</span>' in html
+    assert "This server has no copy of the article to quote from" in html
+    assert "title=" not in html.split('class="unit"', 1)[1].split(">", 1)[0]
+
+
+def test_a_page_quotes_units_on_hover_with_the_article(article: Path, project: Project) -> None:
+    html = _page(project, "/id/person/kabun-muto", article)
+    assert ('<a class="unit" href="/id/unit/visits-7" title="| 1994 | Foreign Minister Koji '
+            "Kakizawa, Special Envoy Kabun Muto | Prime Minister Yitzhak Rabin |\">visits-7</a>"
+            in html)
+    assert "hover over a unit for its words" in html and "<script" not in html.split("<main")[-1]
