@@ -161,6 +161,14 @@ def test_well_known_void_negotiates(client, accept, parse, graph) -> None:
     assert got.value(D, VOID.sparqlEndpoint) == rdflib.URIRef("https://kg.example.org/sparql")
 
 
+def test_the_served_description_conforms_too(client, shapes) -> None:
+    import pyshacl
+
+    served = rdflib.Graph().parse(data=client.get("/.well-known/void").content, format="turtle")
+    conforms, _, text = pyshacl.validate(served, shacl_graph=shapes)
+    assert conforms, text
+
+
 def test_served_dumps_are_the_ones_described(client) -> None:
     got = rdflib.Graph().parse(data=client.get("/.well-known/void").content, format="turtle")
     dists = list(got.objects(D, DCAT.distribution))
