@@ -10,8 +10,9 @@ full difference as ``changes/added.nt`` and ``changes/removed.nt``), and
 Semantic versioning for data (``MAJOR.MINOR.PATCH``, no pre-release tags), judged
 against the previous release (the greatest version already under
 ``build/release/``), for the IRIs of the graph's own namespace
-(``https://w3id.org/israel-japan-kg/``: resources, classes, properties), which is
-what others link to:
+(``https://w3id.org/israel-japan-kg/``: resources, classes, properties; not the
+citation nodes, whose IRIs are derived from the fact they cite), which is what
+others link to:
 
 - **major**: an IRI the previous release used is gone (removed or renamed: a link
   to it breaks);
@@ -86,13 +87,18 @@ def release_date(given: str | None, environ: dict[str, str] | None = None) -> st
 
 
 def own_iris(triples: set[ox.Triple]) -> set[str]:
-    """Every IRI of the graph's own namespace that ``triples`` use, in any position."""
+    """Every IRI of the graph's own namespace that ``triples`` use, in any position, but
+    the citation nodes: their IRIs are derived from the triple they cite (a corrected
+    fact has a new one), so nobody links to them and they do not version the data."""
+    from kg.store.loading import CITATION
+
     return {
         t.value
         for tr in triples
         for t in (tr.subject, tr.predicate, tr.object)
         if isinstance(t, ox.NamedNode) and t.value.startswith(BASE)
-    }
+        and not t.value.startswith(CITATION)
+    }  # fmt: skip
 
 
 def needed_bump(before: set[str], after: set[str]) -> str:
@@ -178,10 +184,20 @@ def changelog(ch: Changes, version: str, issued: str, old: set[ox.Triple],
     if ch.previous is None:
         lines += [f"First release: {ch.after:,} triples.", ""]
         return "\n".join(lines)
+    from kg.store.loading import CITATION
+
+    def facts(triples: set[ox.Triple]) -> set[ox.Triple]:
+        return {t for t in triples if not t.subject.value.startswith(CITATION)}
+
+    cited = (len(ch.added - facts(ch.added)), len(ch.removed - facts(ch.removed)))
     lines += [
         f"Against {ch.previous}: {ch.before:,} → {ch.after:,} triples; "
-        f"{len(ch.added):,} added, {len(ch.removed):,} removed. "
+        f"{len(facts(ch.added)):,} added, {len(facts(ch.removed)):,} removed. "
         f"The change needs a {ch.bump} release ({_why(ch.bump)}).",
+        "",
+        f"The citations of the facts (nodes under <{CITATION}>) changed with them: "
+        f"{cited[0]:,} triples added, {cited[1]:,} removed; the tables below count the "
+        "facts only.",
         "",
         "The full difference: `changes/added.nt` and `changes/removed.nt`.",
         "",
@@ -199,8 +215,8 @@ def changelog(ch: Changes, version: str, issued: str, old: set[ox.Triple],
         return c
 
     for key in ("class", "property"):
-        added = per(ch.added, new_classes, key)
-        removed = per(ch.removed, old_classes, key)
+        added = per(facts(ch.added), new_classes, key)
+        removed = per(facts(ch.removed), old_classes, key)
         lines += [f"## Per {key} (of the subject)" if key == "class" else f"## Per {key}", ""]
         if not added and not removed:
             lines += ["No change.", ""]

@@ -564,6 +564,10 @@ def _cite(scratch, start: int, end: int, text: str) -> None:
     fingerprint of ``text``, cited by Japan's diplomatic relation with Israel (a
     reification node with ij:statedIn, as issue 22 models citations)."""
     fingerprint = hashlib.sha256(" ".join(text.split()).encode()).hexdigest()
+    places = scratch.data_dir / "places.ttl"  # the article's own unit of it steps aside
+    places.write_text(places.read_text(encoding="utf-8").replace(
+        "ij:diplomaticRelation state:israel {| ij:statedIn unit:lead-1 |}",
+        "ij:diplomaticRelation state:israel"), encoding="utf-8")
     with (scratch.data_dir / "relation.ttl").open("a", encoding="utf-8") as f:
         f.write(
             "\n@prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .\n"
