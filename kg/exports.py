@@ -40,6 +40,18 @@ def format_name(fmt: str) -> str:
     return fmt
 
 
+def require_conforming(project: Project, escape: str = "") -> None:
+    """Refuse (exit 1) to publish a graph that does not conform to the shapes; ``escape``
+    names the option that publishes it anyway."""
+    report = run_validation(project=project)
+    if not report.conforms:
+        raise KGError(
+            f"the graph does not conform ({len(report.violations)} result(s)); "
+            f"run 'kg validate' to see them{', ' + escape if escape else ''}",
+            EXIT_FAILED,
+        )
+
+
 def triples(project: Project | None = None) -> list[Any]:
     """Every triple of the graph, as pyoxigraph terms (read from the cache)."""
     import pyoxigraph as ox
@@ -78,13 +90,7 @@ def export(
     fmt = format_name(fmt)
     project = project or Project.find()
     if validate:
-        report = run_validation(project=project)
-        if not report.conforms:
-            raise KGError(
-                f"the graph does not conform ({len(report.violations)} result(s)); "
-                "run 'kg validate' to see them, or export with --no-validate",
-                EXIT_FAILED,
-            )
+        require_conforming(project, "or export with --no-validate")
     with step(f"writing the graph as {fmt}"):
         data = with_licence_header(serialize(triples(project), fmt, project), fmt)
     if output is not None:

@@ -44,7 +44,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kg.dataset import DUMPS, Dump, describe, description_bytes, dumps
-from kg.errors import EXIT_FAILED, KGError
+from kg.errors import KGError
 from kg.namespaces import BASE, RDF_TYPE, shorten
 from kg.project import Project
 from kg.store.oxigraph import OxigraphEngine
@@ -255,15 +255,9 @@ def release(
     if (root / version).exists():
         raise KGError(f"{root / version} exists already; a release is never rewritten")
     if validate:
-        from kg.validation import validate as run_validation
+        from kg.exports import require_conforming
 
-        report = run_validation(project=project)
-        if not report.conforms:
-            raise KGError(
-                f"the graph does not conform ({len(report.violations)} result(s)); "
-                "run 'kg validate' to see them",
-                EXIT_FAILED,
-            )
+        require_conforming(project)
     made = dumps(project)
     new = read_nt(next(d.data for d in made if d.fmt == "nt"))
     if found:
