@@ -756,7 +756,7 @@ def _serve_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--article", metavar="FILE",
                    help="a copy of the article: pages quote each fact's unit "
                         "(default ../shared/seed/ when present)")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--port", type=_port, default=8000, help="TCP port, 1-65535 (default 8000)")
     p.add_argument(
         "--base-url",
         metavar="URL",
@@ -806,6 +806,17 @@ def cmd_serve(args: Args) -> int:
     settings = _settings(args)
     serve(host=args.host, port=args.port, project=_project(args), settings=settings, on_ready=ready)
     return 0
+
+
+def _port(value: str) -> int:
+    """A TCP port number, or a usage error naming the range (not an OverflowError later)."""
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port: use 1-65535")
+    return port
 
 
 def _settings(args: Args) -> Settings:

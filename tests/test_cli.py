@@ -152,6 +152,9 @@ def test_query_hot_path_imports_neither_rdflib_nor_pyshacl(project, tmp_path) ->
     (["--cache-bytes", "-1"], "--cache-bytes must be 0 (no cache) or more"),
     (["--base-url", "ftp://kg.example.org"], "is not an http(s) URL"),
     (["--base-url", "https://kg example"], "is not an http(s) URL"),
+    (["--port", "99999"], "99999 is not a port: use 1-65535"),  # once an OverflowError, exit 70
+    (["--port", "0"], "0 is not a port"),
+    (["--client-budget", "-1"], "--client-budget must be 0 (no budget) or more"),
 ])
 def test_serve_refuses_bad_limits_before_starting(args, message, kg_cli) -> None:
     r = kg_cli("serve", "--port", "1", *args)
