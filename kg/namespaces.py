@@ -11,6 +11,10 @@ SHAPES = BASE + "shapes#"
 ID = BASE + "id/"
 #: the records of how each Wikidata link was established (data/wikidata.ttl)
 LINK = BASE + "link/"
+#: the units of the article (sentences, rows, items) and the citations of facts: records
+#: about the article's text, not resources of the world it describes, so outside id/
+UNIT = BASE + "unit/"
+CITATION = BASE + "citation/"
 #: the named graph this graph is published as, and the server's default graph
 GRAPH_IRI = BASE + "graph"
 
@@ -20,7 +24,6 @@ WIKIDATA_ENTITY = "http://www.wikidata.org/entity/"
 #: resource prefixes, one per kind of resource (see data/README.md)
 RESOURCE_KINDS = (
     "agreement",
-    "citation",
     "concept",
     "event",
     "figure",
@@ -37,7 +40,6 @@ RESOURCE_KINDS = (
     "tenure",
     "text",
     "topic",
-    "unit",
     "visit",
 )
 
@@ -53,6 +55,8 @@ PREFIXES: dict[str, str] = {
     "ij": IJ,
     "ijsh": SHAPES,
     **{kind: f"{ID}{kind}/" for kind in RESOURCE_KINDS},
+    "unit": UNIT,
+    "citation": CITATION,
     "dcterms": "http://purl.org/dc/terms/",
     "org": "http://www.w3.org/ns/org#",
     "owl": "http://www.w3.org/2002/07/owl#",

@@ -20,13 +20,12 @@ from pathlib import Path
 
 from kg import sparql
 from kg.errors import KGError
-from kg.namespaces import ARTICLE, ID, PREFIXES
+from kg.namespaces import ARTICLE, ID, PREFIXES, UNIT
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from kg.store import Engine
 
-UNIT = ID + "unit/"
 TEXT = ID + "text/israel-japan-relations"
 SEED = Path("..") / "shared" / "seed" / "israel-japan-relations.txt"
 

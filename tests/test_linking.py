@@ -571,14 +571,14 @@ def _cite(scratch, start: int, end: int, text: str) -> None:
     with (scratch.data_dir / "relation.ttl").open("a", encoding="utf-8") as f:
         f.write(
             "\n@prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .\n"
-            "<https://w3id.org/israel-japan-kg/id/unit/history-1>\n"
+            "<https://w3id.org/israel-japan-kg/unit/history-1>\n"
             "    dcterms:isPartOf section:history ;\n"
             f"    ij:startOffset {start} ; ij:endOffset {end} ;\n"
             f'    ij:fingerprint "{fingerprint}" .\n'
-            "<https://w3id.org/israel-japan-kg/id/citation/test>\n"
+            "<https://w3id.org/israel-japan-kg/citation/test>\n"
             "    rdf:subject state:japan ; rdf:predicate ij:diplomaticRelation ;\n"
             "    rdf:object state:israel ;\n"
-            "    ij:statedIn <https://w3id.org/israel-japan-kg/id/unit/history-1> .\n")
+            "    ij:statedIn <https://w3id.org/israel-japan-kg/unit/history-1> .\n")
 
 
 def test_a_cited_statement_names_its_sentences_section_and_quotes_it(scratch) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from kg.errors import KGError
 from kg.fileio import atomic_write
-from kg.namespaces import PREFIXES
+from kg.namespaces import CITATION, PREFIXES
 from kg.project import Project
 
 TYPE_CHECKING = False  # typing costs a cold ``kg query`` 7 ms; annotations need it only here
@@ -93,8 +93,6 @@ def _check_citations(triples: set[Any]) -> None:
 
 
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-#: where the RDF 1.1 reification nodes of annotated triples live (ontology/README.md)
-CITATION = "https://w3id.org/israel-japan-kg/id/citation/"
 
 
 def citation_iri(triple: Any) -> str:

@@ -74,7 +74,7 @@ def _add_sources(state: AppState, node: ox.NamedNode, context: dict) -> None:
     for _, group in context["groups"]:
         for f in group["facts"]:
             units = cited.get((f["property"], f["value"].get("nt", "")), [])
-            f["units"] = [{"id": u.id, "href": safe_href(u.iri), "section": u.section_label,
+            f["units"] = [{"id": u.id, "section": u.section_label,
                            "url": u.url, "quote": copy.quote(u) if copy else None}
                           for u in units]
             f["basis"] = None if units else flags.get(f["property"])
