@@ -58,6 +58,8 @@ EXAMPLES: dict[str, list[tuple[str, str, dict]]] = {
         ("GET", "/id/%3Csvg%20onload=alert(1)%3E", {"headers": {"Accept": "text/html"}}),  # 400
     ],
     "/link/{path:path}": [("GET", "/link/state/japan", {})],
+    "/unit/{path:path}": [("GET", "/unit/lead-1", {})],
+    "/citation/{path:path}": [("GET", "/citation/nothing", {})],
     "/ontology": [("GET", "/ontology", {})],
     "/timeline.svg": [("GET", "/timeline.svg", {})],
     "/context.jsonld": [("GET", "/context.jsonld", {})],

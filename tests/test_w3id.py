@@ -71,11 +71,12 @@ def test_every_iri_of_the_graph_resolves_to_a_document_the_server_answers(
     iris = graph_iris(project)
     assert len(iris) > 400
     kinds = {i[len(PREFIX):].split("/")[0].split("#")[0] for i in iris}
-    assert kinds == {"id", "link", "ontology", "dataset", "graph"}
+    assert kinds == {"id", "link", "unit", "citation", "ontology", "dataset", "graph"}
     answered: dict[tuple[str, str], str] = {}
     for n, iri in enumerate(iris):
         # every IRI with one format (in turn), the ontology and the dataset with all
-        asks = ASKS if "/id/" not in iri and "/link/" not in iri else [ASKS[n % len(ASKS)]]
+        one = any(f"/{k}/" in iri for k in ("id", "link", "unit", "citation"))
+        asks = [ASKS[n % len(ASKS)]] if one else ASKS
         for accept, media in asks:
             path = iri[len(PREFIX):].split("#")[0]
             target = w3id_rules.redirect(rules, path, accept)

@@ -58,6 +58,9 @@ def routes() -> list[Any]:
         Route("/api/terms", endpoint.api_terms, methods=READ),
         Route("/id/{path:path}", pages.resource, methods=READ),
         Route("/link/{path:path}", pages.resource, methods=READ),
+        # the article's units and the citations of facts: records about the text, outside id/
+        Route("/unit/{path:path}", pages.resource, methods=READ),
+        Route("/citation/{path:path}", pages.resource, methods=READ),
         Route("/ontology", pages.ontology, methods=READ),
         Route("/timeline.svg", pages.timeline, methods=READ),
         Route("/context.jsonld", pages.context, methods=READ),
