@@ -80,8 +80,7 @@ def candidates(
     parameter names, ``values(query, parameter)`` the values a parameter may take.
     Whole words, sorted; ``NAME=`` offers end with ``=``."""
     *before, current = list(words) or [""]
-    command, positionals = _command(before, top, parsers)
-    parser = parsers.get(command) if command else None
+    command, parser, positionals = _command(before, top, parsers)
     prev = before[-1] if before else None
     options = _options(parser or top)
     if prev in options and _takes_value(options[prev]):
@@ -99,6 +98,8 @@ def candidates(
         return _starting(current, [o for o in options if o.startswith("--")] or list(options))
     if parser is None:
         return _starting(current, list(parsers))
+    if _tasks(parser):
+        return _starting(current, list(_tasks(parser)))
     if command == "query" and not positionals:
         return _starting(current, list(saved()))
     return []
@@ -115,13 +116,16 @@ def for_shell(shell: str, offers: list[str], current: str) -> list[str]:
 
 def _command(
     before: Sequence[str], top: argparse.ArgumentParser, parsers: dict[str, argparse.ArgumentParser]
-) -> tuple[str | None, list[str]]:
-    """The command named in ``before`` and the positional words after it."""
+) -> tuple[str | None, argparse.ArgumentParser | None, list[str]]:
+    """The command named in ``before``, the parser of what it runs (a task's own parser
+    when the command has tasks, as ``kg link suggest`` does) and the positional words
+    after it."""
     command: str | None = None
+    parser: argparse.ArgumentParser | None = None
     positionals: list[str] = []
     skip = False
     for word in before:
-        options = _options(parsers[command] if command else top)
+        options = _options(parser or top)
         if skip:
             skip = False
         elif word in options:
@@ -130,11 +134,21 @@ def _command(
             continue
         elif command is None:
             if word not in parsers:
-                return None, []
-            command = word
+                return None, None, []
+            command, parser = word, parsers[word]
+        elif not positionals and word in _tasks(parser):
+            parser = _tasks(parser)[word]
         else:
             positionals.append(word)
-    return command, positionals
+    return command, parser, positionals
+
+
+def _tasks(parser: argparse.ArgumentParser | None) -> dict[str, argparse.ArgumentParser]:
+    """A command's tasks (``kg link check``, ``kg link suggest``…) by name, if it has any."""
+    for action in parser._actions if parser is not None else ():
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
 
 
 def _options(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:

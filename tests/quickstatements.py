@@ -1,5 +1,5 @@
 """QuickStatements' two input syntaxes, as its documentation (Wikidata's
-Help:QuickStatements) describes them, for the subset ``kg link --statements`` writes:
+Help:QuickStatements) describes them, for the subset ``kg link statements`` writes:
 adding a statement to an existing item, with qualifiers and one reference.
 
 V1 commands: one a line, cells separated by TAB: an item, a property and a value,

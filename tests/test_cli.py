@@ -281,15 +281,17 @@ def test_bad_uses_of_the_new_options_are_one_line_and_write_nothing(project, kg_
     assert r.code == 2 and "--show wants a saved query name" in r.err and r.out == ""
     blocker = tmp_path / "a-file"
     blocker.write_text("x")  # a file where a folder would have to be, even for root
-    r = kg_cli("link", "--statements", "--offline", "-o", str(blocker / "qs.tsv"),
+    r = kg_cli("link", "statements", "--offline", "-o", str(blocker / "qs.tsv"),
                root=project.root)
     assert r.code == 2 and "cannot write" in r.err and blocker.read_text() == "x"
     assert [p.name for p in tmp_path.iterdir()] == ["a-file"]  # no half-written file
-    r = kg_cli("link", "--check", "-o", str(tmp_path / "x.tsv"), root=project.root)
-    assert r.code == 2 and "--output goes with --statements" in r.err
+    # each task takes its own options, and says whose help to read
+    r = kg_cli("link", "check", "-o", str(tmp_path / "x.tsv"), root=project.root)
+    assert r.code == 2 and "unrecognized arguments: -o" in r.err
+    assert "'kg link check --help'" in r.err
     assert not (tmp_path / "x.tsv").exists()
-    r = kg_cli("link", "--check", "--markdown", root=project.root)
-    assert r.code == 2 and "--markdown goes with --report" in r.err
+    r = kg_cli("link", "check", "--markdown", root=project.root)
+    assert r.code == 2 and "unrecognized arguments: --markdown" in r.err
 
 
 @pytest.mark.parametrize(("line", "offers"), [

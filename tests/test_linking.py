@@ -78,7 +78,7 @@ def client_for(url: str, tmp_path: Path, **kw) -> tuple[WikidataClient, list[flo
 
 def test_project_links_pass_the_offline_check(project: Project, kg_cli) -> None:
     assert check(project) == []
-    r = kg_cli("link", "--check", root=project.root)
+    r = kg_cli("link", "check", root=project.root)
     assert r.code == 0 and r.out.startswith("0 problem(s); 40 confirmed link(s)")
 
 
@@ -115,21 +115,41 @@ def test_check_finds_each_kind_of_problem(addition, problem, scratch: Project, k
     (scratch.data_dir / "extra.ttl").write_text(HEADER + "\n\n" + addition + "\n")
     problems = check(scratch)
     assert any(problem in p for p in problems), problems
-    r = kg_cli("link", "--check", root=scratch.root)
+    r = kg_cli("link", "check", root=scratch.root)
     assert r.code == 1 and problem in r.out
 
 
-def test_link_options_belong_to_suggest(project: Project, kg_cli) -> None:
-    r = kg_cli("link", "--check", "--type", "Person", root=project.root)
-    assert r.code == 2 and "go with --suggest" in r.err
-    r = kg_cli("link", "--report", "--no-item", "office:mayor-of-nagasaki", root=project.root)
-    assert r.code == 2 and "go with --suggest" in r.err
-    r = kg_cli("link", "--suggest", "--accept", "person:david-levy=Q1", "--no-item",
-               "person:david-levy", root=project.root)
-    assert r.code == 2 and "one decision at a time" in r.err
+def test_each_link_task_takes_its_own_options(project: Project, kg_cli) -> None:
+    r = kg_cli("link", "check", "--type", "Person", root=project.root)
+    assert r.code == 2 and "unrecognized arguments: --type" in r.err
+    assert "'kg link check --help'" in r.err
+    r = kg_cli("link", "report", "--no-item", "office:mayor-of-nagasaki", root=project.root)
+    assert r.code == 2 and "unrecognized arguments: --no-item" in r.err
     r = kg_cli("link", root=project.root)
-    modes = "--check --suggest --verify --report --statements"
-    assert r.code == 2 and f"one of the arguments {modes} is required" in r.err
+    assert r.code == 2 and "the following arguments are required: TASK" in r.err
+    r = kg_cli("link", "sugest", root=project.root)
+    assert r.code == 2 and "invalid choice: 'sugest'" in r.err
+    r = kg_cli("link", "accept", "person:david-levy", root=project.root)
+    assert r.code == 2 and "wants RESOURCE=QID" in r.err
+
+
+@pytest.mark.parametrize(("old", "new", "warning"), [
+    (["--check"], ["check"], "'kg link --check' is now 'kg link check'"),
+    (["--report", "--markdown"], ["report", "--markdown"], "is now 'kg link report'"),
+    (["--suggest", "--no-item", "person:nobody-at-all", "--offline"],
+     ["no-item", "person:nobody-at-all", "--offline"],
+     "'kg link --suggest --no-item' is now 'kg link no-item'"),
+    (["--suggest", "Nobody", "--offline", "--accept", "person:nobody-at-all=Q1"],
+     ["accept", "person:nobody-at-all=Q1", "--offline"],
+     "'kg link --suggest --accept' is now 'kg link accept'"),
+])
+def test_the_old_link_flags_still_work_for_a_release(old, new, warning, project: Project,
+                                                     kg_cli) -> None:
+    was, now = kg_cli("link", *old, root=project.root), kg_cli("link", *new, root=project.root)
+    assert (was.code, was.out) == (now.code, now.out)
+    first, rest = was.err.split("\n", 1)
+    assert first.startswith("kg: warning: ") and warning in first
+    assert first.endswith("the old flags go in the next release") and rest == now.err
 
 
 # -- the HTTP client ------------------------------------------------------------
@@ -221,7 +241,7 @@ def test_network_failure_in_the_cli_leaves_data_untouched(httpserver, project: P
                                                           kg_cli) -> None:
     httpserver.expect_request("/w/api.php").respond_with_data("broken", status=500)
     before = hashlib.sha256((project.data_dir / "wikidata.ttl").read_bytes()).hexdigest()
-    r = kg_cli("link", "--verify", "--api", httpserver.url_for("/w/api.php"), root=project.root)
+    r = kg_cli("link", "verify", "--api", httpserver.url_for("/w/api.php"), root=project.root)
     assert r.code == 2 and r.err == "kg: error: Wikidata answered HTTP 500 to wbgetentities\n"
     after = hashlib.sha256((project.data_dir / "wikidata.ttl").read_bytes()).hexdigest()
     assert before == after
@@ -259,26 +279,25 @@ def test_suggest_ranks_the_namesake_that_fits(api, unlinked: Project, tmp_path: 
 
 def test_suggest_then_accept_through_the_cli(api, unlinked: Project, kg_cli) -> None:
     scratch = unlinked
-    r = kg_cli("link", "--suggest", "David Levy", "--api", api, root=scratch.root)
+    r = kg_cli("link", "suggest", "David Levy", "--api", api, root=scratch.root)
     assert r.code == 0
     lines = r.out.splitlines()
     assert lines[1].startswith("person:david-levy") and "Q99900001" in lines[1]
-    r = kg_cli("link", "--suggest", "David Levy", "--api", api, "--offline",
-               "--accept", "person:david-levy=Q99900001", root=scratch.root)
+    r = kg_cli("link", "accept", "person:david-levy=Q99900001", "--api", api, "--offline",
+               root=scratch.root)
     assert r.code == 0, r.err
     state = read_state(scratch)
     rec = state.record_for("https://w3id.org/israel-japan-kg/id/person/david-levy")
     assert rec.status == "Confirmed" and rec.target.endswith("/Q99900001")
-    assert "kg link --suggest" in rec.evidence
-    assert kg_cli("link", "--check", root=scratch.root).code == 0
+    assert "kg link accept" in rec.evidence
+    assert kg_cli("link", "check", root=scratch.root).code == 0
     assert kg_cli("validate", root=scratch.root).code == 0
 
 
 def test_accept_refuses_what_was_not_ranked_or_a_namesake(api, unlinked: Project,
                                                          kg_cli) -> None:
     scratch = unlinked
-    r = kg_cli("link", "--suggest", "David Levy", "--api", api,
-               "--accept", "person:david-levy=Q42", root=scratch.root)
+    r = kg_cli("link", "accept", "person:david-levy=Q42", "--api", api, root=scratch.root)
     assert r.code == 2 and "not a ranked candidate" in r.err
     with pytest.raises(KGError, match="namesake"):
         accept("https://w3id.org/israel-japan-kg/id/person/chaim-herzog", "Q983258",
@@ -289,14 +308,14 @@ def test_no_item_is_recorded_from_a_search_that_found_nothing(api, scratch: Proj
                                                               kg_cli) -> None:
     office = "office:japanese-consular-affairs-director-general"
     before = link_report(scratch)
-    r = kg_cli("link", "--suggest", "--no-item", office, "--api", api, root=scratch.root)
+    r = kg_cli("link", "no-item", office, "--api", api, root=scratch.root)
     assert r.code == 0, r.err
     assert "recorded that Wikidata has no item for " + office in r.err
     rec = read_state(scratch).record_for(expand(office))
     assert rec.status == "NoItem" and rec.target is None and not rec.candidates
     label = read_state(scratch).labels[expand(office)]
     assert f"'{label}' (en, 0 hit(s))" in rec.evidence and "returned no item" in rec.evidence
-    assert kg_cli("link", "--check", root=scratch.root).code == 0
+    assert kg_cli("link", "check", root=scratch.root).code == 0
     assert kg_cli("validate", root=scratch.root).code == 0
     # the resource leaves the linkable count and the list of what is left
     after = link_report(scratch)
@@ -312,16 +331,16 @@ def test_no_item_is_refused_when_the_search_finds_a_fitting_item(api, unlinked: 
     path = unlinked.data_dir / "wikidata.ttl"
     before = path.read_bytes()
     # an Israeli politician named David Levy: he may well be the resource
-    r = kg_cli("link", "--suggest", "--no-item", "person:david-levy", "--api", api,
+    r = kg_cli("link", "no-item", "person:david-levy", "--api", api,
                root=unlinked.root)
     assert r.code == 2 and "may be person:david-levy" in r.err and "Q99900001" in r.out
     # a linked resource is never recorded as having no item
-    r = kg_cli("link", "--suggest", "--no-item", "person:shinzo-abe", "--api", api,
+    r = kg_cli("link", "no-item", "person:shinzo-abe", "--api", api,
                root=unlinked.root)
     assert r.code == 2 and "is linked to http://www.wikidata.org/entity/Q132345" in r.err
     # a name that is no resource, and a resource that is not linkable: one line each
     for bad in ("person:nobody-at-all", "visit:1988-sousuke-uno"):
-        r = kg_cli("link", "--suggest", "--no-item", bad, "--api", api, root=unlinked.root)
+        r = kg_cli("link", "no-item", bad, "--api", api, root=unlinked.root)
         assert r.code == 2 and f"{bad} is not a linkable resource" in r.err, r.err
         assert "Traceback" not in r.err
     assert path.read_bytes() == before
@@ -356,7 +375,7 @@ def test_verify_reports_redirects_deletions_and_wrong_labels(api, scratch: Proje
     assert results["shinzo-abe"] == ["the item redirects to Q99900032: link that instead"]
     assert results["tokyo"] == ["the item does not exist (deleted or never created)"]
     assert results["bill-clinton"] == ["its English label is 'Hillary Clinton', not 'Bill Clinton'"]
-    r = kg_cli("link", "--verify", "--api", api, root=scratch.root)
+    r = kg_cli("link", "verify", "--api", api, root=scratch.root)
     assert r.code == 1 and r.out.splitlines()[-1] == "4 link(s) verified, 3 with problems"
 
 
@@ -402,13 +421,13 @@ def test_the_share_linked_never_falls_below_the_readme(project) -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     stated = re.search(r"^\| all \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+)% \|$",
                        readme, re.M)
-    assert stated, "README.md has no 'all' row of kg link --report --markdown"
+    assert stated, "README.md has no 'all' row of kg link report --markdown"
     report = link_report(project)
     # the README shows the share as the report prints it, rounded to a whole percent
     assert int(f"{report.all.share * 100:.0f}") >= int(stated.group(5))
     assert report.all.linked >= int(stated.group(1))
     table = report.to_text(markdown=True).split("\n\n")[0]
-    assert table in readme, "README.md's link table is not kg link --report --markdown's"
+    assert table in readme, "README.md's link table is not kg link report --markdown's"
 
 
 def test_link_report_counts_every_record_once(project, kg_cli) -> None:
@@ -418,13 +437,13 @@ def test_link_report_counts_every_record_once(project, kg_cli) -> None:
     report = link_report(project)
     assert report.all.total == len(read_state(project).records)
     assert len(report.left) == report.all.candidate + report.all.unconfirmed
-    r = kg_cli("link", "--report", root=project.root)
+    r = kg_cli("link", "report", root=project.root)
     assert r.code == 0 and "share linked" in r.out and f"left ({len(report.left)}):" in r.out
-    r = kg_cli("link", "--check", "--markdown", root=project.root)
-    assert r.code == 2 and "--markdown goes with --report" in r.err
+    r = kg_cli("link", "check", "--markdown", root=project.root)
+    assert r.code == 2 and "unrecognized arguments: --markdown" in r.err
 
 
-# -- kg link --statements -------------------------------------------------------------
+# -- kg link statements -------------------------------------------------------------
 
 def _confirmed_items(project: Project) -> set[str]:
     state = read_state(project)
@@ -432,7 +451,7 @@ def _confirmed_items(project: Project) -> set[str]:
 
 
 def test_statements_are_quickstatements_with_their_reference(project, kg_cli) -> None:
-    r = kg_cli("link", "--statements", "--offline", root=project.root)
+    r = kg_cli("link", "statements", "--offline", root=project.root)
     assert r.code == 0 and "not checked against Wikidata" in r.err
     lines = r.out.splitlines()
     parsed = [quickstatements.parse_v1(line) for line in lines]  # every line, the grammar
@@ -456,7 +475,7 @@ def test_statements_are_quickstatements_with_their_reference(project, kg_cli) ->
 
 
 def test_the_csv_dialect_says_the_same(project, kg_cli, tmp_path) -> None:
-    r = kg_cli("link", "--statements", "--offline", "-f", "csv", "-o", str(tmp_path / "qs.csv"),
+    r = kg_cli("link", "statements", "--offline", "-f", "csv", "-o", str(tmp_path / "qs.csv"),
                root=project.root)
     assert r.code == 0 and r.out == "" and f"wrote {tmp_path / 'qs.csv'}" in r.err
     from kg.wikidata.statements import statements
@@ -490,7 +509,7 @@ def test_the_readme_shows_the_current_summary(project) -> None:
     from kg.wikidata.statements import statements
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    shown = readme.split("$ kg link --statements --offline > build/statements.tsv\n", 1)[1]
+    shown = readme.split("$ kg link statements --offline > build/statements.tsv\n", 1)[1]
     shown = shown.split("```", 1)[0]
     assert shown == statements(project=project).summary()
 

@@ -1,12 +1,14 @@
-"""Candidates (``kg link --suggest``): Wikidata items for unlinked resources,
-ranked by label, type and facts (country, offices) against what the graph knows; and
-the search behind a "no item" record (``kg link --suggest --no-item``).
+"""Candidates (``kg link suggest``): Wikidata items for unlinked resources,
+ranked by label, type and facts (country, offices) against what the graph knows;
+accepting one of them (``kg link accept``), and the search behind a "no item"
+record (``kg link no-item``).
 """
 
 from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from kg.errors import KGError
@@ -14,7 +16,7 @@ from kg.names import fold
 from kg.namespaces import shorten
 from kg.project import Project
 from kg.wikidata.client import WikidataClient, aliases, claim_items, label
-from kg.wikidata.records import LINKABLE, LinkState, expected, read_state
+from kg.wikidata.records import LINKABLE, LinkState, accept, expected, read_state
 
 
 @dataclass
@@ -161,7 +163,15 @@ class NoItemSearch:
             )
             + "None has this resource's label or alias, nor the type, country or office the "
             "graph gives it; a person reviewed the search and wrote this record with "
-            "kg link --suggest --no-item."
+            "kg link no-item."
+        )
+
+    def refusal(self) -> str:
+        """Why no "no item" record is written when the search found items that fit."""
+        return (
+            f"Wikidata's search found {len(self.fitting)} item(s) that may be "
+            f"{shorten(self.resource)} (listed above); link one with 'kg link accept', or "
+            "check them by hand; nothing written"
         )
 
 
@@ -202,3 +212,27 @@ def no_item_search(
         if s.score > 0 or q in exact:
             out.fitting.append(s)
     return out
+
+
+def accept_candidate(
+    resource: str, item: str, *, client: WikidataClient, project: Project | None = None
+) -> Path:
+    """Write ``item`` as ``resource``'s confirmed link, if Wikidata's search ranks it
+    among the resource's candidates; the search and the score are the record's evidence.
+    A person decides; this only refuses an item the search did not offer."""
+    picked = [s for s in suggest([resource], client=client, project=project)
+              if s.resource == resource and s.candidate == item]  # fmt: skip
+    if not picked:
+        raise KGError(
+            f"{item} is not a ranked candidate for {shorten(resource)}; see 'kg link suggest' "
+            "for it, or add the link by hand with its evidence"
+        )
+    s = picked[0]
+    return accept(
+        resource,
+        item,
+        evidence=f"Accepted by a person from kg link accept: Wikidata's search for "
+        f"'{s.label}' returned {item} ({s.candidate_label}: {s.description}).",
+        checks=f"Score {s.score:.2f}: {', '.join(s.reasons) or 'none'}.",
+        project=project,
+    )

@@ -1,4 +1,4 @@
-"""Checking links: offline (``kg link --check``) and against Wikidata (``kg link --verify``).
+"""Checking links: offline (``kg link check``) and against Wikidata (``kg link verify``).
 
 - :func:`check` — offline: well-formed IDs, one per resource, none shared,
   every linked resource typed, every linkable resource linked or listed,
@@ -17,6 +17,17 @@ from kg.namespaces import shorten
 from kg.project import Project
 from kg.wikidata.client import ENTITY, WikidataClient, aliases, claim_items, label, qid
 from kg.wikidata.records import expected, read_state
+
+
+def summary(problems: list[str], project: Project | None = None) -> str:
+    """The last line of ``kg link check``: the problems, and how many resources have a
+    confirmed link and how many are listed without one."""
+    state = read_state(project)
+    confirmed = sum(r.status == "Confirmed" for r in state.records.values())
+    return (
+        f"{len(problems)} problem(s); {confirmed} confirmed link(s), "
+        f"{len(state.records) - confirmed} resource(s) listed without one"
+    )
 
 
 def check(project: Project | None = None) -> list[str]:

@@ -1,11 +1,11 @@
-"""How far linking has come (``kg link --report``): per kind of resource, how many are
+"""How far linking has come (``kg link report``): per kind of resource, how many are
 linked (a confirmed ``skos:exactMatch``), how many have a candidate awaiting evidence, how
 many have neither, how many Wikidata was searched for and has no item for, and for each
 one left, the reason its record gives.
 
 The share linked is over the linkable resources: those with a Wikidata item, or not yet
 known to lack one. A resource leaves that count only through an ``ij:NoItem`` record,
-whose evidence is the search that found nothing (``kg link --suggest --no-item``).
+whose evidence is the search that found nothing (``kg link no-item``).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The article's facts about linked items as QuickStatements, for a Wikidata editor to
-review and run (``kg link --statements``): V1 commands (one statement a line,
+review and run (``kg link statements``): V1 commands (one statement a line,
 tab-separated) or QuickStatements' CSV dialect (``--format csv``).
 
 Each statement is an item, a property and a value, then qualifiers, then one

@@ -1,0 +1,5 @@
+"""``python -m kg.cli``: the ``kg`` program."""
+
+from kg.cli import run
+
+run()
