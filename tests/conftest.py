@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
+from kg.links import safe_href
 from kg.namespaces import GRAPH_IRI
 from kg.project import Project
+from kg.queries import list_queries
 from kg.store.oxigraph import OxigraphDiskEngine, OxigraphEngine
 from kg.store.rdflib_engine import RdflibEngine
 from kg.store.remote import RemoteEngine
@@ -197,3 +207,124 @@ def run_in_process(*args: str, root: Path | None = None, env: dict | None = None
 def kg_cli():
     """The command line, run in process (see :func:`run_in_process`)."""
     return run_in_process
+
+
+# -- helpers shared by several test modules -----------------------------------------------
+
+#: a query whose answer explodes (four-way cartesian product): what limits must stop
+EXPLOSIVE = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on (now)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_server(root: Path, *extra: str, env: dict | None = None,
+                   preexec=None) -> Iterator[str]:
+    """A real ``kg serve`` (its own process, on a free port of 127.0.0.1) with ``extra``
+    options, until the block ends; its base URL."""
+    port = free_port()
+    with tempfile.TemporaryFile("w+") as log:  # a file, not a pipe: a full pipe blocks the server
+        proc = subprocess.Popen(
+            [str(KG), "--root", str(root), "serve", "--port", str(port), *extra],
+            stdout=subprocess.DEVNULL, stderr=log, text=True, env=env, preexec_fn=preexec)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                if proc.poll() is not None:
+                    log.seek(0)
+                    pytest.fail(f"kg serve exited: {log.read()}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(url + "/health", timeout=1).status_code == 200:
+                        break
+                if time.monotonic() > deadline:
+                    pytest.fail("kg serve did not answer within 60 s")
+                time.sleep(0.2)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+
+class Listener:
+    """A TCP listener on 127.0.0.1 that counts the connections it accepts."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/sparql"
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            self.connections += 1
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self.sock.close()
+
+
+GOLDEN = ROOT / "tests" / "golden"
+#: the parameters each golden result was produced with
+LOCAL_QUERIES = [q for q in list_queries() if not q.needs_network]  # network ones: test_linking.py
+GOLDEN_CASES: list[tuple[str, dict[str, str]]] = [
+    (q.name, {}) for q in LOCAL_QUERIES if not q.params
+] + [
+    ("visits-to", {"state": "Japan"}),
+    ("visits-to", {"state": "state:israel"}),
+    ("describe", {"entity": "Shinzo Abe"}),
+    ("by-section", {"section": "Public opinion"}),
+    ("sources", {"entity": "Tokyo"}),
+]
+
+
+def golden_path(name: str, params: dict[str, str]) -> Path:
+    suffix = "".join(f"[{k}={v}]" for k, v in sorted(params.items()))
+    return GOLDEN / f"{name}{suffix}.tsv"
+
+
+#: the shared cases of kg/links.py and static/links.js: (term, the href or None)
+SAFE_HREF_CASES = json.loads((ROOT / "tests/data/links/safe-href.json").read_text("utf-8"))
+
+
+def allowed(href: str) -> bool:
+    """An ``href`` a page of this site may carry: a path of the site, a fragment of the
+    page itself, or an http(s) URL."""
+    return safe_href(href) == href or (href.startswith("#") and safe_href("/" + href) is not None)
+
+
+#: the invalid examples of tests/data/invalid/, one per constraint of the shapes
+INVALID = sorted((ROOT / "tests" / "data" / "invalid").glob("*.ttl"))
+
+
+def expected_violation(path: Path) -> tuple[str, str]:
+    """The (shape, component) an invalid example trips, from its first line."""
+    first = path.read_text(encoding="utf-8").splitlines()[0].split()
+    assert first[:2] == ["#", "expect:"], f"{path.name} must start with '# expect: SHAPE COMPONENT'"
+    return first[2], first[3]
+
+
+def example_slug(path: Path) -> str:
+    """The local name the example's resources start with."""
+    return "invalid-" + path.stem.replace("--", "-").lower()

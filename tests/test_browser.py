@@ -13,7 +13,7 @@ import pytest
 
 from kg.project import Project
 
-from .test_server import running_server
+from .conftest import running_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -331,7 +331,7 @@ def test_links_js_agrees_with_the_server(browser, site: str) -> None:
     """static/links.js's safeHref gives, on every case, what kg/links.py gives."""
     import json
 
-    from .test_safe_links import CASES
+    from .conftest import SAFE_HREF_CASES as CASES
 
     open_page(browser, site)
     got = browser.execute_script(
@@ -366,7 +366,7 @@ def test_a_crafted_link_shows_its_terms_as_text(browser, site: str, name: str) -
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.wait import WebDriverWait
 
-    from .test_safe_links import allowed
+    from .conftest import allowed
 
     browser.get(site + "/?query=" + quote(CRAFTED[name]))
     WebDriverWait(browser, 20).until(lambda d: d.find_element(By.TAG_NAME, "body")

@@ -22,7 +22,7 @@ import httpx
 import pytest
 from rdflib import Graph, URIRef
 
-from .test_server import running_server
+from .conftest import running_server
 
 OWN_GRAPH = "https://w3id.org/israel-japan-kg/graph"
 COUNT = "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"

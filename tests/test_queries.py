@@ -27,25 +27,9 @@ from kg.queries import (
     query,
 )
 
-GOLDEN = Path(__file__).parent / "golden"
+from .conftest import GOLDEN, GOLDEN_CASES, LOCAL_QUERIES, golden_path
+
 COMPETENCY = Path(__file__).resolve().parents[2] / "shared" / "docs" / "competency-questions.md"
-
-#: the parameters each golden result was produced with
-LOCAL = [q for q in list_queries() if not q.needs_network]  # network ones: test_linking.py
-CASES: list[tuple[str, dict[str, str]]] = [
-    (q.name, {}) for q in LOCAL if not q.params
-] + [
-    ("visits-to", {"state": "Japan"}),
-    ("visits-to", {"state": "state:israel"}),
-    ("describe", {"entity": "Shinzo Abe"}),
-    ("by-section", {"section": "Public opinion"}),
-    ("sources", {"entity": "Tokyo"}),
-]
-
-
-def golden_path(name: str, params: dict[str, str]) -> Path:
-    suffix = "".join(f"[{k}={v}]" for k, v in sorted(params.items()))
-    return GOLDEN / f"{name}{suffix}.tsv"
 
 
 def case_id(case: tuple[str, dict[str, str]]) -> str:
@@ -78,7 +62,7 @@ KNOWN_DIFFERENCES = {
 
 @pytest.mark.parametrize("engine_name", ["oxigraph", "rdflib", "oxigraph-disk", "oxigraph-server",
                                          *SERVERS])
-@pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
+@pytest.mark.parametrize("case", GOLDEN_CASES, ids=[case_id(c) for c in GOLDEN_CASES])
 def test_golden(case, engine_name: str, request: pytest.FixtureRequest) -> None:
     """Every saved query, on every engine: pyoxigraph in memory and on disk, rdflib, and
     through --endpoint an Oxigraph server, Virtuoso and Comunica (from .ci/servers)."""
@@ -100,9 +84,9 @@ def test_golden(case, engine_name: str, request: pytest.FixtureRequest) -> None:
 
 
 def test_every_saved_query_has_a_golden_file() -> None:
-    covered = {name for name, _ in CASES}
-    assert covered == {q.name for q in LOCAL}
-    assert {p.name for p in GOLDEN.glob("*.tsv")} == {golden_path(*c).name for c in CASES}
+    covered = {name for name, _ in GOLDEN_CASES}
+    assert covered == {q.name for q in LOCAL_QUERIES}
+    assert {p.name for p in GOLDEN.glob("*.tsv")} == {golden_path(*c).name for c in GOLDEN_CASES}
 
 
 def test_visits_golden_has_27_person_visits_from_1985_to_2018() -> None:

@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 
-from tests.test_server import running_server
+from .conftest import running_server
 
 
 @pytest.fixture(scope="module")

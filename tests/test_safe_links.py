@@ -9,7 +9,6 @@ script or style, so the policy can forbid them.
 
 from __future__ import annotations
 
-import json
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -20,18 +19,16 @@ from kg.links import safe_href
 from kg.project import Project
 from kg.web.app import Settings, create_app, routes
 
-CASES = json.loads((Path(__file__).parent / "data/links/safe-href.json").read_text("utf-8"))
+from .conftest import SAFE_HREF_CASES, allowed
 
 
-@pytest.mark.parametrize(("iri", "expected"), CASES, ids=[repr(c[0])[:40] for c in CASES])
+@pytest.mark.parametrize(("iri", "expected"), SAFE_HREF_CASES,
+                         ids=[repr(c[0])[:40] for c in SAFE_HREF_CASES])
 def test_a_term_is_a_link_only_to_this_site_or_the_web(iri: str, expected: str | None) -> None:
     assert safe_href(iri) == expected
 
 
-def allowed(href: str) -> bool:
-    """An ``href`` a page of this site may carry: a path of the site, a fragment of the
-    page itself, or an http(s) URL."""
-    return safe_href(href) == href or (href.startswith("#") and safe_href("/" + href) is not None)
+
 
 
 # -- the headers -------------------------------------------------------------------------

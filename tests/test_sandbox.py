@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import multiprocessing
 import socket
-import threading
 from pathlib import Path
 
 import pytest
@@ -19,35 +18,7 @@ import pytest
 from kg.web import sandbox
 from kg.web.sandbox import SandboxUnavailable, confine
 
-
-class Listener:
-    """A TCP listener on 127.0.0.1 that counts the connections it accepts."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}/sparql"
-        self.connections = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except (TimeoutError, OSError):
-                continue
-            self.connections += 1
-            conn.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        self.sock.close()
+from .conftest import Listener
 
 
 @pytest.fixture

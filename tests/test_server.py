@@ -6,17 +6,13 @@ port), waits for it for at most 60 s, and stops it afterwards.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import select
 import socket
-import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -25,47 +21,7 @@ from rdflib import Graph
 from kg.project import Project
 from kg.queries import find_query, list_queries
 
-from .conftest import KG
-from .test_queries import CASES, golden_path
-
-EXPLOSIVE = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def running_server(root: Path, *extra: str, env: dict | None = None,
-                   preexec=None) -> Iterator[str]:
-    port = free_port()
-    with tempfile.TemporaryFile("w+") as log:  # a file, not a pipe: a full pipe blocks the server
-        proc = subprocess.Popen(
-            [str(KG), "--root", str(root), "serve", "--port", str(port), *extra],
-            stdout=subprocess.DEVNULL, stderr=log, text=True, env=env, preexec_fn=preexec)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                if proc.poll() is not None:
-                    log.seek(0)
-                    pytest.fail(f"kg serve exited: {log.read()}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(url + "/health", timeout=1).status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    pytest.fail("kg serve did not answer within 60 s")
-                time.sleep(0.2)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+from .conftest import EXPLOSIVE, GOLDEN_CASES, golden_path, running_server
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +126,7 @@ def test_bad_query_is_400_with_the_parser_message(http: httpx.Client) -> None:
 # -- every saved query answers as kg query does ------------------------------------
 
 
-@pytest.mark.parametrize("case", CASES, ids=[golden_path(*c).stem for c in CASES])
+@pytest.mark.parametrize("case", GOLDEN_CASES, ids=[golden_path(*c).stem for c in GOLDEN_CASES])
 def test_saved_queries_over_http_match_the_golden_results(case, http: httpx.Client) -> None:
     name, params = case
     r = http.get(f"/api/queries/{name}", params={**params, "format": "tsv"})

@@ -17,7 +17,7 @@ from kg.project import Project
 from kg.store.loading import _read_file, cached_ntriples, ntriples
 from kg.validation import validate
 
-from .test_validate import INVALID, expected, slug
+from .conftest import INVALID, example_slug, expected_violation
 
 pyrudof = pytest.importorskip(
     "pyrudof", reason="pyrudof is not installed (pip install -e '.[test]')")
@@ -52,7 +52,7 @@ def test_every_invalid_example_gets_the_same_verdict_from_both_engines(project: 
     rudof = rudof_verdicts(project, INVALID)
     assert rudof == pyshacl_verdicts(project, INVALID)
     for path in INVALID:  # and each trips exactly its own constraint, in rudof as well
-        s = slug(path)
+        s = example_slug(path)
         got = {(shape, component) for focus, shape, component in rudof
                if focus.rsplit("/", 1)[-1] == s or focus.rsplit("/", 1)[-1].startswith(s + "-")}
-        assert got == {expected(path)}, path.name
+        assert got == {expected_violation(path)}, path.name

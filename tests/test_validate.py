@@ -19,8 +19,9 @@ from kg.namespaces import ID, SHAPES, shorten
 from kg.project import Project
 from kg.validation import validate
 
+from .conftest import INVALID, example_slug, expected_violation
+
 DATA = Path(__file__).parent / "data"
-INVALID = sorted((DATA / "invalid").glob("*.ttl"))
 VALID = DATA / "valid"
 
 # SHACL parameters that each make one constraint component
@@ -33,16 +34,6 @@ COMPONENT_OF = {
     SH.sparql: "SPARQL", SH.nodeKind: "NodeKind", SH.hasValue: "HasValue",
     SH.equals: "Equals", SH.lessThan: "LessThan",
 }
-
-
-def expected(path: Path) -> tuple[str, str]:
-    first = path.read_text(encoding="utf-8").splitlines()[0].split()
-    assert first[:2] == ["#", "expect:"], f"{path.name} must start with '# expect: SHAPE COMPONENT'"
-    return first[2], first[3]
-
-
-def slug(path: Path) -> str:
-    return "invalid-" + path.stem.replace("--", "-").lower()
 
 
 def declared_constraints(project: Project) -> set[tuple[str, str]]:
@@ -85,7 +76,7 @@ def test_valid_examples_conform(project: Project) -> None:
 
 
 def test_every_constraint_has_exactly_one_invalid_example(project: Project) -> None:
-    examples = [expected(p) for p in INVALID]
+    examples = [expected_violation(p) for p in INVALID]
     assert len(examples) == len(set(examples)), "two invalid files test the same constraint"
     assert set(examples) == declared_constraints(project)
 
@@ -98,10 +89,10 @@ def test_each_invalid_example_trips_exactly_its_constraint(project: Project) -> 
     unexplained = [v for v in report.violations if "/invalid-" not in v.focus]
     assert not unexplained, "the project's own data was flagged"
     for path in INVALID:
-        s = slug(path)
+        s = example_slug(path)
         got = {(v.shape, v.component) for v in report.violations
                if v.focus.rsplit("/", 1)[-1] == s or v.focus.rsplit("/", 1)[-1].startswith(s + "-")}
-        assert got == {expected(path)}, path.name
+        assert got == {expected_violation(path)}, path.name
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +113,8 @@ def cli_report(project: Project) -> tuple[int, dict[str, list[str]]]:
     for result in results:
         focus = next(line for line in result.splitlines() if line.startswith("    focus: "))
         local = focus.rstrip(">").rsplit("/", 1)[-1]
-        owners = [slug(p) for p in INVALID if local == slug(p) or local.startswith(slug(p) + "-")]
+        owners = [example_slug(p) for p in INVALID
+                  if local == example_slug(p) or local.startswith(example_slug(p) + "-")]
         owner = max(owners, key=len, default=local)
         by_slug.setdefault(owner, []).append("- " + result)
     return code, by_slug
@@ -131,15 +123,15 @@ def cli_report(project: Project) -> tuple[int, dict[str, list[str]]]:
 @pytest.mark.parametrize("path", INVALID, ids=[p.stem for p in INVALID])
 def test_cli_reports_each_invalid_example(path: Path, cli_report) -> None:
     code, by_slug = cli_report
-    shape, component = expected(path)
+    shape, component = expected_violation(path)
     assert code == 1
-    (result,) = by_slug.get(slug(path), [])  # exactly one result is this example's
+    (result,) = by_slug.get(example_slug(path), [])  # exactly one result is this example's
     assert f"shape: {shape} ({component})" in result
-    assert f"/{slug(path)}" in result  # the focus node is named by IRI
+    assert f"/{example_slug(path)}" in result  # the focus node is named by IRI
 
 
 def test_text_report_names_label_iri_path_value_and_message(cli_report) -> None:
-    (text,) = cli_report[1][slug(DATA / "invalid" / "Observation-value--MinInclusive.ttl")]
+    (text,) = cli_report[1][example_slug(DATA / "invalid" / "Observation-value--MinInclusive.ttl")]
     assert "focus: Test figure <https://w3id.org/israel-japan-kg/id/figure/" in text
     assert "path:  ij:value" in text
     assert "value: -5" in text
@@ -147,7 +139,8 @@ def test_text_report_names_label_iri_path_value_and_message(cli_report) -> None:
 
 
 def test_every_result_of_the_examples_belongs_to_one(cli_report) -> None:
-    assert set(cli_report[1]) <= {slug(p) for p in INVALID}, "the project's own data was flagged"
+    owners = {example_slug(p) for p in INVALID}
+    assert set(cli_report[1]) <= owners, "the project's own data was flagged"
 
 
 def test_json_report(project: Project, kg_cli) -> None:

@@ -22,9 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import KG
-from .test_sandbox import Listener
-from .test_server import EXPLOSIVE, free_port, running_server
+from .conftest import EXPLOSIVE, KG, Listener, free_port, running_server
 
 ATTACKER = {"X-Forwarded-For": "203.0.113.7"}  # TEST-NET-3: documentation addresses
 VISITOR = {"X-Forwarded-For": "198.51.100.9"}  # TEST-NET-2
