@@ -13,7 +13,7 @@ from kg.namespaces import ID, IJ
 from kg.project import Project
 from kg.store.loading import cached_ntriples, load, parse_files
 
-from .conftest import KG
+from .conftest import KG, ROOT
 
 
 def test_graph_holds_ontology_and_data(project: Project) -> None:
@@ -141,3 +141,39 @@ def test_the_stamp_sends_changed_or_fresh_inputs_the_slow_way(scratch, monkeypat
     second.write_bytes(second.read_bytes()[:-10])  # the cache itself damaged
     assert cached_ntriples(scratch) == second and calls
     assert second.read_bytes().endswith(b" .\n")
+
+
+#: the README's words for the classes `kg stats` counts (its labels)
+README_CLASSES = {"visits": "Visit", "agreements": "Agreement", "tenures": "Tenure",
+                  "missions": "Diplomatic mission", "figures": "Observation", "events": "Event",
+                  "people": "Person", "organisations": "Organisation",
+                  "sentences": "sentence", "infobox rows": "infobox row",
+                  "table rows": "table row", "list items": "list item"}  # fmt: skip
+
+
+def test_the_readme_shows_what_kg_stats_prints(ox_engine) -> None:
+    """Every figure of README's "What the graph holds" is today's (issue 23: the README
+    once gave three triple counts, none of them current)."""
+    import re
+
+    from kg.statistics import stats
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    text = " ".join(readme.split("## What the graph holds", 1)[1].split("\n## ", 1)[0].split())
+    s = stats(engine=ox_engine)
+    per_class = {label: n for _, label, n in s.classes}
+
+    def number(pattern: str) -> int:
+        m = re.search(pattern, text)
+        assert m, f"README.md's 'What the graph holds' lost: {pattern}"
+        return int(m.group(1).replace(",", ""))
+
+    assert number(r"`kg stats` on the current data: ([\d,]+) triples") == s.triples
+    for words, label in README_CLASSES.items():
+        assert number(rf"([\d,]+) {words}\b") == per_class[label], words
+    sections = number(r"every one of the (\d+) article sections contributes facts")
+    assert sections == per_class["Article section"] == len([n for *_, n in s.sections if n])
+    assert number(r"Every stated fact cites its units — (\d+) of them") == per_class["text unit"]
+    bases = dict(s.bases)
+    assert number(r"Of the ([\d,]+) facts about the graph's resources") == sum(bases.values())
+    assert number(r"through ([\d,]+) citation nodes") == bases["stated"]
