@@ -314,6 +314,21 @@ def allowed(href: str) -> bool:
     return safe_href(href) == href or (href.startswith("#") and safe_href("/" + href) is not None)
 
 
+#: the options of the shared server: small limits that the protocol tests reach on purpose
+SHARED_SERVER_OPTIONS = ("--timeout", "3", "--max-results", "2000",
+                         "--max-request-bytes", "20000", "--per-client", "4")  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def kg_server(project: Project) -> Iterator[str]:
+    """One real ``kg serve`` for every test that needs a socket but no limits of its own
+    (the protocol, the pages in a browser, the W3C protocol tests, reconciliation): its
+    base URL. Tests that need other limits, a broken environment or a signal start their
+    own with :func:`running_server`."""
+    with running_server(project.root, *SHARED_SERVER_OPTIONS) as url:
+        yield url
+
+
 #: the invalid examples of tests/data/invalid/, one per constraint of the shapes
 INVALID = sorted((ROOT / "tests" / "data" / "invalid").glob("*.ttl"))
 

@@ -42,10 +42,9 @@ def browser() -> Iterator:
         driver.quit()
 
 
-@pytest.fixture(scope="module")
-def site(project: Project) -> Iterator[str]:
-    with running_server(project.root) as url:
-        yield url
+@pytest.fixture
+def site(kg_server: str) -> str:
+    return kg_server
 
 
 def open_page(browser, site: str):

@@ -15,14 +15,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from rdflib import Graph, URIRef
-
-from .conftest import running_server
 
 OWN_GRAPH = "https://w3id.org/israel-japan-kg/graph"
 COUNT = "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"
@@ -33,10 +30,9 @@ RDF_TYPES = ("application/rdf+xml", "text/turtle", "application/n-triples",
              "application/ld+json")
 
 
-@pytest.fixture(scope="module")
-def endpoint(project) -> Iterator[str]:
-    with running_server(project.root, "--per-client", "4") as url:
-        yield url + "/sparql"
+@pytest.fixture
+def endpoint(kg_server: str) -> str:
+    return kg_server + "/sparql"
 
 
 def media(r: httpx.Response) -> str:

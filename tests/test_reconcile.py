@@ -8,13 +8,10 @@ import json
 import httpx
 import pytest
 
-from .conftest import running_server
 
-
-@pytest.fixture(scope="module")
-def url(project):
-    with running_server(project.root) as base:
-        yield base + "/reconcile"
+@pytest.fixture
+def url(kg_server: str) -> str:
+    return kg_server + "/reconcile"
 
 
 def batch(url: str, queries: dict, method: str = "GET") -> dict:

@@ -24,11 +24,9 @@ from kg.queries import find_query, list_queries
 from .conftest import EXPLOSIVE, GOLDEN_CASES, golden_path, running_server
 
 
-@pytest.fixture(scope="module")
-def server(project: Project) -> Iterator[str]:
-    with running_server(project.root, "--timeout", "3", "--max-results", "2000",
-                        "--max-request-bytes", "20000", "--per-client", "4") as url:
-        yield url
+@pytest.fixture
+def server(kg_server: str) -> str:
+    return kg_server
 
 
 @pytest.fixture
