@@ -333,6 +333,16 @@ def kg_server(project: Project) -> Iterator[str]:
 INVALID = sorted((ROOT / "tests" / "data" / "invalid").glob("*.ttl"))
 
 
+@pytest.fixture(scope="session")
+def invalid_report(project: Project):
+    """pyshacl's report on the project's data with every invalid example added (one
+    validation, ~5 s, shared by the tests marked ``xdist_group("invalid-examples")``,
+    which run in one worker)."""
+    from kg.validation import validate
+
+    return validate(INVALID, with_data=True, project=project)
+
+
 def expected_violation(path: Path) -> tuple[str, str]:
     """The (shape, component) an invalid example trips, from its first line."""
     first = path.read_text(encoding="utf-8").splitlines()[0].split()

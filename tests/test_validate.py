@@ -81,10 +81,11 @@ def test_every_constraint_has_exactly_one_invalid_example(project: Project) -> N
     assert set(examples) == declared_constraints(project)
 
 
-def test_each_invalid_example_trips_exactly_its_constraint(project: Project) -> None:
+@pytest.mark.xdist_group("invalid-examples")
+def test_each_invalid_example_trips_exactly_its_constraint(invalid_report) -> None:
     # One validation of all examples together (1-2 s instead of minutes); each
     # result is attributed to the file whose slug its focus node carries.
-    report = validate(INVALID, with_data=True, project=project)
+    report = invalid_report
     assert not report.conforms
     unexplained = [v for v in report.violations if "/invalid-" not in v.focus]
     assert not unexplained, "the project's own data was flagged"
