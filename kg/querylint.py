@@ -282,9 +282,8 @@ def explicit_projection(text: str) -> str:
     if m is None:
         return text
     names = " ".join("?" + v for v in found.bound)
-    return text[: m.end() - 1] + (" " if m.group(1) or text[m.end() - 2] != " " else "") + (
-        names + text[m.end() :]
-    )
+    head = text[: m.end() - 1]
+    return head + ("" if head[-1:].isspace() else " ") + names + text[m.end() :]
 
 
 def warnings_for(text: str, engine: Any) -> list[str]:
