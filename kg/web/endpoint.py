@@ -277,7 +277,7 @@ async def sparql(request: Any) -> Any:
             "none of the requested media types is offered; offered: "
             + ", ".join(f.media_type for f in RESULT_FORMATS.values() if f.kind != "text"),
         )
-    page_header = None
+    page_header, asked = None, text
     if request.method != "POST" and request.query_params.get("paged") == "1":
         # the query page asks so: a long answer comes in pages, as a saved query's, not a 413
         paging = _page(request, text, state.settings.max_results)
@@ -286,7 +286,7 @@ async def sparql(request: Any) -> Any:
         text, page_header = paging
     result = await _run(request, state, text, accept)
     result = _paged(request, state, result, page_header)
-    download = _file_name(text) if any(k == "download" for k, _ in fields) else None
+    download = _file_name(asked) if any(k == "download" for k, _ in fields) else None
     return _answer(result, head=request.method == "HEAD", download=download, text=text)
 
 

@@ -444,6 +444,13 @@ function showWarnings(header) {
     const li = document.createElement("li");
     try { li.textContent = decodeURIComponent(part); } catch (e) { li.textContent = part; }
     box.appendChild(li);
+    // a parameter the server dropped (its variable is no longer bound): the form says so
+    const dropped = /^the parameter (\S+) \(.*dropped/.exec(li.textContent);
+    const note = dropped ? $("note-" + dropped[1]) : null;
+    if (note) {
+      note.textContent = " — dropped: the edited query no longer binds ?" + dropped[1];
+      $("param-" + dropped[1]).setAttribute("aria-invalid", "true");
+    }
   }
 }
 
