@@ -152,7 +152,7 @@ def test_construct_answers_show_as_triples_with_graph_downloads(browser, site: s
     assert "subject" in table and "Iran" in table and "rdf:type" in table
     assert browser.find_element(By.CSS_SELECTOR, 'a[title="state:iran"]').text == "Iran"
     links = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#download-links a")]
-    assert links == ["Turtle", "JSON-LD", "N-Triples"]
+    assert links == ["Turtle", "JSON-LD", "N-Triples", "RDF/XML"]
 
 
 def test_shareable_addresses_and_the_keyboard(browser, site: str) -> None:
@@ -225,7 +225,7 @@ def test_the_sparql_box_colours_and_completes(browser, site: str) -> None:
     wait.until(lambda d: d.find_element(By.ID, "completions").is_displayed())
     offered = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#completions li")]
     assert offered and offered[0].startswith("ij:Visit")
-    box.send_keys(Keys.TAB)  # takes the first offer
+    box.send_keys(Keys.ARROW_DOWN, Keys.TAB)  # the first offer, highlighted, then taken
     assert box.get_attribute("value") == "SELECT ?v WHERE { ?v a ij:Visit"
     assert not browser.find_element(By.ID, "completions").is_displayed()
 
