@@ -131,6 +131,14 @@ def test_sparql_sends_the_warnings_in_a_header(client) -> None:
     assert any("used here as a property" in w for w in warnings_of(r))
     r = client.get("/sparql", params={"query": "SELECT ?v WHERE { ?v a ij:Visit } LIMIT 1"})
     assert "kg-warning" not in r.headers
+    # an answer with rows is read when asked (lint=1, as the query page does): a lookup
+    # does not pay for the reading
+    unbound = "SELECT ?v ?x WHERE { ?v a ij:Visit } LIMIT 1"
+    assert "kg-warning" not in client.get("/sparql", params={"query": unbound}).headers
+    r = client.get("/sparql", params={"query": unbound, "lint": "1"})
+    assert len(r.json()["results"]["bindings"]) == 1
+    assert warnings_of(r) == ["?x is selected but the pattern never binds it: its column "
+                              "stays empty"]
 
 
 def test_an_edited_parameter_cannot_show_a_wrong_value(client) -> None:

@@ -47,6 +47,7 @@ function currentRequest(format) {
   const params = new URLSearchParams({ query: text });
   if (format) params.set("format", format);
   params.set("paged", "1");  // pages of the row limit, as a saved query's, not a 413
+  params.set("lint", "1");  // the lint's warnings even beside a full answer
   if (pageOffset) params.set("offset", String(pageOffset));
   return { url: "/sparql?" + params, init: {} };
 }
