@@ -49,6 +49,12 @@ def test_back_and_forward_step_through_queries_and_answers(browser, site: str) -
     browser.forward()
     wait.until(status_has("3 rows"))
     assert box_value(browser) == second
+    browser.back()
+    wait.until(status_has("2 rows"))
+    browser.back()  # the page as first opened: no answer, and its own text
+    wait.until(lambda d: d.find_element(By.ID, "results").text == "")
+    assert box_value(browser).startswith("SELECT ?s ?p ?o WHERE")
+    assert not browser.find_element(By.ID, "downloads").is_displayed()
 
 
 def test_share_gives_a_link_that_reopens_the_query_and_its_answer(browser, site: str) -> None:  # noqa: F811

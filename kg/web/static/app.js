@@ -265,6 +265,7 @@ function offerDownloads(kind) {
   // /sparql protocol answer itself stays exact); "download" names it here too
   const box = $("download-links");
   box.replaceChildren();
+  $("downloads").hidden = !kind;  // downloads of an answer, only beside one
   if (!kind) return;
   for (const [format, label, ext] of DOWNLOADS[kind]) {
     const a = document.createElement("a");
@@ -524,6 +525,7 @@ function openFromAddress() {
     }
   }
   if (params.has("query")) $("query").value = params.get("query");
+  else if (!(name && saved[name])) $("query").value = $("query").defaultValue;  // the first page
   KGEditor.paint();
   markUnusedParams();
   if (problem) {
@@ -651,7 +653,6 @@ async function start() {
   window.addEventListener("popstate", async () => {
     // Back and Forward step through questions: each comes back with its answer
     if (openFromAddress()) await run("restore");
-    else if (!$("status").textContent) clearResults();
   });
   if (openFromAddress()) await run("restore");
   document.body.dataset.ready = "yes";
