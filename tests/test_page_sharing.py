@@ -17,6 +17,15 @@ from .test_server import running_server
 STATUS = "status"
 
 
+def edited_visits_to() -> str:
+    """visits-to with its state written into the pattern: ?state still selected, unbound."""
+    from kg.queries import find_query
+
+    text = find_query("visits-to").text
+    assert "ij:toState ?state" in text
+    return text.replace("ij:toState ?state", "ij:toState state:israel")
+
+
 def status_has(text: str):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
@@ -164,8 +173,6 @@ def test_the_lint_shows_beside_the_answer(browser, site: str) -> None:  # noqa: 
 def test_an_edited_parameter_never_shows_the_forms_value(browser, site: str) -> None:  # noqa: F811
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.wait import WebDriverWait
-
-    from .test_querylint import edited_visits_to
 
     browser.get(site + "/?saved=visits-to&state=Japan&query=" + quote(edited_visits_to()))
     WebDriverWait(browser, 20).until(status_has("16 rows"))  # the visits to Israel
