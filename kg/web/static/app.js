@@ -269,7 +269,7 @@ function offerDownloads(kind) {
   if (!kind) return;
   for (const [format, label, ext] of DOWNLOADS[kind]) {
     const a = document.createElement("a");
-    a.href = currentRequest(format).url + "&download=1";
+    a.href = currentRequest(format).url.replace("&lint=1", "") + "&download=1";
     a.download = fileName() + "." + ext;
     a.dataset.format = format;
     a.textContent = label;
