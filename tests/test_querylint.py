@@ -127,8 +127,10 @@ def test_sparql_sends_the_warnings_in_a_header(client) -> None:
     assert r.status_code == 200 and r.json()["results"]["bindings"] == []  # standard JSON
     assert warnings_of(r) == ["ij:dat is not a term of the graph or its ontology; "
                               "did you mean ij:date?"]
-    r = client.post("/sparql", data={"query": "SELECT ?s WHERE { ?s ij:DatePrecision ?x }"})
+    r = client.post("/sparql", data={"query": "SELECT ?s WHERE { ?s ij:DatePrecision ?x }"},
+                    headers={"Origin": "https://yasgui.example.org"})
     assert any("used here as a property" in w for w in warnings_of(r))
+    assert "KG-Warning" in r.headers["access-control-expose-headers"]  # other sites read it
     r = client.get("/sparql", params={"query": "SELECT ?v WHERE { ?v a ij:Visit } LIMIT 1"})
     assert "kg-warning" not in r.headers
     # an answer with rows is read when asked (lint=1, as the query page does): a lookup
