@@ -30,7 +30,7 @@ CASES = {
                                    ["ij:DatePrecision is a class, used here as a property"]),
     "a property used as a class": ("SELECT ?s WHERE { ?s rdf:type ij:date }",
                                    ["ij:date is a property, used here as a class"]),
-    "a variable selected, never bound": ("SELECT ?v ?x WHERE { ?v a ij:Visit }",
+    "a variable selected, never bound": ("SELECT ?v ?x WHERE { ?v a ij:Visit } LIMIT 3",
                                          ["?x is selected but the pattern never binds it"]),
 }
 
@@ -87,6 +87,14 @@ def test_warnings_travel_as_ascii_header_values() -> None:
 # -- the command line -------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("case", list(CASES))
+def test_kg_query_warns_of_each_slip(kg_cli, case: str) -> None:
+    text, words = CASES[case]
+    r = kg_cli("query", "-e", text, "-f", "csv")
+    said = [line for line in r.err.splitlines() if line.startswith("kg: warning: ")]
+    assert r.code == 0 and said and all(any(w in line for line in said) for w in words), r.err
+
+
 def test_kg_query_prints_the_warnings_on_stderr(kg_cli) -> None:
     r = kg_cli("query", "-e", "SELECT ?v ?x WHERE { ?v a ij:Vist }", "-f", "csv")
     assert r.code == 0 and r.out.strip() == "v,x"  # the answer is still the answer
@@ -119,6 +127,14 @@ def client(project: Project) -> Iterator:
 
 def warnings_of(response) -> list[str]:
     return [unquote(v) for v in response.headers.get("kg-warning", "").split(", ") if v]
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_sparql_warns_of_each_slip(client, case: str) -> None:
+    text, words = CASES[case]
+    r = client.get("/sparql", params={"query": text, "lint": "1"})
+    said = warnings_of(r)
+    assert r.status_code == 200 and all(any(w in line for line in said) for w in words), said
 
 
 def test_sparql_sends_the_warnings_in_a_header(client) -> None:
