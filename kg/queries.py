@@ -404,5 +404,8 @@ def query(
         )
     engine = engine or open_engine(project=project)
     bindings = bind_params(saved, params or {}, engine)
-    text = page(redirect_services(saved.text, service_map or {}), limit, offset)
+    from kg.querylint import explicit_projection  # SELECT *: columns in the pattern's order
+
+    text = redirect_services(explicit_projection(saved.text), service_map or {})
+    text = page(text, limit, offset)
     return engine.query(text, bindings)

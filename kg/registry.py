@@ -50,9 +50,10 @@ RESULT_FORMATS: dict[str, Format] = {
     f.name: f
     for f in (
         Format("table", "text", "text/plain", "txt", charset=True),
-        Format("json", "solutions", "application/sparql-results+json", "srj", "JSON",
+        # .json and .xml (not the registered .srj, .srx): a downloaded answer opens anywhere
+        Format("json", "solutions", "application/sparql-results+json", "json", "JSON",
                w3c="SPARQL_Results_JSON"),
-        Format("xml", "solutions", "application/sparql-results+xml", "srx", "XML",
+        Format("xml", "solutions", "application/sparql-results+xml", "xml", "XML",
                w3c="SPARQL_Results_XML"),
         Format("csv", "solutions", "text/csv", "csv", "CSV", charset=True,
                w3c="SPARQL_Results_CSV"),

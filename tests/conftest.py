@@ -353,3 +353,63 @@ def expected_violation(path: Path) -> tuple[str, str]:
 def example_slug(path: Path) -> str:
     """The local name the example's resources start with."""
     return "invalid-" + path.stem.replace("--", "-").lower()
+
+
+# -- the pages in a real browser (Debian's chromium + chromium-driver) -------------------
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    """A headless Chromium driven by Selenium (one per test module), or a skip that says
+    what to install."""
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        pytest.skip("headless Chromium is not installed (Debian packages chromium and "
+                    "chromium-driver); .ci/run installs them")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic", "--window-size=1280,1400"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # CSP reports, read below
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def site(kg_server: str) -> str:
+    """The base URL the browser tests open: the shared server."""
+    return kg_server
+
+
+def open_page(browser, site: str):
+    """The query page, loaded and ready; a wait to use on it."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    wait = WebDriverWait(browser, 20)
+    browser.get(site + "/")
+    wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "yes")
+    return wait
+
+
+def run_text(browser, site: str, text: str):
+    """The query page with ``text`` typed in and run; a wait to use on it."""
+    from selenium.webdriver.common.by import By
+
+    wait = open_page(browser, site)
+    box = browser.find_element(By.ID, "query")
+    box.clear()
+    box.send_keys(text)
+    browser.find_element(By.ID, "run").click()
+    return wait

@@ -5,69 +5,11 @@ Skipped, with the reason, where those are not installed; `.ci/run` installs them
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from kg.project import Project
 
-from .conftest import running_server
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        pytest.skip("headless Chromium is not installed (Debian packages chromium and "
-                    "chromium-driver); .ci/run installs them")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic", "--window-size=1280,1400"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # CSP reports, read below
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-@pytest.fixture
-def site(kg_server: str) -> str:
-    return kg_server
-
-
-def open_page(browser, site: str):
-    """The query page, loaded and ready; a wait to use on it."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.wait import WebDriverWait
-
-    wait = WebDriverWait(browser, 20)
-    browser.get(site + "/")
-    wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "yes")
-    return wait
-
-
-def run_text(browser, site: str, text: str):
-    """The query page with ``text`` typed in and run; a wait to use on it."""
-    from selenium.webdriver.common.by import By
-
-    wait = open_page(browser, site)
-    box = browser.find_element(By.ID, "query")
-    box.clear()
-    box.send_keys(text)
-    browser.find_element(By.ID, "run").click()
-    return wait
+from .conftest import open_page, run_text, running_server
 
 
 def test_run_a_saved_query_and_follow_links(browser, site: str, project: Project) -> None:
@@ -151,7 +93,7 @@ def test_construct_answers_show_as_triples_with_graph_downloads(browser, site: s
     assert "subject" in table and "Iran" in table and "rdf:type" in table
     assert browser.find_element(By.CSS_SELECTOR, 'a[title="state:iran"]').text == "Iran"
     links = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#download-links a")]
-    assert links == ["Turtle", "JSON-LD", "N-Triples"]
+    assert links == ["Turtle", "JSON-LD", "N-Triples", "RDF/XML"]
 
 
 def test_shareable_addresses_and_the_keyboard(browser, site: str) -> None:
@@ -224,7 +166,7 @@ def test_the_sparql_box_colours_and_completes(browser, site: str) -> None:
     wait.until(lambda d: d.find_element(By.ID, "completions").is_displayed())
     offered = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#completions li")]
     assert offered and offered[0].startswith("ij:Visit")
-    box.send_keys(Keys.TAB)  # takes the first offer
+    box.send_keys(Keys.ARROW_DOWN, Keys.TAB)  # the first offer, highlighted, then taken
     assert box.get_attribute("value") == "SELECT ?v WHERE { ?v a ij:Visit"
     assert not browser.find_element(By.ID, "completions").is_displayed()
 

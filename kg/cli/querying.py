@@ -88,11 +88,12 @@ def cmd_query(args: Args) -> int:
     params = pairs(args.param)
     if args.name is not None:  # fail on a bad name before loading the graph
         check_params(find_query(args.name, project), params)
+    asked = engine(args, project)
     result = query(
         args.name,
         params,
         text=args.expression,
-        engine=engine(args, project),
+        engine=asked,
         project=project,
         allow_network=args.allow_network,
         service_map=pairs(args.service) if args.service else {},
@@ -101,6 +102,14 @@ def cmd_query(args: Args) -> int:
     )
     # solutions stream from pyoxigraph's writers; a table fits the terminal
     write_answer(result, args.format, sys.stdout.buffer, columns=terminal_columns())
+    if args.expression is not None or args.name.endswith(".rq"):  # saved ones are reviewed
+        from kg.querylint import warnings_for
+
+        text = args.expression
+        if text is None:
+            text = find_query(args.name, project).text
+        for warning in warnings_for(text, asked):
+            print(f"kg: warning: {warning}", file=sys.stderr)
     return 0
 
 

@@ -129,6 +129,8 @@ def create_app(project: Project | None = None, settings: Settings | None = None)
         allow_origins=["*"],
         allow_methods=["GET", "HEAD", "POST"],
         allow_headers=["Accept", "Content-Type"],
+        # what a page on another origin may read: the lint's warnings, the page of an answer
+        expose_headers=["KG-Warning", "X-KG-Page", "Link"],
         max_age=3600,
     )
     from kg.registry import __version__

@@ -8,6 +8,7 @@ limits; request size and read time are capped.
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -15,7 +16,8 @@ from kg.description import vocabulary
 from kg.errors import KGError
 from kg.namespaces import GRAPH_IRI
 from kg.queries import bind_params
-from kg.registry import RESULT_FORMATS
+from kg.querylint import Vocabulary, bound_variables, explicit_projection, header_value, lint
+from kg.registry import RESULT_FORMATS, by_media_type
 from kg.sparqltext import check, page, uses_variable
 from kg.web.answers import changes_between_askings
 from kg.web.protocol import (
@@ -146,6 +148,24 @@ def _fields(encoded: str, what: str) -> list[tuple[str, str]]:
         raise Refused(400, f"{what} is not UTF-8 once decoded (byte {e.start})") from None
 
 
+_PROLOGUE = re.compile(r"\s*(?:(?:PREFIX\s+[\w.\-]*:\s*|BASE\s*)<[^>]*>\s*|#[^\n]*\n)*", re.I)
+_DESCRIBE_ONE = re.compile(r"DESCRIBE\s+(?:<([^<>\s]*)>|[\w.\-]*:([\w.\-]+))\s*$", re.I)
+
+
+def _file_name(text: str) -> str:
+    """A free query's download name: ``describe-shinzo-abe`` for the description of one
+    resource, else ``query`` (the extension is the format's).
+
+    >>> _file_name("DESCRIBE person:shinzo-abe"), _file_name("SELECT * {}")
+    ('describe-shinzo-abe', 'query')
+    """
+    m = _DESCRIBE_ONE.match(text, _PROLOGUE.match(text).end())  # type: ignore[union-attr]
+    name = (m.group(1) or "").rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1] or m.group(2) \
+        if m else ""
+    name = re.sub(r"[^\w.\-]+", "-", name or "").strip(".-")[:80]
+    return f"describe-{name}" if name else "query"
+
+
 def _formats(fields: list[tuple]) -> list[str]:
     return [v for k, v in fields if k in ("format", "output")]
 
@@ -163,7 +183,8 @@ def _answer(
         kind = result.content_type.split(";")[0]
         if kind in ("text/csv", "text/tab-separated-values"):
             body = neutralise_formulas(body, "," if kind == "text/csv" else "\t")
-        ext = {"text/csv": "csv", "text/tab-separated-values": "tsv"}.get(kind, "txt")
+        spec = by_media_type(kind)  # the registry's extension: visits.csv, query.json …
+        ext = spec.extension if spec is not None else "txt"
         headers["Content-Disposition"] = f'attachment; filename="{download}.{ext}"'
     response = Response(
         body, status_code=result.status, media_type=result.content_type, headers=headers
@@ -173,7 +194,49 @@ def _answer(
     return response
 
 
+def _warnings(state: AppState, text: str, params: dict[str, str] | None) -> list[str]:
+    """The query lint's warnings (:mod:`kg.querylint`), cached by text."""
+    try:
+        vocabulary = state.once("lint-vocabulary", lambda: Vocabulary.of(state.engine))
+        return lint(text, vocabulary, params)
+    except Exception:
+        return []
+
+
 async def _run(
+    request: Any,
+    state: AppState,
+    text: str,
+    accept: list[str],
+    bindings: dict[str, Any] | None = None,
+    dropped: dict[str, str] | None = None,
+    *,
+    lint: bool = False,
+) -> Answer:
+    """The answer to ``text``, with the lint's warnings in its ``KG-Warning`` header.
+
+    Reading a new text costs 15-40 ms, more than a lookup's query, so the lint runs only
+    where it is worth it: when asked (``lint``: the query page's own queries, an edited
+    saved query; read in a thread while the query runs) and for every empty answer (read
+    after it, which an empty answer can afford); a text read before costs nothing (cached).
+    ``dropped`` are the parameters the text no longer binds."""
+    asked = dropped is not None or lint
+    linting = asyncio.create_task(asyncio.to_thread(_warnings, state, text, dropped)) if (
+        asked) else None
+    original, text = text, explicit_projection(text)  # SELECT *: in the pattern's order
+    answer = await _ask(request, state, text, accept, bindings)
+    if linting is not None:
+        warnings = await linting
+    elif answer.status == 200 and answer.rows == 0:
+        warnings = await asyncio.to_thread(_warnings, state, original, None)
+    else:
+        warnings = []
+    if warnings and answer.status == 200:
+        answer = answer._replace(headers=(*answer.headers, ("KG-Warning", header_value(warnings))))
+    return answer
+
+
+async def _ask(
     request: Any,
     state: AppState,
     text: str,
@@ -227,8 +290,17 @@ async def sparql(request: Any) -> Any:
             "none of the requested media types is offered; offered: "
             + ", ".join(f.media_type for f in RESULT_FORMATS.values() if f.kind != "text"),
         )
-    result = await _run(request, state, text, accept)
-    download = "query" if any(k == "download" for k, _ in fields) else None
+    page_header, asked = None, text
+    if request.method != "POST" and request.query_params.get("paged") == "1":
+        # the query page asks so: a long answer comes in pages, as a saved query's, not a 413
+        paging = _page(request, text, state.settings.max_results)
+        if not isinstance(paging, tuple):
+            return paging
+        text, page_header = paging
+    lint = request.method != "POST" and request.query_params.get("lint") == "1"
+    result = await _run(request, state, text, accept, lint=lint)
+    result = _paged(request, state, result, page_header)
+    download = _file_name(asked) if any(k == "download" for k, _ in fields) else None
     return _answer(result, head=request.method == "HEAD", download=download, text=text)
 
 
@@ -312,18 +384,21 @@ async def api_query(request: Any) -> Any:
     text = request.query_params["query"] if edited else q.text
     if len(text) > state.settings.max_request_bytes:
         return text_response(414, "the query is larger than this endpoint's limit")
+    # an edited text binds a parameter only where its pattern still binds the variable
+    # (a variable only selected would show the form's value in its column); the others
+    # are dropped, and the answer's KG-Warning says so
+    dropped: dict[str, str] = {}
+    if edited:
+        patterned = bound_variables(text)
+        for p in q.params:
+            used = p.name in patterned if patterned is not None else uses_variable(text, p.name)
+            if not used:
+                dropped[p.name] = values.pop(p.name, p.default or "")
+        q = q._replace(params=tuple(p for p in q.params if p.name not in dropped))
     try:
         bound = bind_params(q, values, state.engine)
     except KGError as e:
         return text_response(400, e.message)
-    unused = [p for p in bound if edited and not uses_variable(text, p)]
-    if unused:
-        names = ", ".join(f"{p!r} (?{p})" for p in unused)
-        return text_response(
-            400,
-            f"the edited query no longer uses the parameter {names} that the form binds; "
-            "put the variable back, or write the query without the saved one's parameters",
-        )
     paging = _page(request, text, state.settings.max_results)
     if not isinstance(paging, tuple):
         return paging
@@ -332,16 +407,23 @@ async def api_query(request: Any) -> Any:
     accept = acceptable(request.headers.get("accept"), _formats(fields))
     if accept is None:
         return text_response(406, "none of the requested media types is offered")
-    result = await _run(request, state, text, accept, dict(bound))
-    if page_header and result.status == 200:
-        size, offset = page_header
-        headers = [("X-KG-Page", f"limit={size}; offset={offset}")]
-        if result.rows == size:  # a full page: there may be more (RFC 8288 "next")
-            after = request.url.include_query_params(offset=offset + size)
-            # path-absolute, under --base-url's path: right behind a proxy that serves the
-            # site at a sub-path, and never naming a host the client did not ask
-            prefix = urlsplit(state.base_url).path.rstrip("/")
-            headers.append(("Link", f'<{prefix}{after.path}?{after.query}>; rel="next"'))
-        result = result._replace(headers=(*result.headers, *headers))
+    result = await _run(request, state, text, accept, dict(bound), dropped if edited else None)
+    result = _paged(request, state, result, page_header)
     download = name if "download" in request.query_params else None
     return _answer(result, head=request.method == "HEAD", download=download, text=text)
+
+
+def _paged(request: Any, state: AppState, result: Answer, page_header: Any) -> Answer:
+    """``result`` with ``X-KG-Page`` (and a ``Link`` to the next page when full) when it
+    answers a default page."""
+    if not page_header or result.status != 200:
+        return result
+    size, offset = page_header
+    headers = [("X-KG-Page", f"limit={size}; offset={offset}")]
+    if result.rows == size:  # a full page: there may be more (RFC 8288 "next")
+        after = request.url.include_query_params(offset=offset + size)
+        # path-absolute, under --base-url's path: right behind a proxy that serves the
+        # site at a sub-path, and never naming a host the client did not ask
+        prefix = urlsplit(state.base_url).path.rstrip("/")
+        headers.append(("Link", f'<{prefix}{after.path}?{after.query}>; rel="next"'))
+    return result._replace(headers=(*result.headers, *headers))

@@ -35,21 +35,40 @@ from kg.timeline import timeline_items, timeline_svg
 from kg.web.protocol import document_format, prefers_html
 from kg.web.state import AppState, state_of, text_response
 
+#: the entity documents a plain link reaches (``/id/person/shinzo-abe.ttl``): every graph
+#: format of the registry, by its file extension, with the name the page shows
+DOCUMENTS = {
+    f.extension: f.name for f in RESULT_FORMATS.values() if f.kind == "graph"
+}
+DOCUMENT_LABELS = {"turtle": "Turtle", "nt": "N-Triples", "jsonld": "JSON-LD", "rdfxml": "RDF/XML"}
+
+
+def _facts(state: AppState, iri: str) -> tuple[ox.NamedNode, Any, Any] | None:
+    """The resource's node and its facts both ways; None when the graph has none."""
+    node = ox.NamedNode(iri)
+    out = state.engine.query(sparql.load("outgoing"), {"this": node})
+    inc = state.engine.query(sparql.load("incoming"), {"this": node})
+    assert isinstance(out, SelectResult) and isinstance(inc, SelectResult)
+    return (node, out, inc) if out.rows or inc.rows else None
+
 
 async def resource(request: Any) -> Any:
     state = state_of(request)
     iri = BASE + request.url.path.lstrip("/")
     try:
-        node = ox.NamedNode(iri)
+        found = _facts(state, iri)
     except ValueError:
         return text_response(400, f"{iri!r} is not a valid IRI, so it names nothing in this graph")
-    out = state.engine.query(sparql.load("outgoing"), {"this": node})
-    inc = state.engine.query(sparql.load("incoming"), {"this": node})
-    assert isinstance(out, SelectResult) and isinstance(inc, SelectResult)
-    if not out.rows and not inc.rows:
+    by_extension = None
+    stem, dot, ext = iri.rpartition(".")
+    if found is None and dot and ext in DOCUMENTS:  # /id/person/shinzo-abe.ttl: a document
+        found = _facts(state, stem)
+        by_extension = DOCUMENTS[ext]
+    if found is None:
         return _not_found(request, state, iri)
+    node, out, inc = found
     try:
-        wanted = document_format(
+        wanted = by_extension or document_format(
             request.query_params.get("format"), request.headers.get("accept", "")
         )
     except ValueError as e:
@@ -59,6 +78,11 @@ async def resource(request: Any) -> Any:
     from starlette.responses import HTMLResponse
 
     context = _resource_context(state.engine, node, out.rows, inc.rows)
+    context["documents"] = [
+        (ext, RESULT_FORMATS[name].media_type, DOCUMENT_LABELS.get(name, name))
+        for ext, name in DOCUMENTS.items()
+    ]
+    context["slug"] = node.value.rstrip("/").rsplit("/", 1)[-1]
     _add_sources(state, node, context)
     return HTMLResponse(state.page("resource.html", **context))
 

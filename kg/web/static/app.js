@@ -18,11 +18,22 @@ function shorten(iri) {
   return best ? best + ":" + iri.slice(PREFIXES[best].length) : iri;
 }
 
+function savedInUse() {
+  // the saved query the form runs: its text, or an edit that still uses a parameter of
+  // it; a new text typed over it (no parameter of it left) is a query of one's own
+  const q = saved[$("saved").value];
+  if (!q) return null;
+  const text = $("query").value;
+  if (text === q.text) return q;
+  return q.params.some((p) => usesVariable(text, p.name)) ? q : null;
+}
+
 function currentRequest(format) {
-  // A saved query keeps its parameters bound even when its text is edited: the edited
-  // text goes with them (query=), so the answer is always what the form says.
-  const name = $("saved").value;
-  const q = saved[name];
+  // A saved query keeps its parameters bound where the edited text still uses them: the
+  // edited text goes with them (query=); the server drops a parameter the pattern no
+  // longer binds and says so (KG-Warning), so no column shows a value it was not given.
+  const q = savedInUse();
+  const name = q ? q.name : "";
   const text = $("query").value;
   if (q) {
     const params = new URLSearchParams();
@@ -35,7 +46,17 @@ function currentRequest(format) {
   }
   const params = new URLSearchParams({ query: text });
   if (format) params.set("format", format);
+  params.set("paged", "1");  // pages of the row limit, as a saved query's, not a 413
+  params.set("lint", "1");  // the lint's warnings even beside a full answer
+  if (pageOffset) params.set("offset", String(pageOffset));
   return { url: "/sparql?" + params, init: {} };
+}
+
+function fileName() {
+  // a download's name: the saved query's, else "query" (the server names a DESCRIBE
+  // of one resource describe-NAME); the extension is the format's
+  const q = savedInUse();
+  return q ? q.name : "query";
 }
 
 function usesVariable(text, name) {
@@ -49,7 +70,7 @@ function markUnusedParams() {
     const unused = !usesVariable(text, input.name);
     input.setAttribute("aria-invalid", unused ? "true" : "false");
     const note = $("note-" + input.name);
-    if (note) note.textContent = unused ? " — not in the edited query" : "";
+    if (note) note.textContent = unused ? " — not in the edited query: it will be dropped" : "";
   }
 }
 
@@ -230,26 +251,56 @@ function renderTriples(text) {
   return n + (n === 1 ? " triple" : " triples");
 }
 
+// format (the server's name), label, file extension (the registry's)
 const DOWNLOADS = {
-  solutions: [["json", "JSON"], ["xml", "XML"], ["csv", "CSV"], ["tsv", "TSV"]],
-  graph: [["turtle", "Turtle"], ["jsonld", "JSON-LD"], ["nt", "N-Triples"]],
+  solutions: [["json", "JSON", "json"], ["xml", "XML", "xml"], ["csv", "CSV", "csv"],
+              ["tsv", "TSV", "tsv"]],
+  graph: [["turtle", "Turtle", "ttl"], ["jsonld", "JSON-LD", "jsonld"], ["nt", "N-Triples", "nt"],
+          ["rdfxml", "RDF/XML", "rdf"]],
 };
 
 function offerDownloads(kind) {
+  // plain links, named: the server sends each as an attachment with its file name
+  // (Content-Disposition) and neutralises spreadsheet formulas in CSV/TSV cells (the
+  // /sparql protocol answer itself stays exact); "download" names it here too
   const box = $("download-links");
   box.replaceChildren();
-  for (const [format, label] of DOWNLOADS[kind]) {
+  $("downloads").hidden = !kind;  // downloads of an answer, only beside one
+  if (!kind) return;
+  for (const [format, label, ext] of DOWNLOADS[kind]) {
     const a = document.createElement("a");
-    a.href = "#";
+    a.href = currentRequest(format).url.replace("&lint=1", "") + "&download=1";
+    a.download = fileName() + "." + ext;
     a.dataset.format = format;
     a.textContent = label;
-    // "download": the server marks the file as an attachment and neutralises spreadsheet
-    // formulas in CSV/TSV cells (the /sparql protocol answer itself stays exact)
-    a.addEventListener("click", (e) => {
-      e.preventDefault();
-      window.location = currentRequest(format).url + "&download=1";
-    });
     box.append(a, " ");
+  }
+  const copy = document.createElement("button");
+  copy.type = "button";
+  copy.id = "copy-tsv";
+  copy.textContent = "Copy as TSV";
+  copy.addEventListener("click", copyTable);
+  box.append(copy);
+}
+
+function tableAsTsv() {
+  // the whole table (every row, shown or not): a link's cell as its IRI, tabs and line
+  // breaks inside a value as spaces
+  const clean = (v) => v.replace(/[\t\r\n]+/g, " ");
+  return [...$("results").querySelectorAll("tr")].map((tr) =>
+    [...tr.children].map((c) => clean(c.querySelector("a[data-iri]")?.dataset.iri ??
+                                      c.textContent)).join("\t")).join("\n") + "\n";
+}
+
+async function copyTable() {
+  const tsv = tableAsTsv();
+  const rows = Math.max(0, $("results").querySelectorAll("tr").length - 1);
+  try {
+    await navigator.clipboard.writeText(tsv);
+    $("copied").textContent = "Copied " + rows + (rows === 1 ? " row" : " rows") + " as TSV.";
+  } catch (e) {
+    showLink(tsv);  // no clipboard permission: the text, selected, to copy by hand
+    $("copied").textContent = "Select and copy the text above (the clipboard is not available).";
   }
 }
 
@@ -373,18 +424,62 @@ function drawBars(rows, width) {
 }
 
 function clearResults() {
+  // every control of the answer on screen goes with it: chart, pages, "Show more",
+  // warnings, downloads, the copy note
   $("chart").replaceChildren();
   $("pager").replaceChildren();
   $("results").replaceChildren();
+  $("warnings").replaceChildren();
+  $("copied").textContent = "";
+  offerDownloads(null);
   $("more").hidden = true;
   $("status").className = "";
   $("status").textContent = "";
 }
 
+function showWarnings(header) {
+  // the query lint's warnings (KG-Warning: percent-encoded, joined by ", "), beside the answer
+  const box = $("warnings");
+  box.replaceChildren();
+  for (const part of (header || "").split(", ")) {
+    if (!part) continue;
+    const li = document.createElement("li");
+    try { li.textContent = decodeURIComponent(part); } catch (e) { li.textContent = part; }
+    box.appendChild(li);
+    // a parameter the server dropped (its variable is no longer bound): the form says so
+    const dropped = /^the parameter (\S+) \(.*dropped/.exec(li.textContent);
+    const note = dropped ? $("note-" + dropped[1]) : null;
+    if (note) {
+      note.textContent = " — dropped: the edited query no longer binds ?" + dropped[1];
+      $("param-" + dropped[1]).setAttribute("aria-invalid", "true");
+    }
+  }
+}
+
+function showLink(text) {
+  const field = $("share-link");
+  field.value = text;
+  field.hidden = false;
+  field.focus();
+  field.select();
+}
+
+async function share() {
+  // a link that reopens this query (and its answer): the address bar's, made absolute
+  const link = window.location.origin + window.location.pathname + shareableSearch();
+  showLink(link);
+  try {
+    await navigator.clipboard.writeText(link);
+    $("copied").textContent = "Link copied.";
+  } catch (e) {
+    $("copied").textContent = "Copy the link above (the clipboard is not available).";
+  }
+}
+
 function shareableSearch() {
   // what the address bar shows: ?saved=NAME&param=… (and query= once edited), or ?query=…
-  const name = $("saved").value;
-  const q = saved[name];
+  const q = savedInUse();
+  const name = q ? q.name : "";
   const params = new URLSearchParams();
   if (q) {
     params.set("saved", name);
@@ -396,20 +491,48 @@ function shareableSearch() {
   return "?" + params;
 }
 
+function addressProblem(params) {
+  // what is wrong with a link, in a sentence; null when it can run
+  const name = params.get("saved");
+  const keys = [...new Set(params.keys())];
+  if (name !== null && !saved[name]) {
+    return "This link asks for a saved query named “" + name + "”, and there is none; " +
+      "pick one from the list.";
+  }
+  const q = saved[name];
+  const allowed = new Set(["saved", "query", ...(q ? q.params.map((p) => p.name) : [])]);
+  const unknown = keys.filter((k) => !allowed.has(k));
+  if (unknown.length) {
+    return "This link has the parameter “" + unknown[0] + "”, which " +
+      (q ? "the saved query “" + name + "” does not take (it takes: " +
+           (q.params.map((p) => p.name).join(", ") || "none") + ")."
+         : "names nothing here: a link holds query=… or saved=NAME with its parameters.");
+  }
+  return null;
+}
+
 function openFromAddress() {
-  // /?query=… opens the page with that query, /?saved=NAME&param=… with a saved one
+  // /?query=… opens the page with that query, /?saved=NAME&param=… with a saved one;
+  // a link that names something unknown says so instead of showing an empty page
   const params = new URLSearchParams(window.location.search);
   const name = params.get("saved");
+  const problem = addressProblem(params);
+  $("saved").value = name && saved[name] ? name : "";
+  $("saved").dispatchEvent(new Event("change"));  // its text and parameters, no answer
   if (name && saved[name]) {
-    $("saved").value = name;
-    $("saved").dispatchEvent(new Event("change"));
     for (const input of $("params").querySelectorAll("input")) {
       if (params.has(input.name)) input.value = params.get(input.name);
     }
   }
   if (params.has("query")) $("query").value = params.get("query");
+  else if (!(name && saved[name])) $("query").value = $("query").defaultValue;  // the first page
   KGEditor.paint();
   markUnusedParams();
+  if (problem) {
+    $("status").className = "error";
+    $("status").textContent = problem;
+    return false;
+  }
   return Boolean((name && saved[name]) || params.has("query"));
 }
 
@@ -425,7 +548,7 @@ function showPager(header, rows) {
     const b = document.createElement("button");
     b.type = "button";
     b.textContent = label;
-    b.addEventListener("click", () => { pageOffset = to; run(true); });
+    b.addEventListener("click", () => { pageOffset = to; run("turn"); });
     pager.appendChild(b);
   };
   if (offset > 0) turn("Previous page", Math.max(0, offset - limit));
@@ -434,23 +557,36 @@ function showPager(header, rows) {
     (rows === limit ? "; there may be more" : "") + ")";
 }
 
-async function run(turning = false) {
-  if (turning !== true) pageOffset = 0;  // a new question starts at its first page
-  $("status").className = "";
+let asked = 0;  // answers arrive in order of asking: a later question wins
+
+async function run(how = "new") {
+  // how: "new" (Run: a history entry of its own), "turn" (another page of the same
+  // question: the entry is replaced), "restore" (Back, Forward, opening a link)
+  if (how !== "turn") pageOffset = 0;  // a new question starts at its first page
+  if (!savedInUse() && $("saved").value) {  // typed over a saved query: one's own now
+    $("saved").value = "";
+    $("description").textContent = "";
+    showParams(null);
+  }
+  const ticket = ++asked;
+  clearResults();
   $("status").textContent = "Running…";
-  history.replaceState(null, "", shareableSearch());
+  const search = shareableSearch();
+  if (how === "new" && search !== window.location.search) history.pushState(null, "", search);
+  else if (how !== "restore") history.replaceState(null, "", search);
   const { url } = currentRequest(null);
   const response = await fetch(url, {
     headers: { Accept: "application/sparql-results+json, application/n-triples;q=0.9" },
   });
   const text = await response.text();
+  if (ticket !== asked) return;
   if (!response.ok) {
-    $("results").replaceChildren();
-    $("chart").replaceChildren();
+    clearResults();
     $("status").className = "error";
     $("status").textContent = "Error " + response.status + ": " + text;
     return;
   }
+  showWarnings(response.headers.get("KG-Warning"));
   const graph = (response.headers.get("Content-Type") || "").startsWith("application/n-triples");
   offerDownloads(graph ? "graph" : "solutions");
   const status = graph ? renderTriples(text) : render(JSON.parse(text));
@@ -512,9 +648,13 @@ async function start() {
   $("query").addEventListener("keydown", (e) => {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); run(); }
   });
-  $("run").addEventListener("click", run);
-  offerDownloads("solutions");
-  if (openFromAddress()) await run();
+  $("run").addEventListener("click", () => run());
+  $("share").addEventListener("click", share);
+  window.addEventListener("popstate", async () => {
+    // Back and Forward step through questions: each comes back with its answer
+    if (openFromAddress()) await run("restore");
+  });
+  if (openFromAddress()) await run("restore");
   document.body.dataset.ready = "yes";
 }
 

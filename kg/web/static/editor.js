@@ -1,8 +1,11 @@
 // The SPARQL box of the query page: colours and completion, written for this page.
 // The <textarea> stays the editor (native undo, selection, phone keyboards, screen
 // readers); a <pre> under it, the same size and font, shows the same text in colour.
-// Completion offers the graph's prefixed names (from /api/terms), the predeclared
-// prefixes and SPARQL's keywords; Tab takes the first offer, arrows and Enter pick one.
+// Completion offers the graph's prefixed names (from /api/terms) that fit where the caret
+// is — properties after a subject, classes after `a` or rdf:type, resources in subject
+// and object places — each with its kind and label, besides the predeclared prefixes and
+// SPARQL's keywords. Nothing is taken until the arrows highlight an offer; then Tab or
+// Enter takes it (a Tab with nothing highlighted leaves the text as it is).
 // Text reaches the page as textContent only, never as HTML.
 "use strict";
 
@@ -104,15 +107,60 @@ const KGEditor = (() => {
     return m ? { text: m[1], start: caret - m[1].length, end: caret } : null;
   }
 
-  function candidates(text) {
+  function place_(start) {
+    // what the triple pattern wants where a name starts at ``start``: "property" (the
+    // verb, after a subject or ;), "class" (after a or rdf:type), "resource" (a subject
+    // or an object), or null where it cannot tell (a FILTER, the projection …)
+    const before = box.value.slice(0, start);
+    const tokens = [];
+    TOKEN.lastIndex = 0;
+    let at = 0;
+    for (let m; (m = TOKEN.exec(before)); ) {
+      if (m[0] === "") { TOKEN.lastIndex++; continue; }
+      for (const c of before.slice(at, m.index)) if ("{}.;,()[]".includes(c)) tokens.push(c);
+      at = m.index + m[0].length;
+      if (!m[1]) tokens.push(m[0]);  // comments do not count
+    }
+    for (const c of before.slice(at)) if ("{}.;,()[]".includes(c)) tokens.push(c);
+    // the terms since the triple's start ({ or . or a keyword)
+    const since = [];
+    for (let i = tokens.length - 1; i >= 0; i--) {
+      const t = tokens[i];
+      if (t === "{" || t === "." || t === "}") break;
+      if (t === "(" || t === ")") return null;  // an expression or a list
+      if (/^[A-Za-z_]\w*$/.test(t) && t !== "a" && WORDS.has(t.toUpperCase())) {
+        if (since.length === 0) return null;  // right after a keyword (FILTER, SELECT …)
+        break;
+      }
+      since.unshift(t);
+    }
+    const last = since[since.length - 1];
+    if (last === "a" || last === "rdf:type") return "class";
+    if (last === ";" || last === "[") return "property";
+    if (last === ",") return "resource";
+    const count = since.filter((t) => !"[],;".includes(t)).length;
+    if (count === 0) return "resource";
+    if (since.includes(";")) {  // after ; a verb, then objects
+      const after = since.slice(since.lastIndexOf(";") + 1).length;
+      return after === 0 ? "property" : "resource";
+    }
+    return count === 1 ? "property" : "resource";
+  }
+
+  function candidates(text, start) {
     const lower = text.toLowerCase();
     if (text.includes(":")) {
+      const want = place_(start);
+      const fits = (t) => !want || t.kind === want ||
+        (want === "resource" && t.kind === "class");  // a class may be an object too
       const words = lower.split(":")[1];
-      const byName = terms.filter((t) => t.name.toLowerCase().startsWith(lower));
+      const byName = terms.filter((t) => fits(t) && t.name.toLowerCase().startsWith(lower));
       const prefix = lower.split(":")[0] + ":";
-      const byLabel = words.length >= 2 ? terms.filter((t) => t.name.toLowerCase().startsWith(prefix) &&
-        !t.name.toLowerCase().startsWith(lower) && t.label.toLowerCase().includes(words)) : [];
-      return [...byName, ...byLabel].map((t) => ({ insert: t.name, note: t.label || t.kind }));
+      const byLabel = words.length >= 2 ? terms.filter((t) => fits(t) &&
+        t.name.toLowerCase().startsWith(prefix) && !t.name.toLowerCase().startsWith(lower) &&
+        t.label.toLowerCase().includes(words)) : [];
+      return [...byName, ...byLabel].map((t) => ({
+        insert: t.name, note: t.kind + (t.label ? " · " + t.label : "") }));
     }
     const fromPrefixes = Object.keys(prefixes).filter((p) => p.toLowerCase().startsWith(lower))
       .map((p) => ({ insert: p + ":", note: prefixes[p] }));
@@ -133,7 +181,7 @@ const KGEditor = (() => {
 
   function offer() {
     const t = typed();
-    const found = t ? candidates(t.text).slice(0, 12) : [];
+    const found = t ? candidates(t.text, t.start).slice(0, 12) : [];
     // nothing to offer, or only what is already typed: stay out of the way
     if (!found.length || (found.length === 1 && found[0].insert.toLowerCase() === t.text.toLowerCase())) {
       close();
@@ -201,8 +249,12 @@ const KGEditor = (() => {
       const step = e.key === "ArrowDown" ? 1 : -1;
       mark((chosen + step + offers.length) % offers.length);
     } else if (e.key === "Tab" && !e.shiftKey) {
-      e.preventDefault();
-      take(Math.max(chosen, 0));
+      if (chosen >= 0) {  // only an offer the arrows highlighted: never a guess
+        e.preventDefault();
+        take(chosen);
+      } else {
+        close();  // and Tab moves on, as it does everywhere else
+      }
     } else if (e.key === "Enter" && chosen >= 0 && !(e.ctrlKey || e.metaKey)) {
       e.preventDefault();  // Enter takes an offer only once the arrows picked it
       take(chosen);
