@@ -200,7 +200,7 @@ def timeline_svg(
     linked = f'<?xml-stylesheet type="text/css" href="{escape(stylesheet or "")}"?>'
     return "\n".join([
         *([linked] if stylesheet else []),
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="kg-timeline {layout}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="kg-timeline" data-layout="{layout}" '
         f'viewBox="0 0 {width} {height:.0f}" role="group" '
         f'aria-labelledby="{ids}-title" aria-describedby="{ids}-desc" '
         'font-family="sans-serif" font-size="12">',
@@ -268,6 +268,7 @@ def _horizontal(
         lane_top[lane] = y_of
         y_of += row_h * len(lane_rows[lane].rows) + marks_h
     height = y_of + 30
+    strip_links: list[str] = []  # after the marks: the keyboard meets the events first
     for i, (era, x0, x1, tx, row) in enumerate(placed):
         colour = ERA_COLOURS[i % len(ERA_COLOURS)]
         ey = top_eras + row * row_h
@@ -275,28 +276,28 @@ def _horizontal(
             f'<rect class="era-band" x="{x0:.1f}" y="{top - 4}" width="{x1 - x0:.1f}" '
             f'height="{height - 30 - top + 4:.1f}" fill="{colour}" fill-opacity="0.07"/>'
         )
-        parts.append(_era_link(era, (
+        strip_links.append(_era_link(era, (
             f'<rect x="{x0:.1f}" y="{ey}" width="{x1 - x0:.1f}" height="{row_h - 2}" '
             f'fill="{colour}" fill-opacity="0.25"><title>{escape(era.label)}: '
             f"{escape(era.span)}</title></rect>"
-            f'<text class="label era" x="{tx:.1f}" y="{ey + LABEL_SIZE:.1f}" '
+            f'<text class="era" x="{tx:.1f}" y="{ey + LABEL_SIZE:.1f}" '
             f'font-size="{LABEL_SIZE}" fill="#1f2328">{escape(era.label)}</text>'
         )))
     for year in range(start, end + 1, 10):
         parts.append(
             f'<line x1="{x(year):.1f}" y1="{top - 4}" x2="{x(year):.1f}" '
             f'y2="{height - 30}" stroke="#ddd"/>'
-            f'<text class="label axis" x="{x(year):.1f}" y="{height - 12}" '
+            f'<text class="axis" x="{x(year):.1f}" y="{height - 12}" '
             f'text-anchor="middle">{year}</text>'
         )
     if end % 10:
         parts.append(
-            f'<text class="label axis" x="{x(end):.1f}" y="{height - 12}" '
+            f'<text class="axis" x="{x(end):.1f}" y="{height - 12}" '
             f'text-anchor="middle" font-weight="600">{end}</text>'
         )
     for lane in LANES:
         mid = lane_top[lane] + row_h * len(lane_rows[lane].rows) + marks_h / 2
-        parts.append(f'<text class="label lane" x="8" y="{mid:.1f}">{escape(lane)}</text>')
+        parts.append(f'<text class="lane" x="8" y="{mid:.1f}">{escape(lane)}</text>')
     stacks: dict[tuple[str, int], int] = {}
     leaders: list[str] = []  # under every label, so that a label hides the lines behind
     labels: list[str] = []
@@ -315,12 +316,12 @@ def _horizontal(
                 'stroke="#999"/>'
             )
             labels.append(
-                f'<text class="label milestone" x="{lx:.1f}" y="{ly:.1f}" '
+                f'<text class="milestone" x="{lx:.1f}" y="{ly:.1f}" '
                 f'text-anchor="{anchor}" font-size="{LABEL_SIZE}" fill="#333"{HALO}>'
                 f"{escape(item.short)}</text>"
             )
         marks.append(_mark(item, cx, cy, min(cx, width - 300), 14))
-    return [*parts, *leaders, *labels, *marks], width, height
+    return [*parts, *leaders, *labels, *marks, *strip_links], width, height
 
 
 def _vertical(
@@ -337,7 +338,7 @@ def _vertical(
         lx, ly = 8 + (i % 2) * 170, 16 + (i // 2) * 18
         parts.append(
             f'<circle cx="{lx + 5}" cy="{ly - 4}" r="5" fill="{COLOURS[lane]}"/>'
-            f'<text class="label lane" x="{lx + 14}" y="{ly}">{escape(lane)}</text>'
+            f'<text class="lane" x="{lx + 14}" y="{ly}">{escape(lane)}</text>'
         )
     strip_x, col_w = 44, 9
     strip = Rows()
@@ -382,12 +383,12 @@ def _vertical(
         parts.append(
             f'<line x1="{strip_x - 4}" y1="{y(year):.1f}" x2="{width}" y2="{y(year):.1f}" '
             'stroke="#ddd"/>'
-            f'<text class="label axis" x="{strip_x - 8}" y="{y(year) + 4:.1f}" '
+            f'<text class="axis" x="{strip_x - 8}" y="{y(year) + 4:.1f}" '
             f'text-anchor="end">{year}</text>'
         )
     if end % 10:
         parts.append(
-            f'<text class="label axis" x="{strip_x - 8}" y="{y(end) + 4:.1f}" '
+            f'<text class="axis" x="{strip_x - 8}" y="{y(end) + 4:.1f}" '
             f'text-anchor="end" font-weight="600">{end}</text>'
         )
     colours = {era.iri: ERA_COLOURS[i % len(ERA_COLOURS)] for i, (era, *_r) in
@@ -400,7 +401,7 @@ def _vertical(
             for n, line in enumerate(lines)
         )
         style = ' font-style="italic"' if kind == "era" else ""
-        text = (f'<text class="label {kind}" x="{label_x}" y="{ly:.1f}" '
+        text = (f'<text class="{kind}" x="{label_x}" y="{ly:.1f}" '
                 f'font-size="{LABEL_SIZE}" fill="#333"{style}>{tspans}</text>')
         if kind == "era":
             parts.append(

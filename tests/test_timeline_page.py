@@ -13,7 +13,7 @@ from kg.timeline import timeline_eras, timeline_svg
 from .test_browser import browser, open_page, site  # noqa: F401  (module-scoped fixtures)
 
 #: the boxes of every label of the timeline the page shows (the other layout is hidden)
-LABEL_BOXES = """return [...document.querySelectorAll('#timeline svg text.label')]
+LABEL_BOXES = """return [...document.querySelectorAll('#timeline svg text:not(.tip)')]
   .filter((t) => t.getClientRects().length)
   .map((t) => { const r = t.getBoundingClientRect();
                 return [t.textContent, r.left, r.top, r.right, r.bottom]; });"""
@@ -34,10 +34,10 @@ def test_labels_never_overlap_and_the_layout_fits_the_screen(
     browser.set_window_size(width, 900)
     try:
         open_page(browser, site)
-        shown = [s.get_attribute("class") for s in
+        shown = [s.get_attribute("data-layout") for s in
                  browser.find_elements(By.CSS_SELECTOR, "#timeline svg.kg-timeline")
                  if s.is_displayed()]
-        assert shown == [f"kg-timeline {layout}"]  # the phone's own layout under 40em
+        assert shown == [layout]  # the phone's own layout under 40em
         boxes = browser.execute_script(LABEL_BOXES)
         texts = [b[0] for b in boxes]
         eras = timeline_eras(ox_engine)
@@ -45,7 +45,7 @@ def test_labels_never_overlap_and_the_layout_fits_the_screen(
         assert len(eras) >= 4 and all(e.label.replace(" ", "") in joined for e in eras)
         assert "Japan recognises Israel" in texts and "Visa Exemption Arrangements" in texts
         assert overlapping(boxes) == []
-        svg = browser.find_element(By.CSS_SELECTOR, f"#timeline svg.{layout}")
+        svg = browser.find_element(By.CSS_SELECTOR, f"#timeline svg[data-layout={layout}]")
         assert len(svg.find_elements(By.CSS_SELECTOR, "rect.era-band")) == len(eras)
         size = svg.rect
         assert size["x"] >= 0 and size["x"] + size["width"] <= width  # nothing off screen
@@ -62,7 +62,7 @@ def test_one_tab_stop_for_the_timeline_and_arrows_inside(browser, site: str) -> 
     from selenium.webdriver.common.keys import Keys
 
     open_page(browser, site)
-    svg = browser.find_element(By.CSS_SELECTOR, "#timeline svg.horizontal")
+    svg = browser.find_element(By.CSS_SELECTOR, "#timeline svg[data-layout=horizontal]")
     assert svg.get_attribute("role") == "group"  # links inside: not an image
     links = svg.find_elements(By.CSS_SELECTOR, "a")
     assert len(links) > 30
@@ -109,3 +109,33 @@ def test_both_layouts_are_deterministic_and_name_their_eras(ox_engine) -> None:
         assert svg.count('class="era-band"') == len(timeline_eras(ox_engine))
         assert "Relations at legation level" in svg and "1952-05-15 – 1963" in svg
         assert "– 1990 (until the 1990s)" in svg  # an open start, as the article gives it
+
+
+def test_estimated_label_boxes_never_overlap(ox_engine) -> None:
+    """Without a browser: the boxes the layout reserves for its labels (the width estimated
+    per character, as kg.timeline does, a line's height its font size) never overlap, and
+    stay inside the picture."""
+    import re
+    import xml.etree.ElementTree as ET
+
+    from kg.timeline import text_width
+
+    ns = "{http://www.w3.org/2000/svg}"
+    for layout in ("horizontal", "vertical"):
+        root = ET.fromstring(timeline_svg(ox_engine, layout=layout))
+        width = float(root.get("viewBox").split()[2])
+        boxes = []
+        for t in root.iter(ns + "text"):
+            if t.get("class") not in ("milestone", "era"):
+                continue
+            size = float(t.get("font-size", "12"))
+            lines = [s.text for s in t.iter(ns + "tspan")] or [t.text]
+            w = max(text_width(line, size) for line in lines)
+            x, y = float(t.get("x")), float(t.get("y"))
+            x0 = x - w if t.get("text-anchor") == "end" else x
+            bottom = y + (size + 3) * (len(lines) - 1)
+            boxes.append(("".join(lines), x0, y - size, x0 + w, bottom))
+        assert len(boxes) >= 13 + 4, layout  # every milestone and every era
+        assert all(0 <= b[1] and b[3] <= width for b in boxes), layout
+        assert overlapping(boxes) == [], layout
+        assert not re.search(r"rotate\(", ET.tostring(root, encoding="unicode"))  # level text
