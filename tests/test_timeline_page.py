@@ -139,3 +139,26 @@ def test_estimated_label_boxes_never_overlap(ox_engine) -> None:
         assert all(0 <= b[1] and b[3] <= width for b in boxes), layout
         assert overlapping(boxes) == [], layout
         assert not re.search(r"rotate\(", ET.tostring(root, encoding="unicode"))  # level text
+
+
+def test_home_page_screenshots_at_both_widths(browser, site: str, project) -> None:  # noqa: F811
+    """build/screenshots/home-{1366,390}.png: the top of the home page, the timeline in
+    each layout; the README shows copies of both (docs/home-*.png), of those widths."""
+    import struct
+
+    shots = project.build_dir / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    readme = (project.root / "README.md").read_text(encoding="utf-8")
+    try:
+        for width, height in ((1366, 900), (390, 844)):
+            browser.set_window_size(width, height)
+            open_page(browser, site)
+            path = shots / f"home-{width}.png"
+            assert browser.save_screenshot(str(path))
+            assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+            shown = project.root / "docs" / f"home-{width}.png"
+            assert f"](docs/home-{width}.png)" in readme and shown.is_file()
+            png = shown.read_bytes()
+            assert png[12:16] == b"IHDR" and struct.unpack(">I", png[16:20])[0] == width
+    finally:
+        browser.set_window_size(1280, 1400)
