@@ -136,7 +136,7 @@ def test_estimated_label_boxes_never_overlap(ox_engine) -> None:
             bottom = y + (size + 3) * (len(lines) - 1)
             boxes.append(("".join(lines), x0, y - size, x0 + w, bottom))
         assert len(boxes) >= 13 + 4, layout  # every milestone and every era
-        assert all(0 <= b[1] and b[3] <= width for b in boxes), layout
+        assert all(b[1] >= 0 and b[3] <= width for b in boxes), layout
         assert overlapping(boxes) == [], layout
         assert not re.search(r"rotate\(", ET.tostring(root, encoding="unicode"))  # level text
 
