@@ -25,6 +25,7 @@ WIKIDATA_ENTITY = "http://www.wikidata.org/entity/"
 RESOURCE_KINDS = (
     "agreement",
     "concept",
+    "era",
     "event",
     "figure",
     "mission",

@@ -146,7 +146,7 @@ def test_the_stamp_sends_changed_or_fresh_inputs_the_slow_way(scratch, monkeypat
 #: the README's words for the classes `kg stats` counts (its labels)
 README_CLASSES = {"visits": "Visit", "agreements": "Agreement", "tenures": "Tenure",
                   "missions": "Diplomatic mission", "figures": "Observation", "events": "Event",
-                  "people": "Person", "organisations": "Organisation",
+                  "eras": "Era", "people": "Person", "organisations": "Organisation",
                   "sentences": "sentence", "infobox rows": "infobox row",
                   "table rows": "table row", "list items": "list item"}  # fmt: skip
 

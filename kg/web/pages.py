@@ -141,13 +141,37 @@ def search(state: AppState, text: str, limit: int = 10) -> list[dict]:
     return index_of(state).reconcile({"query": text, "limit": limit}) if text.strip() else []
 
 
+def find(state: AppState, text: str, limit: int = 20) -> list[dict]:
+    """``/search``: the resources holding every word of ``text`` in a name, a date or a
+    note (:mod:`kg.search`), each with where it was found; then, for a slip of typing,
+    the names that come closest (the reconciliation service's scores)."""
+    from kg.search import SearchIndex
+    from kg.web.reconcile import index_of
+
+    if not text.strip():
+        return []
+    names = index_of(state)
+    hits = state.once("search-index", lambda: SearchIndex.from_engine(state.engine)).search(
+        text, limit
+    )
+    found = []
+    for h in hits:
+        entity = names.find(h.id)
+        found.append({"id": h.id, "name": h.name, "why": h.why,
+                      "description": names.describe(entity) if entity else ""})
+    seen = {f["id"] for f in found}
+    found += [c for c in search(state, text, limit) if c["id"] not in seen]
+    return found[:limit]
+
+
 async def search_page(request: Any) -> Any:
-    """``/search?q=``: resources by name, in every language."""
+    """``/search?q=``: resources by name (in every language), year or date, and the words
+    of their notes."""
     from starlette.responses import HTMLResponse
 
     state = state_of(request)
     text = request.query_params.get("q", "")[:200]
-    return HTMLResponse(state.page("notfound.html", iri=None, words=text, near=search(state, text)))
+    return HTMLResponse(state.page("notfound.html", iri=None, words=text, near=find(state, text)))
 
 
 async def ontology(request: Any) -> Any:
@@ -207,7 +231,9 @@ async def index(request: Any) -> Any:
                 max_results=state.settings.max_results,
                 prefixes=PREFIXES,
                 timeline=timeline_items(state.engine),
-                timeline_svg=Markup(timeline_svg(state.engine)),  # ours; every text escaped
+                # ours; every text escaped. Both layouts: the stylesheet shows one
+                timeline_svg=Markup(timeline_svg(state.engine)),
+                timeline_vertical=Markup(timeline_svg(state.engine, layout="vertical")),
                 dataset_jsonld=dataset_jsonld(state),
             ),
         )

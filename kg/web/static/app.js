@@ -330,7 +330,7 @@ function drawTimeline(rows, column) {
   const left = 20, right = 20, chartWidth = 720, base = 110;
   const x = (y) => left + (y - first) * (chartWidth - left - right) / Math.max(1, last - first);
   const svg = document.createElementNS(SVG, "svg");
-  svg.setAttribute("role", "img");
+  svg.setAttribute("role", "group");  // it holds links: an image cannot (axe: nested-interactive)
   svg.setAttribute("aria-label", "Time line of the answer's " + rows.length + " rows by " +
     $("results").querySelectorAll("th")[column].textContent);
   const axis = document.createElementNS(SVG, "line");

@@ -175,7 +175,6 @@ const KGEditor = (() => {
     fragment = null;
     list.hidden = true;
     list.replaceChildren();
-    box.setAttribute("aria-expanded", "false");
     box.removeAttribute("aria-activedescendant");
   }
 
@@ -200,7 +199,6 @@ const KGEditor = (() => {
     }));
     place();
     list.hidden = false;
-    box.setAttribute("aria-expanded", "true");
   }
 
   function place() {
@@ -280,10 +278,10 @@ const KGEditor = (() => {
     box.replaceWith(wrap);
     wrap.append(pre, box, list);
     box.setAttribute("wrap", "off");
-    box.setAttribute("role", "combobox");
+    // a textarea keeps its own role (textbox: combobox is not allowed on it, nor then
+    // aria-expanded); the list it controls and the offer highlighted are still announced
     box.setAttribute("aria-autocomplete", "list");
     box.setAttribute("aria-controls", "completions");
-    box.setAttribute("aria-expanded", "false");
     box.addEventListener("input", () => { paint(); offer(); });
     box.addEventListener("scroll", () => { follow(); if (!list.hidden) place(); });
     box.addEventListener("keydown", keydown);

@@ -1,0 +1,136 @@
+"""Search by what people remember: a name, a year or date, a word of a note.
+
+The reconciliation service (:mod:`kg.reconciliation`) matches names only, as
+OpenRefine wants; a researcher at ``/search`` types "1952", "recognition" or
+"establish" and expects the event. Every word of the query must be found in one
+resource, each where it is worth most:
+
+- in a name (label or alternative label, any language): a word of the name that
+  starts with it (``establish`` in "Establishment of …"): 3, a whole word: 4;
+- in a date (any ``xsd:date``, ``xsd:gYearMonth`` or ``xsd:gYear`` value): a year
+  or date the value starts with (``1952``, ``1952-05``): 3;
+- in a note or a date's wording: a word that starts with it (three letters at
+  least): 1.
+
+Best first, then by name. Case and accents do not count.
+
+>>> index = SearchIndex([Entry("event/x", ["Japan recognises Israel"], ["1952-05-15"],
+...                            "the relation dates from it")])
+>>> [(h.id, h.score, h.why) for h in index.search("1952 relation")]
+[('event/x', 4, '1952-05-15; note')]
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from kg import sparql
+from kg.names import fold
+from kg.namespaces import ID
+from kg.store import Engine
+
+NAME_WORD, NAME_WHOLE, DATE, NOTE = 3, 4, 3, 1
+MAX_WORDS = 12  # a query longer than this is cut: no name in the graph has more words
+WORD = re.compile(r"[\w]+(?:-[\w]+)*")
+
+
+@dataclass
+class Entry:
+    id: str  # the path under id/: ``event/japan-recognises-israel``
+    names: list[str]
+    dates: list[str] = field(default_factory=list)
+    notes: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.names[0] if self.names else self.id
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    name: str
+    score: int
+    why: str  # where the words were found: "name", a date, "note"
+
+
+def words(text: str) -> list[str]:
+    """The words of ``text`` as search compares them (folded; hyphenated dates kept whole).
+
+    >>> words("Ōsaka, 1952-05; Start-ups")
+    ['osaka', '1952-05', 'start-ups']
+    """
+    return WORD.findall(fold(text))
+
+
+@dataclass
+class SearchIndex:
+    entries: list[Entry]
+
+    def __post_init__(self) -> None:
+        self._names = [{w for n in e.names for w in _parts(words(n))} for e in self.entries]
+        self._notes = [set(_parts(words(e.notes))) for e in self.entries]
+
+    @classmethod
+    def from_engine(cls, engine: Engine) -> SearchIndex:
+        """Every resource of the graph with its names (its English label first), dates and
+        notes."""
+        by_id: dict[str, Entry] = {}
+        english: dict[str, str] = {}
+        for s, kind, text in engine.select(sparql.load("search-fields")):
+            e = by_id.setdefault(s.value[len(ID) :], Entry(s.value[len(ID) :], []))
+            if kind.value in ("label", "name"):
+                if text.value not in e.names:
+                    e.names.append(text.value)
+                if kind.value == "label" and getattr(text, "language", None) == "en":
+                    english.setdefault(e.id, text.value)
+            elif kind.value == "date":
+                e.dates.append(text.value)
+            else:
+                e.notes += " " + text.value
+        for e in by_id.values():
+            if e.id in english:  # the English label names the resource in a list
+                e.names.remove(english[e.id])
+                e.names.insert(0, english[e.id])
+        return cls(sorted((e for e in by_id.values() if e.names), key=lambda e: e.id))
+
+    def search(self, text: str, limit: int = 20) -> list[Hit]:
+        """The resources holding every word of ``text``, best first."""
+        wanted = words(text)[:MAX_WORDS]
+        if not wanted:
+            return []
+        hits = []
+        for e, names, notes in zip(self.entries, self._names, self._notes, strict=True):
+            score, why = 0, []
+            for w in wanted:
+                found = _best(w, e, names, notes)
+                if found is None:
+                    break
+                score += found[0]
+                if found[1] not in why:
+                    why.append(found[1])
+            else:
+                hits.append(Hit(e.id, e.name, score, "; ".join(why)))
+        hits.sort(key=lambda h: (-h.score, fold(h.name), h.id))
+        return hits[:limit]
+
+
+def _parts(ws: list[str]) -> list[str]:
+    """Words, and the parts of hyphenated ones (``start-ups``: also ``start``, ``ups``)."""
+    return [p for w in ws for p in ([w, *w.split("-")] if "-" in w else [w])]
+
+
+def _best(word: str, e: Entry, names: set[str], notes: set[str]) -> tuple[int, str] | None:
+    """What one query word is worth in ``e``, and where it was found; ``None``: nowhere."""
+    if word in names:
+        return NAME_WHOLE, "name"
+    if re.fullmatch(r"\d{4}(-\d\d){0,2}", word):
+        date = next((d for d in e.dates if d.startswith(word)), None)
+        if date is not None:
+            return DATE, date
+    if any(n.startswith(word) for n in names):
+        return NAME_WORD, "name"
+    if len(word) >= 3 and any(n.startswith(word) for n in notes):
+        return NOTE, "note"
+    return None
