@@ -98,7 +98,7 @@ def app_state(project: Project, settings: Settings) -> AppState:
     return AppState(
         project=project,
         settings=settings,
-        pool=QueryPool(graph_file(project), project.root, settings),
+        pool=QueryPool(graph_file(project), project.root, settings, getattr(engine, "store", None)),
         engine=engine,
         triples=int(count.rows[0][0].value),  # type: ignore[union-attr]
         saved={q.name: q for q in list_queries(project) if not q.needs_network},

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import multiprocessing
 import os
 import tempfile
 from multiprocessing.connection import Connection
@@ -45,8 +44,9 @@ from kg.namespaces import PREFIXES
 from kg.registry import by_media_type, offered
 from kg.sparqltext import explain_syntax_error
 from kg.store import AskResult, from_native
-from kg.web.sandbox import KILLED_BY, SandboxUnavailable, describe_exit
+from kg.web.sandbox import KILLED_BY, describe_exit
 from kg.web.settings import MiB, Settings
+from kg.web.zygote import ForkedProcess, Zygote
 
 
 class Answer(NamedTuple):
@@ -196,35 +196,10 @@ def _address_space() -> int:
     return _statm(0)
 
 
-def _worker_main(conn: Connection, nt_path: str, limits: Settings, root: str, log: str) -> None:
-    """A worker process: confine itself, load the store, then answer jobs until told to stop."""
-    import resource
-
-    os.environ["RUST_BACKTRACE"] = "0"  # an abort's cause is its first line; keep logs short
-    fd = os.open(log, os.O_WRONLY | os.O_APPEND)
-    os.dup2(fd, 2)  # the server reads the last lines when a worker dies
-    os.close(fd)
-    from kg.web.sandbox import confine
-
-    try:
-        mechanism = confine()
-    except SandboxUnavailable as e:
-        if not limits.allow_outbound_risk:
-            conn.send(("refused", str(e)))
-            return
-        mechanism = f"none ({e})"
-    import pyoxigraph as ox
-
-    os.environ["KG_ROOT"] = root  # graph results need the project's JSON-LD context
-    store = ox.Store()
-    store.load(path=nt_path, format=ox.RdfFormat.N_TRIPLES)
+def serve_jobs(conn: Connection, store: Any, limits: Settings) -> None:
+    """A worker's loop: answer jobs from ``conn`` until told to stop (None, or the end of
+    the pipe). A worker that grew past half its memory margin asks to be replaced."""
     base_rss = _resident_bytes()
-    if _address_space():
-        cap = _address_space() + limits.max_worker_memory
-        _, hard = resource.getrlimit(resource.RLIMIT_AS)
-        if hard == resource.RLIM_INFINITY or cap < hard:
-            resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
-    conn.send(("ready", mechanism))
     while True:
         try:
             job = conn.recv()
@@ -254,27 +229,28 @@ class WorkerFailed(RuntimeError):
 
 
 class _Worker:
-    def __init__(self, ctx: Any, nt_path: Path, limits: Settings, root: Path) -> None:
+    """A worker as the pool sees it: its end of the socket pair and its process, forked
+    by the zygote (:mod:`kg.web.zygote`) from the one loaded store."""
+
+    def __init__(self, zygote: Zygote) -> None:
+        import socket
+
         fd, self.log = tempfile.mkstemp(prefix="kg-worker-", suffix=".log")
         os.close(fd)
-        parent, child = ctx.Pipe()
-        self.conn: Connection = parent
-        self.process = ctx.Process(
-            target=_worker_main,
-            args=(child, str(nt_path), limits, str(root), self.log),
-            daemon=True,
-        )
-        self.process.start()
-        child.close()
+        ours, theirs = socket.socketpair()
         try:
-            message = parent.recv() if parent.poll(120) else None
+            pid = zygote.fork(theirs, self.log)
+        finally:
+            theirs.close()
+        self.conn: Connection = Connection(ours.detach())
+        self.process = ForkedProcess(zygote, pid)
+        try:
+            message = self.conn.recv() if self.conn.poll(60) else None
         except (EOFError, OSError):
             message = None  # it died while starting: its log says why
         if not message or message[0] != "ready":
             self.kill()
-            if message and message[0] == "refused":
-                raise SandboxUnavailable(message[1])
-            raise WorkerFailed(f"a query worker did not start within 120 s: {self.tail()}")
+            raise WorkerFailed(f"a query worker did not start within 60 s: {self.tail()}")
         self.mechanism: str = message[1]
 
     def tail(self, lines: int = 5) -> str:
@@ -454,10 +430,16 @@ class _Waiter(NamedTuple):
 class QueryPool:
     """A fixed number of confined worker processes; each runs one query at a time."""
 
-    def __init__(self, nt_path: Path, root: Path, limits: Settings | None = None) -> None:
+    def __init__(
+        self, nt_path: Path, root: Path, limits: Settings | None = None, store: Any = None
+    ) -> None:
+        """``store``: the loaded pyoxigraph store of this process, which the workers then
+        share (the zygote is forked from this process at :meth:`start`, so start the pool
+        before any thread); without it the zygote loads ``nt_path`` itself."""
         self.nt_path, self.root = nt_path, root
         self.limits = limits or Settings()
-        self._ctx = multiprocessing.get_context("spawn")  # no fork from a threaded server
+        self._store = store
+        self._zygote: Zygote | None = None
         self._idle: list[_Worker] | None = None
         self._all: set[_Worker] = set()
         self._waiters: list[_Waiter] = []
@@ -471,7 +453,8 @@ class QueryPool:
         self.preempted = 0
 
     def _spawn(self) -> _Worker:
-        worker = _Worker(self._ctx, self.nt_path, self.limits, self.root)
+        assert self._zygote is not None
+        worker = _Worker(self._zygote)
         self._all.add(worker)
         self.mechanism = worker.mechanism
         return worker
@@ -480,16 +463,22 @@ class QueryPool:
         loop = asyncio.get_running_loop()
         self._loop = loop
         self._idle = []
-        workers = await asyncio.gather(
-            *(loop.run_in_executor(None, self._spawn) for _ in range(self.limits.workers))
-        )
-        for w in workers:
-            self._release(w)
+        if self._store is not None:  # forked from here, now: before any thread of ours
+            self._zygote = Zygote(self.nt_path, self.root, self.limits, self._store)
+        else:  # a fresh interpreter that loads the file
+            self._zygote = await loop.run_in_executor(
+                None, Zygote, self.nt_path, self.root, self.limits
+            )
+        for _ in range(self.limits.workers):  # a fork each: milliseconds
+            self._release(self._spawn())
 
     async def stop(self) -> None:
         for w in list(self._all):
             w.stop()
         self._all.clear()
+        if self._zygote is not None:
+            self._zygote.stop()
+            self._zygote = None
 
     async def run(self, job: Job, client: str = "") -> Answer:
         """Answer one query: wait (boundedly, in turn) for a worker, then run it within the
@@ -651,7 +640,7 @@ class QueryPool:
         try:
             worker = self._spawn()
         except (RuntimeError, OSError):
-            return
+            return  # the zygote has gone: the pool serves with the workers it has
         self.replaced += 1
         self._loop.call_soon_threadsafe(self._release, worker)
 
