@@ -160,3 +160,26 @@ def test_a_worker_that_grew_is_replaced_by_a_fork_not_a_reload(ox_engine, projec
     finally:
         loop.run_until_complete(pool.stop())
         loop.close()
+
+
+def test_waiting_queries_go_shortest_expected_first_within_the_lane() -> None:
+    async def go() -> list[str]:
+        pool = QueryPool(Path("unused.nt"), Path("."))
+        pool._loop, pool._idle = asyncio.get_running_loop(), []
+        pool.fair.spent("other", "slow", 3.0)  # last runs of the texts; the client is "a"
+        pool.fair.spent("other", "fast", 0.01)
+        got: list[str] = []
+
+        async def take(text: str) -> None:
+            got.append(f"{text}:{await pool._acquire('a', False, text)}")
+
+        waiting = [asyncio.ensure_future(take(t)) for t in ("slow", "fast", "new")]
+        await asyncio.sleep(0.01)  # all three wait, in arrival order slow, fast, new
+        for worker in ("w1", "w2", "w3"):
+            pool._release(worker)
+            await asyncio.sleep(0.01)
+        await asyncio.gather(*waiting)
+        return got
+
+    # a text not seen yet is expected short; the one that ran 3 s last time goes last
+    assert asyncio.run(go()) == ["new:w1", "fast:w2", "slow:w3"]

@@ -4,7 +4,8 @@
 evaluates ``SERVICE <url>`` with an HTTP request of its own and has no switch
 to turn that off, so the rule "a query never makes the server connect
 anywhere" is enforced where the connection would be made: in the kernel, at
-the start of each worker, before it loads the store or reads a query.
+the start of each worker, before it reads a query (workers are forked from a zygote
+that confined itself before forking any: :mod:`kg.web.zygote`).
 
 Mechanisms, tried in this order (:func:`confine`):
 

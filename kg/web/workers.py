@@ -2,9 +2,10 @@
 
 pyoxigraph can neither interrupt a running query nor be told not to fetch a
 ``SERVICE`` URL, so the server runs each client's query in one of a few worker
-processes, each holding its own copy of the store, and each confined by
-:func:`kg.web.sandbox.confine` before it loads anything: a worker cannot open a
-network connection. The server talks to workers over Unix socket pairs only.
+processes, forked from a zygote (:mod:`kg.web.zygote`) that confined itself with
+:func:`kg.web.sandbox.confine` before forking any: a worker cannot open a network
+connection, and all share one copy of the store. The server talks to workers over
+Unix socket pairs only.
 
 Limits (:class:`kg.web.settings.Settings`), each enforced where its effect happens:
 
@@ -21,8 +22,9 @@ Limits (:class:`kg.web.settings.Settings`), each enforced where its effect happe
   expected to be long (their client, or the same text, recently kept a worker
   busy) never take the last idle worker while another client is about, so
   quick queries always have a lane; waiting queries go quick first, then the
-  least-used client first; at most ``max_queue`` waiting, each for at most
-  ``queue_wait`` seconds (503). Every refusal carries ``Retry-After``.
+  shortest expected (the text's last run) first, then the least-used client
+  first; at most ``max_queue`` waiting, each for at most ``queue_wait`` seconds
+  (503). Every refusal carries ``Retry-After``.
 
 A worker that dies is reported as what it was (:func:`_death`): a query that
 tried to connect (the sandbox's ``SIGSYS``) is a 403, a parser stack overflow
@@ -359,11 +361,12 @@ async def _readable(
     too when ``ready`` is given False from elsewhere (the query was preempted)."""
     fd = conn.fileno()
     loop.add_reader(fd, lambda: ready.done() or ready.set_result(True))
+    # a timer rather than asyncio.wait_for, which makes a task of every wait
+    timer = loop.call_later(timeout, lambda: ready.done() or ready.set_result(False))
     try:
-        return await asyncio.wait_for(ready, timeout)
-    except TimeoutError:
-        return False
+        return await ready
     finally:
+        timer.cancel()
         loop.remove_reader(fd)
         # uvloop (libuv) leaves the pipe non-blocking; a long answer still arriving would
         # then fail to read ("worker stopped unexpectedly") instead of being waited for
@@ -492,7 +495,7 @@ class _Running:
 
 
 class _Waiter(NamedTuple):
-    rank: tuple[int, float, int]  # (long, client's use, arrival)
+    rank: tuple[int, float, float, int]  # (long, text's last run, client's use, arrival)
     client: str
     long: bool
     future: asyncio.Future
@@ -579,7 +582,7 @@ class QueryPool:
         self.fair.asked(client)
         self._per_client[client] = self._per_client.get(client, 0) + 1
         try:
-            worker = await self._acquire(client, long)
+            worker = await self._acquire(client, long, job.text)
             if worker is None:
                 return _error(503, "all query workers are busy; try again shortly", retry)
             start = self._loop.time()
@@ -609,12 +612,15 @@ class QueryPool:
             return False
         return not long or len(self._idle) > 1 or not self.fair.others_about(client)
 
-    async def _acquire(self, client: str, long: bool) -> _Worker | None:
+    async def _acquire(self, client: str, long: bool, text: str = "") -> _Worker | None:
         assert self._idle is not None
         if not self._waiters and self._may_start(client, long):
             return self._idle.pop()
         self._arrivals += 1
-        rank = (int(long), self.fair.level(client), self._arrivals)
+        # the lane first, then the shortest expected (the text's last run; a text not seen
+        # is expected short, as a new client's first query is), then the least-used client
+        rank = (int(long), self.fair.texts.get(text, 0.0), self.fair.level(client),
+                self._arrivals)  # fmt: skip
         waiter = _Waiter(rank, client, long, self._loop.create_future())
         self._waiters.append(waiter)
         self._waiters.sort()
