@@ -269,10 +269,37 @@ def _address_space() -> int:
     return _statm(0)
 
 
+def _private_bytes() -> int:
+    """Pages no other process maps (``Private_Clean`` and ``Private_Dirty`` of
+    /proc/self/smaps_rollup): what a fork holds of its own; 0 without /proc."""
+    total = 0
+    try:
+        with open("/proc/self/smaps_rollup") as f:
+            for line in f:
+                if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                    total += int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        return 0
+    return total
+
+
+#: a query that ran this long (seconds) may have copied shared pages: count them after it
+_COPIED_AFTER = 0.05
+#: the least a worker may copy of the shared store before it is replaced (bytes)
+_COPY_FLOOR = 16 * MiB
+
+
 def serve_jobs(conn: Connection, store: Any, limits: Settings) -> None:
     """A worker's loop: answer jobs from ``conn`` until told to stop (None, or the end of
-    the pipe). A worker that grew past half its memory margin asks to be replaced."""
-    base_rss = _resident_bytes()
+    the pipe). A worker asks to be replaced after answering when it grew past half its
+    memory margin, or when it holds privately more than a quarter of the store it shares
+    with the zygote: pyoxigraph writes reference counts into the store's pages as a
+    query reads them (a scan of every triple copied half of a 110 MiB store), and a fork
+    keeps each page it wrote; a new fork shares them all again."""
+    import time
+
+    base_rss, base_private = _resident_bytes(), _private_bytes()
+    copy_cap = max((base_rss - base_private) // 4, _COPY_FLOOR)
     while True:
         try:
             job = conn.recv()
@@ -280,6 +307,7 @@ def serve_jobs(conn: Connection, store: Any, limits: Settings) -> None:
             return
         if job is None:
             return
+        started = time.monotonic()
         try:
             answer = run_query(store, job, limits)
         except MemoryError:
@@ -287,7 +315,10 @@ def serve_jobs(conn: Connection, store: Any, limits: Settings) -> None:
             answer = answer._replace(recycle=True)
         except Exception as e:  # never let a worker die silently on a bad query
             answer = _error(500, f"the query failed inside the server: {type(e).__name__}: {e}")
-        if _resident_bytes() - base_rss > limits.max_worker_memory // 2:
+        if _resident_bytes() - base_rss > limits.max_worker_memory // 2 or (
+            time.monotonic() - started > _COPIED_AFTER
+            and _private_bytes() - base_private > copy_cap
+        ):
             answer = answer._replace(recycle=True)
         conn.send(answer)
 
