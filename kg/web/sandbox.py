@@ -46,6 +46,7 @@ import os
 import platform
 import signal
 import socket
+from typing import Any
 
 #: the signal a seccomp-confined worker dies of when a query tries to connect
 KILLED_BY = signal.SIGSYS
@@ -292,6 +293,15 @@ def confine(order: tuple[str, ...] | None = None) -> str:
     raise SandboxUnavailable("; ".join(failures))
 
 
+def probe(conn: Any) -> None:
+    """In a throw-away process: confine it, and send ``("ok", mechanism)`` or
+    ``("failed", why)`` over ``conn`` (``kg serve`` asks before it loads anything)."""
+    try:
+        conn.send(("ok", confine()))
+    except SandboxUnavailable as e:
+        conn.send(("failed", str(e)))
+
+
 def describe_exit(exitcode: int | None) -> str:
     """A process's exit status in words (``-31`` → ``'signal SIGSYS'``)."""
     if exitcode is None:
@@ -311,4 +321,5 @@ __all__ = [
     "configured",
     "confine",
     "describe_exit",
+    "probe",
 ]
