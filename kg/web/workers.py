@@ -289,6 +289,20 @@ _COPIED_AFTER = 0.05
 _COPY_FLOOR = 16 * MiB
 
 
+def worker_main(conn: Connection, store: Any, limits: Settings, mechanism: str) -> None:
+    """A worker forked by the zygote: its memory cap (``RLIMIT_AS``: its size now plus
+    ``max_worker_memory``), then jobs until told to stop."""
+    import resource
+
+    if _address_space():
+        cap = _address_space() + limits.max_worker_memory
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard == resource.RLIM_INFINITY or cap < hard:
+            resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    conn.send(("ready", mechanism))
+    serve_jobs(conn, store, limits)
+
+
 def serve_jobs(conn: Connection, store: Any, limits: Settings) -> None:
     """A worker's loop: answer jobs from ``conn`` until told to stop (None, or the end of
     the pipe). A worker asks to be replaced after answering when it grew past half its
@@ -570,10 +584,10 @@ class QueryPool:
         self._loop = loop
         self._idle = []
         if self._store is not None:  # forked from here, now: before any thread of ours
-            self._zygote = Zygote(self.nt_path, self.root, self.limits, self._store)
+            self._zygote = Zygote(self.nt_path, self.root, self.limits, worker_main, self._store)
         else:  # a fresh interpreter that loads the file
             self._zygote = await loop.run_in_executor(
-                None, Zygote, self.nt_path, self.root, self.limits
+                None, Zygote, self.nt_path, self.root, self.limits, worker_main
             )
         for _ in range(self.limits.workers):  # a fork each: milliseconds
             self._release(self._spawn())

@@ -34,6 +34,7 @@ import socket
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -61,8 +62,13 @@ def _log_to(log: str) -> None:
     os.close(fd)
 
 
+#: what a forked worker runs: ``serve(conn, store, limits, mechanism)`` (the pool's
+#: :func:`kg.web.workers.worker_main`: its memory cap, then jobs until told to stop)
+Serve = Callable[[Connection, Any, Settings, str], None]
+
+
 def _zygote_main(conn: Connection, nt_path: str, limits: Settings, root: str, log: str,
-                 store: Any = None) -> None:  # fmt: skip
+                 serve: Serve, store: Any = None) -> None:  # fmt: skip
     """The zygote: confine itself, load the store if not given one, then fork workers."""
     from kg.web.sandbox import confine
 
@@ -100,7 +106,9 @@ def _zygote_main(conn: Connection, nt_path: str, limits: Settings, root: str, lo
                 try:
                     conn.close()
                     channel.close()
-                    _worker(Connection(fds[0]), store, limits, message[1], mechanism)
+                    _log_to(message[1])
+                    _die_with_parent()
+                    serve(Connection(fds[0]), store, limits, mechanism)
                     code = 0
                 finally:
                     os._exit(code)
@@ -128,23 +136,6 @@ def _wait(pid: int, timeout: float, ended: dict[int, int]) -> int | None:
     return ended.pop(pid)
 
 
-def _worker(conn: Connection, store: Any, limits: Settings, log: str, mechanism: str) -> None:
-    """A forked worker: its own log and memory cap, then jobs until told to stop."""
-    import resource
-
-    from kg.web.workers import _address_space, serve_jobs
-
-    _log_to(log)
-    _die_with_parent()
-    if _address_space():
-        cap = _address_space() + limits.max_worker_memory
-        _, hard = resource.getrlimit(resource.RLIMIT_AS)
-        if hard == resource.RLIM_INFINITY or cap < hard:
-            resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
-    conn.send(("ready", mechanism))
-    serve_jobs(conn, store, limits)
-
-
 def _forked_zygote(conn: Connection, keep: int, *args: Any) -> None:  # pragma: no cover
     """In the child of the server's fork: drop every descriptor but the zygote's own
     channel (the listening socket, the event loop's, clients' connections …), then run."""
@@ -167,13 +158,15 @@ def _forked_zygote(conn: Connection, keep: int, *args: Any) -> None:  # pragma: 
 class Zygote:
     """The server's handle on the zygote: fork a worker, wait for one, stop."""
 
-    def __init__(self, nt_path: Path, root: Path, limits: Settings, store: Any = None) -> None:
+    def __init__(
+        self, nt_path: Path, root: Path, limits: Settings, serve: Serve, store: Any = None
+    ) -> None:
         fd, self.log = tempfile.mkstemp(prefix="kg-zygote-", suffix=".log")
         os.close(fd)
         self._lock = threading.Lock()
         ctx = multiprocessing.get_context("spawn")
         ours, theirs = ctx.Pipe()
-        args = (str(nt_path), limits, str(root), self.log)
+        args = (str(nt_path), limits, str(root), self.log, serve)
         self.process: Any = None
         if store is not None:
             self.pid = os.fork()
