@@ -66,8 +66,6 @@ class Job(NamedTuple):
     bindings: dict[str, Any]  # variable name → pyoxigraph term (pickled through the pipe)
     base_iri: str | None = None
     context_url: str | None = None  # JSON-LD answers reference this context
-    #: write small solutions at once (False: the server knows this text's answer is large)
-    direct: bool = True
 
 
 def _error(status: int, message: str, *headers: tuple[str, str]) -> Answer:
@@ -105,13 +103,7 @@ def run_query(store: Any, job: Job, limits: Settings) -> Answer:
         if isinstance(res, ox.QueryBoolean):
             body = write(AskResult(bool(res)), spec.name) or b""
         elif isinstance(res, ox.QuerySolutions):
-            direct = job.direct and spec.name in _DIRECT
-            body, rows = _direct(res, spec.name, limits) if direct else (None, -1)
-            if body is None:  # too large to write at once, or a format that needs rows counted
-                if direct:  # the solutions were partly written: evaluate again
-                    res = store.query(job.text, substitutions=subs, base_iri=job.base_iri,
-                                      prefixes=used_prefixes(job.text))  # fmt: skip
-                body, rows = _solutions(res, spec.name, limits)
+            body, rows = _solutions(res, spec.name, limits)
         else:
             body, rows = _graph(res, spec.name, limits, job.context_url)
     except _TooMany:
@@ -138,63 +130,12 @@ class _TooMany(Exception):
 
 def used_prefixes(text: str) -> dict[str, str]:
     """The project's prefixes that ``text`` may use (``name:`` appears in it): pyoxigraph
-    reads every prefix it is given on every query, 31 of them cost a lookup about 25 µs
-    (``python bench/cost.py`` measures the whole path). All of them when the text has
+    reads every prefix it is given on every query: the 31 cost a lookup 25-50 µs, nearly
+    as much as evaluating it (measured in issue 26). All of them when the text has
     ``\\u`` escapes, which the parser expands before it reads names."""
     if "\\u" in text or "\\U" in text:
         return PREFIXES
     return {p: ns for p, ns in PREFIXES.items() if p + ":" in text}
-
-
-#: solutions formats written by pyoxigraph straight into the answer, rows counted after
-_DIRECT = ("json", "xml")
-#: the most an answer written at once may take; larger ones take the counted path
-DIRECT_BYTES = 64 * 1024
-
-
-class _Large(Exception):
-    pass
-
-
-class _Sized:
-    """A sink that stops its writer past ``cap`` bytes."""
-
-    def __init__(self, cap: int) -> None:
-        self.data = bytearray()
-        self.cap = cap
-
-    def write(self, chunk: bytes) -> int:
-        self.data += chunk
-        if len(self.data) > self.cap:
-            raise _Large
-        return len(chunk)
-
-    def flush(self) -> None:
-        pass
-
-
-def _direct(solutions: Any, fmt: str, limits: Settings) -> tuple[bytes | None, int]:
-    """Small solutions written by pyoxigraph at once in ``fmt`` (JSON or XML) and counted
-    after (a small answer cannot hold more rows than bytes); ``(None, -1)`` when the
-    answer passed :data:`DIRECT_BYTES`: then it takes the counted path (:func:`_solutions`).
-    A lookup's answer costs 60 µs here against 165 µs through TSV and back."""
-    import json
-
-    import pyoxigraph as ox
-
-    sink = _Sized(min(DIRECT_BYTES, limits.max_result_bytes))
-    try:
-        solutions.serialize(sink, format=getattr(ox.QueryResultsFormat, fmt.upper()))
-    except _Large:  # the counted path decides which cap it passes, rows or bytes
-        return None, -1
-    body = bytes(sink.data)
-    if fmt == "json":
-        rows = len(json.loads(body)["results"]["bindings"])
-    else:  # XML escapes '<' in text: each <result> is a row
-        rows = body.count(b"<result>") + body.count(b"<result/>")
-    if rows > limits.max_results:
-        raise _TooMany
-    return body, rows
 
 
 class _Capped:
@@ -559,7 +500,6 @@ class QueryPool:
         self.limits = limits or Settings()
         self._store = store
         self._zygote: Zygote | None = None
-        self._large: dict[str, None] = {}  # texts whose answers passed DIRECT_BYTES
         self._idle: list[_Worker] | None = None
         self._all: set[_Worker] = set()
         self._waiters: list[_Waiter] = []
@@ -631,16 +571,10 @@ class QueryPool:
             if worker is None:
                 return _error(503, "all query workers are busy; try again shortly", retry)
             start = self._loop.time()
-            if job.text in self._large:  # written at once it would be evaluated twice
-                job = job._replace(direct=False)
             try:
                 answer = await self._on(worker, job, client)
             finally:
                 self.fair.spent(client, job.text, self._loop.time() - start)
-            if len(answer.body) > DIRECT_BYTES and job.direct:
-                self._large[job.text] = None
-                if len(self._large) > _REMEMBERED_TEXTS:
-                    del self._large[next(iter(self._large))]
             return answer
         finally:
             left = self._per_client[client] - 1
