@@ -169,11 +169,14 @@ def _solutions(solutions: Any, fmt: str, limits: Settings) -> tuple[bytes, int]:
 
     sink = _Capped(limits)
     solutions.serialize(sink, format=ox.QueryResultsFormat.TSV)
-    again = from_native(ox.parse_query_results(bytes(sink.data), ox.QueryResultsFormat.TSV))
+    # the sink's own buffer, not a copy of it: a large answer is held fewer times at once
+    again = from_native(ox.parse_query_results(sink.data, ox.QueryResultsFormat.TSV))
     body = write(again, fmt) or b""  # TSV: the canonical form (to_tsv), as kg query writes it
+    rows = sink.lines - 1
+    del again, sink
     if len(body) > limits.max_result_bytes:
         raise _TooLarge
-    return body, sink.lines - 1
+    return body, rows
 
 
 def _graph(triples: Any, fmt: str, limits: Settings, context_url: str | None) -> tuple[bytes, int]:
@@ -275,7 +278,10 @@ def serve_jobs(conn: Connection, store: Any, limits: Settings) -> None:
             and _private_bytes() - base_private > copy_cap
         ):
             answer = answer._replace(recycle=True)
-        conn.send(answer)
+        # the body apart, as it is: pickled with the rest it would be copied once more on
+        # each side, 30 MB for a large answer
+        conn.send(answer._replace(body=b""))
+        conn.send_bytes(answer.body)
 
 
 _MEMORY = (
@@ -670,6 +676,7 @@ class QueryPool:
             worker.conn.send(job)
             if await _readable(loop, worker.conn, self.limits.timeout, ready):
                 answer = worker.conn.recv()
+                answer = answer._replace(body=worker.conn.recv_bytes())
         except (EOFError, OSError):
             died = True  # find out why below
         finally:
