@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kg.namespaces import ID  # noqa: E402
+from kg.namespaces import CITATION, ID  # noqa: E402
 from kg.project import Project  # noqa: E402
 from kg.store.loading import cached_ntriples, ntriples, read_triples  # noqa: E402
 
@@ -33,7 +33,10 @@ def template(project: Project) -> tuple[str, str]:
     data_lines = set(ntriples(data).decode("utf-8").splitlines())  # the cache's writer
     everything = cached_ntriples(project).read_text(encoding="utf-8").splitlines()[1:]
     ontology = [line for line in everything if line not in data_lines]
-    own = re.compile(rf"<({re.escape(ID)}(?!(?:{'|'.join(SHARED)})/)[a-z]+/|{re.escape(LINK)})")
+    # citations name one pair's triple each, so each pair has its own (issue 22 moved them
+    # out of id/); units are the article's text, shared like its sections
+    own = re.compile(rf"<({re.escape(ID)}(?!(?:{'|'.join(SHARED)})/)[a-z]+/|{re.escape(LINK)}"
+                     rf"|{re.escape(CITATION)})")
     shared, per_pair = [], []
     for line in sorted(data_lines):
         if not line.strip():

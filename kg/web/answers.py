@@ -19,11 +19,13 @@ from collections import OrderedDict
 from typing import Any
 
 from kg.sparqltext import Scan
+from kg.web.pertext import per_text
 from kg.web.workers import Answer, Job
 
 _CHANGING = re.compile(r"\b(NOW|RAND|UUID|STRUUID|BNODE)\s*\(", re.I)
 
 
+@per_text()
 def changes_between_askings(text: str) -> bool:
     """Does the query call a function whose value changes each time it is asked?"""
     return _CHANGING.search(Scan(text).code) is not None

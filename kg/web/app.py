@@ -36,7 +36,7 @@ from kg.web.answers import AnswerCache
 from kg.web.caching import CacheHeaders, build_tag
 from kg.web.connections import guarded_protocol
 from kg.web.headers import SecurityHeaders
-from kg.web.sandbox import SandboxUnavailable, confine
+from kg.web.sandbox import SandboxUnavailable, probe
 from kg.web.settings import Settings
 from kg.web.state import AppState
 from kg.web.workers import QueryPool
@@ -98,7 +98,7 @@ def app_state(project: Project, settings: Settings) -> AppState:
     return AppState(
         project=project,
         settings=settings,
-        pool=QueryPool(graph_file(project), project.root, settings),
+        pool=QueryPool(graph_file(project), project.root, settings, getattr(engine, "store", None)),
         engine=engine,
         triples=int(count.rows[0][0].value),  # type: ignore[union-attr]
         saved={q.name: q for q in list_queries(project) if not q.needs_network},
@@ -158,7 +158,9 @@ def preflight(settings: Settings) -> str:
 
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_probe, args=(child,), daemon=True)
+    # the probe is in kg.web.sandbox: the new interpreter imports that alone, not this
+    # module's Starlette and templates (2.2 s to the answer before, under load)
+    proc = ctx.Process(target=probe, args=(child,), daemon=True)
     proc.start()
     child.close()
     answer = parent.recv() if parent.poll(60) else ("failed", "the probe did not answer in 60 s")
@@ -171,13 +173,6 @@ def preflight(settings: Settings) -> str:
         f"cannot confine query workers ({answer[1]}), so a query could make this server "
         "connect anywhere; refusing to start (pass --allow-outbound-risk to serve anyway)"
     ) from SandboxUnavailable(answer[1])
-
-
-def _probe(conn: Any) -> None:
-    try:
-        conn.send(("ok", confine()))
-    except SandboxUnavailable as e:
-        conn.send(("failed", str(e)))
 
 
 def serve(

@@ -18,8 +18,10 @@ from kg.namespaces import GRAPH_IRI
 from kg.queries import bind_params
 from kg.querylint import Vocabulary, bound_variables, explicit_projection, header_value, lint
 from kg.registry import RESULT_FORMATS, by_media_type
-from kg.sparqltext import check, page, uses_variable
+from kg.sparqltext import check as check_text
+from kg.sparqltext import page, uses_variable
 from kg.web.answers import changes_between_askings
+from kg.web.pertext import per_text
 from kg.web.protocol import (
     acceptable,
     neutralise_formulas,
@@ -139,6 +141,10 @@ def _check_dataset(fields: list[tuple[str, str]]) -> None:
 
 
 _READ_ONLY = "this endpoint is read-only: SPARQL Update is not accepted"
+
+
+#: the text check, once per distinct query text (:mod:`kg.web.pertext`)
+check = per_text()(check_text)
 
 
 def _fields(encoded: str, what: str) -> list[tuple[str, str]]:

@@ -4,7 +4,8 @@
 evaluates ``SERVICE <url>`` with an HTTP request of its own and has no switch
 to turn that off, so the rule "a query never makes the server connect
 anywhere" is enforced where the connection would be made: in the kernel, at
-the start of each worker, before it loads the store or reads a query.
+the start of each worker, before it reads a query (workers are forked from a zygote
+that confined itself before forking any: :mod:`kg.web.zygote`).
 
 Mechanisms, tried in this order (:func:`confine`):
 
@@ -45,6 +46,7 @@ import os
 import platform
 import signal
 import socket
+from typing import Any
 
 #: the signal a seccomp-confined worker dies of when a query tries to connect
 KILLED_BY = signal.SIGSYS
@@ -291,6 +293,15 @@ def confine(order: tuple[str, ...] | None = None) -> str:
     raise SandboxUnavailable("; ".join(failures))
 
 
+def probe(conn: Any) -> None:
+    """In a throw-away process: confine it, and send ``("ok", mechanism)`` or
+    ``("failed", why)`` over ``conn`` (``kg serve`` asks before it loads anything)."""
+    try:
+        conn.send(("ok", confine()))
+    except SandboxUnavailable as e:
+        conn.send(("failed", str(e)))
+
+
 def describe_exit(exitcode: int | None) -> str:
     """A process's exit status in words (``-31`` → ``'signal SIGSYS'``)."""
     if exitcode is None:
@@ -310,4 +321,5 @@ __all__ = [
     "configured",
     "confine",
     "describe_exit",
+    "probe",
 ]

@@ -2,9 +2,10 @@
 
 pyoxigraph can neither interrupt a running query nor be told not to fetch a
 ``SERVICE`` URL, so the server runs each client's query in one of a few worker
-processes, each holding its own copy of the store, and each confined by
-:func:`kg.web.sandbox.confine` before it loads anything: a worker cannot open a
-network connection. The server talks to workers over Unix socket pairs only.
+processes, forked from a zygote (:mod:`kg.web.zygote`) that confined itself with
+:func:`kg.web.sandbox.confine` before forking any: a worker cannot open a network
+connection, and all share one copy of the store. The server talks to workers over
+Unix socket pairs only.
 
 Limits (:class:`kg.web.settings.Settings`), each enforced where its effect happens:
 
@@ -21,8 +22,9 @@ Limits (:class:`kg.web.settings.Settings`), each enforced where its effect happe
   expected to be long (their client, or the same text, recently kept a worker
   busy) never take the last idle worker while another client is about, so
   quick queries always have a lane; waiting queries go quick first, then the
-  least-used client first; at most ``max_queue`` waiting, each for at most
-  ``queue_wait`` seconds (503). Every refusal carries ``Retry-After``.
+  shortest expected (the text's last run) first, then the least-used client
+  first; at most ``max_queue`` waiting, each for at most ``queue_wait`` seconds
+  (503). Every refusal carries ``Retry-After``.
 
 A worker that dies is reported as what it was (:func:`_death`): a query that
 tried to connect (the sandbox's ``SIGSYS``) is a 403, a parser stack overflow
@@ -33,7 +35,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import multiprocessing
 import os
 import tempfile
 from multiprocessing.connection import Connection
@@ -45,8 +46,9 @@ from kg.namespaces import PREFIXES
 from kg.registry import by_media_type, offered
 from kg.sparqltext import explain_syntax_error
 from kg.store import AskResult, from_native
-from kg.web.sandbox import KILLED_BY, SandboxUnavailable, describe_exit
+from kg.web.sandbox import KILLED_BY, describe_exit
 from kg.web.settings import MiB, Settings
+from kg.web.zygote import ForkedProcess, Zygote
 
 
 class Answer(NamedTuple):
@@ -78,9 +80,11 @@ def run_query(store: Any, job: Job, limits: Settings) -> Answer:
     """Run one query on ``store`` and write its answer in the first acceptable type."""
     import pyoxigraph as ox
 
-    subs = {ox.Variable(k): v for k, v in job.bindings.items()}
+    subs = {ox.Variable(k): v for k, v in job.bindings.items()} if job.bindings else None
     try:
-        res = store.query(job.text, substitutions=subs, base_iri=job.base_iri, prefixes=PREFIXES)
+        res = store.query(
+            job.text, substitutions=subs, base_iri=job.base_iri, prefixes=used_prefixes(job.text)
+        )
     except SyntaxError as e:
         return _error(400, explain_syntax_error(job.text, str(e)))
     except (OSError, ValueError, RuntimeError) as e:
@@ -124,6 +128,16 @@ class _TooMany(Exception):
     pass
 
 
+def used_prefixes(text: str) -> dict[str, str]:
+    """The project's prefixes that ``text`` may use (``name:`` appears in it): pyoxigraph
+    reads every prefix it is given on every query: the 31 cost a lookup 25-50 µs, nearly
+    as much as evaluating it (measured in issue 26). All of them when the text has
+    ``\\u`` escapes, which the parser expands before it reads names."""
+    if "\\u" in text or "\\U" in text:
+        return PREFIXES
+    return {p: ns for p, ns in PREFIXES.items() if p + ":" in text}
+
+
 class _Capped:
     """A sink for pyoxigraph's TSV writer that counts rows (one a line, TSV escapes line
     breaks) and bytes as they come, and stops the writer as soon as a cap is passed."""
@@ -155,11 +169,14 @@ def _solutions(solutions: Any, fmt: str, limits: Settings) -> tuple[bytes, int]:
 
     sink = _Capped(limits)
     solutions.serialize(sink, format=ox.QueryResultsFormat.TSV)
-    again = from_native(ox.parse_query_results(bytes(sink.data), ox.QueryResultsFormat.TSV))
+    # the sink's own buffer, not a copy of it: a large answer is held fewer times at once
+    again = from_native(ox.parse_query_results(sink.data, ox.QueryResultsFormat.TSV))
     body = write(again, fmt) or b""  # TSV: the canonical form (to_tsv), as kg query writes it
+    rows = sink.lines - 1
+    del again, sink
     if len(body) > limits.max_result_bytes:
         raise _TooLarge
-    return body, sink.lines - 1
+    return body, rows
 
 
 def _graph(triples: Any, fmt: str, limits: Settings, context_url: str | None) -> tuple[bytes, int]:
@@ -196,35 +213,51 @@ def _address_space() -> int:
     return _statm(0)
 
 
-def _worker_main(conn: Connection, nt_path: str, limits: Settings, root: str, log: str) -> None:
-    """A worker process: confine itself, load the store, then answer jobs until told to stop."""
+def _private_bytes() -> int:
+    """Pages no other process maps (``Private_Clean`` and ``Private_Dirty`` of
+    /proc/self/smaps_rollup): what a fork holds of its own; 0 without /proc."""
+    total = 0
+    try:
+        with open("/proc/self/smaps_rollup") as f:
+            for line in f:
+                if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                    total += int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        return 0
+    return total
+
+
+#: a query that ran this long (seconds) may have copied shared pages: count them after it
+_COPIED_AFTER = 0.05
+#: the least a worker may copy of the shared store before it is replaced (bytes)
+_COPY_FLOOR = 16 * MiB
+
+
+def worker_main(conn: Connection, store: Any, limits: Settings, mechanism: str) -> None:
+    """A worker forked by the zygote: its memory cap (``RLIMIT_AS``: its size now plus
+    ``max_worker_memory``), then jobs until told to stop."""
     import resource
 
-    os.environ["RUST_BACKTRACE"] = "0"  # an abort's cause is its first line; keep logs short
-    fd = os.open(log, os.O_WRONLY | os.O_APPEND)
-    os.dup2(fd, 2)  # the server reads the last lines when a worker dies
-    os.close(fd)
-    from kg.web.sandbox import confine
-
-    try:
-        mechanism = confine()
-    except SandboxUnavailable as e:
-        if not limits.allow_outbound_risk:
-            conn.send(("refused", str(e)))
-            return
-        mechanism = f"none ({e})"
-    import pyoxigraph as ox
-
-    os.environ["KG_ROOT"] = root  # graph results need the project's JSON-LD context
-    store = ox.Store()
-    store.load(path=nt_path, format=ox.RdfFormat.N_TRIPLES)
-    base_rss = _resident_bytes()
     if _address_space():
         cap = _address_space() + limits.max_worker_memory
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
         if hard == resource.RLIM_INFINITY or cap < hard:
             resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
     conn.send(("ready", mechanism))
+    serve_jobs(conn, store, limits)
+
+
+def serve_jobs(conn: Connection, store: Any, limits: Settings) -> None:
+    """A worker's loop: answer jobs from ``conn`` until told to stop (None, or the end of
+    the pipe). A worker asks to be replaced after answering when it grew past half its
+    memory margin, or when it holds privately more than a quarter of the store it shares
+    with the zygote: pyoxigraph writes reference counts into the store's pages as a
+    query reads them (a scan of every triple copied half of a 110 MiB store), and a fork
+    keeps each page it wrote; a new fork shares them all again."""
+    import time
+
+    base_rss, base_private = _resident_bytes(), _private_bytes()
+    copy_cap = max((base_rss - base_private) // 4, _COPY_FLOOR)
     while True:
         try:
             job = conn.recv()
@@ -232,6 +265,7 @@ def _worker_main(conn: Connection, nt_path: str, limits: Settings, root: str, lo
             return
         if job is None:
             return
+        started = time.monotonic()
         try:
             answer = run_query(store, job, limits)
         except MemoryError:
@@ -239,9 +273,15 @@ def _worker_main(conn: Connection, nt_path: str, limits: Settings, root: str, lo
             answer = answer._replace(recycle=True)
         except Exception as e:  # never let a worker die silently on a bad query
             answer = _error(500, f"the query failed inside the server: {type(e).__name__}: {e}")
-        if _resident_bytes() - base_rss > limits.max_worker_memory // 2:
+        if _resident_bytes() - base_rss > limits.max_worker_memory // 2 or (
+            time.monotonic() - started > _COPIED_AFTER
+            and _private_bytes() - base_private > copy_cap
+        ):
             answer = answer._replace(recycle=True)
-        conn.send(answer)
+        # the body apart, as it is: pickled with the rest it would be copied once more on
+        # each side, 30 MB for a large answer
+        conn.send(answer._replace(body=b""))
+        conn.send_bytes(answer.body)
 
 
 _MEMORY = (
@@ -254,27 +294,28 @@ class WorkerFailed(RuntimeError):
 
 
 class _Worker:
-    def __init__(self, ctx: Any, nt_path: Path, limits: Settings, root: Path) -> None:
+    """A worker as the pool sees it: its end of the socket pair and its process, forked
+    by the zygote (:mod:`kg.web.zygote`) from the one loaded store."""
+
+    def __init__(self, zygote: Zygote) -> None:
+        import socket
+
         fd, self.log = tempfile.mkstemp(prefix="kg-worker-", suffix=".log")
         os.close(fd)
-        parent, child = ctx.Pipe()
-        self.conn: Connection = parent
-        self.process = ctx.Process(
-            target=_worker_main,
-            args=(child, str(nt_path), limits, str(root), self.log),
-            daemon=True,
-        )
-        self.process.start()
-        child.close()
+        ours, theirs = socket.socketpair()
         try:
-            message = parent.recv() if parent.poll(120) else None
+            pid = zygote.fork(theirs, self.log)
+        finally:
+            theirs.close()
+        self.conn: Connection = Connection(ours.detach())
+        self.process = ForkedProcess(zygote, pid)
+        try:
+            message = self.conn.recv() if self.conn.poll(60) else None
         except (EOFError, OSError):
             message = None  # it died while starting: its log says why
         if not message or message[0] != "ready":
             self.kill()
-            if message and message[0] == "refused":
-                raise SandboxUnavailable(message[1])
-            raise WorkerFailed(f"a query worker did not start within 120 s: {self.tail()}")
+            raise WorkerFailed(f"a query worker did not start within 60 s: {self.tail()}")
         self.mechanism: str = message[1]
 
     def tail(self, lines: int = 5) -> str:
@@ -312,11 +353,12 @@ async def _readable(
     too when ``ready`` is given False from elsewhere (the query was preempted)."""
     fd = conn.fileno()
     loop.add_reader(fd, lambda: ready.done() or ready.set_result(True))
+    # a timer rather than asyncio.wait_for, which makes a task of every wait
+    timer = loop.call_later(timeout, lambda: ready.done() or ready.set_result(False))
     try:
-        return await asyncio.wait_for(ready, timeout)
-    except TimeoutError:
-        return False
+        return await ready
     finally:
+        timer.cancel()
         loop.remove_reader(fd)
         # uvloop (libuv) leaves the pipe non-blocking; a long answer still arriving would
         # then fail to read ("worker stopped unexpectedly") instead of being waited for
@@ -445,7 +487,7 @@ class _Running:
 
 
 class _Waiter(NamedTuple):
-    rank: tuple[int, float, int]  # (long, client's use, arrival)
+    rank: tuple[int, float, float, int]  # (long, text's last run, client's use, arrival)
     client: str
     long: bool
     future: asyncio.Future
@@ -454,10 +496,16 @@ class _Waiter(NamedTuple):
 class QueryPool:
     """A fixed number of confined worker processes; each runs one query at a time."""
 
-    def __init__(self, nt_path: Path, root: Path, limits: Settings | None = None) -> None:
+    def __init__(
+        self, nt_path: Path, root: Path, limits: Settings | None = None, store: Any = None
+    ) -> None:
+        """``store``: the loaded pyoxigraph store of this process, which the workers then
+        share (the zygote is forked from this process at :meth:`start`, so start the pool
+        before any thread); without it the zygote loads ``nt_path`` itself."""
         self.nt_path, self.root = nt_path, root
         self.limits = limits or Settings()
-        self._ctx = multiprocessing.get_context("spawn")  # no fork from a threaded server
+        self._store = store
+        self._zygote: Zygote | None = None
         self._idle: list[_Worker] | None = None
         self._all: set[_Worker] = set()
         self._waiters: list[_Waiter] = []
@@ -471,7 +519,8 @@ class QueryPool:
         self.preempted = 0
 
     def _spawn(self) -> _Worker:
-        worker = _Worker(self._ctx, self.nt_path, self.limits, self.root)
+        assert self._zygote is not None
+        worker = _Worker(self._zygote)
         self._all.add(worker)
         self.mechanism = worker.mechanism
         return worker
@@ -480,16 +529,22 @@ class QueryPool:
         loop = asyncio.get_running_loop()
         self._loop = loop
         self._idle = []
-        workers = await asyncio.gather(
-            *(loop.run_in_executor(None, self._spawn) for _ in range(self.limits.workers))
-        )
-        for w in workers:
-            self._release(w)
+        if self._store is not None:  # forked from here, now: before any thread of ours
+            self._zygote = Zygote(self.nt_path, self.root, self.limits, worker_main, self._store)
+        else:  # a fresh interpreter that loads the file
+            self._zygote = await loop.run_in_executor(
+                None, Zygote, self.nt_path, self.root, self.limits, worker_main
+            )
+        for _ in range(self.limits.workers):  # a fork each: milliseconds
+            self._release(self._spawn())
 
     async def stop(self) -> None:
         for w in list(self._all):
             w.stop()
         self._all.clear()
+        if self._zygote is not None:
+            self._zygote.stop()
+            self._zygote = None
 
     async def run(self, job: Job, client: str = "") -> Answer:
         """Answer one query: wait (boundedly, in turn) for a worker, then run it within the
@@ -518,14 +573,15 @@ class QueryPool:
         self.fair.asked(client)
         self._per_client[client] = self._per_client.get(client, 0) + 1
         try:
-            worker = await self._acquire(client, long)
+            worker = await self._acquire(client, long, job.text)
             if worker is None:
                 return _error(503, "all query workers are busy; try again shortly", retry)
             start = self._loop.time()
             try:
-                return await self._on(worker, job, client)
+                answer = await self._on(worker, job, client)
             finally:
                 self.fair.spent(client, job.text, self._loop.time() - start)
+            return answer
         finally:
             left = self._per_client[client] - 1
             if left:
@@ -541,12 +597,15 @@ class QueryPool:
             return False
         return not long or len(self._idle) > 1 or not self.fair.others_about(client)
 
-    async def _acquire(self, client: str, long: bool) -> _Worker | None:
+    async def _acquire(self, client: str, long: bool, text: str = "") -> _Worker | None:
         assert self._idle is not None
         if not self._waiters and self._may_start(client, long):
             return self._idle.pop()
         self._arrivals += 1
-        rank = (int(long), self.fair.level(client), self._arrivals)
+        # the lane first, then the shortest expected (the text's last run; a text not seen
+        # is expected short, as a new client's first query is), then the least-used client
+        rank = (int(long), self.fair.texts.get(text, 0.0), self.fair.level(client),
+                self._arrivals)  # fmt: skip
         waiter = _Waiter(rank, client, long, self._loop.create_future())
         self._waiters.append(waiter)
         self._waiters.sort()
@@ -617,6 +676,7 @@ class QueryPool:
             worker.conn.send(job)
             if await _readable(loop, worker.conn, self.limits.timeout, ready):
                 answer = worker.conn.recv()
+                answer = answer._replace(body=worker.conn.recv_bytes())
         except (EOFError, OSError):
             died = True  # find out why below
         finally:
@@ -651,7 +711,7 @@ class QueryPool:
         try:
             worker = self._spawn()
         except (RuntimeError, OSError):
-            return
+            return  # the zygote has gone: the pool serves with the workers it has
         self.replaced += 1
         self._loop.call_soon_threadsafe(self._release, worker)
 

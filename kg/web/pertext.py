@@ -1,0 +1,60 @@
+"""Remember what a function said of a query text, per distinct text.
+
+Reading a query's text for the rules of :func:`kg.sparqltext.check` and for
+functions that change between askings took the server about 160 µs a request
+(two scans, twelve keyword searches each; issue 26 found the check alone was 18%
+of the HTTP process's time), and a public endpoint's traffic repeats texts. The
+answer depends on the text alone, so it is kept: bounded in entries, and texts
+longer than :data:`LONGEST` characters are read every time (a bound on memory:
+at most ``entries × LONGEST`` characters kept).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+#: texts longer than this are not kept (characters)
+LONGEST = 4096
+
+
+def per_text(entries: int = 2048) -> Callable[[Callable[[str], T]], Callable[[str], T]]:
+    """Decorate a function of a query text so that its answer is kept per distinct text,
+    the ``entries`` most recently used.
+
+    >>> calls = []
+    >>> @per_text(2)
+    ... def length(text: str) -> int:
+    ...     calls.append(text)
+    ...     return len(text)
+    >>> [length(t) for t in ("ab", "ab", "abc", "d", "ab")], calls
+    ([2, 2, 3, 1, 2], ['ab', 'abc', 'd', 'ab'])
+    """
+
+    def wrap(fn: Callable[[str], T]) -> Callable[[str], T]:
+        kept: OrderedDict[str, T] = OrderedDict()
+
+        @functools.wraps(fn)
+        def remembered(text: str) -> T:
+            try:
+                value = kept[text]
+            except KeyError:
+                value = fn(text)
+                if len(text) <= LONGEST:
+                    kept[text] = value
+                    if len(kept) > entries:
+                        kept.popitem(last=False)
+                return value
+            kept.move_to_end(text)
+            return value
+
+        return remembered
+
+    return wrap
+
+
+__all__ = ["LONGEST", "per_text"]

@@ -1,0 +1,230 @@
+"""Serving at little cost over the engine: workers forked from one loaded, confined store.
+
+The pool is given the store this process loaded (as ``kg serve`` gives it); its
+workers are forks of a zygote forked from here, so they share the store's pages,
+and they are still confined: a query that tries to connect kills its worker and
+reaches nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from kg.web.settings import Settings
+from kg.web.workers import Job, QueryPool
+
+JSON = "application/sparql-results+json"
+
+
+class Listener:
+    """A TCP listener on 127.0.0.1 that counts the connections it accepts."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            self.connections += 1
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self.sock.close()
+
+
+def parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def memory_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise AssertionError(f"no {field} for {pid}")
+
+
+def started(store: ox.Store, root: Path, settings: Settings) -> tuple[QueryPool, object]:
+    loop = asyncio.new_event_loop()
+    pool = QueryPool(Path("unused.nt"), root, settings, store)  # the file is never read
+    loop.run_until_complete(pool.start())
+    return pool, loop
+
+
+def ask(pool: QueryPool, loop, text: str):
+    return loop.run_until_complete(pool.run(Job(text, [JSON], {}), "test"))
+
+
+@pytest.mark.parametrize("mechanism", ["seccomp", "netns"])
+def test_a_worker_forked_from_the_loaded_store_cannot_connect(
+    mechanism: str, ox_engine, project, monkeypatch
+) -> None:
+    from kg.web.sandbox import SandboxUnavailable
+
+    monkeypatch.setenv("KG_SANDBOX_MECHANISMS", mechanism)
+    listener = Listener()
+    try:
+        pool, loop = started(ox_engine.store, project.root, Settings(workers=2, timeout=20))
+    except SandboxUnavailable as e:
+        listener.close()
+        pytest.skip(f"{mechanism} cannot be applied on this machine: {e}")
+    try:
+        assert pool.status()["sandbox"] == mechanism
+        workers = [w.process.pid for w in pool._all]
+        zygotes = {parent_of(pid) for pid in workers}
+        assert len(zygotes) == 1 and parent_of(next(iter(zygotes))) == os.getpid()  # forked
+        url = f"http://127.0.0.1:{listener.port}/"
+        for text in (f"SELECT * {{ SERVICE <{url}> {{ ?s ?p ?o }} }}",
+                     f"ASK {{ FILTER EXISTS {{ SERVICE SILENT <{url}> {{ ?s ?p ?o }} }} }}",
+                     "SELECT * { SERVICE SILENT <http://localhost:9/> { ?s ?p ?o } }"):
+            answer = ask(pool, loop, text)  # the text check is not in the way here
+            if mechanism == "seccomp":  # killed at socket(): the server knows why
+                assert answer.status == 403, answer.body
+                assert b"tried to open a network connection" in answer.body
+            else:  # no interface to reach anything: SILENT swallows the error, else 400
+                assert answer.status in (200, 400), answer.body
+        assert listener.connections == 0
+        assert ask(pool, loop, "ASK { ?s ?p ?o }").status == 200  # replaced by a new fork
+        assert {parent_of(w.process.pid) for w in pool._all} == zygotes
+    finally:
+        loop.run_until_complete(pool.stop())
+        loop.close()
+        listener.close()
+
+
+def test_workers_share_the_loaded_store_and_hold_none_of_the_servers_sockets(tmp_path) -> None:
+    ns = "http://example.org/"
+    data = "".join(f'<{ns}s{i}> <{ns}p{i % 7}> "a literal long enough to weigh {i}" .\n'
+                   for i in range(150_000)).encode()  # fmt: skip
+    empty = memory_kib(os.getpid(), "Rss")
+    store = ox.Store()
+    store.load(data, format=ox.RdfFormat.N_TRIPLES)
+    size = memory_kib(os.getpid(), "Rss") - empty  # what the store takes, KiB
+    assert size > 20 * 1024
+    held = socket.socket()  # a listening socket of the server: no worker may hold it
+    held.bind(("127.0.0.1", 0))
+    held.listen(1)
+    pool, loop = started(store, tmp_path, Settings(workers=2, timeout=20))
+    try:
+        lookup = ask(pool, loop, f"SELECT ?p ?o {{ <{ns}s77> ?p ?o }}")
+        assert lookup.status == 200 and b"weigh 77" in lookup.body
+        for w in pool._all:
+            pid = w.process.pid
+            private = memory_kib(pid, "Private_Clean") + memory_kib(pid, "Private_Dirty")
+            # a worker that loaded its own copy holds the whole store privately (about
+            # 100 MiB here); a fork holds what it wrote since: a few MiB. (A query that
+            # reads the whole store writes to half its pages, pyoxigraph's reference counts:
+            # a fork then holds that half privately until it is replaced.)
+            assert private * 10 < size, (private, size)
+            inode = os.fstat(held.fileno()).st_ino
+            fds = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+            assert f"socket:[{inode}]" not in fds, fds
+    finally:
+        loop.run_until_complete(pool.stop())
+        loop.close()
+        held.close()
+
+
+def test_a_worker_that_grew_is_replaced_by_a_fork_not_a_reload(ox_engine, project) -> None:
+    settings = Settings(workers=1, timeout=20, max_worker_memory=64 * 1024 * 1024)
+    pool, loop = started(ox_engine.store, project.root, settings)
+    try:
+        first = next(iter(pool._all)).process.pid
+        text = "SELECT (STRLEN(GROUP_CONCAT(CONCAT(STR(?s), STR(?o), STR(?x)))) AS ?n) " \
+               "{ ?s ?p ?o . ?x ?y ?z }"  # fmt: skip
+        assert ask(pool, loop, text).status == 413
+        loop.run_until_complete(asyncio.sleep(0.5))  # the replacement is forked meanwhile
+        assert pool.status()["workers"] == 1 and pool.status()["replaced"] == 1
+        second = next(iter(pool._all)).process.pid
+        assert second != first and parent_of(parent_of(second)) == os.getpid()
+        assert ask(pool, loop, "ASK { ?s ?p ?o }").status == 200
+    finally:
+        loop.run_until_complete(pool.stop())
+        loop.close()
+
+
+def test_waiting_queries_go_shortest_expected_first_within_the_lane() -> None:
+    async def go() -> list[str]:
+        pool = QueryPool(Path("unused.nt"), Path("."))
+        pool._loop, pool._idle = asyncio.get_running_loop(), []
+        pool.fair.spent("other", "slow", 3.0)  # last runs of the texts; the client is "a"
+        pool.fair.spent("other", "fast", 0.01)
+        got: list[str] = []
+
+        async def take(text: str) -> None:
+            got.append(f"{text}:{await pool._acquire('a', False, text)}")
+
+        waiting = [asyncio.ensure_future(take(t)) for t in ("slow", "fast", "new")]
+        await asyncio.sleep(0.01)  # all three wait, in arrival order slow, fast, new
+        for worker in ("w1", "w2", "w3"):
+            pool._release(worker)
+            await asyncio.sleep(0.01)
+        await asyncio.gather(*waiting)
+        return got
+
+    # a text not seen yet is expected short; the one that ran 3 s last time goes last
+    assert asyncio.run(go()) == ["new:w1", "fast:w2", "slow:w3"]
+
+
+def _copy_and_replace(root: str, conn) -> None:
+    """In a fresh process, whose memory is little but the store: ask a lookup, then a
+    scan of every triple; send (replaced after the lookup, after the scan, the new
+    worker's private KiB)."""
+    ns = "http://example.org/"
+    data = "".join(f'<{ns}s{i}> <{ns}p{i % 7}> "a literal long enough to weigh {i}" .\n'
+                   for i in range(150_000)).encode()  # fmt: skip
+    store = ox.Store()
+    store.load(data, format=ox.RdfFormat.N_TRIPLES)
+    del data
+    pool, loop = started(store, Path(root), Settings(workers=1, timeout=20))
+    try:
+        assert ask(pool, loop, f"SELECT ?o {{ <{ns}s9> ?p ?o }}").status == 200
+        after_lookup = pool.status()["replaced"]
+        # a scan of every triple writes reference counts into half the store's pages
+        answer = ask(pool, loop, "SELECT (COUNT(*) AS ?n) { ?s ?p ?o FILTER(STRLEN(?o) > 3) }")
+        assert answer.status == 200 and b'"150000"' in answer.body
+        for _ in range(50):
+            if pool.status()["replaced"] == 1 and pool.status()["idle"] == 1:
+                break
+            loop.run_until_complete(asyncio.sleep(0.05))
+        worker = next(iter(pool._all)).process.pid
+        private = memory_kib(worker, "Private_Clean") + memory_kib(worker, "Private_Dirty")
+        conn.send((after_lookup, pool.status()["replaced"], private))
+    finally:
+        loop.run_until_complete(pool.stop())
+        loop.close()
+
+
+def test_a_worker_that_copied_much_of_the_shared_store_is_replaced(tmp_path) -> None:
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_copy_and_replace, args=(str(tmp_path), child))
+    proc.start()
+    child.close()
+    assert parent.poll(120), "the child did not answer"
+    after_lookup, after_scan, private = parent.recv()
+    proc.join(10)
+    assert after_lookup == 0  # a lookup copies next to nothing
+    assert after_scan == 1  # replaced by a new fork, which shares every page again
+    assert private < 16 * 1024, private
