@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import threading
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -20,36 +19,9 @@ import pytest
 from kg.web.settings import Settings
 from kg.web.workers import Job, QueryPool
 
+from .conftest import Listener
+
 JSON = "application/sparql-results+json"
-
-
-class Listener:
-    """A TCP listener on 127.0.0.1 that counts the connections it accepts."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except (TimeoutError, OSError):
-                continue
-            self.connections += 1
-            conn.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        self.sock.close()
 
 
 def parent_of(pid: int) -> int:
@@ -97,7 +69,11 @@ def test_a_worker_forked_from_the_loaded_store_cannot_connect(
                      f"ASK {{ FILTER EXISTS {{ SERVICE SILENT <{url}> {{ ?s ?p ?o }} }} }}",
                      "SELECT * { SERVICE SILENT <http://localhost:9/> { ?s ?p ?o } }"):
             answer = ask(pool, loop, text)  # the text check is not in the way here
-            if mechanism == "seccomp":  # killed at socket(): the server knows why
+            if mechanism == "seccomp" and "localhost" in text and answer.status == 200:
+                # SILENT may swallow a failed lookup of the name before any socket():
+                # nothing was reached, and the answer holds nothing (seen once in a full run)
+                assert b'"bindings":[{}]' in answer.body, answer.body
+            elif mechanism == "seccomp":  # killed at socket(): the server knows why
                 assert answer.status == 403, answer.body
                 assert b"tried to open a network connection" in answer.body
             else:  # no interface to reach anything: SILENT swallows the error, else 400

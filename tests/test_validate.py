@@ -121,6 +121,7 @@ def cli_report(project: Project) -> tuple[int, dict[str, list[str]]]:
     return code, by_slug
 
 
+@pytest.mark.xdist_group("invalid-examples")  # one worker computes cli_report
 @pytest.mark.parametrize("path", INVALID, ids=[p.stem for p in INVALID])
 def test_cli_reports_each_invalid_example(path: Path, cli_report) -> None:
     code, by_slug = cli_report
@@ -131,6 +132,7 @@ def test_cli_reports_each_invalid_example(path: Path, cli_report) -> None:
     assert f"/{example_slug(path)}" in result  # the focus node is named by IRI
 
 
+@pytest.mark.xdist_group("invalid-examples")
 def test_text_report_names_label_iri_path_value_and_message(cli_report) -> None:
     (text,) = cli_report[1][example_slug(DATA / "invalid" / "Observation-value--MinInclusive.ttl")]
     assert "focus: Test figure <https://w3id.org/israel-japan-kg/id/figure/" in text
@@ -139,6 +141,7 @@ def test_text_report_names_label_iri_path_value_and_message(cli_report) -> None:
     assert "not below zero" in text
 
 
+@pytest.mark.xdist_group("invalid-examples")
 def test_every_result_of_the_examples_belongs_to_one(cli_report) -> None:
     owners = {example_slug(p) for p in INVALID}
     assert set(cli_report[1]) <= owners, "the project's own data was flagged"

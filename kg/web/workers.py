@@ -48,7 +48,7 @@ from kg.sparqltext import explain_syntax_error
 from kg.store import AskResult, from_native
 from kg.web.sandbox import KILLED_BY, describe_exit
 from kg.web.settings import MiB, Settings
-from kg.web.zygote import ForkedProcess, Zygote
+from kg.web.zygote import ForkedProcess, Zygote, log_tail
 
 
 class Answer(NamedTuple):
@@ -319,11 +319,7 @@ class _Worker:
         self.mechanism: str = message[1]
 
     def tail(self, lines: int = 5) -> str:
-        try:
-            text = Path(self.log).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
-        return " / ".join(text.strip().splitlines()[-lines:])
+        return log_tail(self.log, lines)
 
     def kill(self) -> None:
         with contextlib.suppress(Exception):

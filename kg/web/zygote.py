@@ -45,6 +45,15 @@ from kg.web.settings import Settings
 _PR_SET_PDEATHSIG = 1
 
 
+def log_tail(path: str | Path, lines: int = 5) -> str:
+    """The last ``lines`` of a process's log, on one line (for an error message)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return " / ".join(text.strip().splitlines()[-lines:])
+
+
 class ZygoteFailed(RuntimeError):
     """The zygote could not be started, or has gone; the message says why."""
 
@@ -192,11 +201,7 @@ class Zygote:
         self.mechanism: str = message[1]
 
     def tail(self, lines: int = 5) -> str:
-        try:
-            text = Path(self.log).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
-        return " / ".join(text.strip().splitlines()[-lines:])
+        return log_tail(self.log, lines)
 
     def fork(self, end: socket.socket, log: str) -> int:
         """A new worker that talks over ``end`` (a socket pair's end) and logs to ``log``;
