@@ -30,7 +30,7 @@ def modernise(argv: Sequence[str]) -> list[str]:
     """``argv`` with ``kg link``'s old mode flags turned into its subcommands, and a
     warning that names the new spelling; anything else unchanged."""
     argv = list(argv)
-    at = argv.index("link")
+    at = next(i for i, w in enumerate(argv) if w == "link" and (i == 0 or argv[i - 1] != "--root"))
     rest = argv[at + 1:]
     modes = [w for w in rest if w in OLD_FLAGS]
     if not modes:
