@@ -14,7 +14,8 @@ Routes (handlers in :mod:`kg.web.endpoint` and :mod:`kg.web.pages`):
   (:mod:`kg.web.dataset`);
 - ``/openapi.json`` — all of the above in OpenAPI 3.1 (:mod:`kg.web.apidoc`).
 
-Every answer carries ``Link: <licence>; rel="license"`` (:mod:`kg.web.licence`).
+Every answer carries the security headers, ``Link: <licence>; rel="license"``, CORS
+and cache validators (:mod:`kg.web.finishing`).
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ from kg.queries import list_queries
 from kg.store import SelectResult, graph_file, open_engine
 from kg.web import apidoc, dataset, endpoint, pages, reconcile
 from kg.web.answers import AnswerCache
-from kg.web.caching import CacheHeaders, build_tag
+from kg.web.caching import build_tag
 from kg.web.connections import guarded_protocol
-from kg.web.headers import SecurityHeaders
+from kg.web.finishing import Finish
 from kg.web.sandbox import SandboxUnavailable, probe
 from kg.web.settings import Settings
 from kg.web.state import AppState
@@ -111,8 +112,6 @@ def app_state(project: Project, settings: Settings) -> AppState:
 def create_app(project: Project | None = None, settings: Settings | None = None) -> Any:
     """The Starlette application serving the project's graph."""
     from starlette.applications import Starlette
-    from starlette.middleware import Middleware
-    from starlette.middleware.cors import CORSMiddleware
 
     state = app_state(project or Project.find(), settings or Settings())
 
@@ -124,28 +123,14 @@ def create_app(project: Project | None = None, settings: Settings | None = None)
         finally:
             await state.pool.stop()
 
-    cors = Middleware(
-        CORSMiddleware,
-        allow_origins=["*"],
-        allow_methods=["GET", "HEAD", "POST"],
-        allow_headers=["Accept", "Content-Type"],
-        # what a page on another origin may read: the lint's warnings, the page of an answer
-        expose_headers=["KG-Warning", "X-KG-Page", "Link"],
-        max_age=3600,
-    )
     from kg.registry import __version__
 
     tag = build_tag(state.project.content_key(), __version__, HERE)
-    secure = Middleware(SecurityHeaders)  # first: outermost, so CORS answers carry them too
-    validators = Middleware(CacheHeaders, tag=tag)  # inside CORS: a 304 gets CORS headers too
-    from kg.web.licence import LicenceLink
-
-    licence = Middleware(LicenceLink)  # every answer names the licence
-    app = Starlette(
-        routes=routes(), middleware=[secure, licence, cors, validators], lifespan=lifespan
-    )
+    app = Starlette(routes=routes(), lifespan=lifespan)
     app.state.kg = state
-    return app
+    # every answer finished in one pass (security headers, licence, CORS, validators), and
+    # /sparql answered without the router (kg.web.finishing)
+    return Finish(app, tag, sparql=endpoint.sparql_asgi)
 
 
 def preflight(settings: Settings) -> str:

@@ -1,11 +1,10 @@
 """The security headers every answer carries, errors included: a strict
 Content-Security-Policy, ``X-Content-Type-Options: nosniff`` and a ``Referrer-Policy``.
 
-A pure ASGI middleware (one header list appended to each ``http.response.start``, no
-request or response objects built), the outermost of the application's middleware, so
-CORS preflight answers, 404s, 400s, static files and the endpoints all carry them; an
-exception that escapes before an answer has begun is answered here, as Starlette would
-(500, ``Internal Server Error``), so 500s carry them too.
+The one list of them, which :mod:`kg.web.finishing` (the outermost layer of the
+application) puts on every answer, replacing any a handler set: CORS preflight answers,
+404s, 400s, static files, the endpoints and 500s all carry them, and so do the refusals
+:mod:`kg.web.connections` writes itself.
 
 The policy: scripts, styles, pictures, fonts and fetches only from this site; no inline
 script or style, no ``eval``, no plugins (``object-src 'none'``), no ``<base>``, no
@@ -16,15 +15,6 @@ a frame of their own page, so it may be framed by any page; it has no form or ac
 """
 
 from __future__ import annotations
-
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 POLICY = [
     "default-src 'self'",
@@ -62,44 +52,4 @@ def header_list(*, frameable: bool = False) -> list[tuple[bytes, bytes]]:
     ]
 
 
-class SecurityHeaders:
-    """ASGI middleware adding :func:`header_list` to every HTTP answer (replacing any the
-    application set itself)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.headers = header_list()
-        self.frameable = header_list(frameable=True)
-        self.names = {name for name, _ in self.headers}
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        ours = self.frameable if scope.get("path") in FRAMEABLE else self.headers
-        started = False
-
-        async def send_with_headers(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-                theirs = [h for h in message.get("headers", ()) if h[0].lower() not in self.names]
-                message = {**message, "headers": [*theirs, *ours]}
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_headers)
-        except Exception:
-            if not started:  # answered here, so that a 500 carries the headers too
-                body = b"Internal Server Error"
-                await send_with_headers({
-                    "type": "http.response.start",
-                    "status": 500,
-                    "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                                (b"content-length", str(len(body)).encode())],
-                })
-                await send_with_headers({"type": "http.response.body", "body": body})
-            raise  # for the server's log, as before
-
-
-__all__ = ["FRAMEABLE", "POLICY", "SecurityHeaders", "header_list", "policy"]
+__all__ = ["FRAMEABLE", "POLICY", "header_list", "policy"]
