@@ -35,7 +35,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
+import pickle
+import struct
 import tempfile
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -209,6 +212,13 @@ def _resident_bytes() -> int:
     return _statm(1)
 
 
+def _peak_bytes() -> int:
+    """The most this process has been resident (``ru_maxrss``), in bytes."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def _address_space() -> int:
     return _statm(0)
 
@@ -260,7 +270,7 @@ def serve_jobs(conn: Connection, store: Any, limits: Settings) -> None:
     copy_cap = max((base_rss - base_private) // 4, _COPY_FLOOR)
     while True:
         try:
-            job = conn.recv()
+            job = pickle.loads(conn.recv_bytes())
         except (EOFError, KeyboardInterrupt):
             return
         if job is None:
@@ -273,14 +283,18 @@ def serve_jobs(conn: Connection, store: Any, limits: Settings) -> None:
             answer = answer._replace(recycle=True)
         except Exception as e:  # never let a worker die silently on a bad query
             answer = _error(500, f"the query failed inside the server: {type(e).__name__}: {e}")
-        if _resident_bytes() - base_rss > limits.max_worker_memory // 2 or (
+        # the peak first (a system call, 1 µs): below the margin, so is the size now; the size
+        # now only when it is not (reading /proc/self/statm after every lookup was a fifth
+        # of a worker's time on one, issue 26)
+        if (_peak_bytes() - base_rss > limits.max_worker_memory // 2
+                and _resident_bytes() - base_rss > limits.max_worker_memory // 2) or (
             time.monotonic() - started > _COPIED_AFTER
             and _private_bytes() - base_private > copy_cap
         ):
             answer = answer._replace(recycle=True)
         # the body apart, as it is: pickled with the rest it would be copied once more on
         # each side, 30 MB for a large answer
-        conn.send(answer._replace(body=b""))
+        conn.send_bytes(pickle.dumps(answer._replace(body=b""), pickle.HIGHEST_PROTOCOL))
         conn.send_bytes(answer.body)
 
 
@@ -317,6 +331,44 @@ class _Worker:
             self.kill()
             raise WorkerFailed(f"a query worker did not start within 60 s: {self.tail()}")
         self.mechanism: str = message[1]
+        # from now on read on the event loop, never waiting in a read (_Worker.answer)
+        self.sock = socket.socket(fileno=os.dup(self.conn.fileno()))
+        self.sock.setblocking(False)
+        self.fd = self.sock.fileno()
+        self.buffer = bytearray(_CHUNK)
+
+    async def ask(self, job: Job, running: _Running, timeout: float) -> Answer | None:
+        """Send ``job``; its answer, or None when ``timeout`` passed or the query was
+        preempted first. Raises EOFError when the worker died.
+
+        One frame each way in multiprocessing's format (a 4-byte length, the bytes), read
+        without blocking as they come: the Connection's own send and two receives cost a
+        lookup about 60 µs of this process (issue 26's profile)."""
+        loop = running.ready.get_loop()
+        payload = pickle.dumps(job, pickle.HIGHEST_PROTOCOL)
+        await loop.sock_sendall(self.sock, struct.pack("!i", len(payload)) + payload)
+        deadline = loop.time() + timeout
+        frames = _Frames()
+        view = memoryview(self.buffer)
+        ready = running.ready  # preemption stops the wait for the answer to begin
+        while True:
+            if not await _readable(loop, self.fd, deadline - loop.time(), ready):
+                return None
+            ready = loop.create_future()  # a long answer's next part: only time stops it
+            while True:
+                try:
+                    n = self.sock.recv_into(view)
+                except BlockingIOError:
+                    break
+                except OSError:
+                    raise EOFError from None
+                if not n:
+                    raise EOFError
+                done = frames.feed(view[:n])
+                if done is not None:
+                    meta, body = done
+                    answer: Answer = pickle.loads(meta)
+                    return answer._replace(body=body)
 
     def tail(self, lines: int = 5) -> str:
         return log_tail(self.log, lines)
@@ -327,6 +379,8 @@ class _Worker:
             self.process.join(5)
         with contextlib.suppress(Exception):
             self.conn.close()
+        with contextlib.suppress(Exception):
+            self.sock.close()
 
     def remove_log(self) -> None:
         with contextlib.suppress(OSError):
@@ -334,20 +388,55 @@ class _Worker:
 
     def stop(self) -> None:
         with contextlib.suppress(Exception):
+            self.sock.setblocking(True)
             self.conn.send(None)
         self.process.join(2)
         if self.process.is_alive():
             self.kill()
+        with contextlib.suppress(Exception):
+            self.sock.close()
         self.remove_log()
 
 
+#: how much of an answer one read takes (bytes)
+_CHUNK = 256 * 1024
+
+
+class _Frames:
+    """The two frames of an answer (its fields, pickled, then its body) as they arrive, in
+    multiprocessing's format: a 4-byte big-endian length, or -1 and an 8-byte one."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.done: list[bytes] = []
+
+    def feed(self, chunk: Any) -> tuple[bytes, bytes] | None:
+        """Take ``chunk``; both frames once they are complete."""
+        self.data += chunk
+        while len(self.done) < 2:
+            data = self.data
+            if len(data) < 4:
+                return None
+            (size,), start = struct.unpack_from("!i", data), 4
+            if size == -1:
+                if len(data) < 12:
+                    return None
+                (size,), start = struct.unpack_from("!Q", data, 4), 12
+            if len(data) < start + size:
+                return None
+            self.done.append(bytes(data[start:start + size]))
+            del data[:start + size]
+        return self.done[0], self.done[1]
+
+
 async def _readable(
-    loop: asyncio.AbstractEventLoop, conn: Any, timeout: float, ready: asyncio.Future
+    loop: asyncio.AbstractEventLoop, fd: int, timeout: float, ready: asyncio.Future
 ) -> bool:
-    """Whether ``conn`` has something to read (an answer, or the end of a dead worker's
+    """Whether ``fd`` has something to read (an answer, or the end of a dead worker's
     pipe) within ``timeout`` seconds, waiting on the event loop, not in a thread; False
     too when ``ready`` is given False from elsewhere (the query was preempted)."""
-    fd = conn.fileno()
+    if ready.done():
+        return bool(ready.result())
     loop.add_reader(fd, lambda: ready.done() or ready.set_result(True))
     # a timer rather than asyncio.wait_for, which makes a task of every wait
     timer = loop.call_later(timeout, lambda: ready.done() or ready.set_result(False))
@@ -356,9 +445,6 @@ async def _readable(
     finally:
         timer.cancel()
         loop.remove_reader(fd)
-        # uvloop (libuv) leaves the pipe non-blocking; a long answer still arriving would
-        # then fail to read ("worker stopped unexpectedly") instead of being waited for
-        os.set_blocking(fd, True)
 
 
 def _death(worker: _Worker, limits: Settings) -> Answer:
@@ -453,6 +539,7 @@ class Fairness:
             del self.texts[next(iter(self.texts))]
 
 
+@functools.lru_cache(maxsize=4096)
 def client_key(address: str) -> str:
     """The unit the fair-use limits count: an IPv4 address, an IPv6 /64 (one host often
     holds a whole /64), anything else as it is.
@@ -608,18 +695,21 @@ class QueryPool:
         self._dispatch()  # an idle worker that the waiters before it may not have
         if not long:
             self._loop.call_later(PREEMPT_AFTER, self._preempt_for, waiter)
+        # a timer rather than asyncio.wait_for(shield()), which wraps the wait twice
+        timer = self._loop.call_later(
+            self.limits.queue_wait, lambda: waiter.future.done() or waiter.future.set_result(None))
         got = False
         try:
-            worker = await asyncio.wait_for(asyncio.shield(waiter.future), self.limits.queue_wait)
-            got = True
+            worker = await waiter.future
+            got = worker is not None
             return worker
-        except TimeoutError:
-            return None
         finally:
+            timer.cancel()
             if waiter in self._waiters:
                 self._waiters.remove(waiter)
-            if not got and waiter.future.done() and not waiter.future.cancelled():
-                self._release(waiter.future.result())  # given one as time ran out, or gone
+            if not got and waiter.future.done() and not waiter.future.cancelled() and (
+                    waiter.future.result() is not None):
+                self._release(waiter.future.result())  # given one as the request went away
 
     def _preempt_for(self, waiter: _Waiter) -> None:
         """A quick query has waited :data:`PREEMPT_AFTER`: if every worker is running a
@@ -669,10 +759,7 @@ class QueryPool:
             # on the event loop itself: an idle worker is waiting to read the job, and the
             # answer is read once the pipe says it is there (a thread hop per step cost
             # half the throughput: 1,441 lookups/s before, 2,885 after, bench/load.py --lookups)
-            worker.conn.send(job)
-            if await _readable(loop, worker.conn, self.limits.timeout, ready):
-                answer = worker.conn.recv()
-                answer = answer._replace(body=worker.conn.recv_bytes())
+            answer = await worker.ask(job, self._running[worker], self.limits.timeout)
         except (EOFError, OSError):
             died = True  # find out why below
         finally:
