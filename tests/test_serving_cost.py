@@ -204,3 +204,43 @@ def test_a_worker_that_copied_much_of_the_shared_store_is_replaced(tmp_path) -> 
     assert after_lookup == 0  # a lookup copies next to nothing
     assert after_scan == 1  # replaced by a new fork, which shares every page again
     assert private < 16 * 1024, private
+
+
+def test_a_zygote_that_died_is_replaced_and_serving_goes_on(ox_engine, project) -> None:
+    import signal
+    import time
+
+    from kg.store import graph_file
+
+    loop = asyncio.new_event_loop()
+    pool = QueryPool(graph_file(project), project.root, Settings(workers=2, timeout=20),
+                     ox_engine.store)
+    loop.run_until_complete(pool.start())
+    try:
+        old = pool._zygote
+        os.kill(old.pid, signal.SIGKILL)
+        time.sleep(0.2)
+        victim = next(iter(pool._all))
+        os.kill(victim.process.pid, signal.SIGKILL)  # its replacement needs a zygote
+        answers = [ask(pool, loop, "ASK { ?s ?p ?o }") for _ in range(3)]
+        assert 200 in [a.status for a in answers]
+        deadline = time.monotonic() + 60
+        while pool.status()["workers"] < 2 and time.monotonic() < deadline:
+            loop.run_until_complete(asyncio.sleep(0.2))
+        assert pool.status()["workers"] == 2 and pool.renewed == 1
+        assert pool._zygote is not old and pool._zygote.pid != old.pid
+        # the new workers are the new zygote's, and as confined as before
+        assert any(parent_of(w.process.pid) == pool._zygote.pid for w in pool._all)
+        for _ in range(4):
+            assert ask(pool, loop, "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }").status == 200
+        listener = Listener()
+        try:
+            url = f"http://127.0.0.1:{listener.port}/"
+            for _ in range(2):
+                ask(pool, loop, f"SELECT * {{ SERVICE <{url}> {{ ?s ?p ?o }} }}")
+            assert listener.connections == 0
+        finally:
+            listener.close()
+    finally:
+        loop.run_until_complete(pool.stop())
+        loop.close()

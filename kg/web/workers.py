@@ -40,6 +40,7 @@ import os
 import pickle
 import struct
 import tempfile
+import threading
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -51,7 +52,7 @@ from kg.sparqltext import explain_syntax_error
 from kg.store import AskResult, from_native
 from kg.web.sandbox import KILLED_BY, describe_exit
 from kg.web.settings import MiB, Settings
-from kg.web.zygote import ForkedProcess, Zygote, log_tail
+from kg.web.zygote import ForkedProcess, Zygote, ZygoteFailed, log_tail
 
 
 class Answer(NamedTuple):
@@ -336,6 +337,7 @@ class _Worker:
         self.sock.setblocking(False)
         self.fd = self.sock.fileno()
         self.buffer = bytearray(_CHUNK)
+        self.largest = _FRAME_SLACK  # set by the pool: its byte cap and this slack
 
     async def ask(self, job: Job, running: _Running, timeout: float) -> Answer | None:
         """Send ``job``; its answer, or None when ``timeout`` passed or the query was
@@ -348,7 +350,9 @@ class _Worker:
         payload = pickle.dumps(job, pickle.HIGHEST_PROTOCOL)
         await loop.sock_sendall(self.sock, struct.pack("!i", len(payload)) + payload)
         deadline = loop.time() + timeout
-        frames = _Frames()
+        # an answer is at most the byte cap (and its fields): a worker that says more is
+        # broken, and is not believed (nothing is set aside for what it claims)
+        frames = _Frames(self.largest)
         view = memoryview(self.buffer)
         ready = running.ready  # preemption stops the wait for the answer to begin
         while True:
@@ -402,13 +406,19 @@ class _Worker:
 _CHUNK = 256 * 1024
 
 
+#: what an answer's fields and an error's text may add to the byte cap (bytes)
+_FRAME_SLACK = 1 * MiB
+
+
 class _Frames:
     """The two frames of an answer (its fields, pickled, then its body) as they arrive, in
-    multiprocessing's format: a 4-byte big-endian length, or -1 and an 8-byte one."""
+    multiprocessing's format: a 4-byte big-endian length, or -1 and an 8-byte one; a frame
+    longer than ``largest`` raises EOFError, as a dead worker's pipe does."""
 
-    def __init__(self) -> None:
+    def __init__(self, largest: int) -> None:
         self.data = bytearray()
         self.done: list[bytes] = []
+        self.largest = largest
 
     def feed(self, chunk: Any) -> tuple[bytes, bytes] | None:
         """Take ``chunk``; both frames once they are complete."""
@@ -422,6 +432,8 @@ class _Frames:
                 if len(data) < 12:
                     return None
                 (size,), start = struct.unpack_from("!Q", data, 4), 12
+            if size > self.largest or size < 0:
+                raise EOFError(f"a frame of {size} bytes")
             if len(data) < start + size:
                 return None
             self.done.append(bytes(data[start:start + size]))
@@ -597,16 +609,44 @@ class QueryPool:
         self._per_client: dict[str, int] = {}
         self.fair = Fairness(self.limits.client_budget)
         self.mechanism = ""
+        self._renewing = threading.Lock()
+        self.renewed = 0  # zygotes started in place of one that had gone
         self.killed = 0
         self.replaced = 0
         self.preempted = 0
 
     def _spawn(self) -> _Worker:
-        assert self._zygote is not None
-        worker = _Worker(self._zygote)
+        zygote = self._zygote
+        assert zygote is not None
+        try:
+            worker = _Worker(zygote)
+        except ZygoteFailed:  # it has gone (killed, out of memory): a new one, then the worker
+            self._renew(zygote)
+            assert self._zygote is not None
+            worker = _Worker(self._zygote)
+        worker.largest = self.limits.max_result_bytes + _FRAME_SLACK
         self._all.add(worker)
         self.mechanism = worker.mechanism
         return worker
+
+    def _renew(self, gone: Zygote) -> None:
+        """Start a zygote in place of ``gone``, unless another thread did already. It is a
+        fresh interpreter that loads the graph file (this process has threads now, and a
+        fork of it could inherit a lock held by one of them), so its workers share that
+        copy of the store, not this process's: serving goes on, at the memory of one more
+        copy. Raises ZygoteFailed (or SandboxUnavailable) when it cannot start."""
+        import sys
+
+        with self._renewing:
+            if self._zygote is not gone:
+                return
+            with contextlib.suppress(Exception):
+                gone.stop()
+            print(f"kg serve: the query workers' zygote had gone ({gone.tail(1) or 'no log'}); "
+                  "starting a new one, which loads the graph itself", file=sys.stderr,
+                  flush=True)  # fmt: skip
+            self._zygote = Zygote(self.nt_path, self.root, self.limits, worker_main)
+            self.renewed += 1
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -794,7 +834,7 @@ class QueryPool:
         try:
             worker = self._spawn()
         except (RuntimeError, OSError):
-            return  # the zygote has gone: the pool serves with the workers it has
+            return  # no zygote could fork one (see _renew): the pool serves with those it has
         self.replaced += 1
         self._loop.call_soon_threadsafe(self._release, worker)
 
