@@ -210,3 +210,23 @@ def test_surface_functions_stay_short(where) -> None:
     target = KG / where
     paths = sorted(target.rglob("*.py")) if target.is_dir() else [target]
     assert _long_functions(paths, 60) == []
+
+
+def test_an_installed_kg_has_every_package() -> None:
+    """pyproject.toml names (or finds) every package under kg/: a missing one is there in an
+    editable install, which maps the source tree, and absent from a wheel (kg.cli was)."""
+    import tomllib
+
+    from setuptools import find_packages
+
+    root = KG.parent
+    conf = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    packages = conf["tool"]["setuptools"]["packages"]
+    if isinstance(packages, list):
+        shipped = set(packages)
+    else:
+        find = packages["find"]
+        shipped = set(find_packages(where=str(root), include=find.get("include", ["*"]),
+                                    exclude=find.get("exclude", ())))
+    on_disk = {".".join(p.parent.relative_to(root).parts) for p in KG.rglob("__init__.py")}
+    assert on_disk - shipped == set()
