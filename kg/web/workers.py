@@ -72,7 +72,15 @@ class Job(NamedTuple):
     context_url: str | None = None  # JSON-LD answers reference this context
 
 
+#: the most characters an error's message keeps: a syntax error quotes the query's line,
+#: and a request may be longer than the frame the server reads an answer in (the byte cap
+#: and ``_FRAME_SLACK``): past it, the error was taken for a broken worker (500, after 5 s)
+_MESSAGE_CAP = 64 * 1024
+
+
 def _error(status: int, message: str, *headers: tuple[str, str]) -> Answer:
+    if len(message) > _MESSAGE_CAP:
+        message = message[:_MESSAGE_CAP] + " …"
     return Answer(status, "text/plain; charset=utf-8", (message + "\n").encode(), headers)
 
 
