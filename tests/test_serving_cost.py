@@ -244,3 +244,27 @@ def test_a_zygote_that_died_is_replaced_and_serving_goes_on(ox_engine, project) 
     finally:
         loop.run_until_complete(pool.stop())
         loop.close()
+
+
+def test_workers_that_died_with_their_zygote_fail_no_query(ox_engine, project) -> None:
+    """A zygote's workers die with it (PR_SET_PDEATHSIG): a query handed one of them, which
+    never had it, goes to the next worker rather than answering 500 "stopped unexpectedly
+    (still running); please report it", as the first queries after a zygote died did."""
+    import signal
+    import time
+
+    from kg.store import graph_file
+
+    loop = asyncio.new_event_loop()
+    pool = QueryPool(graph_file(project), project.root, Settings(workers=2, timeout=20),
+                     ox_engine.store)
+    loop.run_until_complete(pool.start())
+    try:
+        os.kill(pool._zygote.pid, signal.SIGKILL)
+        time.sleep(0.3)  # its workers are gone too
+        answers = [ask(pool, loop, f"ASK {{ ?s ?p ?o }} # {i}") for i in range(3)]
+        assert [a.status for a in answers] == [200] * 3, [a.body for a in answers]
+        assert pool.renewed == 1
+    finally:
+        loop.run_until_complete(pool.stop())
+        loop.close()
