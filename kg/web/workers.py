@@ -645,6 +645,7 @@ class QueryPool:
         self.mechanism = ""
         self._renewing = threading.Lock()
         self.renewed = 0  # zygotes started in place of one that had gone
+        self._stopped = False
         self.killed = 0
         self.replaced = 0
         self.preempted = 0
@@ -672,6 +673,8 @@ class QueryPool:
         import sys
 
         with self._renewing:
+            if self._stopped:  # not gone: stopped, with the pool (a late replacement's spawn)
+                raise ZygoteFailed("the query pool has stopped")
             if self._zygote is not gone:
                 return
             with contextlib.suppress(Exception):
@@ -696,6 +699,7 @@ class QueryPool:
             self._release(self._spawn())
 
     async def stop(self) -> None:
+        self._stopped = True  # a replacement still starting in a thread starts no zygote
         for w in list(self._all):
             w.stop()
         self._all.clear()
@@ -875,10 +879,15 @@ class QueryPool:
         return answer
 
     def _replace(self) -> None:
+        if self._stopped:
+            return
         try:
             worker = self._spawn()
         except (RuntimeError, OSError):
             return  # no zygote could fork one (see _renew): the pool serves with those it has
+        if self._stopped:  # stopped while it started
+            worker.stop()
+            return
         self.replaced += 1
         self._loop.call_soon_threadsafe(self._release, worker)
 
