@@ -109,3 +109,27 @@ def test_a_handler_that_fails_is_a_finished_500(project) -> None:
     r = client.get("/sparql", params={"query": Q})
     assert r.status_code == 500 and r.text == "Internal Server Error"
     assert r.headers["content-security-policy"] == policy()
+
+
+def test_a_client_that_goes_away_mid_body_is_no_exception(project) -> None:
+    """A POST whose client closes the connection before its body ends: Starlette's
+    ClientDisconnect once escaped the handler, and the server logged a traceback for each."""
+    import asyncio
+
+    app = create_app(project, Settings(workers=1))
+    messages = [{"type": "http.request", "body": b"SELECT", "more_body": True},
+                {"type": "http.disconnect"}]  # fmt: skip
+    sent: list[dict] = []
+
+    async def receive():
+        return messages.pop(0)
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/sparql", "raw_path": b"/sparql",
+             "query_string": b"", "root_path": "", "scheme": "http", "client": ("127.0.0.1", 1),
+             "headers": [(b"content-type", b"application/sparql-query"),
+                         (b"content-length", b"100")]}  # fmt: skip
+    asyncio.run(app(scope, receive, send))  # raised ClientDisconnect
+    assert sent[0]["status"] == 400

@@ -244,6 +244,16 @@ def test_caps_stop_a_worker_early_and_it_is_replaced(pool) -> None:
     assert ask(pool, "ASK { ?s ?p ?o }").status == 200
 
 
+def test_an_error_longer_than_an_answer_may_be_is_still_its_error(pool) -> None:
+    # a syntax error quotes the query's line (twice its length): past the byte cap and its
+    # slack, the server took the frame for a broken worker's and answered 500 after 5 s
+    text = 'SELECT * { ?s ?p "' + "a" * 600_000 + '" . ) }'
+    answer = ask(pool, text)
+    assert answer.status == 400 and answer.body.startswith(b"invalid SPARQL"), answer.body[:80]
+    assert len(answer.body) < 1024 * 1024
+    assert ask(pool, "ASK { ?s ?p ?o }").status == 200
+
+
 def test_worker_crashes_are_reported_as_what_they_were(pool) -> None:
     deep = "SELECT * " + "{" * 20_000 + "}" * 20_000  # the parser's recursion overflows
     answer = ask(pool, deep)

@@ -244,3 +244,54 @@ def test_a_zygote_that_died_is_replaced_and_serving_goes_on(ox_engine, project) 
     finally:
         loop.run_until_complete(pool.stop())
         loop.close()
+
+
+def test_workers_that_died_with_their_zygote_fail_no_query(ox_engine, project) -> None:
+    """A zygote's workers die with it (PR_SET_PDEATHSIG): a query handed one of them, which
+    never had it, goes to the next worker rather than answering 500 "stopped unexpectedly
+    (still running); please report it", as the first queries after a zygote died did."""
+    import signal
+    import time
+
+    from kg.store import graph_file
+
+    loop = asyncio.new_event_loop()
+    pool = QueryPool(graph_file(project), project.root, Settings(workers=2, timeout=20),
+                     ox_engine.store)
+    loop.run_until_complete(pool.start())
+    try:
+        os.kill(pool._zygote.pid, signal.SIGKILL)
+        time.sleep(0.3)  # its workers are gone too
+        answers = [ask(pool, loop, f"ASK {{ ?s ?p ?o }} # {i}") for i in range(3)]
+        assert [a.status for a in answers] == [200] * 3, [a.body for a in answers]
+        assert pool.renewed == 1
+    finally:
+        loop.run_until_complete(pool.stop())
+        loop.close()
+
+
+def test_a_replacement_late_for_a_stopped_pool_starts_no_zygote(ox_engine, project) -> None:
+    """A worker's replacement runs in a thread; one that found the zygote already stopped by
+    the pool's stop() took it for one that had died, and started a new zygote (a process
+    that loads the graph) that nothing would stop."""
+    from kg.store import graph_file
+
+    loop = asyncio.new_event_loop()
+    pool = QueryPool(graph_file(project), project.root, Settings(workers=1), ox_engine.store)
+    loop.run_until_complete(pool.start())
+    zygote = pool._zygote
+    stop = zygote.stop
+
+    def stop_then_a_late_replacement() -> None:
+        zygote.stop = stop  # once
+        stop()
+        pool._replace()  # the replacement's thread, between the zygote's end and the pool's
+
+    zygote.stop = stop_then_a_late_replacement
+    try:
+        loop.run_until_complete(pool.stop())
+        assert pool.renewed == 0 and pool._zygote is None
+    finally:
+        if pool._zygote is not None:
+            pool._zygote.stop()
+        loop.close()

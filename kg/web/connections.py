@@ -25,7 +25,7 @@ from kg.web.protocol import MAX_HEADER_BYTES, MAX_HEADERS, MAX_HEADERS_BYTES, UR
 from kg.web.settings import Settings
 from kg.web.workers import client_key
 
-_REASONS = {414: b"URI Too Long", 429: b"Too Many Requests",
+_REASONS = {400: b"Bad Request", 414: b"URI Too Long", 429: b"Too Many Requests",
             431: b"Request Header Fields Too Large"}  # fmt: skip
 
 
@@ -104,8 +104,9 @@ class GuardedProtocol(HttpToolsProtocol):  # type: ignore[misc]
         super().data_received(data)
 
     def send_400_response(self, msg: str) -> None:
+        # uvicorn's own 400 (a request httptools cannot parse) lacked the security headers
         if not self._kg_refused:  # a cap's refusal has answered already
-            super().send_400_response(msg)
+            self._kg_refuse(400, msg)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()

@@ -35,7 +35,10 @@ from kg.web.workers import Answer, Job, client_key
 
 
 async def read_body(request: Any, settings: Settings) -> bytes:
-    """The request body, refused (413) past the size limit and (408) past the read time."""
+    """The request body, refused (413) past the size limit, (408) past the read time, and
+    (400, which no one reads) when the client went away before it ended."""
+    from starlette.requests import ClientDisconnect
+
     limit = settings.max_request_bytes
     too_large = Refused(413, f"the request is larger than this endpoint's limit of {limit} bytes")
     length = request.headers.get("content-length", "")
@@ -51,6 +54,8 @@ async def read_body(request: Any, settings: Settings) -> bytes:
                     raise too_large
     except TimeoutError:
         raise Refused(408, f"the request body took over {settings.read_timeout:g} s") from None
+    except ClientDisconnect:  # not an error of the server's: no traceback in its log
+        raise Refused(400, "the client closed the connection before the body ended") from None
     return bytes(body)
 
 

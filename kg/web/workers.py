@@ -72,7 +72,15 @@ class Job(NamedTuple):
     context_url: str | None = None  # JSON-LD answers reference this context
 
 
+#: the most characters an error's message keeps: a syntax error quotes the query's line,
+#: and a request may be longer than the frame the server reads an answer in (the byte cap
+#: and ``_FRAME_SLACK``): past it, the error was taken for a broken worker (500, after 5 s)
+_MESSAGE_CAP = 64 * 1024
+
+
 def _error(status: int, message: str, *headers: tuple[str, str]) -> Answer:
+    if len(message) > _MESSAGE_CAP:
+        message = message[:_MESSAGE_CAP] + " …"
     return Answer(status, "text/plain; charset=utf-8", (message + "\n").encode(), headers)
 
 
@@ -366,7 +374,10 @@ class _Worker:
         lookup about 60 µs of this process (issue 26's profile)."""
         loop = running.ready.get_loop()
         payload = pickle.dumps(job, pickle.HIGHEST_PROTOCOL)
-        await loop.sock_sendall(self.sock, struct.pack("!i", len(payload)) + payload)
+        try:
+            await loop.sock_sendall(self.sock, struct.pack("!i", len(payload)) + payload)
+        except OSError as e:  # its end was closed: it died before it had the job
+            raise _Unsent from e
         deadline = loop.time() + timeout
         # an answer is at most the byte cap (and its fields): a worker that says more is
         # broken, and is not believed (nothing is set aside for what it claims)
@@ -426,6 +437,11 @@ _CHUNK = 256 * 1024
 
 #: what an answer's fields and an error's text may add to the byte cap (bytes)
 _FRAME_SLACK = 1 * MiB
+
+
+class _Unsent(Exception):
+    """A job could not be sent: the worker had died while idle (its zygote went, and took
+    it along), so the query never ran and may go to another worker."""
 
 
 class _Frames:
@@ -629,6 +645,7 @@ class QueryPool:
         self.mechanism = ""
         self._renewing = threading.Lock()
         self.renewed = 0  # zygotes started in place of one that had gone
+        self._stopped = False
         self.killed = 0
         self.replaced = 0
         self.preempted = 0
@@ -656,6 +673,8 @@ class QueryPool:
         import sys
 
         with self._renewing:
+            if self._stopped:  # not gone: stopped, with the pool (a late replacement's spawn)
+                raise ZygoteFailed("the query pool has stopped")
             if self._zygote is not gone:
                 return
             with contextlib.suppress(Exception):
@@ -680,6 +699,7 @@ class QueryPool:
             self._release(self._spawn())
 
     async def stop(self) -> None:
+        self._stopped = True  # a replacement still starting in a thread starts no zygote
         for w in list(self._all):
             w.stop()
         self._all.clear()
@@ -714,15 +734,19 @@ class QueryPool:
         self.fair.asked(client)
         self._per_client[client] = self._per_client.get(client, 0) + 1
         try:
-            worker = await self._acquire(client, long, job.text)
-            if worker is None:
-                return _error(503, "all query workers are busy; try again shortly", retry)
-            start = self._loop.time()
-            try:
-                answer = await self._on(worker, job, client)
-            finally:
-                self.fair.spent(client, job.text, self._loop.time() - start)
-            return answer
+            # a worker found dead before it had the job: the next one (each such is replaced)
+            for _ in range(limits.workers + 1):
+                worker = await self._acquire(client, long, job.text)
+                if worker is None:
+                    return _error(503, "all query workers are busy; try again shortly", retry)
+                start = self._loop.time()
+                try:
+                    answer = await self._on(worker, job, client)
+                finally:
+                    self.fair.spent(client, job.text, self._loop.time() - start)
+                if answer is not None:
+                    return answer
+            return _error(503, "the query workers are being replaced; try again shortly", retry)
         finally:
             left = self._per_client[client] - 1
             if left:
@@ -807,10 +831,12 @@ class QueryPool:
                 self._waiters.remove(waiter)
                 waiter.future.set_result(self._idle.pop())
 
-    async def _on(self, worker: _Worker, job: Job, client: str) -> Answer:
+    async def _on(self, worker: _Worker, job: Job, client: str) -> Answer | None:
+        """The answer of ``worker`` to ``job``; None when the worker had died before it had
+        the job (it is replaced; the job may go to another)."""
         loop = asyncio.get_running_loop()
         answer: Answer | None = None
-        died = False
+        died = unsent = False
         ready = loop.create_future()
         self._running[worker] = _Running(client, loop.time(), ready)
         try:
@@ -818,6 +844,8 @@ class QueryPool:
             # answer is read once the pipe says it is there (a thread hop per step cost
             # half the throughput: 1,441 lookups/s before, 2,885 after, bench/load.py --lookups)
             answer = await worker.ask(job, self._running[worker], self.limits.timeout)
+        except _Unsent:
+            unsent = True
         except (EOFError, OSError):
             died = True  # find out why below
         finally:
@@ -825,7 +853,9 @@ class QueryPool:
         if answer is not None and not answer.recycle:
             self._release(worker)
             return answer
-        if died:
+        if unsent:
+            pass  # replaced below, as every worker that is not returned; run() tries another
+        elif died:
             answer = await loop.run_in_executor(None, _death, worker, self.limits)
         elif answer is None and preempted:
             self.preempted += 1
@@ -849,10 +879,15 @@ class QueryPool:
         return answer
 
     def _replace(self) -> None:
+        if self._stopped:
+            return
         try:
             worker = self._spawn()
         except (RuntimeError, OSError):
             return  # no zygote could fork one (see _renew): the pool serves with those it has
+        if self._stopped:  # stopped while it started
+            worker.stop()
+            return
         self.replaced += 1
         self._loop.call_soon_threadsafe(self._release, worker)
 
