@@ -126,7 +126,8 @@ class Finish:
                 if_none_match = value if not if_none_match else if_none_match + b", " + value
             elif name == b"access-control-request-method":
                 preflight = True
-        if origin and preflight and method == "OPTIONS":
+        preflight = preflight and origin and method == "OPTIONS"
+        if preflight:
             from starlette.datastructures import Headers
 
             app: ASGIApp = self.cors.preflight_response(request_headers=Headers(scope=scope))
@@ -151,7 +152,7 @@ class Finish:
                 message["headers"] = finish_headers(
                     list(message.get("headers", ())), status=message["status"],
                     cacheable=cacheable, etag=etag, origin=origin, frameable=frameable,
-                    preflight=preflight and origin and method == "OPTIONS")
+                    preflight=preflight)
             await send(message)
 
         try:

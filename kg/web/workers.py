@@ -224,18 +224,13 @@ def _resident_bytes() -> int:
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def _page_faults() -> int:
-    """Minor page faults of this process so far (a copy-on-write copy is one)."""
+def _usage() -> tuple[int, int]:
+    """The most this process has been resident, in bytes, and its minor page faults so far
+    (a copy-on-write copy is one): one system call."""
     import resource
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-
-
-def _peak_bytes() -> int:
-    """The most this process has been resident (``ru_maxrss``), in bytes."""
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_maxrss * 1024, usage.ru_minflt
 
 
 def _address_space() -> int:
@@ -289,7 +284,7 @@ def serve_jobs(conn: Connection, store: Any, limits: Settings) -> None:
     keeps each page it wrote; a new fork shares them all again."""
     import time
 
-    base_rss, base_private, base_faults = _resident_bytes(), _private_bytes(), _page_faults()
+    base_rss, base_private, (_, base_faults) = _resident_bytes(), _private_bytes(), _usage()
     copy_cap = max(int((base_rss - base_private) * _COPY_SHARE), _COPY_FLOOR)
     while True:
         try:
@@ -306,16 +301,16 @@ def serve_jobs(conn: Connection, store: Any, limits: Settings) -> None:
             answer = answer._replace(recycle=True)
         except Exception as e:  # never let a worker die silently on a bad query
             answer = _error(500, f"the query failed inside the server: {type(e).__name__}: {e}")
-        # the peak first (a system call, 1 µs): below the margin, so is the size now; the size
-        # now only when it is not (reading /proc/self/statm after every lookup was a fifth
-        # of a worker's time on one, issue 26)
-        # what it copied: a page it wrote was a page fault first, so the faults since it
-        # began bound it (a system call); /proc/self/smaps_rollup, which says exactly, only
-        # when they pass the cap: it takes 15 ms at 1.7 M triples (the answer waits for it)
-        if (_peak_bytes() - base_rss > limits.max_worker_memory // 2
+        # /proc only when one system call says it may be needed: the peak size bounds the
+        # size now (reading /proc/self/statm after every lookup was a fifth of a worker's
+        # time on one, issue 26), and the page faults since it began bound what it copied (a
+        # page it wrote was a fault first; /proc/self/smaps_rollup, which says exactly, takes
+        # 15 ms at 1.7 M triples, and the answer waits for it)
+        peak, faults = _usage()
+        if (peak - base_rss > limits.max_worker_memory // 2
                 and _resident_bytes() - base_rss > limits.max_worker_memory // 2) or (
             time.monotonic() - started > _COPIED_AFTER
-            and (_page_faults() - base_faults) * _PAGE > copy_cap
+            and (faults - base_faults) * _PAGE > copy_cap
             and _private_bytes() - base_private > copy_cap
         ):
             answer = answer._replace(recycle=True)
@@ -358,7 +353,7 @@ class _Worker:
             self.kill()
             raise WorkerFailed(f"a query worker did not start within 60 s: {self.tail()}")
         self.mechanism: str = message[1]
-        # from now on read on the event loop, never waiting in a read (_Worker.answer)
+        # from now on read on the event loop, never waiting in a read (ask)
         self.sock = socket.socket(fileno=os.dup(self.conn.fileno()))
         self.sock.setblocking(False)
         self.fd = self.sock.fileno()
