@@ -167,3 +167,84 @@ def test_bad_paging_and_repeated_parameters_are_400s(params, said, state) -> Non
     with alone(endpoint.api_query, "/api/queries/{name}", state) as client:
         r = client.get("/api/queries/visits-to", params=params)
     assert r.status_code == 400 and said in r.text, r.text
+
+
+def test_what_is_made_once_is_made_once_whatever_the_threads(state) -> None:
+    """Handlers that build from the whole graph run in the thread pool: two first requests
+    at the same time wait for one build rather than making two."""
+    import threading
+    import time
+
+    calls = []
+
+    def make() -> object:
+        calls.append(1)
+        time.sleep(0.05)
+        return object()
+
+    got: list[object] = []
+    threads = [threading.Thread(target=lambda: got.append(state.once("test-once", make)))
+               for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert len(calls) == 1 and len(got) == 8 and all(g is got[0] for g in got)
+
+
+@pytest.mark.parametrize(
+    "path, builder",
+    [
+        ("/reconcile?queries=%7B%22q0%22%3A%7B%22query%22%3A%22Japan%22%7D%7D",
+         "kg.reconciliation.Index.from_engine"),
+        ("/search?q=Japan", "kg.search.SearchIndex.from_engine"),
+        ("/api/terms", "kg.web.endpoint.vocabulary"),
+        ("/timeline.svg", "kg.web.pages.timeline_svg"),
+        ("/", "kg.web.pages.timeline_items"),
+    ],
+)
+def test_a_page_built_from_the_whole_graph_never_holds_the_others(
+    project, monkeypatch, path, builder
+) -> None:
+    """While a page's first answer is being built (seconds at a million triples), the
+    server goes on answering: ``/health`` is answered before the build ends."""
+    import asyncio
+    import importlib
+    import threading
+
+    import httpx
+
+    from kg.web.app import create_app
+
+    release = threading.Event()
+    owner_path, _, name = builder.rpartition(".")
+    try:
+        owner = importlib.import_module(owner_path)
+    except ModuleNotFoundError:  # a class's method
+        module, _, cls = owner_path.rpartition(".")
+        owner = getattr(importlib.import_module(module), cls)
+    real = getattr(owner, name)
+
+    def held(*args, **kwargs):
+        assert release.wait(10), "the build was never released"
+        return real(*args, **kwargs)
+
+    is_class = isinstance(owner, type)
+    monkeypatch.setattr(owner, name, classmethod(lambda cls, *a, **k: held(*a, **k))
+                        if is_class else held)
+    app = create_app(project, Settings(workers=1))
+
+    async def scenario() -> tuple[int, int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            page = asyncio.create_task(client.get(path))
+            await asyncio.sleep(0.2)
+            health = await asyncio.wait_for(client.get("/health"), 5)
+            assert not page.done()  # the build is still held
+            release.set()
+            return health.status_code, (await asyncio.wait_for(page, 30)).status_code
+
+    try:
+        assert asyncio.run(scenario()) == (200, 200)
+    finally:
+        release.set()

@@ -350,7 +350,7 @@ async def api_queries(request: Any) -> Any:
     )
 
 
-async def api_terms(request: Any) -> Any:
+def api_terms(request: Any) -> Any:
     """The prefixed names the query page completes (computed once)."""
     from starlette.responses import JSONResponse
 

@@ -4,6 +4,11 @@ ontology, the timeline picture, the JSON-LD context, and a health check.
 Every resource IRI of the graph (``https://w3id.org/israel-japan-kg/…``)
 resolves here under ``/id/…`` and ``/link/…``; 404 when not in the graph.
 Pages that do not depend on the request are computed once.
+
+Handlers that read the graph are plain functions, which Starlette runs in its thread
+pool: a page built from the whole graph (the home page's timeline, the search and names
+indexes, each taking seconds at a million triples) never holds the event loop, so
+``/sparql`` and ``/health`` go on answering meanwhile (``python bench/firstuse.py``).
 """
 
 from __future__ import annotations
@@ -52,7 +57,7 @@ def _facts(state: AppState, iri: str) -> tuple[ox.NamedNode, Any, Any] | None:
     return (node, out, inc) if out.rows or inc.rows else None
 
 
-async def resource(request: Any) -> Any:
+def resource(request: Any) -> Any:
     state = state_of(request)
     iri = BASE + request.url.path.lstrip("/")
     try:
@@ -164,7 +169,7 @@ def find(state: AppState, text: str, limit: int = 20) -> list[dict]:
     return found[:limit]
 
 
-async def search_page(request: Any) -> Any:
+def search_page(request: Any) -> Any:
     """``/search?q=``: resources by name (in every language), year or date, and the words
     of their notes."""
     from starlette.responses import HTMLResponse
@@ -174,7 +179,7 @@ async def search_page(request: Any) -> Any:
     return HTMLResponse(state.page("notfound.html", iri=None, words=text, near=find(state, text)))
 
 
-async def ontology(request: Any) -> Any:
+def ontology(request: Any) -> Any:
     from starlette.responses import HTMLResponse, Response
 
     state = state_of(request)
@@ -217,7 +222,7 @@ def _ontology_page(state: AppState) -> str:
     return state.page("ontology.html", terms=terms)
 
 
-async def index(request: Any) -> Any:
+def index(request: Any) -> Any:
     from starlette.responses import HTMLResponse
 
     state = state_of(request)
@@ -251,7 +256,7 @@ def dataset_jsonld(state: AppState) -> Any:
     return Markup(json.dumps(doc, indent=1, ensure_ascii=False).replace("<", "\\u003c"))
 
 
-async def timeline(request: Any) -> Any:
+def timeline(request: Any) -> Any:
     from starlette.responses import Response
 
     state = state_of(request)

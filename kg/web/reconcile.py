@@ -42,8 +42,13 @@ async def service(request: Any) -> Any:
         return _json({"error": e.message}, e.status)
     except KGError as e:
         return _json({"error": e.message}, 400)
-    index = index_of(state)
-    return _json({key: {"result": index.reconcile(q)} for key, q in batch.items()})
+    from starlette.concurrency import run_in_threadpool
+
+    def answers() -> dict:
+        index = index_of(state)
+        return {key: {"result": index.reconcile(q)} for key, q in batch.items()}
+
+    return _json(await run_in_threadpool(answers))
 
 
 async def _queries(request: Any, state: AppState) -> str | None:
@@ -57,7 +62,7 @@ async def _queries(request: Any, state: AppState) -> str | None:
     return raw
 
 
-async def suggest(request: Any) -> Any:
+def suggest(request: Any) -> Any:
     kind = request.path_params["kind"]
     if kind not in ("entity", "type", "property"):
         return _json({"error": f"no suggest service for {kind!r}"}, 404)
@@ -70,7 +75,7 @@ async def suggest(request: Any) -> Any:
     return _json({"result": hits[cursor:]})
 
 
-async def preview(request: Any) -> Any:
+def preview(request: Any) -> Any:
     from starlette.responses import HTMLResponse
 
     state = state_of(request)
