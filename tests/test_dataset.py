@@ -235,3 +235,35 @@ def test_the_ontology_states_the_same_licence(graph) -> None:
     onto = rdflib.URIRef("https://w3id.org/israel-japan-kg/ontology")
     assert graph.value(onto, rdflib.URIRef("http://purl.org/dc/terms/license")) == rdflib.URIRef(
         LICENCE)
+
+
+def test_dumps_are_files_made_once_by_another_process(scratch, monkeypatch) -> None:
+    """The server sends dumps from files it did not make itself (another process wrote
+    them, at a lower priority), byte for byte what ``dumps`` makes; they are made again
+    only when one is missing."""
+    import multiprocessing
+    import os
+
+    from kg.dataset import SUMS, dump_files
+
+    made = dump_files(scratch)
+    assert {d.fmt for d in made} == set(DUMPS)
+    expected = {d.fmt: d.data for d in dumps(scratch)}
+    for d in made:
+        data = d.path.read_bytes()
+        assert data == expected[d.fmt] and d.size == len(data)
+        assert d.sha256 == hashlib.sha256(data).hexdigest()
+        assert d.path.parent == scratch.build_dir / "dumps" / scratch.content_key()
+    started = []
+    real = multiprocessing.get_context
+
+    def counted(method=None):
+        started.append(method)
+        return real(method)
+
+    monkeypatch.setattr(multiprocessing, "get_context", counted)
+    assert dump_files(scratch) == made and started == []  # found whole: nothing made
+    os.unlink(made[0].path)
+    again = dump_files(scratch)
+    assert started == ["spawn"] and again == made  # one missing: made again
+    assert (made[0].path.parent / SUMS).is_file()

@@ -4,14 +4,17 @@ N-Triples or RDF/XML; Turtle for browsers and for no preference) and
 ``/download/NAME`` (the dumps the description lists, byte for byte those whose size
 and SHA-256 it gives).
 
-Both are computed on first use and kept: the graph cannot change while served.
+Both are made on first use and kept: the graph cannot change while served. The dumps
+are files under ``build/dumps/`` made by another process (:func:`kg.dataset.dump_files`),
+sent from disk, never held in the server's memory.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from kg.dataset import DUMPS, Dump, describe, description_bytes, dumps
+from kg.dataset import DUMPS, DumpFile, describe, description_bytes, dump_files
 from kg.registry import RESULT_FORMATS
 from kg.web.protocol import document_format
 from kg.web.state import AppState, state_of, text_response
@@ -20,9 +23,9 @@ from kg.web.state import AppState, state_of, text_response
 BY_NAME = {name: fmt for fmt, (name, _, _) in DUMPS.items()}
 
 
-def served_dumps(state: AppState) -> list[Dump]:
-    """Every dump of the served graph (made once)."""
-    return state.once("dumps", lambda: dumps(state.project))  # type: ignore[no-any-return]
+def served_dumps(state: AppState) -> list[DumpFile]:
+    """Every dump of the served graph, as files (made once, by another process)."""
+    return state.once("dumps", lambda: dump_files(state.project))  # type: ignore[no-any-return]
 
 
 def description(state: AppState, fmt: str) -> bytes:
@@ -59,7 +62,7 @@ async def void(request: Any) -> Any:
 
 async def download(request: Any) -> Any:
     from starlette.concurrency import run_in_threadpool
-    from starlette.responses import Response
+    from starlette.responses import FileResponse
 
     state = state_of(request)
     name = request.path_params["name"]
@@ -67,10 +70,15 @@ async def download(request: Any) -> Any:
     if fmt is None:
         return text_response(404, f"no dump named {name[:80]!r}; there are {', '.join(BY_NAME)}")
     found = await run_in_threadpool(served_dumps, state)
-    data = next(d.data for d in found if d.fmt == fmt)
+    dump = next(d for d in found if d.fmt == fmt)
     media = DUMPS[fmt][1]
-    return Response(
-        data,
+    response = FileResponse(
+        dump.path,
         media_type=media + ("; charset=utf-8" if media.startswith("text/") else ""),
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        stat_result=os.stat(dump.path),
     )
+    # the validators are the site's own (kg.web.finishing), not the file's time and size
+    for header in ("etag", "last-modified"):
+        del response.headers[header]
+    return response
