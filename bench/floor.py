@@ -17,7 +17,15 @@ the running server, CPU per request from ``/proc/PID/stat``:
 
 "hot" is the layer alone in a loop; "in place" is what the same work costs inside the
 running server, where four processes (the HTTP process, two workers, wrk) take turns on
-the cores. Writes build/bench/floor.md and floor.json.
+the cores.
+
+Then the ceiling, side by side in turns (as ``bench/cost.py`` does): kg serve, **kg's
+front alone** (the same application and HTTP protocol, every query run in the HTTP
+process on its own store: no worker, no hop, nothing confined; a measuring device only,
+what kg serve would be without its sandbox) and the Oxigraph server in memory. The
+front alone is the most any design keeping Python's HTTP process in the path can give;
+the difference from kg serve is what the confined workers cost. Writes
+build/bench/floor.md and floor.json.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.cost import Server, cpu_seconds, kg_serve, roles  # noqa: E402
+from bench.cost import Server, cpu_seconds, interleaved, kg_serve, oxigraph, roles  # noqa: E402
 from bench.load import free_port, lookup_subjects, run_wrk  # noqa: E402
 from bench.report import finish  # noqa: E402
 from kg.project import Project  # noqa: E402
@@ -59,6 +67,36 @@ def fixed_app_server(port: int) -> None:  # pragma: no cover - runs in its own p
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
                 http=guarded_protocol(Settings()), proxy_headers=True)  # type: ignore[arg-type]
+
+
+def front_alone_server(port: int) -> None:  # pragma: no cover - runs in its own process
+    """kg's application served as ``kg serve`` serves it (its guarded protocol, the limits
+    ``bench/cost.py`` gives it), but every query run in this process on its own store: no
+    worker and nothing confined. A measuring device for the ceiling, never a way to serve."""
+    import uvicorn
+
+    from kg.web.app import create_app
+    from kg.web.connections import guarded_protocol
+    from kg.web.settings import Settings
+    from kg.web.workers import run_query
+
+    settings = Settings(per_client=64, max_queue=64, client_budget=0, cache_bytes=0,
+                        base_url=f"http://127.0.0.1:{port}")
+    app = create_app(Project(ROOT), settings)
+    state = app.state.kg
+    store = state.engine.store
+
+    async def here(job, client=""):  # type: ignore[no-untyped-def]
+        return run_query(store, job, settings)
+
+    async def nothing() -> None:
+        pass
+
+    state.pool.run, state.pool.start, state.pool.stop = here, nothing, nothing
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
+                timeout_keep_alive=5, limit_concurrency=settings.max_connections,
+                proxy_headers=True, forwarded_allow_ips=settings.trusted_proxies,
+                http=guarded_protocol(settings))  # type: ignore[arg-type]
 
 
 def per_request(pids: list[int], run) -> tuple[dict, dict[int, float]]:  # type: ignore[no-untyped-def]
@@ -131,9 +169,32 @@ def hot_worker(texts: list[str], rounds: int = 5) -> float:
     return (time.perf_counter() - started) / (rounds * len(jobs)) * 1e6
 
 
+def ceiling(nt: Path, bodies: list[str], seconds: int, rounds: int) -> dict:
+    """kg serve, kg's front alone and Oxigraph in memory, driven in turns: req/s of each
+    (median round) and CPU a request of each process."""
+    servers = []
+    try:
+        servers.append(kg_serve(ROOT, False))
+        port = free_port()
+        front = Server("front alone", [sys.executable, __file__, "--front-alone", str(port)],
+                       f"http://127.0.0.1:{port}")
+        servers.append(front)
+        servers.append(oxigraph(nt))
+        found = interleaved(servers, bodies, seconds, 8, rounds)
+    finally:
+        for s in servers:
+            s.stop()
+    ox = found["Oxigraph (memory)"]["rps"]
+    for name, r in found.items():
+        print(f"{name}: {r['rps']:,.0f} req/s ({r['rps'] / ox:.3f}x Oxigraph)", flush=True)
+    return {name: {"rps": r["rps"], "rounds": r["rounds"], "ratio": r["rps"] / ox,
+                   "cpu_us": r["cpu_us"]} for name, r in found.items()}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=int, default=8)
+    ap.add_argument("--rounds", type=int, default=2, help="turns of the ceiling's three servers")
     args = ap.parse_args()
     nt = cached_ntriples(Project(ROOT))
     texts = [f"SELECT ?p ?o {{ <{s}> ?p ?o }}" for s in lookup_subjects(nt, 200)]
@@ -165,6 +226,8 @@ def main() -> int:
         kg.stop()
     print(f"kg serve: {out['kg']['rps']:,.0f} req/s", flush=True)
 
+    out["ceiling"] = ceiling(nt, bodies, args.seconds, args.rounds)
+
     out["application_hot_us"] = hot_application([b.encode() for b in bodies])
     out["worker_hot_us"] = hot_worker(texts)
     u, k = out["uvicorn"], out["kg"]
@@ -185,6 +248,14 @@ def main() -> int:
         f"| a worker's query and answer, both workers together | {out['worker_hot_us']:.0f} | "
         f"{k['workers_us']:.0f} |",
         f"| the HTTP process, all of it ({k['rps']:,.0f} req/s) | — | {k['http_us']:.0f} |",
+        "",
+        f"The ceiling, in turns (median of {args.rounds} rounds of {args.seconds} s):",
+        "",
+        "| server | req/s | × Oxigraph | CPU µs a request, each process |",
+        "|---|---:|---:|---|",
+        *(f"| {name} | {r['rps']:,.0f} | {r['ratio']:.3f} | "
+          + ", ".join(f"{v:.0f}" for v in sorted(r["cpu_us"].values(), reverse=True) if v >= 1)
+          + " |" for name, r in out["ceiling"].items()),
     ]
     return finish("floor", lines, out, [])
 
@@ -192,5 +263,8 @@ def main() -> int:
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--fixed-app":
         fixed_app_server(int(sys.argv[2]))
+        sys.exit(0)
+    if len(sys.argv) == 3 and sys.argv[1] == "--front-alone":
+        front_alone_server(int(sys.argv[2]))
         sys.exit(0)
     sys.exit(main())

@@ -1,0 +1,147 @@
+"""What a fresh worker pays for sharing the store: saved queries warm, on a fresh fork,
+and on the Oxigraph server, with the pages each fork copies.
+
+    python bench/sharing.py [--pairs 230]
+
+kg serve's workers are forks of one process holding the store, so the store's pages are
+shared until a worker writes to one. pyoxigraph's in-memory store writes to the pages it
+reads (a query dirties them as it goes), so a worker copies what its queries read, and
+the copies stay. For each saved query without parameters, on ``bench/synth.py``'s graph
+of ``--pairs`` pairs:
+
+- **warm**: the fastest of three runs in a process that ran it before;
+- **fresh fork**: its first run in a fork of a process holding the loaded store (what a
+  new worker does), and the MiB that fork made its own (``Private_Dirty``);
+- **Oxigraph**: the fastest of three requests to the Oxigraph server in memory.
+
+Then one fork runs them all, in turn, three times: the MiB it holds of its own after
+each round, against the store's. Writes build/bench/sharing.md and sharing.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.cost import oxigraph  # noqa: E402
+from bench.load import synthetic_project  # noqa: E402
+from bench.report import finish  # noqa: E402
+from kg.project import Project  # noqa: E402
+from kg.queries import list_queries  # noqa: E402
+from kg.store.loading import cached_ntriples  # noqa: E402
+
+MiB = 1 << 20
+
+
+def private_mib() -> float:
+    """MiB of this process's pages no other process shares."""
+    with open("/proc/self/smaps_rollup") as f:
+        for line in f:
+            if line.startswith("Private_Dirty:"):
+                return int(line.split()[1]) * 1024 / MiB
+    return 0.0
+
+
+def in_fork(work) -> list:  # type: ignore[no-untyped-def]
+    """``work()``'s list of numbers, computed in a fork of this process."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            os.write(write, " ".join(map(str, work())).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as f:
+        out = f.read().decode().split()
+    os.waitpid(pid, 0)
+    return [float(x) for x in out]
+
+
+def main() -> int:
+    import pyoxigraph as ox
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--pairs", type=int, default=230)
+    args = ap.parse_args()
+    root = synthetic_project(args.pairs)
+    nt = cached_ntriples(Project(root))
+    queries = [q for q in list_queries(Project(root)) if not q.params and not q.needs_network]
+    store = ox.Store()
+    store.load(path=str(nt), format=ox.RdfFormat.N_TRIPLES)
+    store_mib = private_mib()
+
+    def run(text: str) -> float:
+        started = time.perf_counter()
+        res = store.query(text)
+        sink = io.BytesIO()
+        if isinstance(res, ox.QuerySolutions):
+            res.serialize(sink, ox.QueryResultsFormat.JSON)
+        elif not isinstance(res, ox.QueryBoolean):
+            res.serialize(sink, ox.RdfFormat.N_TRIPLES)
+        return time.perf_counter() - started
+
+    out: dict = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                 "machine": f"{os.cpu_count()} cores", "pairs": args.pairs,
+                 "store_mib": store_mib, "queries": {}}
+    server = oxigraph(nt)
+    try:
+        for q in queries:
+            fresh, copied = in_fork(lambda q=q: [run(q.text), private_mib()])
+            warm = min(run(q.text) for _ in range(3))
+            served = []
+            for _ in range(3):
+                started = time.perf_counter()
+                httpx.post(server.query_url, data={"query": q.text}, timeout=300,
+                           headers={"Accept": "application/sparql-results+json"})
+                served.append(time.perf_counter() - started)
+            out["queries"][q.name] = {"warm_ms": warm * 1e3, "fresh_ms": fresh * 1e3,
+                                      "copied_mib": copied, "oxigraph_ms": min(served) * 1e3}
+            print(f"{q.name}: warm {warm * 1e3:.0f} ms, fresh fork {fresh * 1e3:.0f} ms "
+                  f"(copied {copied:.0f} MiB), Oxigraph {min(served) * 1e3:.0f} ms", flush=True)
+    finally:
+        server.stop()
+
+    def rounds() -> list[float]:
+        held = []
+        for _ in range(3):
+            for q in queries:
+                run(q.text)
+            held.append(private_mib())
+        return held
+
+    out["rotation_mib"] = in_fork(rounds)
+    qs = out["queries"]
+    total = {k: sum(v[k] for v in qs.values()) for k in ("warm_ms", "fresh_ms", "oxigraph_ms")}
+    lines = [
+        "# What a fresh worker pays for sharing the store",
+        "",
+        f"{out['date']}, {out['machine']}. `python bench/sharing.py --pairs {args.pairs}`: "
+        f"the store holds {store_mib:,.0f} MiB.",
+        "",
+        "| saved query | warm, ms | fresh fork, ms | MiB the fork copied | Oxigraph, ms |",
+        "|---|---:|---:|---:|---:|",
+        *(f"| {n} | {v['warm_ms']:.0f} | {v['fresh_ms']:.0f} | {v['copied_mib']:.0f} | "
+          f"{v['oxigraph_ms']:.0f} |" for n, v in qs.items()),
+        f"| all | {total['warm_ms']:,.0f} | {total['fresh_ms']:,.0f} | | "
+        f"{total['oxigraph_ms']:,.0f} |",
+        "",
+        "One fork running them all, three times over: "
+        + ", ".join(f"{m:,.0f}" for m in out["rotation_mib"])
+        + f" MiB of its own after each round ({out['rotation_mib'][-1] / store_mib:.0%} of "
+        "the store).",
+    ]
+    return finish("sharing", lines, out, [])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
