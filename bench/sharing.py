@@ -162,7 +162,7 @@ def main() -> int:
         "# What a fresh worker pays for sharing the store",
         "",
         f"{out['date']}, {out['machine']}. `python bench/sharing.py --pairs {args.pairs}`: "
-        f"the store holds {store_mib:,.0f} MiB.",
+        f"the process holding the loaded store has {store_mib:,.0f} MiB of its own.",
         "",
         "| saved query | warm, ms | fresh fork, ms | MiB the fork copied | Oxigraph, ms |",
         "|---|---:|---:|---:|---:|",
