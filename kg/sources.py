@@ -104,11 +104,16 @@ def _flags(engine: Engine, this: ox.NamedNode) -> dict[str, str]:
     return out
 
 
-def citations_of(engine: Engine, node: ox.NamedNode) -> dict[tuple[str, str], list[Pinned]]:
-    """(property IRI, value in N-Triples) -> the units stating that fact of ``node``."""
+def citations_of(
+    engine: Engine, node: ox.NamedNode, units: dict[str, Pinned] | None = None
+) -> dict[tuple[str, str], list[Pinned]]:
+    """(property IRI, value in N-Triples) -> the units stating that fact of ``node``;
+    ``units``: every pinned unit by IRI, when the caller keeps them (a server: they are the
+    same for every page, and reading them is most of a page's queries' time)."""
     from kg import sparql
 
-    units = {u.iri: u for u in pinned_units(engine)}
+    if units is None:
+        units = {u.iri: u for u in pinned_units(engine)}
     out: dict[tuple[str, str], list[Pinned]] = {}
     for _this, p, o, unit in engine.select(sparql.load("citations-of"), {"this": node}):
         assert p is not None and o is not None and unit is not None

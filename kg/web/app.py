@@ -117,10 +117,14 @@ def create_app(project: Project | None = None, settings: Settings | None = None)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
+        from kg.web.pooled import pooled
+
         await state.pool.start()
+        state.pages_engine = pooled(state.pool)  # pages' queries: the workers from now on
         try:
             yield
         finally:
+            state.pages_engine = None
             await state.pool.stop()
 
     from kg.registry import __version__

@@ -51,13 +51,25 @@ DOCUMENT_LABELS = {"turtle": "Turtle", "nt": "N-Triples", "jsonld": "JSON-LD", "
 def _facts(state: AppState, iri: str) -> tuple[ox.NamedNode, Any, Any] | None:
     """The resource's node and its facts both ways; None when the graph has none."""
     node = ox.NamedNode(iri)
-    out = state.engine.query(sparql.load("outgoing"), {"this": node})
-    inc = state.engine.query(sparql.load("incoming"), {"this": node})
+    out = state.pages.query(sparql.load("outgoing"), {"this": node})
+    inc = state.pages.query(sparql.load("incoming"), {"this": node})
     assert isinstance(out, SelectResult) and isinstance(inc, SelectResult)
     return (node, out, inc) if out.rows or inc.rows else None
 
 
 def resource(request: Any) -> Any:
+    """A resource of the graph: its page, or its document in an RDF format by ``Accept``,
+    ``?format=`` or an extension; 503 with ``Retry-After`` when the workers that answer the
+    page's queries are all busy."""
+    from kg.web.pooled import Busy
+
+    try:
+        return _resource(request)
+    except Busy as e:
+        return text_response(503, e.message, {"Retry-After": e.retry_after})
+
+
+def _resource(request: Any) -> Any:
     state = state_of(request)
     iri = BASE + request.url.path.lstrip("/")
     try:
@@ -82,7 +94,7 @@ def resource(request: Any) -> Any:
         return _describe_rdf(state, node, wanted)
     from starlette.responses import HTMLResponse
 
-    context = _resource_context(state.engine, node, out.rows, inc.rows)
+    context = _resource_context(state.pages, node, out.rows, inc.rows)
     context["documents"] = [
         (ext, RESULT_FORMATS[name].media_type, DOCUMENT_LABELS.get(name, name))
         for ext, name in DOCUMENTS.items()
@@ -96,9 +108,11 @@ def _add_sources(state: AppState, node: ox.NamedNode, context: dict) -> None:
     """Beside each fact, the units of the article stating it (their words on hover when the
     server has a copy of the article), or the flag saying where it comes from instead."""
     from kg.sources import citations_of, flags_of
+    from kg.units import pinned_units
 
-    cited = citations_of(state.engine, node)
-    flags = flags_of(state.engine, node)
+    units = state.once("pinned-units", lambda: {u.iri: u for u in pinned_units(state.engine)})
+    cited = citations_of(state.pages, node, units)
+    flags = flags_of(state.pages, node)
     copy = _article_copy(state)
     for _, group in context["groups"]:
         for f in group["facts"]:
@@ -300,7 +314,7 @@ def _describe_rdf(state: AppState, node: ox.NamedNode, fmt: str) -> Any:
 
     from kg.licence import DATASET
 
-    res = state.engine.query(sparql.load("neighbourhood"), {"this": node})
+    res = state.pages.query(sparql.load("neighbourhood"), {"this": node})
     assert isinstance(res, GraphResult)
     # the document names its dataset (VoID) and what it is about
     doc = ox.NamedNode(state.base_url + site_path(node.value))

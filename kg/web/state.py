@@ -32,8 +32,17 @@ class AppState:
     env: Any
     cache: dict[Any, Any] = field(default_factory=dict)
     answers: AnswerCache = field(default_factory=lambda: AnswerCache(0))
+    #: the pages' queries once the workers run (kg.web.pooled); until then ``engine``
+    pages_engine: Engine | None = None
     _making: dict[Any, threading.Lock] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def pages(self) -> Engine:
+        """The engine a page's own queries go to: the query workers once they run (the
+        HTTP process then never reads its copy of the store for a page, and copies none of
+        it), else this process's store (a handler tested alone, no pool started)."""
+        return self.pages_engine or self.engine
 
     @property
     def endpoint(self) -> str:

@@ -70,6 +70,7 @@ class Job(NamedTuple):
     bindings: dict[str, Any]  # variable name → pyoxigraph term (pickled through the pipe)
     base_iri: str | None = None
     context_url: str | None = None  # JSON-LD answers reference this context
+    page: bool = False  # the server's own query for a page: the row cap does not apply
 
 
 #: the most characters an error's message keeps: a syntax error quotes the query's line,
@@ -92,6 +93,8 @@ def run_query(store: Any, job: Job, limits: Settings) -> Answer:
     """Run one query on ``store`` and write its answer in the first acceptable type."""
     import pyoxigraph as ox
 
+    if job.page:  # a page shows every fact of its resource; the byte cap still holds
+        limits = _no_row_cap(limits)
     subs = {ox.Variable(k): v for k, v in job.bindings.items()} if job.bindings else None
     try:
         res = store.query(
@@ -138,6 +141,13 @@ def run_query(store: Any, job: Job, limits: Settings) -> Answer:
 
 class _TooMany(Exception):
     pass
+
+
+@functools.lru_cache(maxsize=4)
+def _no_row_cap(limits: Settings) -> Settings:
+    from dataclasses import replace
+
+    return replace(limits, max_results=2**62)
 
 
 def used_prefixes(text: str) -> dict[str, str]:
@@ -617,6 +627,10 @@ class _Waiter(NamedTuple):
     future: asyncio.Future
 
 
+#: the client the server's own page queries count as (no address is this)
+PAGES = "(pages)"
+
+
 class QueryPool:
     """A fixed number of confined worker processes; each runs one query at a time."""
 
@@ -729,25 +743,39 @@ class QueryPool:
         self.fair.asked(client)
         self._per_client[client] = self._per_client.get(client, 0) + 1
         try:
-            # a worker found dead before it had the job: the next one (each such is replaced)
-            for _ in range(limits.workers + 1):
-                worker = await self._acquire(client, long, job.text)
-                if worker is None:
-                    return _error(503, "all query workers are busy; try again shortly", retry)
-                start = self._loop.time()
-                try:
-                    answer = await self._on(worker, job, client)
-                finally:
-                    self.fair.spent(client, job.text, self._loop.time() - start)
-                if answer is not None:
-                    return answer
-            return _error(503, "the query workers are being replaced; try again shortly", retry)
+            return await self._run(job, client, long)
         finally:
             left = self._per_client[client] - 1
             if left:
                 self._per_client[client] = left
             else:
                 del self._per_client[client]
+
+    async def run_page(self, job: Job) -> Answer:
+        """Answer one of the server's own queries for a page (:mod:`kg.web.pooled`): no
+        client's limits (a browser asks for a page and its parts at once), but the queue,
+        the lane for quick queries and the time limit like any query."""
+        assert self._idle is not None, "start() the pool first"
+        if len(self._waiters) >= self.limits.max_queue and not self._idle:
+            return _error(503, "the endpoint is busy; try again shortly",
+                          ("Retry-After", str(max(1, round(self.limits.timeout)))))
+        return await self._run(job._replace(page=True), PAGES, False)
+
+    async def _run(self, job: Job, client: str, long: bool) -> Answer:
+        retry = ("Retry-After", str(max(1, round(self.limits.timeout))))
+        # a worker found dead before it had the job: the next one (each such is replaced)
+        for _ in range(self.limits.workers + 1):
+            worker = await self._acquire(client, long, job.text)
+            if worker is None:
+                return _error(503, "all query workers are busy; try again shortly", retry)
+            start = self._loop.time()
+            try:
+                answer = await self._on(worker, job, client)
+            finally:
+                self.fair.spent(client, job.text, self._loop.time() - start)
+            if answer is not None:
+                return answer
+        return _error(503, "the query workers are being replaced; try again shortly", retry)
 
     def _may_start(self, client: str, long: bool) -> bool:
         """Whether a query may take an idle worker now: a long one never takes the last

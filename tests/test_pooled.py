@@ -1,0 +1,67 @@
+"""Pages' queries go to the query workers once they run: the HTTP process never reads its
+own copy of the store for a page (reading it copies it, page by page of memory), and the
+pages come out the same."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.testclient import TestClient
+
+from kg.web.app import create_app
+from kg.web.settings import Settings
+
+PAGES = [
+    ("/id/state/japan", "text/html"),
+    ("/id/state/japan", "text/turtle"),
+    ("/id/state/israel.jsonld", "*/*"),
+    ("/id/person/shinzo-abe", "text/html"),
+]
+
+
+@pytest.fixture(scope="module")
+def local(project) -> dict:
+    """Each page as the HTTP process's own store makes it (no pool started)."""
+    client = TestClient(create_app(project, Settings(workers=1)))
+    return {(p, a): client.get(p, headers={"accept": a}) for p, a in PAGES}
+
+
+def test_pages_read_the_workers_store_not_the_servers(project, local, monkeypatch) -> None:
+    app = create_app(project, Settings(workers=1))
+    state = app.state.kg
+    real = state.engine.query
+    read_here = []
+
+    def watched(text, bindings=None):
+        read_here.append(bindings)
+        return real(text, bindings)
+
+    with TestClient(app) as client:  # the lifespan starts the workers
+        monkeypatch.setattr(state.engine, "query", watched)
+        for path, accept in PAGES:
+            got = client.get(path, headers={"accept": accept})
+            want = local[(path, accept)]
+            assert got.status_code == want.status_code == 200, (path, got.text[:200])
+            assert got.headers["content-type"] == want.headers["content-type"]
+            assert got.content == want.content, path
+        served = state.pool.status()
+    # the graph-wide things a page shows are made once from the server's store (the units
+    # of the article); no query about the resource itself (each binds it) is read there
+    assert not any(read_here), read_here
+    assert served["workers"] == 1
+
+
+def test_a_page_waits_for_a_worker_and_says_so_when_none_comes(project) -> None:
+    """Every worker busy past the queue's wait: the page is a 503 with Retry-After, not a
+    500 (a page's queries are queries like any other)."""
+    app = create_app(project, Settings(workers=1, queue_wait=0.2))
+    with TestClient(app) as client:
+        pool = app.state.kg.pool
+        # the one worker, taken as a running query would take it (on the server's loop)
+        held = client.portal.call(pool._idle.pop)
+        try:
+            r = client.get("/id/state/japan", headers={"accept": "text/html"})
+        finally:
+            client.portal.call(pool._release, held)
+        assert r.status_code == 503 and r.headers["retry-after"]
+        assert "busy" in r.text
+        assert client.get("/id/state/japan").status_code == 200
