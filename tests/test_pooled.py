@@ -65,3 +65,15 @@ def test_a_page_waits_for_a_worker_and_says_so_when_none_comes(project) -> None:
         assert r.status_code == 503 and r.headers["retry-after"]
         assert "busy" in r.text
         assert client.get("/id/state/japan").status_code == 200
+
+
+def test_a_page_past_the_workers_byte_cap_comes_from_the_servers_store(project, local) -> None:
+    """A resource with more facts than the byte cap allows an answer (hundreds of
+    thousands) still has its page: made from the server's own store, not refused."""
+    app = create_app(project, Settings(workers=1, max_result_bytes=300))
+    with TestClient(app) as client:
+        for path, accept in PAGES[:2]:
+            got = client.get(path, headers={"accept": accept})
+            assert got.status_code == 200, got.text[:200]
+            assert got.content == local[(path, accept)].content
+        assert client.post("/sparql", data={"query": "SELECT * { ?s ?p ?o }"}).status_code == 413

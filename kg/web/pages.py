@@ -48,11 +48,11 @@ DOCUMENTS = {
 DOCUMENT_LABELS = {"turtle": "Turtle", "nt": "N-Triples", "jsonld": "JSON-LD", "rdfxml": "RDF/XML"}
 
 
-def _facts(state: AppState, iri: str) -> tuple[ox.NamedNode, Any, Any] | None:
+def _facts(engine: Engine, iri: str) -> tuple[ox.NamedNode, Any, Any] | None:
     """The resource's node and its facts both ways; None when the graph has none."""
     node = ox.NamedNode(iri)
-    out = state.pages.query(sparql.load("outgoing"), {"this": node})
-    inc = state.pages.query(sparql.load("incoming"), {"this": node})
+    out = engine.query(sparql.load("outgoing"), {"this": node})
+    inc = engine.query(sparql.load("incoming"), {"this": node})
     assert isinstance(out, SelectResult) and isinstance(inc, SelectResult)
     return (node, out, inc) if out.rows or inc.rows else None
 
@@ -61,25 +61,27 @@ def resource(request: Any) -> Any:
     """A resource of the graph: its page, or its document in an RDF format by ``Accept``,
     ``?format=`` or an extension; 503 with ``Retry-After`` when the workers that answer the
     page's queries are all busy."""
-    from kg.web.pooled import Busy
+    from kg.web.pooled import Busy, TooLarge
 
+    state = state_of(request)
     try:
-        return _resource(request)
+        return _resource(request, state, state.pages)
     except Busy as e:
         return text_response(503, e.message, {"Retry-After": e.retry_after})
+    except TooLarge:  # past the workers' byte cap: this process's own store, for this one
+        return _resource(request, state, state.engine)
 
 
-def _resource(request: Any) -> Any:
-    state = state_of(request)
+def _resource(request: Any, state: AppState, engine: Engine) -> Any:
     iri = BASE + request.url.path.lstrip("/")
     try:
-        found = _facts(state, iri)
+        found = _facts(engine, iri)
     except ValueError:
         return text_response(400, f"{iri!r} is not a valid IRI, so it names nothing in this graph")
     by_extension = None
     stem, dot, ext = iri.rpartition(".")
     if found is None and dot and ext in DOCUMENTS:  # /id/person/shinzo-abe.ttl: a document
-        found = _facts(state, stem)
+        found = _facts(engine, stem)
         by_extension = DOCUMENTS[ext]
     if found is None:
         return _not_found(request, state, iri)
@@ -91,28 +93,28 @@ def _resource(request: Any) -> Any:
     except ValueError as e:
         return text_response(400, str(e))
     if wanted is not None:
-        return _describe_rdf(state, node, wanted)
+        return _describe_rdf(state, engine, node, wanted)
     from starlette.responses import HTMLResponse
 
-    context = _resource_context(state.pages, node, out.rows, inc.rows)
+    context = _resource_context(engine, node, out.rows, inc.rows)
     context["documents"] = [
         (ext, RESULT_FORMATS[name].media_type, DOCUMENT_LABELS.get(name, name))
         for ext, name in DOCUMENTS.items()
     ]
     context["slug"] = node.value.rstrip("/").rsplit("/", 1)[-1]
-    _add_sources(state, node, context)
+    _add_sources(state, engine, node, context)
     return HTMLResponse(state.page("resource.html", **context))
 
 
-def _add_sources(state: AppState, node: ox.NamedNode, context: dict) -> None:
+def _add_sources(state: AppState, engine: Engine, node: ox.NamedNode, context: dict) -> None:
     """Beside each fact, the units of the article stating it (their words on hover when the
     server has a copy of the article), or the flag saying where it comes from instead."""
     from kg.sources import citations_of, flags_of
     from kg.units import pinned_units
 
     units = state.once("pinned-units", lambda: {u.iri: u for u in pinned_units(state.engine)})
-    cited = citations_of(state.pages, node, units)
-    flags = flags_of(state.pages, node)
+    cited = citations_of(engine, node, units)
+    flags = flags_of(engine, node)
     copy = _article_copy(state)
     for _, group in context["groups"]:
         for f in group["facts"]:
@@ -309,12 +311,12 @@ VOID_IN_DATASET = "http://rdfs.org/ns/void#inDataset"
 FOAF_PRIMARY_TOPIC = "http://xmlns.com/foaf/0.1/primaryTopic"
 
 
-def _describe_rdf(state: AppState, node: ox.NamedNode, fmt: str) -> Any:
+def _describe_rdf(state: AppState, engine: Engine, node: ox.NamedNode, fmt: str) -> Any:
     from starlette.responses import Response
 
     from kg.licence import DATASET
 
-    res = state.pages.query(sparql.load("neighbourhood"), {"this": node})
+    res = engine.query(sparql.load("neighbourhood"), {"this": node})
     assert isinstance(res, GraphResult)
     # the document names its dataset (VoID) and what it is about
     doc = ox.NamedNode(state.base_url + site_path(node.value))

@@ -36,6 +36,11 @@ class Busy(KGError):
         self.retry_after = retry_after
 
 
+class TooLarge(KGError):
+    """A page's query answered past the byte cap (a resource with hundreds of thousands of
+    facts): the page is made from the server's own store instead."""
+
+
 class PooledEngine(Engine):
     """The store as the query workers read it, for handlers running outside the event loop."""
 
@@ -55,7 +60,17 @@ class PooledEngine(Engine):
             raise RuntimeError("PooledEngine.query was called on the event loop: call it "
                                "from a thread (a plain def handler, or run_in_threadpool)")
         job = Job(text, ACCEPT, dict(bindings or {}))
-        answer = asyncio.run_coroutine_threadsafe(self.pool.run_page(job), self.loop).result()
+        limits = self.pool.limits
+        # the pool answers within its queue's wait and its time limit; past both (the loop
+        # stopping under it), the page is a 503 rather than a thread that waits for ever
+        asked = asyncio.run_coroutine_threadsafe(self.pool.run_page(job), self.loop)
+        try:
+            answer = asked.result(limits.queue_wait + limits.timeout + 30)
+        except TimeoutError:
+            asked.cancel()
+            raise Busy("the query workers did not answer; try again shortly", "5") from None
+        if answer.status == 413:
+            raise TooLarge(answer.body.decode("utf-8", "replace").strip())
         if answer.status == 503:
             retry = dict(answer.headers).get("Retry-After", "1")
             raise Busy(answer.body.decode("utf-8", "replace").strip(), retry)
@@ -73,4 +88,4 @@ def pooled(pool: QueryPool) -> Any:
     return PooledEngine(pool, asyncio.get_running_loop())
 
 
-__all__ = ["ACCEPT", "Busy", "PooledEngine", "pooled"]
+__all__ = ["ACCEPT", "Busy", "PooledEngine", "TooLarge", "pooled"]
