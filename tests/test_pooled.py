@@ -77,3 +77,38 @@ def test_a_page_past_the_workers_byte_cap_comes_from_the_servers_store(project, 
             assert got.status_code == 200, got.text[:200]
             assert got.content == local[(path, accept)].content
         assert client.post("/sparql", data={"query": "SELECT * { ?s ?p ?o }"}).status_code == 413
+
+
+def test_health_says_whether_query_workers_run(project) -> None:
+    """``/health`` is 200 ``ok`` while a worker runs, 503 with ``Retry-After`` when none
+    does; JSON gives the pool's state."""
+    import os
+    import signal
+    import time
+
+    app = create_app(project, Settings(workers=1))
+    with TestClient(app) as client:
+        r = client.get("/health", headers={"accept": "application/json"})
+        assert r.status_code == 200
+        state = r.json()
+        assert state["status"] == "ok" and state["workers"] == 1 and state["idle"] == 1
+        assert state["sandbox"] in ("seccomp", "netns")
+        assert client.get("/health").text == "ok\n"
+        pool = app.state.kg.pool
+        worker = next(iter(pool._all))
+        os.kill(worker.process.pid, signal.SIGKILL)
+        for _ in range(100):  # at most 5 s for the kernel to close its end
+            if client.get("/health").status_code == 503:
+                break
+            time.sleep(0.05)
+        r = client.get("/health")
+        assert r.status_code == 503 and r.headers["retry-after"] and "worker" in r.text
+        gone = client.get("/health", headers={"accept": "application/json"})
+        assert gone.status_code == 503 and gone.json()["status"] == "unavailable"
+        # a query finds the dead worker, which is replaced; serving goes on
+        assert client.post("/sparql", data={"query": "ASK { ?s ?p ?o }"}).status_code == 200
+        for _ in range(100):
+            if client.get("/health").status_code == 200:
+                break
+            time.sleep(0.05)
+        assert client.get("/health").status_code == 200

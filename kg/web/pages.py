@@ -301,7 +301,24 @@ async def context(request: Any) -> Any:
 
 
 async def health(request: Any) -> Any:
-    return text_response(200, "ok")
+    """``ok`` while the server can answer queries; 503 with ``Retry-After`` while no query
+    worker runs (all died and are being replaced, or the zygote that forks them is gone
+    and a new one is loading the store), so a load balancer or an uptime check sees it.
+    With ``Accept: application/json``, the pool's state: workers, idle, waiting, the
+    sandbox in force, and the queries stopped and workers replaced since the start."""
+    from starlette.responses import JSONResponse
+
+    pool = state_of(request).pool
+    status = pool.status() if pool.running else None
+    ok = status is None or status["workers"] > 0
+    retry = {"Retry-After": "5", "Cache-Control": "no-store"}
+    if "application/json" in request.headers.get("accept", ""):
+        return JSONResponse({"status": "ok" if ok else "unavailable", **(status or {})},
+                            status_code=200 if ok else 503,
+                            headers={"Cache-Control": "no-store"} if ok else retry)
+    if ok:
+        return text_response(200, "ok")
+    return text_response(503, "no query worker is running; they are being replaced", retry)
 
 
 # -- helpers ------------------------------------------------------------------

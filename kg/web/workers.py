@@ -408,6 +408,18 @@ class _Worker:
                     answer: Answer = pickle.loads(meta)
                     return answer._replace(body=body)
 
+    def gone(self) -> bool:
+        """Whether this idle worker has died (its end of the socket pair closed): a look at
+        the socket, no wait. A busy worker's death is found by its query."""
+        import socket
+
+        try:
+            return self.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
+
     def tail(self, lines: int = 5) -> str:
         return log_tail(self.log, lines)
 
@@ -914,13 +926,22 @@ class QueryPool:
         self.replaced += 1
         self._loop.call_soon_threadsafe(self._release, worker)
 
+    @property
+    def running(self) -> bool:
+        """Started, and not stopped."""
+        return self._idle is not None and not self._stopped
+
     def status(self) -> dict[str, Any]:
+        """What ``/health`` shows of the pool (JSON): ``workers`` counts those alive (an idle
+        one that died is not, until a query finds it and it is replaced)."""
+        dead = sum(1 for w in self._idle or () if w.gone())
         return {
-            "workers": len(self._all),
+            "workers": len(self._all) - dead,
             "idle": len(self._idle or ()),
             "waiting": len(self._waiters),
             "sandbox": self.mechanism,
             "killed": self.killed,
             "replaced": self.replaced,
             "preempted": self.preempted,
+            "renewed": self.renewed,
         }
