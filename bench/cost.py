@@ -93,16 +93,22 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def pss(pid: int) -> int:
-    """Proportional set size in bytes (0 when the process has gone)."""
+def rollup(pid: int | str, field: str) -> int:
+    """One field of ``/proc/PID/smaps_rollup`` in bytes (``pid`` may be ``"self"``; 0 when
+    the process has gone)."""
     try:
         with open(f"/proc/{pid}/smaps_rollup") as f:
             for line in f:
-                if line.startswith("Pss:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
     return 0
+
+
+def pss(pid: int) -> int:
+    """Proportional set size in bytes (0 when the process has gone)."""
+    return rollup(pid, "Pss")
 
 
 def roles(root: int) -> dict[int, str]:

@@ -27,7 +27,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.cost import descendants, kg_serve, pss, roles  # noqa: E402
+from bench.cost import descendants, kg_serve, pss, roles, rollup  # noqa: E402
 from bench.load import lookup_subjects, synthetic_project  # noqa: E402
 from bench.report import finish  # noqa: E402
 from kg.project import Project  # noqa: E402
@@ -38,14 +38,8 @@ BASE = "https://w3id.org/israel-japan-kg"
 
 
 def private(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Private_Dirty:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
+    """Bytes of ``pid``'s memory no other process shares."""
+    return rollup(pid, "Private_Dirty")
 
 
 def snapshot(root_pid: int) -> dict:

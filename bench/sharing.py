@@ -35,7 +35,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.cost import oxigraph  # noqa: E402
+from bench.cost import oxigraph, rollup  # noqa: E402
 from bench.load import synthetic_project  # noqa: E402
 from bench.report import finish  # noqa: E402
 from kg.project import Project  # noqa: E402
@@ -47,11 +47,20 @@ MiB = 1 << 20
 
 def private_mib() -> float:
     """MiB of this process's pages no other process shares."""
-    with open("/proc/self/smaps_rollup") as f:
-        for line in f:
-            if line.startswith("Private_Dirty:"):
-                return int(line.split()[1]) * 1024 / MiB
-    return 0.0
+    return rollup("self", "Private_Dirty") / MiB
+
+
+def answer(store, text: str) -> None:  # type: ignore[no-untyped-def]
+    """``text`` asked of ``store``, its answer written as a worker writes it (JSON, or
+    N-Triples for a graph)."""
+    import pyoxigraph as ox
+
+    res = store.query(text)
+    sink = io.BytesIO()
+    if isinstance(res, ox.QuerySolutions):
+        res.serialize(sink, ox.QueryResultsFormat.JSON)
+    elif not isinstance(res, ox.QueryBoolean):
+        res.serialize(sink, ox.RdfFormat.N_TRIPLES)
 
 
 def in_fork(work) -> list:  # type: ignore[no-untyped-def]
@@ -90,12 +99,7 @@ def on_disk(nt: Path, texts: list[str], pairs: int) -> float:
     for _ in range(3):
         started = time.perf_counter()
         for text in texts:
-            res = store.query(text)
-            sink = io.BytesIO()
-            if isinstance(res, ox.QuerySolutions):
-                res.serialize(sink, ox.QueryResultsFormat.JSON)
-            elif not isinstance(res, ox.QueryBoolean):
-                res.serialize(sink, ox.RdfFormat.N_TRIPLES)
+            answer(store, text)
         best = min(best, time.perf_counter() - started)
     return best * 1e3
 
@@ -115,12 +119,7 @@ def main() -> int:
 
     def run(text: str) -> float:
         started = time.perf_counter()
-        res = store.query(text)
-        sink = io.BytesIO()
-        if isinstance(res, ox.QuerySolutions):
-            res.serialize(sink, ox.QueryResultsFormat.JSON)
-        elif not isinstance(res, ox.QueryBoolean):
-            res.serialize(sink, ox.RdfFormat.N_TRIPLES)
+        answer(store, text)
         return time.perf_counter() - started
 
     out: dict = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
