@@ -128,6 +128,7 @@ def create_app(project: Project | None = None, settings: Settings | None = None)
     tag = build_tag(state.project.content_key(), __version__, HERE)
     app = Starlette(routes=routes(), lifespan=lifespan)
     app.state.kg = state
+    app.state.tag = tag  # /download's If-Range compares with the site's ETag
     # every answer finished in one pass (security headers, licence, CORS, validators), and
     # /sparql answered without the router (kg.web.finishing)
     return Finish(app, tag, sparql=endpoint.sparql_asgi)

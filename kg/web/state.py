@@ -59,6 +59,10 @@ class AppState:
             self._making.pop(key, None)
         return self.cache[key]
 
+    def forget(self, key: Any) -> None:
+        """Drop what :meth:`once` kept under ``key``: it is made again on next use."""
+        self.cache.pop(key, None)
+
     def page(self, template: str, **context: Any) -> str:
         return self.env.get_template(template).render(**context)
 
