@@ -58,6 +58,7 @@ async def void(request: Any) -> Any:
         return text_response(400, str(e))
     fmt = fmt or "turtle"
     try:
+        await dumps_ready(state)  # minutes at 1.7 M triples: waited for holding no thread
         body = await run_in_threadpool(description, state, fmt)
     except KGError as e:  # the dumps it describes could not be made: say so, in one line
         return text_response(503, e.message)
@@ -65,7 +66,6 @@ async def void(request: Any) -> Any:
 
 
 async def download(request: Any) -> Any:
-    from starlette.concurrency import run_in_threadpool
 
     state = state_of(request)
     name = request.path_params["name"]
@@ -73,7 +73,7 @@ async def download(request: Any) -> Any:
     if fmt is None:
         return text_response(404, f"no dump named {name[:80]!r}; there are {', '.join(BY_NAME)}")
     try:
-        dump, stat = await run_in_threadpool(_on_disk, state, fmt)
+        dump, stat = await _on_disk(state, fmt)
     except KGError as e:
         return text_response(503, e.message)
     from kg.web.caching import entity_tag
@@ -89,12 +89,18 @@ async def download(request: Any) -> Any:
     )
 
 
-def _on_disk(state: AppState, fmt: str) -> tuple[DumpFile, os.stat_result]:
+async def dumps_ready(state: AppState) -> list[DumpFile]:
+    """:func:`served_dumps` for a handler on the event loop: requests that come while the
+    dumps are being made wait for them holding no thread."""
+    return await state.made("dumps", lambda: dump_files(state.project))  # type: ignore[no-any-return]
+
+
+async def _on_disk(state: AppState, fmt: str) -> tuple[DumpFile, os.stat_result]:
     """The dump in ``fmt`` and its file's status; made again once when its file is gone
     (another server of the project, serving an edited graph, removed the folders of other
     content keys, this one's among them)."""
     for attempt in (1, 2):
-        dump = next(d for d in served_dumps(state) if d.fmt == fmt)
+        dump = next(d for d in await dumps_ready(state) if d.fmt == fmt)
         try:
             return dump, os.stat(dump.path)
         except FileNotFoundError:

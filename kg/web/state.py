@@ -34,6 +34,7 @@ class AppState:
     answers: AnswerCache = field(default_factory=lambda: AnswerCache(0))
     _making: dict[Any, threading.Lock] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _building: dict[Any, Any] = field(default_factory=dict, repr=False)  # key: asyncio task
 
     @property
     def endpoint(self) -> str:
@@ -58,6 +59,35 @@ class AppState:
         with self._lock:
             self._making.pop(key, None)
         return self.cache[key]
+
+    async def made(self, key: Any, make: Callable[[], Any]) -> Any:
+        """:meth:`once` for a handler on the event loop: ``make()`` runs in one thread of
+        the pool, and every request asking meanwhile awaits it on the loop, holding no
+        thread. With :meth:`once` alone, each waited in a thread of its own: 40 first
+        requests for the names index (two addresses' connections) held all 40 threads for
+        its 10 s at 1.7 M triples, and no resource page, which needs one, was answered."""
+        import asyncio
+
+        try:
+            return self.cache[key]
+        except KeyError:
+            pass
+        task = self._building.get(key)
+        if task is None or task.get_loop() is not asyncio.get_running_loop():
+            from starlette.concurrency import run_in_threadpool
+
+            task = asyncio.ensure_future(run_in_threadpool(self.once, key, make))
+            self._building[key] = task
+
+            def done(finished: Any) -> None:
+                if self._building.get(key) is finished:
+                    del self._building[key]
+                if not finished.cancelled():
+                    finished.exception()  # retrieved: each waiter raises it itself
+
+            task.add_done_callback(done)
+        # a waiter that goes away (its client did) leaves the build to the others
+        return await asyncio.shield(task)
 
     def forget(self, key: Any) -> None:
         """Drop what :meth:`once` kept under ``key``: it is made again on next use."""
