@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pyoxigraph as ox
@@ -212,6 +214,22 @@ def _make_dumps(root: str, folder: str) -> None:  # pragma: no cover - in its ow
     write_dumps(Project(Path(root)), Path(folder))
 
 
+#: the processes making dumps now, with the root of their project (:func:`stop_making`)
+_MAKING: dict[Any, Path] = {}
+_MAKING_LOCK = threading.Lock()
+
+
+def stop_making(project: Project) -> None:
+    """End the processes making the project's dumps (its server stopping). Without this,
+    the thread waiting for one kept the stopped server's process alive until it was done:
+    minutes at 1.7 M triples (the pool's threads are not daemons; Python waits for them
+    at exit)."""
+    with _MAKING_LOCK:
+        for child, root in _MAKING.items():
+            if root == project.root:
+                child.terminate()
+
+
 def dump_files(project: Project) -> list[DumpFile]:
     """The dumps of the project's graph as files under ``build/dumps/KEY/`` (``KEY``: the
     graph's content key), made when missing by another process, at a lower priority: at
@@ -231,11 +249,19 @@ def dump_files(project: Project) -> list[DumpFile]:
         child = multiprocessing.get_context("spawn").Process(
             target=_make_dumps, args=(str(project.root), str(folder)), daemon=True
         )
-        child.start()
-        child.join()
+        with _MAKING_LOCK:
+            child.start()
+            _MAKING[child] = project.root
+        try:
+            child.join()
+        finally:
+            with _MAKING_LOCK:
+                _MAKING.pop(child, None)
         found = _read_sums(folder)
         if found is None:
-            raise KGError(f"making the dumps failed (exit code {child.exitcode})")
+            code = child.exitcode or 0
+            raise KGError("making the dumps failed (" + (
+                f"stopped by signal {-code})" if code < 0 else f"exit code {code})"))
         for old in folder.parent.iterdir():
             if old != folder and old.is_dir():
                 shutil.rmtree(old, ignore_errors=True)

@@ -343,3 +343,38 @@ def test_a_range_of_a_dump_is_sent_if_unchanged(served) -> None:
     assert 'filename="israel-japan.nt"' in head.headers["content-disposition"]
     for got in (whole, head):
         assert "content-security-policy" in got.headers and "license" in got.headers["link"]
+
+
+def test_a_stopping_server_ends_the_dump_being_made(scratch) -> None:
+    """The thread waiting for the process making the dumps is one of the pool's, which
+    Python waits for at exit: a server stopped meanwhile ended only once the dumps were
+    made (minutes at 1.7 M triples). A server stopping ends that process; the wait returns
+    at once, with a one-line error, and no folder is taken for whole."""
+    import threading
+    import time
+
+    import kg.dataset
+    from kg.dataset import SUMS, dump_files
+    from kg.errors import KGError
+
+    said: list[str] = []
+
+    def make() -> None:
+        try:
+            dump_files(scratch)
+        except KGError as e:
+            said.append(e.message)
+
+    from kg.web.app import create_app
+    from kg.web.state import Settings
+
+    with TestClient(create_app(scratch, Settings(workers=1))):  # its lifespan: a server
+        waiting = threading.Thread(target=make)
+        waiting.start()
+        deadline = time.monotonic() + 10
+        while not kg.dataset._MAKING and waiting.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+    # the server stopped
+    waiting.join(10)
+    assert not waiting.is_alive() and said == ["making the dumps failed (stopped by signal 15)"]
+    assert not (scratch.build_dir / "dumps" / scratch.content_key() / SUMS).exists()

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from kg import sparql
+from kg.dataset import stop_making
 from kg.errors import KGError
 from kg.links import safe_href
 from kg.namespaces import shorten
@@ -121,6 +122,7 @@ def create_app(project: Project | None = None, settings: Settings | None = None)
         try:
             yield
         finally:
+            stop_making(state.project)  # a dump being made kept the stopped process alive
             await state.pool.stop()
 
     from kg.registry import __version__
