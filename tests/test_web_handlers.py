@@ -261,6 +261,8 @@ def test_a_page_built_from_the_whole_graph_never_holds_the_others(
         ("/api/terms", "*/*", "kg.web.endpoint.vocabulary"),
         ("/", "*/*", "kg.web.pages.timeline_items"),
         ("/download/israel-japan.nt", "*/*", "kg.web.dataset.dump_files"),
+        ("/.well-known/void", "*/*", "kg.web.dataset.dump_files"),
+        ("/.well-known/void", "*/*", "kg.web.dataset.describe"),
     ],
 )
 def test_requests_waiting_for_a_build_hold_no_thread(project, monkeypatch, path, accept,
