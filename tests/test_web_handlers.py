@@ -315,3 +315,51 @@ def test_requests_waiting_for_a_build_hold_no_thread(project, monkeypatch, path,
     finally:
         release.set()
     assert page == 200 and set(waited) <= {200, 404}, waited
+
+
+def test_one_client_holds_at_most_a_few_of_the_pool_threads(project, monkeypatch) -> None:
+    """A client whose requests each keep a thread long (a batch of 500 reconciliation
+    queries: 5.6 s of matching for this small graph, minutes at a million triples) holds
+    at most ``THREADS_PER_CLIENT`` of the pool's 40 threads; its other requests wait their
+    turn on the event loop, and another client's resource page is answered meanwhile."""
+    import asyncio
+    import threading
+
+    import httpx
+
+    from kg.reconciliation import Index
+    from kg.web.app import create_app
+    from kg.web.state import THREADS_PER_CLIENT
+
+    release = threading.Event()
+    busy: list[int] = []
+    real = Index.reconcile
+
+    def slow(self, query):
+        busy.append(1)
+        assert release.wait(20), "the batch was never released"
+        return real(self, query)
+
+    monkeypatch.setattr(Index, "reconcile", slow)
+    app = create_app(project, Settings(workers=1))
+    batch = "/reconcile?queries=%7B%22q0%22%3A%7B%22query%22%3A%22Japan%22%7D%7D"
+
+    async def scenario() -> tuple[int, int, list[int]]:
+        one = httpx.ASGITransport(app=app, client=("203.0.113.7", 4000))
+        other = httpx.ASGITransport(app=app, client=("198.51.100.9", 4000))
+        async with httpx.AsyncClient(transport=one, base_url="http://t", timeout=30) as a, \
+                httpx.AsyncClient(transport=other, base_url="http://t", timeout=30) as b:
+            waiting = [asyncio.create_task(a.get(batch)) for _ in range(48)]
+            await asyncio.sleep(0.5)
+            try:
+                page = await asyncio.wait_for(b.get("/id/state/japan"), 5)
+                holding = len(busy)
+            finally:
+                release.set()
+            return page.status_code, holding, [(await w).status_code for w in waiting]
+
+    try:
+        page, holding, batches = asyncio.run(scenario())
+    finally:
+        release.set()
+    assert page == 200 and holding == THREADS_PER_CLIENT and set(batches) == {200}

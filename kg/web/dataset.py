@@ -49,7 +49,6 @@ def _triples(state: AppState) -> list:
 
 
 async def void(request: Any) -> Any:
-    from starlette.concurrency import run_in_threadpool
     from starlette.responses import Response
 
     state = state_of(request)
@@ -62,7 +61,7 @@ async def void(request: Any) -> Any:
         # made once, minutes and seconds at 1.7 M triples: waited for holding no thread
         await dumps_ready(state)
         await state.made("void-triples", lambda: _triples(state))
-        body = await run_in_threadpool(description, state, fmt)
+        body = await state.in_thread(request, description, state, fmt)
     except KGError as e:  # the dumps it describes could not be made: say so, in one line
         return text_response(503, e.message)
     return Response(body, media_type=RESULT_FORMATS[fmt].content_type, headers={"Vary": "Accept"})

@@ -62,15 +62,14 @@ def _facts(state: AppState, iri: str) -> tuple[ox.NamedNode, Any, Any] | None:
 async def resource(request: Any) -> Any:
     """The resource's page, read in a thread; a browser's 404 offers the names closest to
     the address, from the names index, waited for (when being built) holding no thread."""
-    from starlette.concurrency import run_in_threadpool
 
     from kg.web.reconcile import index_ready
 
     state = state_of(request)
-    answer = await run_in_threadpool(_resource, request, state)
+    answer = await state.in_thread(request, _resource, request, state)
     if isinstance(answer, str):
         await index_ready(state)
-        answer = await run_in_threadpool(_not_found, request, state, answer)
+        answer = await state.in_thread(request, _not_found, request, state, answer)
     return answer
 
 
@@ -188,7 +187,6 @@ def find(state: AppState, text: str, limit: int = 20) -> list[dict]:
 async def search_page(request: Any) -> Any:
     """``/search?q=``: resources by name (in every language), year or date, and the words
     of their notes. The indexes are waited for holding no thread; the search runs in one."""
-    from starlette.concurrency import run_in_threadpool
     from starlette.responses import HTMLResponse
 
     from kg.web.reconcile import index_ready
@@ -202,7 +200,7 @@ async def search_page(request: Any) -> Any:
     def page() -> str:
         return state.page("notfound.html", iri=None, words=text, near=find(state, text))
 
-    return HTMLResponse(await run_in_threadpool(page))
+    return HTMLResponse(await state.in_thread(request, page))
 
 
 def _search_index(state: AppState) -> Any:

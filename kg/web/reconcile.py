@@ -48,14 +48,13 @@ async def service(request: Any) -> Any:
         return _json({"error": e.message}, e.status)
     except KGError as e:
         return _json({"error": e.message}, 400)
-    from starlette.concurrency import run_in_threadpool
 
     index = await index_ready(state)
 
     def answers() -> dict:
         return {key: {"result": index.reconcile(q)} for key, q in batch.items()}
 
-    return _json(await run_in_threadpool(answers))
+    return _json(await state.in_thread(request, answers))
 
 
 async def _queries(request: Any, state: AppState) -> str | None:
@@ -70,10 +69,10 @@ async def _queries(request: Any, state: AppState) -> str | None:
 
 
 async def suggest(request: Any) -> Any:
-    from starlette.concurrency import run_in_threadpool
 
-    index = await index_ready(state_of(request))
-    return await run_in_threadpool(_suggest, request, index)
+    state = state_of(request)
+    index = await index_ready(state)
+    return await state.in_thread(request, _suggest, request, index)
 
 
 def _suggest(request: Any, index: Index) -> Any:
@@ -90,11 +89,10 @@ def _suggest(request: Any, index: Index) -> Any:
 
 
 async def preview(request: Any) -> Any:
-    from starlette.concurrency import run_in_threadpool
 
     state = state_of(request)
     await index_ready(state)
-    return await run_in_threadpool(_preview, request, state)
+    return await state.in_thread(request, _preview, request, state)
 
 
 def _preview(request: Any, state: AppState) -> Any:

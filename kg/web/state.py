@@ -19,6 +19,13 @@ from kg.web.answers import AnswerCache
 from kg.web.settings import Settings
 from kg.web.workers import QueryPool
 
+#: the threads of the pool (Starlette's, 40) one client (:func:`kg.web.workers.client_key`)
+#: may hold at a time; its other requests wait their turn on the event loop. A page that
+#: keeps a thread long (a batch of 500 reconciliation queries: seconds, minutes at a
+#: million triples) otherwise let two addresses' connections hold all 40, and no other
+#: client's page was answered.
+THREADS_PER_CLIENT = 4
+
 
 @dataclass
 class AppState:
@@ -35,6 +42,7 @@ class AppState:
     _making: dict[Any, threading.Lock] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _building: dict[Any, Any] = field(default_factory=dict, repr=False)  # key: asyncio task
+    _turns: dict[str, Any] = field(default_factory=dict, repr=False)  # client: [n, semaphore]
 
     @property
     def endpoint(self) -> str:
@@ -88,6 +96,28 @@ class AppState:
             task.add_done_callback(done)
         # a waiter that goes away (its client did) leaves the build to the others
         return await asyncio.shield(task)
+
+    async def in_thread(self, request: Any, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` in a thread of the pool, once the request's client holds fewer
+        than :data:`THREADS_PER_CLIENT` of them; waiting for that on the event loop."""
+        import asyncio
+
+        from starlette.concurrency import run_in_threadpool
+
+        from kg.web.workers import client_key
+
+        key = client_key(request.client.host) if request.client else ""
+        turn = self._turns.get(key)
+        if turn is None:
+            turn = self._turns[key] = [0, asyncio.Semaphore(THREADS_PER_CLIENT)]
+        turn[0] += 1
+        try:
+            async with turn[1]:
+                return await run_in_threadpool(fn, *args)
+        finally:
+            turn[0] -= 1
+            if not turn[0] and self._turns.get(key) is turn:
+                del self._turns[key]
 
     def forget(self, key: Any) -> None:
         """Drop what :meth:`once` kept under ``key``: it is made again on next use."""
