@@ -94,7 +94,8 @@ async def download(request: Any) -> Any:
 async def dumps_ready(state: AppState) -> list[DumpFile]:
     """:func:`served_dumps` for a handler on the event loop: requests that come while the
     dumps are being made wait for them holding no thread."""
-    return await state.made("dumps", lambda: dump_files(state.project))  # type: ignore[no-any-return]
+    made = await state.made("dumps", lambda: dump_files(state.project))
+    return made  # type: ignore[no-any-return]
 
 
 async def _on_disk(state: AppState, fmt: str) -> tuple[DumpFile, os.stat_result]:

@@ -27,7 +27,8 @@ def index_of(state: AppState) -> Index:
 async def index_ready(state: AppState) -> Index:
     """:func:`index_of` for a handler on the event loop: a request that comes while the
     index is being built (10 s at 1.7 M triples) waits for it holding no thread."""
-    return await state.made("reconcile-index", lambda: Index.from_engine(state.engine))  # type: ignore[no-any-return]
+    made = await state.made("reconcile-index", lambda: Index.from_engine(state.engine))
+    return made  # type: ignore[no-any-return]
 
 
 def _json(body: Any, status: int = 200) -> Any:
@@ -69,7 +70,6 @@ async def _queries(request: Any, state: AppState) -> str | None:
 
 
 async def suggest(request: Any) -> Any:
-
     state = state_of(request)
     index = await index_ready(state)
     return await state.in_thread(request, _suggest, request, index)
@@ -89,7 +89,6 @@ def _suggest(request: Any, index: Index) -> Any:
 
 
 async def preview(request: Any) -> Any:
-
     state = state_of(request)
     await index_ready(state)
     return await state.in_thread(request, _preview, request, state)
