@@ -319,7 +319,7 @@ def test_requests_waiting_for_a_build_hold_no_thread(project, monkeypatch, path,
 
 def test_one_client_holds_at_most_a_few_of_the_pool_threads(project, monkeypatch) -> None:
     """A client whose requests each keep a thread long (a batch of 500 reconciliation
-    queries: 5.6 s of matching for this small graph, minutes at a million triples) holds
+    queries: 2.4 s of matching for this small graph, minutes at a million triples) holds
     at most ``THREADS_PER_CLIENT`` of the pool's 40 threads; its other requests wait their
     turn on the event loop, and another client's resource page is answered meanwhile."""
     import asyncio
