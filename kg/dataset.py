@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pyoxigraph as ox
@@ -175,20 +177,34 @@ def write_dumps(project: Project, folder: Path) -> None:
     atomic_write(folder / SUMS, "".join(sorted(lines, key=lambda x: x[66:])).encode())
 
 
-def _read_sums(folder: Path) -> list[DumpFile] | None:
-    """The dumps :data:`SUMS` lists, or None when it is missing or a file is not whole."""
+def _read_sums(folder: Path, check: bool = False) -> list[DumpFile] | None:
+    """The dumps :data:`SUMS` lists, or None when it is missing or a file is not whole;
+    with ``check``, or when one is not the SHA-256 it lists (a file cut short or changed
+    after the list was written: a full disk, a hand edit)."""
     try:
         listed = (folder / SUMS).read_text(encoding="utf-8").splitlines()
-    except OSError:
+    except (OSError, UnicodeDecodeError):
         return None
     digests = {line[66:]: line[:64] for line in listed if len(line) > 66}
     out = []
     for fmt, (name, _, _) in DUMPS.items():
         path = folder / name
-        if name not in digests or not path.is_file():
+        try:
+            if name not in digests or (check and _sha256(path) != digests[name]):
+                return None
+            out.append(DumpFile(fmt, path, path.stat().st_size, digests[name]))
+        except OSError:
             return None
-        out.append(DumpFile(fmt, path, path.stat().st_size, digests[name]))
     return out
+
+
+def _sha256(path: Path) -> str:
+    """The file's SHA-256, read a MB at a time (hashlib lets other threads run meanwhile)."""
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _make_dumps(root: str, folder: str) -> None:  # pragma: no cover - in its own process
@@ -196,6 +212,22 @@ def _make_dumps(root: str, folder: str) -> None:  # pragma: no cover - in its ow
 
     os.nice(10)  # the server that asked goes on answering first
     write_dumps(Project(Path(root)), Path(folder))
+
+
+#: the processes making dumps now, with the root of their project (:func:`stop_making`)
+_MAKING: dict[Any, Path] = {}
+_MAKING_LOCK = threading.Lock()
+
+
+def stop_making(project: Project) -> None:
+    """End the processes making the project's dumps (its server stopping). Without this,
+    the thread waiting for one kept the stopped server's process alive until it was done:
+    minutes at 1.7 M triples (the pool's threads are not daemons; Python waits for them
+    at exit)."""
+    with _MAKING_LOCK:
+        for child, root in _MAKING.items():
+            if root == project.root:
+                child.terminate()
 
 
 def dump_files(project: Project) -> list[DumpFile]:
@@ -209,17 +241,27 @@ def dump_files(project: Project) -> list[DumpFile]:
     from kg.errors import KGError
 
     folder = project.build_dir / "dumps" / project.content_key()
-    found = _read_sums(folder)
+    # made by an earlier server: read back once (a second at a GB), so that what is sent
+    # is what the description says
+    found = _read_sums(folder, check=True)
     if found is None:
         folder.mkdir(parents=True, exist_ok=True)
         child = multiprocessing.get_context("spawn").Process(
             target=_make_dumps, args=(str(project.root), str(folder)), daemon=True
         )
-        child.start()
-        child.join()
+        with _MAKING_LOCK:
+            child.start()
+            _MAKING[child] = project.root
+        try:
+            child.join()
+        finally:
+            with _MAKING_LOCK:
+                _MAKING.pop(child, None)
         found = _read_sums(folder)
         if found is None:
-            raise KGError(f"making the dumps failed (exit code {child.exitcode})")
+            code = child.exitcode or 0
+            raise KGError("making the dumps failed (" + (
+                f"stopped by signal {-code})" if code < 0 else f"exit code {code})"))
         for old in folder.parent.iterdir():
             if old != folder and old.is_dir():
                 shutil.rmtree(old, ignore_errors=True)

@@ -267,3 +267,114 @@ def test_dumps_are_files_made_once_by_another_process(scratch, monkeypatch) -> N
     assert dump_files(scratch) == made and started == []  # found whole: nothing made
     made[0].path.unlink()
     assert _read_sums(folder) is None  # one missing: the folder is not whole, made again
+
+
+# -- the dumps under attack: partial folders, other processes, a failing maker ------------
+
+
+@pytest.fixture
+def served(scratch) -> tuple[Project, TestClient]:
+    """A server of a copy of the project, whose dumps folder a test may break."""
+    from kg.web.app import create_app
+    from kg.web.state import Settings
+
+    return scratch, TestClient(create_app(scratch, Settings(workers=1)))
+
+
+def test_a_changed_dump_file_is_made_again_not_served(scratch) -> None:
+    """A file of the folder changed or cut short after ``SHA256SUMS`` was written (a disk
+    full, a hand edit) is found, and the dumps made again: never sent with a size and a
+    checksum it does not have."""
+    from kg.dataset import dump_files
+
+    made = dump_files(scratch)
+    whole = made[0].path.read_bytes()
+    made[0].path.write_bytes(whole[: len(whole) // 2])
+    again = dump_files(scratch)
+    assert again[0].path.read_bytes() == whole and again[0].size == len(whole)
+    made[1].path.write_bytes(made[1].path.read_bytes().replace(b"Japan", b"Japon", 1))
+    assert hashlib.sha256(dump_files(scratch)[1].path.read_bytes()).hexdigest() == made[1].sha256
+
+
+def test_a_dump_folder_removed_under_the_server_is_made_again(served) -> None:
+    """Another server of the same project (the graph edited since) removes the folders of
+    other content keys; a server whose folder went that way makes it again, no 500."""
+    import shutil
+
+    scratch, client = served
+    first = client.get("/download/israel-japan.nt")
+    assert first.status_code == 200
+    shutil.rmtree(scratch.build_dir / "dumps")
+    again = client.get("/download/israel-japan.nt")
+    assert again.status_code == 200 and again.content == first.content
+
+
+def test_a_failing_dump_maker_is_a_one_line_503(served) -> None:
+    """The process making the dumps fails (here: the graph's files became unreadable after
+    the server loaded them): ``/download`` and ``/.well-known/void`` say so in one line,
+    with a 503, never a 500."""
+    scratch, client = served
+    for path in scratch.graph_files():
+        path.write_text("@prefix broken", encoding="utf-8")
+    for url in ("/download/israel-japan.nt", "/.well-known/void"):
+        r = client.get(url)
+        assert r.status_code == 503, (url, r.status_code, r.text)
+        assert "making the dumps failed" in r.text and r.text.count("\n") == 1
+        assert "Traceback" not in r.text
+
+
+def test_a_range_of_a_dump_is_sent_if_unchanged(served) -> None:
+    """``Range`` with ``If-Range`` (a download resumed): the part when the tag is the
+    site's own for that dump, the whole dump otherwise; never a 500."""
+    _, client = served
+    whole = client.get("/download/israel-japan.nt")
+    tag = whole.headers["etag"]
+    part = client.get("/download/israel-japan.nt", headers={"Range": "bytes=0-9", "If-Range": tag})
+    assert part.status_code == 206 and part.content == whole.content[:10]
+    stale = client.get("/download/israel-japan.nt",
+                       headers={"Range": "bytes=0-9", "If-Range": '"other"'})
+    assert stale.status_code == 200 and stale.content == whole.content
+    dated = client.get("/download/israel-japan.nt",
+                       headers={"Range": "bytes=0-9", "If-Range": "Mon, 07 Dec 2026 08:00:00 GMT"})
+    assert dated.status_code == 200 and dated.content == whole.content
+    head = client.head("/download/israel-japan.nt")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == str(len(whole.content))
+    assert 'filename="israel-japan.nt"' in head.headers["content-disposition"]
+    for got in (whole, head):
+        assert "content-security-policy" in got.headers and "license" in got.headers["link"]
+
+
+def test_a_stopping_server_ends_the_dump_being_made(scratch) -> None:
+    """The thread waiting for the process making the dumps is one of the pool's, which
+    Python waits for at exit: a server stopped meanwhile ended only once the dumps were
+    made (minutes at 1.7 M triples). A server stopping ends that process; the wait returns
+    at once, with a one-line error, and no folder is taken for whole."""
+    import threading
+    import time
+
+    import kg.dataset
+    from kg.dataset import SUMS, dump_files
+    from kg.errors import KGError
+
+    said: list[str] = []
+
+    def make() -> None:
+        try:
+            dump_files(scratch)
+        except KGError as e:
+            said.append(e.message)
+
+    from kg.web.app import create_app
+    from kg.web.state import Settings
+
+    with TestClient(create_app(scratch, Settings(workers=1))):  # its lifespan: a server
+        waiting = threading.Thread(target=make)
+        waiting.start()
+        deadline = time.monotonic() + 10
+        while not kg.dataset._MAKING and waiting.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+    # the server stopped
+    waiting.join(10)
+    assert not waiting.is_alive() and said == ["making the dumps failed (stopped by signal 15)"]
+    assert not (scratch.build_dir / "dumps" / scratch.content_key() / SUMS).exists()

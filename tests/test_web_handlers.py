@@ -248,3 +248,118 @@ def test_a_page_built_from_the_whole_graph_never_holds_the_others(
         assert asyncio.run(scenario()) == (200, 200)
     finally:
         release.set()
+
+
+@pytest.mark.parametrize(
+    "path, accept, builder",
+    [
+        ("/reconcile?queries=%7B%22q0%22%3A%7B%22query%22%3A%22Japan%22%7D%7D", "*/*",
+         "kg.reconciliation.Index.from_engine"),
+        ("/reconcile/suggest/entity?prefix=Ja", "*/*", "kg.reconciliation.Index.from_engine"),
+        ("/id/state/atlantis", "text/html", "kg.reconciliation.Index.from_engine"),
+        ("/search?q=Japan", "*/*", "kg.search.SearchIndex.from_engine"),
+        ("/api/terms", "*/*", "kg.web.endpoint.vocabulary"),
+        ("/", "*/*", "kg.web.pages.timeline_items"),
+        ("/download/israel-japan.nt", "*/*", "kg.web.dataset.dump_files"),
+        ("/.well-known/void", "*/*", "kg.web.dataset.dump_files"),
+        ("/.well-known/void", "*/*", "kg.web.dataset.describe"),
+    ],
+)
+def test_requests_waiting_for_a_build_hold_no_thread(project, monkeypatch, path, accept,
+                                                     builder) -> None:
+    """Many first requests for a page built from the whole graph (more than the 40 threads
+    of the pool: two addresses' 32 connections each) wait for its one build without each
+    holding a thread, so a resource page, which needs one, is answered meanwhile."""
+    import asyncio
+    import threading
+
+    import httpx
+
+    from kg.web.app import create_app
+
+    release = threading.Event()
+    owner_path, _, name = builder.rpartition(".")
+    module, _, cls = owner_path.rpartition(".")
+    import importlib
+
+    try:
+        owner = importlib.import_module(owner_path)
+    except ModuleNotFoundError:  # a class's method
+        owner = getattr(importlib.import_module(module), cls)
+    real = getattr(owner, name)
+
+    def held(*args, **kwargs):
+        assert release.wait(20), "the build was never released"
+        return real(*args, **kwargs)
+
+    is_class = isinstance(owner, type)
+    monkeypatch.setattr(owner, name, classmethod(lambda cls, *a, **k: held(*a, **k))
+                        if is_class else held)
+    app = create_app(project, Settings(workers=1))
+
+    async def scenario() -> tuple[int, list[int]]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t",
+                                     timeout=30) as client:
+            waiting = [asyncio.create_task(client.get(path, headers={"accept": accept}))
+                       for _ in range(48)]
+            await asyncio.sleep(0.3)
+            try:
+                page = await asyncio.wait_for(client.get("/id/state/japan"), 5)
+            finally:
+                release.set()
+            return page.status_code, [(await w).status_code for w in waiting]
+
+    try:
+        page, waited = asyncio.run(scenario())
+    finally:
+        release.set()
+    assert page == 200 and set(waited) <= {200, 404}, waited
+
+
+def test_one_client_holds_at_most_a_few_of_the_pool_threads(project, monkeypatch) -> None:
+    """A client whose requests each keep a thread long (a batch of 500 reconciliation
+    queries: 2.4 s of matching for this small graph, minutes at a million triples) holds
+    at most ``THREADS_PER_CLIENT`` of the pool's 40 threads; its other requests wait their
+    turn on the event loop, and another client's resource page is answered meanwhile."""
+    import asyncio
+    import threading
+
+    import httpx
+
+    from kg.reconciliation import Index
+    from kg.web.app import create_app
+    from kg.web.state import THREADS_PER_CLIENT
+
+    release = threading.Event()
+    busy: list[int] = []
+    real = Index.reconcile
+
+    def slow(self, query):
+        busy.append(1)
+        assert release.wait(20), "the batch was never released"
+        return real(self, query)
+
+    monkeypatch.setattr(Index, "reconcile", slow)
+    app = create_app(project, Settings(workers=1))
+    batch = "/reconcile?queries=%7B%22q0%22%3A%7B%22query%22%3A%22Japan%22%7D%7D"
+
+    async def scenario() -> tuple[int, int, list[int]]:
+        one = httpx.ASGITransport(app=app, client=("203.0.113.7", 4000))
+        other = httpx.ASGITransport(app=app, client=("198.51.100.9", 4000))
+        async with httpx.AsyncClient(transport=one, base_url="http://t", timeout=30) as a, \
+                httpx.AsyncClient(transport=other, base_url="http://t", timeout=30) as b:
+            waiting = [asyncio.create_task(a.get(batch)) for _ in range(48)]
+            await asyncio.sleep(0.5)
+            try:
+                page = await asyncio.wait_for(b.get("/id/state/japan"), 5)
+                holding = len(busy)
+            finally:
+                release.set()
+            return page.status_code, holding, [(await w).status_code for w in waiting]
+
+    try:
+        page, holding, batches = asyncio.run(scenario())
+    finally:
+        release.set()
+    assert page == 200 and holding == THREADS_PER_CLIENT and set(batches) == {200}

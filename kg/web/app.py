@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from kg import sparql
+from kg.dataset import stop_making
 from kg.errors import KGError
 from kg.links import safe_href
 from kg.namespaces import shorten
@@ -125,6 +126,7 @@ def create_app(project: Project | None = None, settings: Settings | None = None)
             yield
         finally:
             state.pages_engine = None
+            stop_making(state.project)  # a dump being made kept the stopped process alive
             await state.pool.stop()
 
     from kg.registry import __version__
@@ -132,6 +134,7 @@ def create_app(project: Project | None = None, settings: Settings | None = None)
     tag = build_tag(state.project.content_key(), __version__, HERE)
     app = Starlette(routes=routes(), lifespan=lifespan)
     app.state.kg = state
+    app.state.tag = tag  # /download's If-Range compares with the site's ETag
     # every answer finished in one pass (security headers, licence, CORS, validators), and
     # /sparql answered without the router (kg.web.finishing)
     return Finish(app, tag, sparql=endpoint.sparql_asgi)

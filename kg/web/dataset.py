@@ -15,6 +15,7 @@ import os
 from typing import Any
 
 from kg.dataset import DUMPS, DumpFile, describe, description_bytes, dump_files
+from kg.errors import KGError
 from kg.registry import RESULT_FORMATS
 from kg.web.protocol import document_format
 from kg.web.state import AppState, state_of, text_response
@@ -32,22 +33,22 @@ def description(state: AppState, fmt: str) -> bytes:
     """The description of the served dataset in ``fmt`` (made once per format)."""
 
     def make() -> bytes:
-        triples = state.once(
-            "void-triples",
-            lambda: describe(
-                engine=state.engine,
-                base_url=state.base_url,
-                download_base=state.base_url + "/download/",
-                dumps=served_dumps(state),
-            ),
-        )
-        return description_bytes(triples, fmt)
+        return description_bytes(state.once("void-triples", lambda: _triples(state)), fmt)
 
     return state.once(("void", fmt), make)  # type: ignore[no-any-return]
 
 
+def _triples(state: AppState) -> list:
+    """The description's triples (counts over the whole graph: seconds at 1.7 M triples)."""
+    return describe(
+        engine=state.engine,
+        base_url=state.base_url,
+        download_base=state.base_url + "/download/",
+        dumps=served_dumps(state),
+    )
+
+
 async def void(request: Any) -> Any:
-    from starlette.concurrency import run_in_threadpool
     from starlette.responses import Response
 
     state = state_of(request)
@@ -56,29 +57,74 @@ async def void(request: Any) -> Any:
     except ValueError as e:
         return text_response(400, str(e))
     fmt = fmt or "turtle"
-    body = await run_in_threadpool(description, state, fmt)
+    try:
+        # made once, minutes and seconds at 1.7 M triples: waited for holding no thread
+        await dumps_ready(state)
+        await state.made("void-triples", lambda: _triples(state))
+        body = await state.in_thread(request, description, state, fmt)
+    except KGError as e:  # the dumps it describes could not be made: say so, in one line
+        return text_response(503, e.message)
     return Response(body, media_type=RESULT_FORMATS[fmt].content_type, headers={"Vary": "Accept"})
 
 
 async def download(request: Any) -> Any:
-    from starlette.concurrency import run_in_threadpool
-    from starlette.responses import FileResponse
 
     state = state_of(request)
     name = request.path_params["name"]
     fmt = BY_NAME.get(name)
     if fmt is None:
         return text_response(404, f"no dump named {name[:80]!r}; there are {', '.join(BY_NAME)}")
-    found = await run_in_threadpool(served_dumps, state)
-    dump = next(d for d in found if d.fmt == fmt)
+    try:
+        dump, stat = await _on_disk(state, fmt)
+    except KGError as e:
+        return text_response(503, e.message)
+    from kg.web.caching import entity_tag
+
     media = DUMPS[fmt][1]
-    response = FileResponse(
+    tag = getattr(request.app.state, "tag", None)  # the site's (kg.web.app.create_app)
+    return _send_file(
         dump.path,
+        entity_tag(tag, request.scope) if tag else None,
         media_type=media + ("; charset=utf-8" if media.startswith("text/") else ""),
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        stat_result=os.stat(dump.path),
+        stat_result=stat,
     )
-    # the validators are the site's own (kg.web.finishing), not the file's time and size
+
+
+async def dumps_ready(state: AppState) -> list[DumpFile]:
+    """:func:`served_dumps` for a handler on the event loop: requests that come while the
+    dumps are being made wait for them holding no thread."""
+    made = await state.made("dumps", lambda: dump_files(state.project))
+    return made  # type: ignore[no-any-return]
+
+
+async def _on_disk(state: AppState, fmt: str) -> tuple[DumpFile, os.stat_result]:
+    """The dump in ``fmt`` and its file's status; made again once when its file is gone
+    (another server of the project, serving an edited graph, removed the folders of other
+    content keys, this one's among them)."""
+    for attempt in (1, 2):
+        dump = next(d for d in await dumps_ready(state) if d.fmt == fmt)
+        try:
+            return dump, os.stat(dump.path)
+        except FileNotFoundError:
+            if attempt == 2:
+                raise KGError(f"the dump {dump.name} was removed while being made") from None
+            state.forget("dumps")
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _send_file(path: Any, site_tag: str | None, **kwargs: Any) -> Any:
+    """A ``FileResponse`` whose validators are the site's (:mod:`kg.web.finishing`): a
+    ``Range`` with ``If-Range`` is served when that is the tag the site gives this request
+    (``site_tag``), the whole file otherwise. Starlette's own check read the file's ``ETag``
+    and ``Last-Modified``, which the site removes, and answered 500."""
+    from starlette.responses import FileResponse
+
+    class DumpResponse(FileResponse):
+        def _should_use_range(self, http_if_range: str) -> bool:
+            return site_tag is not None and http_if_range == site_tag
+
+    response = DumpResponse(path, **kwargs)
     for header in ("etag", "last-modified"):
         del response.headers[header]
     return response

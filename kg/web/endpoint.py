@@ -350,12 +350,12 @@ async def api_queries(request: Any) -> Any:
     )
 
 
-def api_terms(request: Any) -> Any:
-    """The prefixed names the query page completes (computed once)."""
+async def api_terms(request: Any) -> Any:
+    """The prefixed names the query page completes (computed once, in a thread)."""
     from starlette.responses import JSONResponse
 
     state = state_of(request)
-    terms = state.once("api-terms", lambda: vocabulary(state.engine))
+    terms = await state.made("api-terms", lambda: vocabulary(state.engine))
     return JSONResponse(terms, headers={"Cache-Control": "max-age=300"})
 
 

@@ -5,10 +5,12 @@ Every resource IRI of the graph (``https://w3id.org/israel-japan-kg/…``)
 resolves here under ``/id/…`` and ``/link/…``; 404 when not in the graph.
 Pages that do not depend on the request are computed once.
 
-Handlers that read the graph are plain functions, which Starlette runs in its thread
-pool: a page built from the whole graph (the home page's timeline, the search and names
-indexes, each taking seconds at a million triples) never holds the event loop, so
-``/sparql`` and ``/health`` go on answering meanwhile (``python bench/firstuse.py``).
+Handlers read the graph in Starlette's thread pool: a page built from the whole graph
+(the home page's timeline, the search and names indexes, each taking seconds at a million
+triples) never holds the event loop, so ``/sparql`` and ``/health`` go on answering
+meanwhile (``python bench/firstuse.py``). Such a build runs in one thread, and the
+requests that come while it runs wait for it on the loop (:meth:`AppState.made`), holding
+no thread: the pool's 40 stay free for the resource pages.
 """
 
 from __future__ import annotations
@@ -57,13 +59,27 @@ def _facts(engine: Engine, iri: str) -> tuple[ox.NamedNode, Any, Any] | None:
     return (node, out, inc) if out.rows or inc.rows else None
 
 
-def resource(request: Any) -> Any:
+async def resource(request: Any) -> Any:
     """A resource of the graph: its page, or its document in an RDF format by ``Accept``,
-    ``?format=`` or an extension; 503 with ``Retry-After`` when the workers that answer the
-    page's queries are all busy."""
-    from kg.web.pooled import Busy, TooLarge
+    ``?format=`` or an extension, made in a thread; a browser's 404 offers the names
+    closest to the address, from the names index, waited for (when being built) holding no
+    thread."""
+    from kg.web.reconcile import index_ready
 
     state = state_of(request)
+    answer = await state.in_thread(request, _page_of, request, state)
+    if isinstance(answer, str):
+        await index_ready(state)
+        answer = await state.in_thread(request, _not_found, request, state, answer)
+    return answer
+
+
+def _page_of(request: Any, state: AppState) -> Any:
+    """:func:`_resource` from the workers' store; 503 with ``Retry-After`` when the workers
+    that answer the page's queries are all busy; from this process's own store when an
+    answer passed the workers' byte cap."""
+    from kg.web.pooled import Busy, TooLarge
+
     try:
         return _resource(request, state, state.pages)
     except Busy as e:
@@ -73,6 +89,8 @@ def resource(request: Any) -> Any:
 
 
 def _resource(request: Any, state: AppState, engine: Engine) -> Any:
+    """The answer, or the IRI (a string) when the graph has nothing under it and a
+    browser asked (its 404 page needs the names index)."""
     iri = BASE + request.url.path.lstrip("/")
     try:
         found = _facts(engine, iri)
@@ -84,7 +102,8 @@ def _resource(request: Any, state: AppState, engine: Engine) -> Any:
         found = _facts(engine, stem)
         by_extension = DOCUMENTS[ext]
     if found is None:
-        return _not_found(request, state, iri)
+        return iri if prefers_html(request.headers.get("accept", "")) else (
+            _not_found(request, state, iri))
     node, out, inc = found
     try:
         wanted = by_extension or document_format(
@@ -166,15 +185,12 @@ def find(state: AppState, text: str, limit: int = 20) -> list[dict]:
     """``/search``: the resources holding every word of ``text`` in a name, a date or a
     note (:mod:`kg.search`), each with where it was found; then, for a slip of typing,
     the names that come closest (the reconciliation service's scores)."""
-    from kg.search import SearchIndex
     from kg.web.reconcile import index_of
 
     if not text.strip():
         return []
     names = index_of(state)
-    hits = state.once("search-index", lambda: SearchIndex.from_engine(state.engine)).search(
-        text, limit
-    )
+    hits = state.once("search-index", lambda: _search_index(state)).search(text, limit)
     found = []
     for h in hits:
         entity = names.find(h.id)
@@ -185,17 +201,32 @@ def find(state: AppState, text: str, limit: int = 20) -> list[dict]:
     return found[:limit]
 
 
-def search_page(request: Any) -> Any:
+async def search_page(request: Any) -> Any:
     """``/search?q=``: resources by name (in every language), year or date, and the words
-    of their notes."""
+    of their notes. The indexes are waited for holding no thread; the search runs in one."""
     from starlette.responses import HTMLResponse
+
+    from kg.web.reconcile import index_ready
 
     state = state_of(request)
     text = request.query_params.get("q", "")[:200]
-    return HTMLResponse(state.page("notfound.html", iri=None, words=text, near=find(state, text)))
+    if text.strip():
+        await index_ready(state)
+        await state.made("search-index", lambda: _search_index(state))
+
+    def page() -> str:
+        return state.page("notfound.html", iri=None, words=text, near=find(state, text))
+
+    return HTMLResponse(await state.in_thread(request, page))
 
 
-def ontology(request: Any) -> Any:
+def _search_index(state: AppState) -> Any:
+    from kg.search import SearchIndex
+
+    return SearchIndex.from_engine(state.engine)
+
+
+async def ontology(request: Any) -> Any:
     from starlette.responses import HTMLResponse, Response
 
     state = state_of(request)
@@ -206,11 +237,12 @@ def ontology(request: Any) -> Any:
     except ValueError as e:
         return text_response(400, str(e))
     if wanted is not None:
-        body = state.once(("ontology", wanted), lambda: _ontology_rdf(state, wanted))
+        body = await state.made(("ontology", wanted), lambda: _ontology_rdf(state, wanted))
         media = RESULT_FORMATS[wanted].content_type
         return Response(body, media_type=media, headers={"Vary": "Accept"})
     return HTMLResponse(
-        state.once("ontology.html", lambda: _ontology_page(state)), headers={"Vary": "Accept"}
+        await state.made("ontology.html", lambda: _ontology_page(state)),
+        headers={"Vary": "Accept"},
     )
 
 
@@ -238,12 +270,12 @@ def _ontology_page(state: AppState) -> str:
     return state.page("ontology.html", terms=terms)
 
 
-def index(request: Any) -> Any:
+async def index(request: Any) -> Any:
     from starlette.responses import HTMLResponse
 
     state = state_of(request)
     return HTMLResponse(
-        state.once(
+        await state.made(
             "index.html",
             lambda: state.page(
                 "index.html",
@@ -272,11 +304,11 @@ def dataset_jsonld(state: AppState) -> Any:
     return Markup(json.dumps(doc, indent=1, ensure_ascii=False).replace("<", "\\u003c"))
 
 
-def timeline(request: Any) -> Any:
+async def timeline(request: Any) -> Any:
     from starlette.responses import Response
 
     state = state_of(request)
-    svg = state.once(
+    svg = await state.made(
         "timeline.svg", lambda: timeline_svg(state.engine, stylesheet="/static/style.css")
     )
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "max-age=300"})

@@ -24,6 +24,13 @@ def index_of(state: AppState) -> Index:
     return state.once("reconcile-index", lambda: Index.from_engine(state.engine))
 
 
+async def index_ready(state: AppState) -> Index:
+    """:func:`index_of` for a handler on the event loop: a request that comes while the
+    index is being built (10 s at 1.7 M triples) waits for it holding no thread."""
+    made = await state.made("reconcile-index", lambda: Index.from_engine(state.engine))
+    return made  # type: ignore[no-any-return]
+
+
 def _json(body: Any, status: int = 200) -> Any:
     from starlette.responses import JSONResponse
 
@@ -42,13 +49,13 @@ async def service(request: Any) -> Any:
         return _json({"error": e.message}, e.status)
     except KGError as e:
         return _json({"error": e.message}, 400)
-    from starlette.concurrency import run_in_threadpool
+
+    index = await index_ready(state)
 
     def answers() -> dict:
-        index = index_of(state)
         return {key: {"result": index.reconcile(q)} for key, q in batch.items()}
 
-    return _json(await run_in_threadpool(answers))
+    return _json(await state.in_thread(request, answers))
 
 
 async def _queries(request: Any, state: AppState) -> str | None:
@@ -62,7 +69,13 @@ async def _queries(request: Any, state: AppState) -> str | None:
     return raw
 
 
-def suggest(request: Any) -> Any:
+async def suggest(request: Any) -> Any:
+    state = state_of(request)
+    index = await index_ready(state)
+    return await state.in_thread(request, _suggest, request, index)
+
+
+def _suggest(request: Any, index: Index) -> Any:
     kind = request.path_params["kind"]
     if kind not in ("entity", "type", "property"):
         return _json({"error": f"no suggest service for {kind!r}"}, 404)
@@ -71,14 +84,19 @@ def suggest(request: Any) -> Any:
         cursor = max(0, int(request.query_params.get("cursor", "0") or 0))
     except ValueError:
         return _json({"error": "'cursor' must be an integer"}, 400)
-    hits = index_of(state_of(request)).suggest(kind, prefix, limit=cursor + 10)
+    hits = index.suggest(kind, prefix, limit=cursor + 10)
     return _json({"result": hits[cursor:]})
 
 
-def preview(request: Any) -> Any:
+async def preview(request: Any) -> Any:
+    state = state_of(request)
+    await index_ready(state)
+    return await state.in_thread(request, _preview, request, state)
+
+
+def _preview(request: Any, state: AppState) -> Any:
     from starlette.responses import HTMLResponse
 
-    state = state_of(request)
     entity = index_of(state).find(request.query_params.get("id", ""))
     if entity is None:
         return _json({"error": "no entity with that id"}, 404)

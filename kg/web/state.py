@@ -19,6 +19,13 @@ from kg.web.answers import AnswerCache
 from kg.web.settings import Settings
 from kg.web.workers import QueryPool
 
+#: the threads of the pool (Starlette's, 40) one client (:func:`kg.web.workers.client_key`)
+#: may hold at a time; its other requests wait their turn on the event loop. A page that
+#: keeps a thread long (a batch of 500 reconciliation queries: seconds, minutes at a
+#: million triples) otherwise let two addresses' connections hold all 40, and no other
+#: client's page was answered.
+THREADS_PER_CLIENT = 4
+
 
 @dataclass
 class AppState:
@@ -36,6 +43,8 @@ class AppState:
     pages_engine: Engine | None = None
     _making: dict[Any, threading.Lock] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _building: dict[Any, Any] = field(default_factory=dict, repr=False)  # key: asyncio task
+    _turns: dict[str, Any] = field(default_factory=dict, repr=False)  # client: [n, semaphore]
 
     @property
     def pages(self) -> Engine:
@@ -67,6 +76,61 @@ class AppState:
         with self._lock:
             self._making.pop(key, None)
         return self.cache[key]
+
+    async def made(self, key: Any, make: Callable[[], Any]) -> Any:
+        """:meth:`once` for a handler on the event loop: ``make()`` runs in one thread of
+        the pool, and every request asking meanwhile awaits it on the loop, holding no
+        thread. With :meth:`once` alone, each waited in a thread of its own: 40 first
+        requests for the names index (two addresses' connections) held all 40 threads for
+        its 10 s at 1.7 M triples, and no resource page, which needs one, was answered."""
+        import asyncio
+
+        try:
+            return self.cache[key]
+        except KeyError:
+            pass
+        task = self._building.get(key)
+        if task is None or task.get_loop() is not asyncio.get_running_loop():
+            from starlette.concurrency import run_in_threadpool
+
+            task = asyncio.ensure_future(run_in_threadpool(self.once, key, make))
+            self._building[key] = task
+
+            def done(finished: Any) -> None:
+                if self._building.get(key) is finished:
+                    del self._building[key]
+                if not finished.cancelled():
+                    finished.exception()  # retrieved: each waiter raises it itself
+
+            task.add_done_callback(done)
+        # a waiter that goes away (its client did) leaves the build to the others
+        return await asyncio.shield(task)
+
+    async def in_thread(self, request: Any, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` in a thread of the pool, once the request's client holds fewer
+        than :data:`THREADS_PER_CLIENT` of them; waiting for that on the event loop."""
+        import asyncio
+
+        from starlette.concurrency import run_in_threadpool
+
+        from kg.web.workers import client_key
+
+        key = client_key(request.client.host) if request.client else ""
+        turn = self._turns.get(key)
+        if turn is None:
+            turn = self._turns[key] = [0, asyncio.Semaphore(THREADS_PER_CLIENT)]
+        turn[0] += 1
+        try:
+            async with turn[1]:
+                return await run_in_threadpool(fn, *args)
+        finally:
+            turn[0] -= 1
+            if not turn[0] and self._turns.get(key) is turn:
+                del self._turns[key]
+
+    def forget(self, key: Any) -> None:
+        """Drop what :meth:`once` kept under ``key``: it is made again on next use."""
+        self.cache.pop(key, None)
 
     def page(self, template: str, **context: Any) -> str:
         return self.env.get_template(template).render(**context)
