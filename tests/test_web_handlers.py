@@ -192,6 +192,31 @@ def test_what_is_made_once_is_made_once_whatever_the_threads(state) -> None:
     assert len(calls) == 1 and len(got) == 8 and all(g is got[0] for g in got)
 
 
+def held(monkeypatch, builder: str, seconds: float):  # type: ignore[no-untyped-def]
+    """Make ``builder`` (a dotted name: a function, or a class's ``from_engine``) wait until
+    the event returned is set (at most ``seconds``), then build as it does."""
+    import importlib
+    import threading
+
+    release = threading.Event()
+    owner_path, _, name = builder.rpartition(".")
+    try:
+        owner = importlib.import_module(owner_path)
+    except ModuleNotFoundError:  # a class's method
+        module, _, cls = owner_path.rpartition(".")
+        owner = getattr(importlib.import_module(module), cls)
+    real = getattr(owner, name)
+
+    def waiting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        assert release.wait(seconds), "the build was never released"
+        return real(*args, **kwargs)
+
+    is_class = isinstance(owner, type)
+    monkeypatch.setattr(owner, name, classmethod(lambda cls, *a, **k: waiting(*a, **k))
+                        if is_class else waiting)
+    return release
+
+
 @pytest.mark.parametrize(
     "path, builder",
     [
@@ -209,29 +234,12 @@ def test_a_page_built_from_the_whole_graph_never_holds_the_others(
     """While a page's first answer is being built (seconds at a million triples), the
     server goes on answering: ``/health`` is answered before the build ends."""
     import asyncio
-    import importlib
-    import threading
 
     import httpx
 
     from kg.web.app import create_app
 
-    release = threading.Event()
-    owner_path, _, name = builder.rpartition(".")
-    try:
-        owner = importlib.import_module(owner_path)
-    except ModuleNotFoundError:  # a class's method
-        module, _, cls = owner_path.rpartition(".")
-        owner = getattr(importlib.import_module(module), cls)
-    real = getattr(owner, name)
-
-    def held(*args, **kwargs):
-        assert release.wait(10), "the build was never released"
-        return real(*args, **kwargs)
-
-    is_class = isinstance(owner, type)
-    monkeypatch.setattr(owner, name, classmethod(lambda cls, *a, **k: held(*a, **k))
-                        if is_class else held)
+    release = held(monkeypatch, builder, 10)
     app = create_app(project, Settings(workers=1))
 
     async def scenario() -> tuple[int, int]:
@@ -271,30 +279,12 @@ def test_requests_waiting_for_a_build_hold_no_thread(project, monkeypatch, path,
     of the pool: two addresses' 32 connections each) wait for its one build without each
     holding a thread, so a resource page, which needs one, is answered meanwhile."""
     import asyncio
-    import threading
 
     import httpx
 
     from kg.web.app import create_app
 
-    release = threading.Event()
-    owner_path, _, name = builder.rpartition(".")
-    module, _, cls = owner_path.rpartition(".")
-    import importlib
-
-    try:
-        owner = importlib.import_module(owner_path)
-    except ModuleNotFoundError:  # a class's method
-        owner = getattr(importlib.import_module(module), cls)
-    real = getattr(owner, name)
-
-    def held(*args, **kwargs):
-        assert release.wait(20), "the build was never released"
-        return real(*args, **kwargs)
-
-    is_class = isinstance(owner, type)
-    monkeypatch.setattr(owner, name, classmethod(lambda cls, *a, **k: held(*a, **k))
-                        if is_class else held)
+    release = held(monkeypatch, builder, 20)
     app = create_app(project, Settings(workers=1))
 
     async def scenario() -> tuple[int, list[int]]:
