@@ -295,3 +295,22 @@ def test_a_replacement_late_for_a_stopped_pool_starts_no_zygote(ox_engine, proje
         if pool._zygote is not None:
             pool._zygote.stop()
         loop.close()
+
+
+def test_copies_are_counted_when_they_may_pass_the_cap_whatever_each_query_took() -> None:
+    """Many quick queries each copying a little (entity pages') add up: the worker is
+    replaced once they pass the cap, and what it holds is read only when the page faults
+    since the last count could have made up the difference."""
+    from kg.web.workers import _PAGE, CopyWatch
+
+    held = [0]
+    watch = CopyWatch(cap=1000 * _PAGE, faults=0, private=0, read=lambda: held[0])
+    faults, replaced_at = 0, None
+    for query in range(1, 10_000):
+        faults += 30  # each query faults 30 pages, of which 10 are copies of the store
+        held[0] += 10 * _PAGE
+        if watch.over(faults):
+            replaced_at = query
+            break
+    assert replaced_at == 101  # 1,010 pages copied: just past the cap of 1,000
+    assert watch.counted <= 15  # a dozen reads of /proc (12), not one a query (101)
