@@ -285,15 +285,20 @@ def test_a_changed_dump_file_is_made_again_not_served(scratch) -> None:
     """A file of the folder changed or cut short after ``SHA256SUMS`` was written (a disk
     full, a hand edit) is found, and the dumps made again: never sent with a size and a
     checksum it does not have."""
-    from kg.dataset import dump_files
+    from kg.dataset import _read_sums, dump_files
 
     made = dump_files(scratch)
+    folder = made[0].path.parent
     whole = made[0].path.read_bytes()
-    made[0].path.write_bytes(whole[: len(whole) // 2])
-    again = dump_files(scratch)
-    assert again[0].path.read_bytes() == whole and again[0].size == len(whole)
+    made[0].path.write_bytes(whole[: len(whole) // 2])  # cut short
+    assert _read_sums(folder, check=True) is None
+    made[0].path.write_bytes(whole)
+    assert _read_sums(folder, check=True) == made
     made[1].path.write_bytes(made[1].path.read_bytes().replace(b"Japan", b"Japon", 1))
-    assert hashlib.sha256(dump_files(scratch)[1].path.read_bytes()).hexdigest() == made[1].sha256
+    assert _read_sums(folder, check=True) is None  # the same size, other bytes
+    again = dump_files(scratch)  # made again, not served as listed
+    assert hashlib.sha256(again[1].path.read_bytes()).hexdigest() == made[1].sha256
+    assert again == made
 
 
 def test_a_dump_folder_removed_under_the_server_is_made_again(served) -> None:
