@@ -68,7 +68,6 @@ async def void(request: Any) -> Any:
 
 
 async def download(request: Any) -> Any:
-
     state = state_of(request)
     name = request.path_params["name"]
     fmt = BY_NAME.get(name)

@@ -69,14 +69,13 @@ class PooledEngine(Engine):
         except TimeoutError:
             asked.cancel()
             raise Busy("the query workers did not answer; try again shortly", "5") from None
+        said = answer.body.decode("utf-8", "replace").strip() if answer.status != 200 else ""
         if answer.status == 413:
-            raise TooLarge(answer.body.decode("utf-8", "replace").strip())
+            raise TooLarge(said)
         if answer.status == 503:
-            retry = dict(answer.headers).get("Retry-After", "1")
-            raise Busy(answer.body.decode("utf-8", "replace").strip(), retry)
+            raise Busy(said, dict(answer.headers).get("Retry-After", "1"))
         if answer.status != 200:
-            raise KGError(f"a page's query failed ({answer.status}): "
-                          + answer.body.decode("utf-8", "replace").strip())
+            raise KGError(f"a page's query failed ({answer.status}): {said}")
         if answer.content_type.startswith("application/n-triples"):
             triples = ox.parse(answer.body, format=ox.RdfFormat.N_TRIPLES)
             return GraphResult([q.triple for q in triples])

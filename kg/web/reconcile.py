@@ -21,14 +21,18 @@ from kg.web.state import AppState, Refused, state_of
 
 def index_of(state: AppState) -> Index:
     """The names index of the served graph, built once."""
-    return state.once("reconcile-index", lambda: Index.from_engine(state.engine))
+    return state.once("reconcile-index", lambda: _build(state))
 
 
 async def index_ready(state: AppState) -> Index:
     """:func:`index_of` for a handler on the event loop: a request that comes while the
     index is being built (10 s at 1.7 M triples) waits for it holding no thread."""
-    made = await state.made("reconcile-index", lambda: Index.from_engine(state.engine))
+    made = await state.made("reconcile-index", lambda: _build(state))
     return made  # type: ignore[no-any-return]
+
+
+def _build(state: AppState) -> Index:
+    return Index.from_engine(state.engine)
 
 
 def _json(body: Any, status: int = 200) -> Any:

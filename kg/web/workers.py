@@ -753,13 +753,12 @@ class QueryPool:
         time limit."""
         assert self._idle is not None, "start() the pool first"
         limits = self.limits
-        retry = ("Retry-After", str(max(1, round(limits.timeout))))
         if self._per_client.get(client, 0) >= limits.per_client:
             return _error(
                 429,
                 f"this client already has {limits.per_client} queries running or waiting, "
                 "this endpoint's limit; wait for them",
-                retry,
+                self._retry,
             )
         wait = self.fair.over_budget(client)
         if wait > 0:
@@ -769,8 +768,9 @@ class QueryPool:
                 f"this endpoint's limit; try again in {wait:.0f} s",
                 ("Retry-After", str(max(1, round(wait + 0.5)))),
             )
-        if len(self._waiters) >= limits.max_queue and not self._idle:
-            return _error(503, "the endpoint is busy; try again shortly", retry)
+        full = self._queue_full()
+        if full is not None:
+            return full
         long = self.fair.is_long(client, job.text)
         self.fair.asked(client)
         self._per_client[client] = self._per_client.get(client, 0) + 1
@@ -788,13 +788,21 @@ class QueryPool:
         client's limits (a browser asks for a page and its parts at once), but the queue,
         the lane for quick queries and the time limit like any query."""
         assert self._idle is not None, "start() the pool first"
+        return self._queue_full() or await self._run(job._replace(page=True), PAGES, False)
+
+    @property
+    def _retry(self) -> tuple[str, str]:
+        """When a refused query may be asked again: after one time limit."""
+        return ("Retry-After", str(max(1, round(self.limits.timeout))))
+
+    def _queue_full(self) -> Answer | None:
+        """503 when the queue is full and no worker is idle, else None."""
         if len(self._waiters) >= self.limits.max_queue and not self._idle:
-            return _error(503, "the endpoint is busy; try again shortly",
-                          ("Retry-After", str(max(1, round(self.limits.timeout)))))
-        return await self._run(job._replace(page=True), PAGES, False)
+            return _error(503, "the endpoint is busy; try again shortly", self._retry)
+        return None
 
     async def _run(self, job: Job, client: str, long: bool) -> Answer:
-        retry = ("Retry-After", str(max(1, round(self.limits.timeout))))
+        retry = self._retry
         # a worker found dead before it had the job: the next one (each such is replaced)
         for _ in range(self.limits.workers + 1):
             worker = await self._acquire(client, long, job.text)
@@ -918,7 +926,7 @@ class QueryPool:
                 503,
                 f"the query was stopped after {PREEMPT_AFTER:g} s to give a quick query "
                 "its turn: every worker was running a long query; try again shortly",
-                ("Retry-After", str(max(1, round(self.limits.timeout)))),
+                self._retry,
             )
         elif answer is None:  # still running: the time limit stopped it
             self.killed += 1
