@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,7 @@ from kg.namespaces import ID, IJ, SKOS_EXACT_MATCH, WIKIDATA_ENTITY
 from kg.store import Engine
 
 MATCH_SCORE, MATCH_MARGIN = 90.0, 10.0
+_WORD = re.compile(r"\w+")
 DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERIES = 5, 100, 500
 
 
@@ -84,8 +86,35 @@ def similarity(query: str, name: str) -> float:
 
 @dataclass
 class Index:
+    """The graph's resources as matching sees them. Each distinct name is folded once and
+    indexed by its words and its length, so a query is compared with the few names that can
+    score (:meth:`_names_for`), not with every name: at 230 pairs (40,079 entities, 43,532
+    names) a query took 268 ms when compared with all of them."""
+
     entities: list[Entity]
     terms: dict[str, tuple[str, str]]  # local name → (kind: type|property, label)
+
+    def __post_init__(self) -> None:
+        self._by_id = {e.id: e for e in self.entities}
+        self._names: list[str] = []  # the distinct folded names
+        self._holders: list[list[int]] = []  # for each, the entities (indices) bearing it
+        seen: dict[str, int] = {}
+        for i, e in enumerate(self.entities):
+            for n in e.names:
+                folded = fold(n)
+                k = seen.setdefault(folded, len(self._names))
+                if k == len(self._names):
+                    self._names.append(folded)
+                    self._holders.append([])
+                if not self._holders[k] or self._holders[k][-1] != i:
+                    self._holders[k].append(i)
+        self._with_word: dict[str, list[int]] = {}
+        self._of_length: dict[int, list[int]] = {}
+        for k, name in enumerate(self._names):
+            for w in set(_WORD.findall(name)):
+                self._with_word.setdefault(w, []).append(k)
+            self._of_length.setdefault(len(name), []).append(k)
+        self._letters: dict[int, dict[str, int]] = {}  # a name's letter counts, when asked
 
     @classmethod
     def from_engine(cls, engine: Engine) -> Index:
@@ -117,6 +146,37 @@ class Index:
         }
         return cls(sorted(by_id.values(), key=lambda e: e.id), terms)
 
+    def _names_for(self, text: str) -> set[int]:
+        """The names (indices into ``_names``) :func:`similarity` may score above 0 for
+        ``text`` (folded, not empty); every other name scores 0, as these bounds show:
+
+        - equal, or holding ``text`` as whole words: such a name has every word of ``text``
+          (a run of word letters in ``text`` is bounded by non-word letters or by its ends,
+          and so is it in the name); a ``text`` with no word in it is looked for in every
+          name;
+        - alike (difflib's ratio of at least 0.8): the name's length is within
+          [2/3, 3/2] of the query's (the bound of ``similarity``), and the letters the two
+          share come to 80% of both (difflib's ``quick_ratio``), counted here without
+          building a matcher."""
+        words = set(_WORD.findall(text))
+        if words:
+            postings = sorted((self._with_word.get(w, []) for w in words), key=len)
+            found = set(postings[0]).intersection(*postings[1:])
+        else:
+            found = {k for k, name in enumerate(self._names) if text in name}
+        size, letters = len(text), Counter(text)
+        for length in range(size * 2 // 3, size * 3 // 2 + 1):
+            for k in self._of_length.get(length, ()):
+                if k in found:
+                    continue
+                theirs = self._letters.get(k)
+                if theirs is None:
+                    theirs = self._letters[k] = Counter(self._names[k])
+                shared = sum(min(n, theirs.get(c, 0)) for c, n in letters.items())
+                if 2.0 * shared / (size + length) >= 0.8:
+                    found.add(k)
+        return found
+
     def reconcile(self, query: dict[str, Any]) -> list[dict[str, Any]]:
         """Candidates for one reconciliation query (``query``, ``type``, ``limit``,
         ``properties``), best first."""
@@ -127,14 +187,18 @@ class Index:
             (_local(str(c.get("pid", ""))), [fold(str(v)) for v in _values(c.get("v"))])
             for c in query.get("properties") or []
         ]
+        best: dict[int, float] = {}  # entity index → its best name's score
+        for k in self._names_for(text) if text else ():
+            score = similarity(text, self._names[k])
+            if score > 0:
+                for i in self._holders[k]:
+                    best[i] = max(best.get(i, 0.0), score)
+        if not text and constraints:
+            best = dict.fromkeys(range(len(self.entities)), 50.0)  # properties alone: level
         scored = []
-        for e in self.entities:
+        for i in sorted(best):
+            e, score = self.entities[i], best[i]
             if wanted and not wanted & set(e.types):
-                continue
-            score = max((similarity(text, fold(n)) for n in e.names), default=0.0)
-            if not text and constraints:
-                score = 50.0  # properties alone: every entity starts level
-            if score <= 0:
                 continue
             for pid, values in constraints:
                 held = e.facts.get(pid, set())
@@ -153,6 +217,20 @@ class Index:
             out[0]["match"] = True
         return out
 
+    def reconcile_batch(self, batch: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        """The answers to a batch (:func:`parse_queries`), each query that repeats in it
+        answered once."""
+        import json
+
+        answered: dict[str, list[dict[str, Any]]] = {}
+        out = {}
+        for key, q in batch.items():
+            same = json.dumps(q, sort_keys=True)
+            if same not in answered:
+                answered[same] = self.reconcile(q)
+            out[key] = {"result": answered[same]}
+        return out
+
     def candidate(self, e: Entity, score: float) -> dict[str, Any]:
         return {
             "id": e.id,
@@ -168,14 +246,16 @@ class Index:
         return kinds + (f"; Wikidata {e.wikidata}" if e.wikidata else "")
 
     def find(self, id: str) -> Entity | None:
-        return next((e for e in self.entities if e.id == id), None)
+        return self._by_id.get(id)
 
     def suggest(self, kind: str, prefix: str, limit: int = 10) -> list[dict[str, Any]]:
         """Entities (``entity``), types or properties whose name has a word starting with
         ``prefix``, for type-ahead."""
         p = fold(prefix)
         if kind == "entity":
-            hits = [e for e in self.entities if any(_starts(p, fold(n)) for n in e.names)]
+            held = {i for k, name in enumerate(self._names) if _starts(p, name)
+                    for i in self._holders[k]}
+            hits = [self.entities[i] for i in sorted(held)]
             return [
                 {"id": e.id, "name": e.name, "description": self.describe(e)} for e in hits[:limit]
             ]

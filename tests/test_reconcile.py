@@ -146,3 +146,62 @@ def test_a_query_far_longer_than_any_name_is_scored_at_once(ox_engine, monkeypat
             assert got == full(q, n), (q, n)
             scored += got > 0
     assert scored > len(queries)  # the comparison did find names
+
+
+def test_the_names_index_scores_as_comparing_every_name_would(ox_engine, monkeypatch) -> None:
+    """Each query is compared only with the names its words and letters allow
+    (``Index._names_for``); the answers stay those of comparing every name of every entity,
+    for names of the graph, cut short, misspelt, lengthened, in other words and with no
+    word in them, and far fewer names are compared."""
+    from kg import reconciliation
+    from kg.reconciliation import Index, fold
+
+    index = Index.from_engine(ox_engine)
+
+    def every_name(query: dict) -> list:  # the matching as it was, name by name
+        text = fold(query["query"])
+        scored = []
+        for e in index.entities:
+            score = max((reconciliation.similarity(text, fold(n)) for n in e.names), default=0)
+            if score > 0:
+                scored.append((score, e))
+        scored.sort(key=lambda pair: (-pair[0], pair[1].id))
+        out = [index.candidate(e, s) for s, e in scored[:5]]
+        if out and out[0]["score"] >= 90 and (
+                len(scored) == 1 or scored[0][0] - scored[1][0] >= 10):
+            out[0]["match"] = True
+        return out
+
+    names = sorted({n for e in index.entities for n in e.names})
+    queries = [q for n in names[::7] for q in (n, n[:-2], n[1:], n.replace("a", "e"),
+                                               n + "s x", n.split()[-1])]
+    queries += ["-", "()", "  ", "日本", "Tel-Aviv", "Japan's", "Abe Shinzo"]
+    compared = []
+    real = reconciliation.similarity
+    monkeypatch.setattr(reconciliation, "similarity",
+                        lambda q, n: compared.append(1) or real(q, n))
+    found = 0
+    for q in queries:
+        got = index.reconcile({"query": q})
+        monkeypatch.setattr(reconciliation, "similarity", real)
+        assert got == every_name({"query": q}), q
+        monkeypatch.setattr(reconciliation, "similarity",
+                            lambda q, n: compared.append(1) or real(q, n))
+        found += bool(got)
+    assert found > len(queries) * 0.8
+    # all names once for every query, as before, against what the index let through
+    assert len(compared) < len(queries) * len(names) / 10, (len(compared), len(queries))
+
+
+def test_a_batch_answers_a_repeated_query_once(ox_engine, monkeypatch) -> None:
+    from kg.reconciliation import Index
+
+    index = Index.from_engine(ox_engine)
+    asked = []
+    real = Index.reconcile
+    monkeypatch.setattr(Index, "reconcile", lambda self, q: asked.append(q) or real(self, q))
+    batch = {f"q{i}": {"query": "Tel Aviv", "type": "Place"} for i in range(50)}
+    batch["other"] = {"query": "Tel Aviv"}
+    out = index.reconcile_batch(batch)
+    assert len(asked) == 2 and set(out) == set(batch)
+    assert out["q0"] == out["q49"] and out["q0"]["result"][0]["id"] == "place/tel-aviv"

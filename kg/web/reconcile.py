@@ -56,10 +56,7 @@ async def service(request: Any) -> Any:
 
     index = await index_ready(state)
 
-    def answers() -> dict:
-        return {key: {"result": index.reconcile(q)} for key, q in batch.items()}
-
-    return _json(await state.in_thread(request, answers))
+    return _json(await state.in_thread(request, index.reconcile_batch, batch))
 
 
 async def _queries(request: Any, state: AppState) -> str | None:
