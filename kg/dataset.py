@@ -163,13 +163,19 @@ def dumps(project: Project | None = None, graph: object = None) -> list[Dump]:
 SUMS = "SHA256SUMS"
 
 
-def write_dumps(project: Project, folder: Path) -> None:
-    """Every dump of the graph into ``folder``, one at a time (each written atomically),
+def write_dumps(project: Project, folder: Path, source: Path | None = None) -> None:
+    """Every dump of the graph (``source``, an N-Triples file: by default the project's
+    graph as its files say now) into ``folder``, one at a time (each written atomically),
     then :data:`SUMS`, whose presence says the folder is whole."""
+    import pyoxigraph as ox
+
     from kg.exports import triples
     from kg.fileio import atomic_write
 
-    graph = triples(project)
+    if source is None:
+        graph = triples(project)
+    else:
+        graph = [q.triple for q in ox.parse(path=str(source), format=ox.RdfFormat.N_TRIPLES)]
     lines = []
     for dump in dumps(project, graph):
         atomic_write(folder / dump.name, dump.data)
@@ -207,11 +213,11 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _make_dumps(root: str, folder: str) -> None:  # pragma: no cover - in its own process
+def _make_dumps(root: str, folder: str, source: str) -> None:  # pragma: no cover - own process
     import os
 
     os.nice(10)  # the server that asked goes on answering first
-    write_dumps(Project(Path(root)), Path(folder))
+    write_dumps(Project(Path(root)), Path(folder), Path(source))
 
 
 #: the processes making dumps now, with the root of their project (:func:`stop_making`)
@@ -230,24 +236,37 @@ def stop_making(project: Project) -> None:
                 child.terminate()
 
 
-def dump_files(project: Project) -> list[DumpFile]:
-    """The dumps of the project's graph as files under ``build/dumps/KEY/`` (``KEY``: the
-    graph's content key), made when missing by another process, at a lower priority: at
-    1.7 M triples the six formats take minutes of Python that, in a server's own process,
-    held its other clients for seconds at a time, and hundreds of MB it then kept."""
+def dump_files(project: Project, source: Path | None = None) -> list[DumpFile]:
+    """The dumps of a graph as files under ``build/dumps/KEY/``, made when missing by
+    another process, at a lower priority: at 1.7 M triples the six formats take minutes of
+    Python that, in a server's own process, held its other clients for seconds at a time,
+    and hundreds of MB it then kept.
+
+    ``source`` is the graph as N-Triples, ``build/cache/graph-KEY.nt`` (``KEY``: its content
+    key): a server gives the file it loaded, so that what it offers for download is what it
+    answers queries from, even when the data files were edited after it started. By default,
+    the project's graph as its files say now."""
     import multiprocessing
     import shutil
 
     from kg.errors import KGError
+    from kg.store.loading import cached_ntriples
 
-    folder = project.build_dir / "dumps" / project.content_key()
-    # made by an earlier server: read back once (a second at a GB), so that what is sent
-    # is what the description says
+    source = source or cached_ntriples(project)
+    folder = project.build_dir / "dumps" / source.stem.removeprefix("graph-")
     found = _read_sums(folder, check=True)
     if found is None:
-        folder.mkdir(parents=True, exist_ok=True)
+        if not source.is_file():  # another process rebuilt the cache for edited data files
+            raise KGError(
+                f"the graph this server loaded ({source.name}) is no longer on disk, as its "
+                "data files changed since it started: restart it to serve the new graph"
+            )
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise KGError(f"cannot write the dumps under {folder.parent}: {e.strerror}") from None
         child = multiprocessing.get_context("spawn").Process(
-            target=_make_dumps, args=(str(project.root), str(folder)), daemon=True
+            target=_make_dumps, args=(str(project.root), str(folder), str(source)), daemon=True
         )
         with _MAKING_LOCK:
             child.start()

@@ -314,18 +314,54 @@ def test_a_dump_folder_removed_under_the_server_is_made_again(served) -> None:
     assert again.status_code == 200 and again.content == first.content
 
 
-def test_a_failing_dump_maker_is_a_one_line_503(served) -> None:
-    """The process making the dumps fails (here: the graph's files became unreadable after
-    the server loaded them): ``/download`` and ``/.well-known/void`` say so in one line,
-    with a 503, never a 500."""
-    scratch, client = served
-    for path in scratch.graph_files():
-        path.write_text("@prefix broken", encoding="utf-8")
-    for url in ("/download/israel-japan.nt", "/.well-known/void"):
+def test_a_failing_dump_maker_is_a_one_line_503_remembered_for_a_while(served, monkeypatch) -> None:
+    """The process making the dumps fails (here: the graph file the server loaded was
+    damaged after it loaded it): ``/download`` and ``/.well-known/void`` say so in one line,
+    with a 503 and ``Retry-After``, never a 500; and for a while every request is told at
+    once, without starting another process that would fail the same way."""
+    import multiprocessing
+
+    _, client = served
+    loaded = client.app.state.kg.pool.nt_path
+    loaded.write_text("<broken", encoding="utf-8")
+    started = []
+    real = multiprocessing.get_context
+    monkeypatch.setattr(multiprocessing, "get_context",
+                        lambda method=None: started.append(method) or real(method))
+    for url in ("/download/israel-japan.nt", "/.well-known/void", "/download/israel-japan.ttl"):
         r = client.get(url)
         assert r.status_code == 503, (url, r.status_code, r.text)
         assert "making the dumps failed" in r.text and r.text.count("\n") == 1
         assert "Traceback" not in r.text
+        assert 0 < int(r.headers["retry-after"]) <= 60
+    assert started == ["spawn"]  # one process tried; the others were told
+
+
+def test_dumps_are_of_the_graph_the_server_loaded(served) -> None:
+    """The data files edited after the server started: what it offers for download is
+    still what it answers queries from. Once the graph it loaded is gone from disk (another
+    command rebuilt the cache for the edited files), it says to restart it."""
+    from kg.exports import serialize, triples
+    from kg.licence import with_licence_header
+
+    scratch, client = served
+    before = with_licence_header(serialize(triples(scratch), "nt", scratch), "nt")
+    loaded = client.app.state.kg.pool.nt_path
+    data = next(p for p in scratch.graph_files() if p.parent.name == "data")
+    data.write_text(data.read_text(encoding="utf-8") + "\n<https://w3id.org/israel-japan-kg/id/"
+                    "state/atlantis> a <https://w3id.org/israel-japan-kg/ontology#State> .\n",
+                    encoding="utf-8")
+    r = client.get("/download/israel-japan.nt")
+    assert r.status_code == 200 and r.content == before and b"atlantis" not in r.content
+    void = client.get("/.well-known/void", params={"format": "nt"})
+    assert void.status_code == 200 and hashlib.sha256(before).hexdigest().encode() in void.content
+    triples(scratch)  # another command reads the edited files: the cache is rebuilt
+    assert not loaded.exists()
+    import shutil
+
+    shutil.rmtree(scratch.build_dir / "dumps")
+    gone = client.get("/download/israel-japan.nt")
+    assert gone.status_code == 503 and "restart it" in gone.text and gone.text.count("\n") == 1
 
 
 def test_a_range_of_a_dump_is_sent_if_unchanged(served) -> None:

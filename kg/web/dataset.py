@@ -5,13 +5,17 @@ N-Triples or RDF/XML; Turtle for browsers and for no preference) and
 and SHA-256 it gives).
 
 Both are made on first use and kept: the graph cannot change while served. The dumps
-are files under ``build/dumps/`` made by another process (:func:`kg.dataset.dump_files`),
-sent from disk, never held in the server's memory.
+are files under ``build/dumps/`` made by another process (:func:`kg.dataset.dump_files`)
+from the graph file the server loaded, sent from disk, never held in the server's memory.
+When making them fails, every request for them in the next :data:`RETRY_AFTER` seconds is
+told so at once (503 with ``Retry-After``), rather than starting another process that would
+fail the same way.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from kg.dataset import DUMPS, DumpFile, describe, description_bytes, dump_files
@@ -24,9 +28,33 @@ from kg.web.state import AppState, state_of, text_response
 BY_NAME = {name: fmt for fmt, (name, _, _) in DUMPS.items()}
 
 
+#: how long a failed making of the dumps is remembered (seconds)
+RETRY_AFTER = 60
+_FAILED = "dumps-failed"  # in the state's cache: (until when, why)
+
+
 def served_dumps(state: AppState) -> list[DumpFile]:
     """Every dump of the served graph, as files (made once, by another process)."""
-    return state.once("dumps", lambda: dump_files(state.project))  # type: ignore[no-any-return]
+    return state.once("dumps", lambda: _make(state))  # type: ignore[no-any-return]
+
+
+def _make(state: AppState) -> list[DumpFile]:
+    """The dumps of the graph the server loaded; a failure is remembered for a while."""
+    failed = state.cache.get(_FAILED)
+    if failed is not None and time.monotonic() < failed[0]:
+        raise KGError(failed[1])
+    try:
+        return dump_files(state.project, state.pool.nt_path)
+    except KGError as e:
+        state.cache[_FAILED] = (time.monotonic() + RETRY_AFTER, e.message)
+        raise
+
+
+def _unavailable(state: AppState, e: KGError) -> Any:
+    """The one-line 503 for dumps that could not be made, with when to ask again."""
+    failed = state.cache.get(_FAILED)
+    wait = max(1, round(failed[0] - time.monotonic())) if failed else RETRY_AFTER
+    return text_response(503, e.message, {"Retry-After": str(wait)})
 
 
 def description(state: AppState, fmt: str) -> bytes:
@@ -63,7 +91,7 @@ async def void(request: Any) -> Any:
         await state.made("void-triples", lambda: _triples(state))
         body = await state.in_thread(request, description, state, fmt)
     except KGError as e:  # the dumps it describes could not be made: say so, in one line
-        return text_response(503, e.message)
+        return _unavailable(state, e)
     return Response(body, media_type=RESULT_FORMATS[fmt].content_type, headers={"Vary": "Accept"})
 
 
@@ -76,7 +104,7 @@ async def download(request: Any) -> Any:
     try:
         dump, stat = await _on_disk(state, fmt)
     except KGError as e:
-        return text_response(503, e.message)
+        return _unavailable(state, e)
     from kg.web.caching import entity_tag
 
     media = DUMPS[fmt][1]
@@ -93,7 +121,7 @@ async def download(request: Any) -> Any:
 async def dumps_ready(state: AppState) -> list[DumpFile]:
     """:func:`served_dumps` for a handler on the event loop: requests that come while the
     dumps are being made wait for them holding no thread."""
-    made = await state.made("dumps", lambda: dump_files(state.project))
+    made = await state.made("dumps", lambda: _make(state))
     return made  # type: ignore[no-any-return]
 
 
