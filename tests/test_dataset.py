@@ -419,3 +419,13 @@ def test_a_stopping_server_ends_the_dump_being_made(scratch) -> None:
     waiting.join(10)
     assert not waiting.is_alive() and said == ["making the dumps failed (stopped by signal 15)"]
     assert not (scratch.build_dir / "dumps" / scratch.content_key() / SUMS).exists()
+
+
+def test_dumps_that_cannot_be_written_are_a_one_line_503(served) -> None:
+    """``build/dumps`` not a folder (or not writable): a 503 that says where, not a 500."""
+    scratch, client = served
+    scratch.build_dir.mkdir(parents=True, exist_ok=True)
+    (scratch.build_dir / "dumps").write_text("not a folder", encoding="utf-8")
+    r = client.get("/download/israel-japan.nt")
+    assert r.status_code == 503 and "cannot write the dumps under" in r.text
+    assert r.text.count("\n") == 1 and "retry-after" in r.headers
