@@ -221,7 +221,8 @@ def test_a_zygote_that_died_is_replaced_and_serving_goes_on(ox_engine, project) 
         os.kill(old.pid, signal.SIGKILL)
         time.sleep(0.2)
         victim = next(iter(pool._all))
-        os.kill(victim.process.pid, signal.SIGKILL)  # its replacement needs a zygote
+        victim.process.kill()  # its replacement needs a zygote (by its pidfd: it died with
+        # its zygote and was reaped by init, and its number may be another process's now)
         answers = [ask(pool, loop, "ASK { ?s ?p ?o }") for _ in range(3)]
         assert 200 in [a.status for a in answers]
         deadline = time.monotonic() + 60
@@ -314,3 +315,38 @@ def test_copies_are_counted_when_they_may_pass_the_cap_whatever_each_query_took(
             break
     assert replaced_at == 101  # 1,010 pages copied: just past the cap of 1,000
     assert watch.counted <= 15  # a dozen reads of /proc (12), not one a query (101)
+
+
+def test_a_worker_is_killed_through_its_pidfd_never_by_a_number_now_anothers() -> None:
+    """A worker whose zygote died was reaped by init; its number may since be another
+    program's (pids run to 32,768 here). The server kills a worker through the pidfd it
+    opened while the number was surely the worker's: never that other program. A suite
+    run lost its test server this way, to a test killing a dead worker by number."""
+    import signal
+    import subprocess
+    import time
+
+    from kg.web.zygote import ForkedProcess, _pidfd
+
+    ended = subprocess.Popen(["true"])
+    pidfd = _pidfd(ended.pid)  # named while a zombie, its number still held
+    ended.wait()  # reaped: the number is free
+    if pidfd is None:
+        pytest.skip("this kernel has no pidfd_open (Linux 5.3 and later)")
+    other = subprocess.Popen(["sleep", "30"])
+    try:
+        worker = ForkedProcess(None, other.pid, pidfd)  # type: ignore[arg-type]
+        worker.kill()  # "its" number is now the other program's
+        time.sleep(0.2)
+        assert other.poll() is None
+        worker.release()
+        worker.kill()  # let go of: never signalled again, not by number either
+        time.sleep(0.2)
+        assert other.poll() is None
+        alive = ForkedProcess(None, other.pid, _pidfd(other.pid))  # type: ignore[arg-type]
+        alive.kill()  # a live worker is killed, as before
+        assert other.wait(5) == -signal.SIGKILL
+        alive.release()
+    finally:
+        other.kill()
+        other.wait()

@@ -370,11 +370,10 @@ class _Worker:
         os.close(fd)
         ours, theirs = socket.socketpair()
         try:
-            pid = zygote.fork(theirs, self.log)
+            self.process: ForkedProcess = zygote.fork(theirs, self.log)
         finally:
             theirs.close()
         self.conn: Connection = Connection(ours.detach())
-        self.process = ForkedProcess(zygote, pid)
         try:
             message = self.conn.recv() if self.conn.poll(60) else None
         except (EOFError, OSError):
@@ -447,6 +446,7 @@ class _Worker:
         with contextlib.suppress(Exception):
             self.process.kill()
             self.process.join(5)
+        self.process.release()
         with contextlib.suppress(Exception):
             self.conn.close()
         with contextlib.suppress(Exception):
@@ -463,6 +463,7 @@ class _Worker:
         self.process.join(2)
         if self.process.is_alive():
             self.kill()
+        self.process.release()
         with contextlib.suppress(Exception):
             self.sock.close()
         self.remove_log()

@@ -203,9 +203,8 @@ class Zygote:
     def tail(self, lines: int = 5) -> str:
         return log_tail(self.log, lines)
 
-    def fork(self, end: socket.socket, log: str) -> int:
-        """A new worker that talks over ``end`` (a socket pair's end) and logs to ``log``;
-        its pid."""
+    def fork(self, end: socket.socket, log: str) -> ForkedProcess:
+        """A new worker that talks over ``end`` (a socket pair's end) and logs to ``log``."""
         with self._lock:
             try:
                 self.conn.send(("fork", log))
@@ -214,9 +213,11 @@ class Zygote:
             except (EOFError, OSError) as e:
                 why = f"the query workers' zygote has gone ({e}): {self.tail()}"
                 raise ZygoteFailed(why) from e
-        if not message or message[0] != "forked":
-            raise ZygoteFailed(f"the query workers' zygote did not fork: {self.tail()}")
-        return int(message[1])
+            if not message or message[0] != "forked":
+                raise ZygoteFailed(f"the query workers' zygote did not fork: {self.tail()}")
+            # named for good while the pid is surely the worker's: the zygote reaps a worker
+            # only when asked to wait for it, and every ask holds this lock
+            return ForkedProcess(self, int(message[1]), _pidfd(int(message[1])))
 
     def wait(self, pid: int, timeout: float) -> int | None:
         """How worker ``pid`` ended (``-signal`` or exit status); None if still running."""
@@ -255,26 +256,54 @@ class Zygote:
             os.unlink(self.log)
 
 
+def _pidfd(pid: int) -> int | None:
+    """A descriptor naming process ``pid`` itself (Linux 5.3 and later), or None."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
+
+
 class ForkedProcess:
     """A worker forked by the zygote, seen like a multiprocessing process: ``kill``,
-    ``join``, ``exitcode``, ``is_alive``."""
+    ``join``, ``exitcode``, ``is_alive``.
 
-    def __init__(self, zygote: Zygote, pid: int) -> None:
-        self.zygote, self.pid = zygote, pid
+    It is killed through a pidfd (``pidfd``), not its number. A worker is the zygote's
+    child, not the server's: once the zygote died, its workers were reaped by init and
+    their numbers were free for any process, and a server killing "its" worker by number
+    (it cannot learn that the worker ended) could kill another program of the same user;
+    pids run only to 32,768 on many machines. Without pidfds, by number, as before."""
+
+    def __init__(self, zygote: Zygote, pid: int, pidfd: int | None = None) -> None:
+        self.zygote, self.pid, self.pidfd = zygote, pid, pidfd
         self.exitcode: int | None = None
+        self.named = pidfd is not None  # killed through its pidfd only, even once closed
 
     def kill(self) -> None:
-        if self.exitcode is None:  # once reaped, the pid may be another process's
-            with contextlib.suppress(OSError):
+        if self.exitcode is not None or (self.named and self.pidfd is None):
+            return  # once reaped (or let go of), the pid may be another process's
+        with contextlib.suppress(OSError):
+            if self.pidfd is not None:
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            else:
                 os.kill(self.pid, signal.SIGKILL)
 
     def join(self, timeout: float | None = None) -> None:
         if self.exitcode is None:
             self.exitcode = self.zygote.wait(self.pid, 30.0 if timeout is None else timeout)
+            if self.exitcode is not None:
+                self.release()
 
     def is_alive(self) -> bool:
         self.join(0)
         return self.exitcode is None
+
+    def release(self) -> None:
+        """Close the pidfd: the worker is done with, and is never signalled again."""
+        if self.pidfd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.pidfd)
+            self.pidfd = None
 
 
 __all__ = ["ForkedProcess", "Zygote", "ZygoteFailed"]
