@@ -42,6 +42,10 @@ _WORD = re.compile(r"\w+")
 DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERIES = 5, 100, 500
 
 
+class BatchTooLong(KGError):
+    """A batch took longer than it was given (:meth:`Index.reconcile_batch`)."""
+
+
 @dataclass
 class Entity:
     id: str
@@ -217,16 +221,26 @@ class Index:
             out[0]["match"] = True
         return out
 
-    def reconcile_batch(self, batch: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    def reconcile_batch(
+        self, batch: dict[str, dict[str, Any]], seconds: float | None = None
+    ) -> dict[str, Any]:
         """The answers to a batch (:func:`parse_queries`), each query that repeats in it
-        answered once."""
+        answered once. With ``seconds``, :class:`BatchTooLong` once matching has taken more
+        than that much of this thread's CPU time (a server's time limit for one request)."""
         import json
+        import time
 
+        started = time.thread_time()
         answered: dict[str, list[dict[str, Any]]] = {}
         out = {}
-        for key, q in batch.items():
+        for done, (key, q) in enumerate(batch.items()):
             same = json.dumps(q, sort_keys=True)
             if same not in answered:
+                if seconds is not None and time.thread_time() - started > seconds:
+                    raise BatchTooLong(
+                        f"the batch ran past this endpoint's time limit of {seconds:g} s after "
+                        f"{done} of its {len(batch)} queries; send fewer queries at a time"
+                    )
                 answered[same] = self.reconcile(q)
             out[key] = {"result": answered[same]}
         return out

@@ -205,3 +205,71 @@ def test_a_batch_answers_a_repeated_query_once(ox_engine, monkeypatch) -> None:
     out = index.reconcile_batch(batch)
     assert len(asked) == 2 and set(out) == set(batch)
     assert out["q0"] == out["q49"] and out["q0"]["result"][0]["id"] == "place/tel-aviv"
+
+
+def _distinct_batch(index, size: int) -> dict:
+    """``size`` queries, none the same: names of the graph, each misspelt its own way."""
+    names = sorted({n for e in index.entities for n in e.names if len(n) > 6})
+    return {f"q{i}": {"query": names[i % len(names)][: -1 - i // len(names)] + "x"}
+            for i in range(size)}
+
+
+def test_a_batch_past_the_time_limit_is_a_503_saying_what_to_do(project) -> None:
+    """A batch has the time limit of one query, in the CPU time its matching takes: past
+    it, a JSON 503 saying how far it got and to send fewer at a time."""
+    import json
+
+    from starlette.testclient import TestClient
+
+    from kg.reconciliation import Index
+    from kg.web.app import create_app
+    from kg.web.state import Settings
+
+    app = create_app(project, Settings(workers=1, timeout=0.02, client_budget=0))
+    client = TestClient(app)
+    index = Index.from_engine(app.state.kg.engine)
+    big = client.post("/reconcile", data={"queries": json.dumps(_distinct_batch(index, 500))})
+    assert big.status_code == 503, big.text
+    error = big.json()["error"]
+    assert "time limit of 0.02 s" in error and "of its 500 queries" in error
+    assert "send fewer queries" in error
+    small = client.post("/reconcile", data={"queries": json.dumps(_distinct_batch(index, 2))})
+    assert small.status_code == 200 and set(small.json()) == {"q0", "q1"}
+
+
+def test_a_clients_matching_time_counts_against_its_budget(project) -> None:
+    """The CPU time a client's reconciliation takes in the server's threads is charged to
+    its budget as a query's worker time is: once spent, its next request is a one-line 429
+    with Retry-After, while another client is answered."""
+    import asyncio
+    import json
+
+    import httpx
+
+    from kg.reconciliation import Index
+    from kg.web.app import create_app
+    from kg.web.state import Settings
+
+    app = create_app(project, Settings(workers=1, client_budget=0.05))
+    state = app.state.kg
+    batch = json.dumps(_distinct_batch(Index.from_engine(state.engine), 500))
+
+    async def scenario() -> tuple[list[httpx.Response], httpx.Response]:
+        def client(host: str) -> httpx.AsyncClient:
+            transport = httpx.ASGITransport(app=app, client=(host, 1234))
+            return httpx.AsyncClient(transport=transport, base_url="http://t")
+
+        async with client("203.0.113.7") as heavy, client("198.51.100.9") as other:
+            mine = [await heavy.post("/reconcile", data={"queries": batch}) for _ in range(2)]
+            mine.append(await heavy.get("/reconcile/suggest/entity", params={"prefix": "shin"}))
+            theirs = await other.get("/reconcile/suggest/entity", params={"prefix": "shin"})
+        return mine, theirs
+
+    mine, theirs = asyncio.run(scenario())
+    assert mine[0].status_code == 200  # within its budget when it began
+    assert state.pool.fair.level("203.0.113.7") > 0.05  # the batch's time was charged
+    for refused in mine[1:]:
+        assert refused.status_code == 429, refused.text
+        assert "used its 0.05 s of query time a minute" in refused.text
+        assert refused.text.count("\n") == 1 and int(refused.headers["retry-after"]) >= 1
+    assert theirs.status_code == 200 and theirs.json()["result"]

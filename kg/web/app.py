@@ -40,11 +40,17 @@ from kg.web.connections import guarded_protocol
 from kg.web.finishing import Finish
 from kg.web.sandbox import SandboxUnavailable, probe
 from kg.web.settings import Settings
-from kg.web.state import AppState
+from kg.web.state import AppState, OverBudget, text_response
 from kg.web.workers import QueryPool
 
 HERE = Path(__file__).parent
 READ = ["GET", "HEAD"]
+
+
+async def over_budget(request: Any, e: Exception) -> Any:
+    """A page's request from a client that spent its budget: one line, 429, Retry-After."""
+    assert isinstance(e, OverBudget)
+    return text_response(429, e.message, {"Retry-After": str(e.retry)})
 
 
 def routes() -> list[Any]:
@@ -132,7 +138,8 @@ def create_app(project: Project | None = None, settings: Settings | None = None)
     from kg.registry import __version__
 
     tag = build_tag(state.project.content_key(), __version__, HERE)
-    app = Starlette(routes=routes(), lifespan=lifespan)
+    app = Starlette(routes=routes(), lifespan=lifespan,
+                    exception_handlers={OverBudget: over_budget})
     app.state.kg = state
     app.state.tag = tag  # /download's If-Range compares with the site's ETag
     # every answer finished in one pass (security headers, licence, CORS, validators), and

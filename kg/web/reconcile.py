@@ -6,7 +6,9 @@ OpenRefine and other clients. The matching is :mod:`kg.reconciliation`'s.
 - ``GET /reconcile/suggest/{entity,type,property}?prefix=``: type-ahead;
 - ``GET /reconcile/preview?id=``: a small HTML card of one entity.
 
-Bad input is a 400 with a JSON ``{"error": …}``; the index is built once.
+Bad input is a 400 with a JSON ``{"error": …}``; a batch whose matching takes longer than
+a query may (``--timeout``, in CPU time) a 503 saying to send fewer at a time; the index is
+built once.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from kg.errors import KGError
-from kg.reconciliation import Index, manifest, parse_queries
+from kg.reconciliation import BatchTooLong, Index, manifest, parse_queries
 from kg.web.endpoint import read_form
 from kg.web.state import AppState, Refused, state_of
 
@@ -56,7 +58,13 @@ async def service(request: Any) -> Any:
 
     index = await index_ready(state)
 
-    return _json(await state.in_thread(request, index.reconcile_batch, batch))
+    try:  # a batch has the time limit of one query (its CPU time in a thread of the pool)
+        answers = await state.in_thread(
+            request, index.reconcile_batch, batch, state.settings.timeout
+        )
+    except BatchTooLong as e:
+        return _json({"error": e.message}, 503)
+    return _json(answers)
 
 
 async def _queries(request: Any, state: AppState) -> str | None:

@@ -72,7 +72,8 @@ class Settings:
     queue_wait: float = _limit(5.0, "--queue-wait", "S",
         "longest wait for a free worker, seconds; over: 503")  # fmt: skip
     client_budget: float = _limit(30.0, "--client-budget", "S",
-        "seconds of query time one client may use a minute; over: 429 with Retry-After",
+        "seconds of query time (and of page work in the server's threads) one client may "
+        "use a minute; over: 429 with Retry-After",
         zero="no budget")  # fmt: skip
     read_timeout: float = _limit(10.0, "--read-timeout", "S",
         "time a client has to send a request's headers, and its body, seconds")  # fmt: skip

@@ -108,22 +108,43 @@ class AppState:
 
     async def in_thread(self, request: Any, fn: Callable[..., Any], *args: Any) -> Any:
         """``fn(*args)`` in a thread of the pool, once the request's client holds fewer
-        than :data:`THREADS_PER_CLIENT` of them; waiting for that on the event loop."""
+        than :data:`THREADS_PER_CLIENT` of them; waiting for that on the event loop.
+
+        The CPU time it takes counts against the client's budget (``--client-budget``), as
+        a query's worker time does: a client that spent it is refused (:class:`OverBudget`,
+        429) until its bucket drains. Before, one address could keep four threads matching
+        batches of 500 reconciliation queries for minutes on end at a million triples, and
+        every other client's requests shared the interpreter with them."""
         import asyncio
+        import time
 
         from starlette.concurrency import run_in_threadpool
 
         from kg.web.workers import client_key
 
         key = client_key(request.client.host) if request.client else ""
+        fair = self.pool.fair
+        refused = fair.refusal(key)
+        if refused is not None:
+            raise OverBudget(*refused)
+        spent = [0.0]
+
+        def timed() -> Any:
+            began = time.thread_time()
+            try:
+                return fn(*args)
+            finally:
+                spent[0] = time.thread_time() - began
+
         turn = self._turns.get(key)
         if turn is None:
             turn = self._turns[key] = [0, asyncio.Semaphore(THREADS_PER_CLIENT)]
         turn[0] += 1
         try:
             async with turn[1]:
-                return await run_in_threadpool(fn, *args)
+                return await run_in_threadpool(timed)
         finally:
+            fair.charge(key, spent[0])
             turn[0] -= 1
             if not turn[0] and self._turns.get(key) is turn:
                 del self._turns[key]
@@ -154,3 +175,12 @@ class Refused(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status, self.message = status, message
+
+
+class OverBudget(Refused):
+    """A client that has spent its budget of the server's time (429, with ``Retry-After``:
+    the seconds until it may ask again)."""
+
+    def __init__(self, message: str, retry: int) -> None:
+        super().__init__(429, message)
+        self.retry = retry

@@ -601,6 +601,19 @@ class Fairness:
         excess = self.level(client) - self.budget
         return excess / self.rate if excess > 0 else 0.0
 
+    def refusal(self, client: str) -> tuple[str, int] | None:
+        """Why ``client`` is refused now, and in how many seconds it may ask again; None
+        when it may ask."""
+        wait = self.over_budget(client)
+        if wait <= 0:
+            return None
+        return (f"this client has used its {self.budget:g} s of query time a minute, this "
+                f"endpoint's limit; try again in {wait:.0f} s", max(1, round(wait + 0.5)))
+
+    def charge(self, client: str, seconds: float) -> None:
+        """Add ``seconds`` of the server's time to ``client``'s bucket."""
+        self.used[client] = (self.level(client) + seconds, self.clock())
+
     def is_long(self, client: str, text: str) -> bool:
         return self.level(client) > QUICK or self.texts.get(text, 0.0) > QUICK
 
@@ -616,7 +629,7 @@ class Fairness:
             self.used = {c: v for c, v in self.used.items() if self.level(c) > 0}
 
     def spent(self, client: str, text: str, seconds: float) -> None:
-        self.used[client] = (self.level(client) + seconds, self.clock())
+        self.charge(client, seconds)
         self.texts.pop(text, None)
         self.texts[text] = seconds
         if len(self.texts) > _REMEMBERED_TEXTS:
@@ -761,14 +774,9 @@ class QueryPool:
                 "this endpoint's limit; wait for them",
                 self._retry,
             )
-        wait = self.fair.over_budget(client)
-        if wait > 0:
-            return _error(
-                429,
-                f"this client has used its {limits.client_budget:g} s of query time a minute, "
-                f"this endpoint's limit; try again in {wait:.0f} s",
-                ("Retry-After", str(max(1, round(wait + 0.5)))),
-            )
+        refused = self.fair.refusal(client)
+        if refused is not None:
+            return _error(429, refused[0], ("Retry-After", str(refused[1])))
         full = self._queue_full()
         if full is not None:
             return full
