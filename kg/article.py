@@ -226,3 +226,99 @@ def coverage(article: Path, *, project: Project | None = None) -> CoverageReport
             v.reason = exceptions[v.text]
             used.add(v.text)
     return CoverageReport(values, sorted(set(exceptions) - used))
+
+
+# ---------------------------------------------------------------------------
+# kg coverage --citations: does each cited unit state the date or number cited?
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class CitedValue:
+    """A date or number of the graph with the units cited for it, and whether one of them
+    states it, in the copy of the article at hand (a fact may cite a second unit for
+    another part of it: "launched on that occasion" beside the sentence giving the date)."""
+
+    subject: str
+    predicate: str
+    value: str  # the literal's lexical form
+    units: list[str]  # the units' ids (``history-14``)
+    status: str  # "stated", "NOT STATED", or "unit not in this copy"
+
+
+@dataclass
+class CitationReport:
+    values: list[CitedValue]
+
+    @property
+    def wrong(self) -> list[CitedValue]:
+        return [v for v in self.values if v.status == "NOT STATED"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.wrong and not any(v.status != "stated" for v in self.values)
+
+    def to_text(self, *, verbose: bool = False) -> str:
+        lines = [f"{shorten(v.subject)} {shorten(v.predicate)} {v.value!r}  "
+                 f"{', '.join(v.units)}  {v.status}"
+                 for v in self.values if verbose or v.status != "stated"]
+        stated = sum(v.status == "stated" for v in self.values)
+        absent = sum(v.status == "unit not in this copy" for v in self.values)
+        lines.append(f"{len(self.values)} cited dates and numbers: {stated} stated by a unit "
+                     f"cited for them, {len(self.wrong)} not stated, {absent} in units this "
+                     "copy lacks")
+        return "\n".join(lines) + "\n"
+
+
+def stated_in(lexical: str, datatype: str, text: str) -> bool:
+    """Whether ``text`` (a unit's words) states the literal: a date that date, a month that
+    month or a date in it, a year that year, a date in it or its decade ("the 2010s" for an
+    inferred 2010), a number that number (digits with or without separators, money with
+    its scale, a percentage, an ordinal, or one of :data:`NUMBER_WORDS`)."""
+    keys: dict[str, set[str]] = {}
+    for v in extract_values(text):
+        keys.setdefault(v.kind, set()).add(v.key)
+    if datatype in _DATE_TYPES:
+        dated = keys.get("date", set()) | keys.get("month", set())
+        if datatype == XSD + "date":
+            return lexical in keys.get("date", set())
+        if datatype == XSD + "gYearMonth":
+            return any(k == lexical or k.startswith(lexical + "-") for k in dated)
+        return (lexical in keys.get("year", set()) | keys.get("decade", set())
+                or any(k.startswith(lexical + "-") for k in dated))
+    try:
+        number = _canonical(Decimal(lexical))
+    except InvalidOperation:
+        return False
+    return any(number in keys.get(kind, set())
+               for kind in ("number", "money", "percent", "ordinal", "word"))
+
+
+def cited_values(article: Path, *, project: Project | None = None) -> CitationReport:
+    """Every date and number the graph cites a unit for, checked against that unit's words
+    in ``article`` (a copy of the article: the graph pins units, never their words)."""
+    from kg.units import ArticleCopy, pinned_units
+
+    engine = open_engine("oxigraph", project or Project.find())
+    try:
+        copy = ArticleCopy(Path(article))
+    except (OSError, UnicodeDecodeError) as e:
+        raise KGError(f"{article}: cannot read: {getattr(e, 'strerror', None) or e}") from None
+    units = {u.iri: u for u in pinned_units(engine)}
+    cited: dict[tuple[str, str, str, str], list[str]] = {}
+    for s, p, o, unit, _label in engine.select(sparql.load("unit-citations")):
+        datatype = getattr(getattr(o, "datatype", None), "value", None)
+        if datatype in _DATE_TYPES | _NUMBER_TYPES:
+            assert s is not None and p is not None and o is not None and unit is not None
+            cited.setdefault((s.value, p.value, o.value, datatype), []).append(unit.value)
+    out = []
+    for (s, p, value, datatype), iris in cited.items():
+        texts = [copy.quote(units[i]) if i in units else None for i in iris]
+        if any(t is not None and stated_in(value, datatype, t) for t in texts):
+            status = "stated"
+        elif None in texts:
+            status = "unit not in this copy"
+        else:
+            status = "NOT STATED"
+        out.append(CitedValue(s, p, value, [i.rsplit("/", 1)[-1] for i in iris], status))
+    return CitationReport(out)

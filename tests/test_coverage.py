@@ -102,3 +102,52 @@ def test_a_bad_exceptions_file_is_one_line(scratch: Project, kg_cli) -> None:
     r = kg_cli("coverage", "--notes", root=scratch.root)
     assert r.code == 2 and r.out == ""
     assert "exception 1 needs a non-empty 'note_of', 'names', 'reason'" in r.err
+
+
+# -- each cited date and number is stated by a unit cited for it ----------------------------
+
+
+def test_every_cited_date_and_number_is_stated_by_its_unit(article: Path, project: Project,
+                                                           kg_cli) -> None:
+    from kg.article import cited_values
+
+    report = cited_values(article, project=project)
+    assert report.ok, report.to_text()
+    assert len(report.values) > 100  # visits' years, tenures' dates, the figures …
+    readme = (project.root / "README.md").read_text(encoding="utf-8")
+    assert f"On the current data: {len(report.values)} cited dates and numbers" in readme
+    r = kg_cli("coverage", "--citations", str(article), root=project.root)
+    assert r.code == 0 and ", 0 not stated, 0 in units" in r.out.splitlines()[-1]
+
+
+def test_a_value_its_unit_does_not_state_is_found(article: Path, scratch: Project,
+                                                  kg_cli) -> None:
+    """A date edited so that its unit no longer states it (one day off), and a number cited
+    to a unit that does not give it: both are listed, and the command fails."""
+    relation = scratch.data_dir / "relation.ttl"
+    text = relation.read_text(encoding="utf-8")
+    assert text.count('"2008-12-01"^^xsd:date') == 1
+    relation.write_text(text.replace('"2008-12-01"^^xsd:date', '"2008-12-02"^^xsd:date'),
+                        encoding="utf-8")
+    r = kg_cli("coverage", "--citations", str(article), root=scratch.root)
+    assert r.code == 1
+    wrong = [line for line in r.out.splitlines() if line.endswith("NOT STATED")]
+    assert len(wrong) == 1 and "'2008-12-02'" in wrong[0] and "history-6" in wrong[0]
+    assert ", 1 not stated," in r.out.splitlines()[-1]
+
+
+def test_what_states_a_value() -> None:
+    from kg.article import stated_in
+    from kg.namespaces import XSD
+
+    unit = ("In May 2012, on December 1, 2008, $3.574 billion, 15.8% of them, 1,156 people, "
+            "the sixtieth year, in the mid-2010s, its 3rd round.")
+    for lexical, kind in [("2012-05", "gYearMonth"), ("2012", "gYear"), ("2008-12", "gYearMonth"),
+                          ("2008-12-01", "date"), ("2010", "gYear"), ("3574000000", "decimal"),
+                          ("15.8", "decimal"), ("1156", "integer"), ("60", "integer"),
+                          ("3", "integer")]:
+        assert stated_in(lexical, XSD + kind, unit), (lexical, kind)
+    for lexical, kind in [("2012-05-01", "date"), ("2012-06", "gYearMonth"), ("2013", "gYear"),
+                          ("2008-12-02", "date"), ("3574", "decimal"), ("1155", "integer"),
+                          ("2020", "gYear")]:
+        assert not stated_in(lexical, XSD + kind, unit), (lexical, kind)

@@ -98,15 +98,28 @@ def _coverage_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="list every unit of the article with the facts citing it, and the uncited ones",
     )
+    what.add_argument(
+        "--citations",
+        metavar="PATH",
+        help="check that every date and number of the graph is stated by a unit cited for "
+        "it, in this copy of the article",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="list what is covered too")
 
 
 @command(
     "coverage",
-    "Match every value of the article to the graph, or every resource a note names.",
+    "Match every value of the article to the graph, every resource a note names, every "
+    "unit, or every cited date and number to its unit.",
     _coverage_options,
 )
 def cmd_coverage(args: Args) -> int:
+    if args.citations:
+        from kg.article import cited_values
+
+        cited = cited_values(Path(args.citations), project=project_of(args))
+        write(cited.to_text(verbose=args.verbose))
+        return 0 if cited.ok else EXIT_FAILED
     if args.units:
         from kg.store import open_engine
         from kg.units import unit_coverage
