@@ -129,11 +129,19 @@ def test_a_value_its_unit_does_not_state_is_found(article: Path, scratch: Projec
     assert text.count('"2008-12-01"^^xsd:date') == 1
     relation.write_text(text.replace('"2008-12-01"^^xsd:date', '"2008-12-02"^^xsd:date'),
                         encoding="utf-8")
+    figures = scratch.data_dir / "figures.ttl"
+    text = figures.read_text(encoding="utf-8")
+    cited = '"15.8"^^xsd:decimal {| ij:statedIn unit:economy-9 |}'
+    assert text.count(cited) == 1
+    figures.write_text(text.replace(cited, cited.replace("economy-9", "economy-8")),
+                       encoding="utf-8")
     r = kg_cli("coverage", "--citations", str(article), root=scratch.root)
     assert r.code == 1
-    wrong = [line for line in r.out.splitlines() if line.endswith("NOT STATED")]
-    assert len(wrong) == 1 and "'2008-12-02'" in wrong[0] and "history-6" in wrong[0]
-    assert ", 1 not stated," in r.out.splitlines()[-1]
+    wrong = sorted(line for line in r.out.splitlines() if line.endswith("NOT STATED"))
+    assert len(wrong) == 2, r.out
+    assert "'15.8'" in wrong[0] and "economy-8" in wrong[0]
+    assert "'2008-12-02'" in wrong[1] and "history-6" in wrong[1]
+    assert ", 2 not stated," in r.out.splitlines()[-1]
 
 
 def test_what_states_a_value() -> None:
