@@ -46,6 +46,9 @@ MONTHS = {
 }
 _MONTH = "|".join(MONTHS)
 NUMBER_WORDS = {"twice": 2, "triple": 3, "sixtieth": 60}
+#: ordinals a unit may state a place in a series with (``kg coverage --citations`` only: as
+#: values of the article they would count every "first" of its prose)
+ORDINAL_WORDS = {"first": 1, "second": 2, "third": 3}
 _SCALE = {"billion": Decimal(10) ** 9, "million": Decimal(10) ** 6, "": Decimal(1)}
 
 # Order matters: longer patterns claim their characters first.
@@ -274,7 +277,8 @@ def stated_in(lexical: str, datatype: str, text: str) -> bool:
     """Whether ``text`` (a unit's words) states the literal: a date that date, a month that
     month or a date in it, a year that year, a date in it or its decade ("the 2010s" for an
     inferred 2010), a number that number (digits with or without separators, money with
-    its scale, a percentage, an ordinal, or one of :data:`NUMBER_WORDS`)."""
+    its scale, a percentage, an ordinal, one of :data:`NUMBER_WORDS` or of
+    :data:`ORDINAL_WORDS`)."""
     keys: dict[str, set[str]] = {}
     for v in extract_values(text):
         keys.setdefault(v.kind, set()).add(v.key)
@@ -290,8 +294,12 @@ def stated_in(lexical: str, datatype: str, text: str) -> bool:
         number = _canonical(Decimal(lexical))
     except InvalidOperation:
         return False
-    return any(number in keys.get(kind, set())
-               for kind in ("number", "money", "percent", "ordinal", "word"))
+    if any(number in keys.get(kind, set())
+           for kind in ("number", "money", "percent", "ordinal", "word")):
+        return True
+    # a place in a series (ij:seriesOrdinal) as the article words it: "the first …"
+    return any(number == str(n) for word, n in ORDINAL_WORDS.items()
+               if re.search(rf"\b{word}\b", text, re.I))
 
 
 def cited_values(article: Path, *, project: Project | None = None) -> CitationReport:

@@ -149,11 +149,11 @@ def test_what_states_a_value() -> None:
     from kg.namespaces import XSD
 
     unit = ("In May 2012, on December 1, 2008, $3.574 billion, 15.8% of them, 1,156 people, "
-            "the sixtieth year, in the mid-2010s, its 3rd round.")
+            "the sixtieth year, in the mid-2010s, its 3rd round, the first of them.")
     for lexical, kind in [("2012-05", "gYearMonth"), ("2012", "gYear"), ("2008-12", "gYearMonth"),
                           ("2008-12-01", "date"), ("2010", "gYear"), ("3574000000", "decimal"),
                           ("15.8", "decimal"), ("1156", "integer"), ("60", "integer"),
-                          ("3", "integer")]:
+                          ("3", "integer"), ("1", "integer")]:
         assert stated_in(lexical, XSD + kind, unit), (lexical, kind)
     for lexical, kind in [("2012-05-01", "date"), ("2012-06", "gYearMonth"), ("2013", "gYear"),
                           ("2008-12-02", "date"), ("3574", "decimal"), ("1155", "integer"),

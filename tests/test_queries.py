@@ -273,7 +273,7 @@ def test_cli_query_with_param_file_and_inline(project, kg_cli, tmp_path) -> None
     (["query", "timeline", "--limit", "-1"], "a page's limit and offset are whole numbers"),
     (["query", "timeline", "--offset", "ten"], "argument --offset: invalid int value: 'ten'"),
     (["query", "-e", "ASK { ?s ?p ?o }", "--limit", "2"], "an ASK query has one answer"),
-    (["coverage"], "one of the arguments --article --notes --units is required"),
+    (["coverage"], "one of the arguments --article --notes --units --citations is required"),
     (["completion", "fish"], "invalid choice: 'fish'"),
 ])
 def test_cli_query_bad_input(args, message, project, kg_cli) -> None:
