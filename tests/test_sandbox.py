@@ -72,6 +72,8 @@ def test_the_filter_kills_every_way_to_a_network_socket(machine: str) -> None:
     assert verdict(arch["connect"], 3) == kill
     for name in ("sendmsg", "sendmmsg"):  # the address is behind a pointer: never allowed
         assert verdict(arch[name], 3) == kill, name
+    for name in ("ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd"):
+        assert verdict(arch[name], 1) == kill, name  # nothing reaches into the server
     assert verdict(arch["sendto"], 3, arg4=0) == allow  # send() on the inherited pipe
     assert verdict(arch["sendto"], 3, arg4=0x7FFF_0000_1000) == kill  # an address named
     assert verdict(arch["sendto"], 3, arg4=0x1_0000_0000) == kill  # high half only
@@ -114,6 +116,70 @@ def test_a_confined_process_cannot_connect(mechanism: str, listener: Listener) -
     else:
         assert messages[1][0] == "connect" and messages[1][1] != 0
     assert listener.connections == 0
+
+
+def _overreach(server: int, folder: str, conn) -> None:
+    """Confined, try what a worker taken over would: write a file, run a program, signal
+    the server, then reach into its memory (the last kills this process)."""
+    import ctypes
+    import os
+    import subprocess
+
+    conn.send(("confined", confine(("seccomp",))))
+    for name, attempt in (
+        ("write", lambda: open(os.path.join(folder, "planted.pth"), "w").close()),
+        ("append", lambda: open(os.path.join(folder, "existing"), "a").close()),
+        ("remove", lambda: os.unlink(os.path.join(folder, "existing"))),
+        ("run", lambda: subprocess.run(["true"], check=False)),
+        ("signal", lambda: os.kill(server, 0)),
+        ("read", lambda: Path(folder, "existing").read_text()),
+    ):
+        try:
+            attempt()
+            conn.send((name, "done"))
+        except OSError as e:
+            conn.send((name, e.errno))
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.ptrace(16, server, None, None)  # PTRACE_ATTACH: SIGSYS
+    conn.send(("ptrace", "survived"))
+
+
+def test_a_confined_process_writes_no_file_runs_nothing_and_leaves_the_server_alone(
+        tmp_path: Path) -> None:
+    """What a query worker taken over (a bug in the engine) could do beyond connecting,
+    as the same user as the unconfined server: plant a file another program runs later,
+    run a program, signal or trace the server. Landlock (Linux 5.13 and later; signals from
+    its ABI 6) refuses the first ones, the seccomp filter kills the last; reading stays."""
+    import errno
+    import os
+
+    if sandbox.landlock_abi() <= 0:
+        pytest.skip("this kernel has no Landlock")
+    (tmp_path / "existing").write_text("kept")
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_overreach, args=(os.getpid(), str(tmp_path), child))
+    proc.start()
+    child.close()
+    said = {}
+    while parent.poll(20):
+        try:
+            name, value = parent.recv()
+        except EOFError:
+            break
+        said[name] = value
+    proc.join(10)
+    if said.get("confined") != "seccomp":
+        pytest.skip(f"seccomp cannot be applied here: {said}")
+    refused = (errno.EACCES, errno.EPERM)
+    assert said["write"] in refused and not (tmp_path / "planted.pth").exists()
+    assert said["append"] in refused and said["remove"] in refused
+    assert (tmp_path / "existing").read_text() == "kept"
+    assert said["run"] in refused
+    if sandbox.landlock_abi() >= 6:
+        assert said["signal"] == errno.EPERM
+    assert said["read"] == "done"
+    assert "ptrace" not in said and proc.exitcode == -sandbox.KILLED_BY
 
 
 def _beacon_child(mechanism: str) -> int:

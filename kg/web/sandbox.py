@@ -63,15 +63,19 @@ class SandboxUnavailable(RuntimeError):
 _ARCHES = {
     "x86_64": {
         "audit": 0xC000003E, "socket": 41, "connect": 42, "sendto": 44, "sendmsg": 46,
-        "sendmmsg": 307, "io_uring_setup": 425, "seccomp": 317,
+        "sendmmsg": 307, "io_uring_setup": 425, "seccomp": 317, "ptrace": 101,
+        "process_vm_readv": 310, "process_vm_writev": 311, "pidfd_getfd": 438,
     },
     "aarch64": {
         "audit": 0xC00000B7, "socket": 198, "connect": 203, "sendto": 206, "sendmsg": 211,
-        "sendmmsg": 269, "io_uring_setup": 425, "seccomp": 277,
+        "sendmmsg": 269, "io_uring_setup": 425, "seccomp": 277, "ptrace": 117,
+        "process_vm_readv": 270, "process_vm_writev": 271, "pidfd_getfd": 438,
     },
 }  # fmt: skip
-#: system calls killed whatever their arguments
-_ALWAYS_KILLED = ("connect", "sendmsg", "sendmmsg", "io_uring_setup")
+#: system calls killed whatever their arguments: the network's, and those that reach into
+#: another process (the server runs as the same user, unconfined; a worker never needs them)
+_ALWAYS_KILLED = ("connect", "sendmsg", "sendmmsg", "io_uring_setup", "ptrace",
+                  "process_vm_readv", "process_vm_writev", "pidfd_getfd")
 _X32_BIT = 0x40000000  # x86-64 system calls made through the x32 ABI carry this bit
 
 # classic BPF, as <linux/filter.h> and <linux/seccomp.h> define it
@@ -172,6 +176,67 @@ def _seccomp() -> None:
     ):
         code = ctypes.get_errno()
         raise OSError(code, f"seccomp(): {os.strerror(code)}")
+
+
+# -- Landlock: no file written, no program run, no signal out -------------------
+
+_LANDLOCK_CREATE_RULESET, _LANDLOCK_RESTRICT_SELF = 444, 446  # one numbering, every arch
+_LANDLOCK_CREATE_RULESET_VERSION = 1
+#: file-system rights a confined process loses, by the Landlock ABI that knows them: write
+#: or truncate a file, make or remove anything, link across folders, run a program, ioctl
+#: on a device. Reading stays (the zygote reloads the graph file)
+_LANDLOCK_FS = ((1, 0b1_1111_1111_0011), (2, 1 << 13), (3, 1 << 14), (5, 1 << 15))
+_LANDLOCK_NET = (4, 0b11)  # bind and connect TCP
+_LANDLOCK_SCOPED = (6, 0b11)  # abstract Unix sockets and signals outside the domain
+
+
+class _LandlockRuleset(ctypes.Structure):
+    _fields_ = [("handled_access_fs", ctypes.c_uint64),
+                ("handled_access_net", ctypes.c_uint64),
+                ("scoped", ctypes.c_uint64)]
+
+
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version; 0 when it has none (another system, Linux before
+    5.13, or Landlock not enabled)."""
+    if platform.system() != "Linux":
+        return 0
+    libc = ctypes.CDLL(None, use_errno=True)
+    return max(0, int(libc.syscall(_LANDLOCK_CREATE_RULESET, None, 0,
+                                   _LANDLOCK_CREATE_RULESET_VERSION)))
+
+
+def landlock() -> int:
+    """Take from this process, and every process it forks, what no worker needs and an
+    attacker who took one over would want (Linux 5.13 and later, unprivileged): writing,
+    making or removing any file (a line added to a shell's profile or a ``.pth`` file would
+    run unconfined later), running a program, and, where the kernel knows them (Landlock ABI
+    4 and 6), TCP connections and signals to processes outside its domain (the server).
+    Reading stays. Its Landlock ABI, or 0 when the kernel has none (nothing done: the
+    network confinement does not rest on it)."""
+    abi = landlock_abi()
+    if abi <= 0:
+        return 0
+    libc = ctypes.CDLL(None, use_errno=True)
+    attr = _LandlockRuleset(
+        sum(bits for since, bits in _LANDLOCK_FS if abi >= since),
+        _LANDLOCK_NET[1] if abi >= _LANDLOCK_NET[0] else 0,
+        _LANDLOCK_SCOPED[1] if abi >= _LANDLOCK_SCOPED[0] else 0,
+    )
+    size = 24 if abi >= _LANDLOCK_SCOPED[0] else 16 if abi >= _LANDLOCK_NET[0] else 8
+    fd = libc.syscall(_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), size, 0)
+    if fd < 0:
+        code = ctypes.get_errno()
+        raise OSError(code, f"landlock_create_ruleset(): {os.strerror(code)}")
+    try:  # no rule added: every right handled is refused everywhere
+        if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+        if libc.syscall(_LANDLOCK_RESTRICT_SELF, fd, 0) != 0:
+            code = ctypes.get_errno()
+            raise OSError(code, f"landlock_restrict_self(): {os.strerror(code)}")
+    finally:
+        os.close(fd)
+    return int(abi)
 
 
 # -- network namespace ----------------------------------------------------------
@@ -289,6 +354,7 @@ def confine(order: tuple[str, ...] | None = None) -> str:
         except OSError as e:
             failures.append(f"{name}: {e}")
             continue
+        landlock()  # on top, where the kernel has it
         return name
     raise SandboxUnavailable("; ".join(failures))
 

@@ -108,20 +108,25 @@ def _zygote_main(conn: Connection, nt_path: str, limits: Settings, root: str, lo
         except (EOFError, OSError):
             return
         if message[0] == "fork":
-            _, fds, _, _ = socket.recv_fds(channel, 1, 1)
+            # its end of the socket pair, and its log opened by the server: confined, this
+            # process may open no file for writing (kg.web.sandbox.landlock)
+            _, fds, _, _ = socket.recv_fds(channel, 1, 2)
             pid = os.fork()
             if pid == 0:  # pragma: no cover - the worker leaves through os._exit
                 code = 1
                 try:
                     conn.close()
                     channel.close()
-                    _log_to(message[1])
+                    for fd in (2, 1):
+                        os.dup2(fds[1], fd)  # the server reads the last lines when it dies
+                    os.close(fds[1])
                     _die_with_parent()
                     serve(Connection(fds[0]), store, limits, mechanism)
                     code = 0
                 finally:
                     os._exit(code)
-            os.close(fds[0])
+            for fd in fds:
+                os.close(fd)
             conn.send(("forked", pid))
         elif message[0] == "wait":
             conn.send(("ended", _wait(message[1], message[2], ended)))
@@ -207,8 +212,12 @@ class Zygote:
         """A new worker that talks over ``end`` (a socket pair's end) and logs to ``log``."""
         with self._lock:
             try:
-                self.conn.send(("fork", log))
-                socket.send_fds(self.channel, [b"w"], [end.fileno()])
+                logfd = os.open(log, os.O_WRONLY | os.O_APPEND)
+                try:
+                    self.conn.send(("fork", log))
+                    socket.send_fds(self.channel, [b"w"], [end.fileno(), logfd])
+                finally:
+                    os.close(logfd)
                 message = self.conn.recv() if self.conn.poll(60) else None
             except (EOFError, OSError) as e:
                 why = f"the query workers' zygote has gone ({e}): {self.tail()}"
