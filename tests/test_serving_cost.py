@@ -350,3 +350,31 @@ def test_a_worker_is_killed_through_its_pidfd_never_by_a_number_now_anothers() -
     finally:
         other.kill()
         other.wait()
+
+
+_RAN: list[str] = []
+
+
+class _Payload:
+    """What a worker taken over might send instead of its answer's fields."""
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (_RAN.append, ("code from a worker",))
+
+
+def test_a_workers_answer_is_read_as_data_never_run() -> None:
+    """The server reads a worker's answer as JSON of known fields: a pickle (which would
+    run what the worker chose, in the unconfined server) or any other shape is a broken
+    worker (EOFError, answered as such), and nothing it holds runs."""
+    import pickle
+
+    from kg.web.workers import Answer, answer_fields, read_answer
+
+    sent = Answer(413, "text/plain; charset=utf-8", b"", (("Retry-After", "5"),), True, 7)
+    assert read_answer(answer_fields(sent), b"body") == sent._replace(body=b"body")
+    for bad in (pickle.dumps(_Payload()), pickle.dumps(sent), b"[200]", b'{"status": 200}',
+                b'[200, "t", [["a"]], false, 0]', b'[99, "t", [], false, 0]',
+                b'[200, "t", [], 1, 0]', b'[true, "t", [], false, 0]', b"\xff"):
+        with pytest.raises(EOFError):
+            read_answer(bad, b"")
+    assert _RAN == []

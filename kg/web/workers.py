@@ -279,7 +279,7 @@ def worker_main(conn: Connection, store: Any, limits: Settings, mechanism: str) 
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
         if hard == resource.RLIM_INFINITY or cap < hard:
             resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
-    conn.send(("ready", mechanism))
+    conn.send_bytes(f"ready {mechanism}".encode())  # data, not a pickle (answer_fields)
     serve_jobs(conn, store, limits)
 
 
@@ -318,10 +318,37 @@ def serve_jobs(conn: Connection, store: Any, limits: Settings) -> None:
             copies.over(faults)
         ):
             answer = answer._replace(recycle=True)
-        # the body apart, as it is: pickled with the rest it would be copied once more on
+        # the body apart, as it is: joined with the rest it would be copied once more on
         # each side, 30 MB for a large answer
-        conn.send_bytes(pickle.dumps(answer._replace(body=b""), pickle.HIGHEST_PROTOCOL))
+        conn.send_bytes(answer_fields(answer))
         conn.send_bytes(answer.body)
+
+
+def answer_fields(answer: Answer) -> bytes:
+    """An answer's fields but its body, as JSON: what a worker says is data to the server,
+    never code (unpickling it would run whatever a worker taken over chose to send)."""
+    import json
+
+    return json.dumps([answer.status, answer.content_type, [list(h) for h in answer.headers],
+                       answer.recycle, answer.rows]).encode()
+
+
+def read_answer(fields: bytes, body: bytes) -> Answer:
+    """The answer a worker sent (:func:`answer_fields` and its body); EOFError, as for a
+    broken worker, when the fields are not what a worker writes."""
+    import json
+
+    try:
+        status, ctype, headers, recycle, rows = json.loads(fields)
+        ok = (type(status) is int and 100 <= status <= 599 and type(ctype) is str
+              and type(recycle) is bool and type(rows) is int and type(headers) is list
+              and all(type(h) is list and len(h) == 2 and all(type(x) is str for x in h)
+                      for h in headers))
+    except (ValueError, TypeError):
+        ok = False
+    if not ok:
+        raise EOFError("a worker's answer that no worker writes")
+    return Answer(status, ctype, body, tuple((k, v) for k, v in headers), recycle, rows)
 
 
 class CopyWatch:
@@ -375,13 +402,14 @@ class _Worker:
             theirs.close()
         self.conn: Connection = Connection(ours.detach())
         try:
-            message = self.conn.recv() if self.conn.poll(60) else None
+            said = self.conn.recv_bytes(1024) if self.conn.poll(60) else b""
         except (EOFError, OSError):
-            message = None  # it died while starting: its log says why
-        if not message or message[0] != "ready":
+            said = b""  # it died while starting: its log says why
+        word, _, mechanism = said.decode("utf-8", "replace").partition(" ")
+        if word != "ready":
             self.kill()
             raise WorkerFailed(f"a query worker did not start within 60 s: {self.tail()}")
-        self.mechanism: str = message[1]
+        self.mechanism: str = mechanism
         # from now on read on the event loop, never waiting in a read (ask)
         self.sock = socket.socket(fileno=os.dup(self.conn.fileno()))
         self.sock.setblocking(False)
@@ -424,8 +452,7 @@ class _Worker:
                 done = frames.feed(view[:n])
                 if done is not None:
                     meta, body = done
-                    answer: Answer = pickle.loads(meta)
-                    return answer._replace(body=body)
+                    return read_answer(meta, body)
 
     def gone(self) -> bool:
         """Whether this idle worker has died (its end of the socket pair closed): a look at
@@ -483,7 +510,7 @@ class _Unsent(Exception):
 
 
 class _Frames:
-    """The two frames of an answer (its fields, pickled, then its body) as they arrive, in
+    """The two frames of an answer (its fields as JSON, then its body) as they arrive, in
     multiprocessing's format: a 4-byte big-endian length, or -1 and an 8-byte one; a frame
     longer than ``largest`` raises EOFError, as a dead worker's pipe does."""
 
