@@ -30,29 +30,12 @@ sys.path.insert(0, str(ROOT))
 
 from bench.load import synthetic_project  # noqa: E402
 from bench.report import finish  # noqa: E402
-from kg import reconciliation  # noqa: E402
 from kg.project import Project  # noqa: E402
-from kg.reconciliation import Entity, Index, fold  # noqa: E402
+from kg.reconciliation import Entity, Index  # noqa: E402
 from kg.store import open_engine  # noqa: E402
 
 QUERIES = ["Japan", "Shinzo Abe", "Tel Aviv", "Rabin", "Foreign Minister of Japan", "Tokyo",
            "Japn", "Isreal", "Ambassador", "Air services agreement (2000)", "hsuhfpo shgdvx"]
-
-
-def every_name(index: Index, query: dict) -> list[dict]:
-    """The matching as it was: every name of every entity, folded each time."""
-    text = fold(str(query.get("query", "")))
-    scored = []
-    for e in index.entities:
-        score = max((reconciliation.similarity(text, fold(n)) for n in e.names), default=0.0)
-        if score > 0:
-            scored.append((score, e))
-    scored.sort(key=lambda pair: (-pair[0], pair[1].id))
-    out = [index.candidate(e, s) for s, e in scored[: reconciliation.DEFAULT_LIMIT]]
-    if out and out[0]["score"] >= reconciliation.MATCH_SCORE and (
-            len(scored) == 1 or scored[0][0] - scored[1][0] >= reconciliation.MATCH_MARGIN):
-        out[0]["match"] = True
-    return out
 
 
 def distinct(index: Index, seed: int = 7) -> Index:
@@ -76,7 +59,7 @@ def timed(index: Index, queries: list[str]) -> dict:
         got = index.reconcile({"query": q})
         ours = time.perf_counter() - started
         started = time.perf_counter()
-        want = every_name(index, {"query": q})
+        want = index.reconcile_every_name({"query": q})
         theirs = time.perf_counter() - started
         rows[q] = {"index_ms": ours * 1e3, "every_name_ms": theirs * 1e3, "same": got == want,
                    "top": got[0]["score"] if got else None}
