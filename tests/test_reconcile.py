@@ -273,3 +273,37 @@ def test_a_clients_matching_time_counts_against_its_budget(project) -> None:
         assert "used its 0.05 s of query time a minute" in refused.text
         assert refused.text.count("\n") == 1 and int(refused.headers["retry-after"]) >= 1
     assert theirs.status_code == 200 and theirs.json()["result"]
+
+
+def test_a_clients_requests_waiting_their_turn_are_refused_once_it_is_over_budget(
+        project) -> None:
+    """A client that sends many heavy batches at once: those waiting for one of its
+    ``THREADS_PER_CLIENT`` threads are checked against its budget when their turn comes,
+    not only when they arrived (before anything was charged). Before, 16 batches sent
+    together all ran, charging 4.2 s to a budget of 0.05 s."""
+    import asyncio
+    import json
+
+    import httpx
+
+    from kg.reconciliation import Index
+    from kg.web.app import create_app
+    from kg.web.state import THREADS_PER_CLIENT, Settings
+
+    app = create_app(project, Settings(workers=1, client_budget=0.05))
+    state = app.state.kg
+    batch = json.dumps(_distinct_batch(Index.from_engine(state.engine), 200))
+
+    async def scenario() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 1234))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as heavy:
+            return await asyncio.gather(*[heavy.post("/reconcile", data={"queries": batch})
+                                          for _ in range(3 * THREADS_PER_CLIENT)])
+
+    answers = asyncio.run(scenario())
+    ran = [r for r in answers if r.status_code == 200]
+    assert 1 <= len(ran) <= THREADS_PER_CLIENT, [r.status_code for r in answers]
+    for refused in answers:
+        if refused.status_code != 200:
+            assert refused.status_code == 429, refused.text
+            assert refused.text.count("\n") == 1 and int(refused.headers["retry-after"]) >= 1
