@@ -371,6 +371,10 @@ class _Worker:
         ours, theirs = socket.socketpair()
         try:
             self.process: ForkedProcess = zygote.fork(theirs, self.log)
+        except BaseException:  # not named (or not forked): its end closed, it ends
+            ours.close()
+            self.remove_log()
+            raise
         finally:
             theirs.close()
         self.conn: Connection = Connection(ours.detach())
