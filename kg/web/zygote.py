@@ -261,9 +261,9 @@ class Zygote:
             os.unlink(self.log)
 
 
-#: what ``pidfd_open`` fails with where there are no pidfds: a kernel before 5.3, a
-#: container's seccomp profile that forbids the call
-_NO_PIDFDS = (errno.ENOSYS, errno.EPERM, errno.EACCES)
+#: what ``pidfd_open`` fails with where there are no pidfds: a kernel before 5.3 (or
+#: without the anonymous inode filesystem), a container's seccomp profile that forbids it
+_NO_PIDFDS = (errno.ENOSYS, errno.ENODEV, errno.EPERM, errno.EACCES)
 
 
 def _pidfd(pid: int) -> int | None:
