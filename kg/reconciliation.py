@@ -156,7 +156,7 @@ class Index:
         }
         return cls(sorted(by_id.values(), key=lambda e: e.id), terms)
 
-    def _names_for(self, text: str) -> set[int]:
+    def _names_for(self, text: str, until: float | None = None) -> set[int]:
         """The names (indices into ``_names``) :func:`similarity` may score above 0 for
         ``text`` (folded, not empty); every other name scores 0, as these bounds show:
 
@@ -167,7 +167,9 @@ class Index:
         - alike (difflib's ratio of at least 0.8): the name's length is within
           [2/3, 3/2] of the query's (the bound of ``similarity``), and the letters the two
           share come to 80% of both (difflib's ``quick_ratio``), counted here without
-          building a matcher."""
+          building a matcher.
+
+        With ``until``, :class:`BatchTooLong` once this thread's CPU time passes it."""
         words = set(_WORD.findall(text))
         if words:
             postings = sorted((self._with_word.get(w, []) for w in words), key=len)
@@ -175,10 +177,16 @@ class Index:
         else:
             found = {k for k, name in enumerate(self._names) if text in name}
         size, letters = len(text), Counter(text)
+        work, step = 0, 1 + len(letters)
         for length in range(size * 2 // 3, size * 3 // 2 + 1):
             for k in self._of_length.get(length, ()):
                 if k in found:
                     continue
+                work += step
+                if until is not None and work >= _CHECK_EVERY:
+                    work = 0
+                    if time.thread_time() > until:
+                        raise BatchTooLong("the query ran past its time limit")
                 theirs = self._letters.get(k)
                 if theirs is None:
                     theirs = self._letters[k] = Counter(self._names[k])
@@ -200,7 +208,7 @@ class Index:
             for c in query.get("properties") or []
         ]
         best: dict[int, float] = {}  # entity index → its best name's score
-        for k in self._names_for(text) if text else ():
+        for k in self._names_for(text, until) if text else ():
             score = similarity(text, self._names[k])
             if score > 0:
                 for i in self._holders[k]:
