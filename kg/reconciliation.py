@@ -198,8 +198,8 @@ class Index:
     def reconcile(self, query: dict[str, Any], until: float | None = None) -> list[dict[str, Any]]:
         """Candidates for one reconciliation query (``query``, ``type``, ``limit``,
         ``properties``), best first. With ``until`` (a :func:`time.thread_time`),
-        :class:`BatchTooLong` once this thread's CPU time passes it: one query of a
-        thousand property constraints is matched against every entity (20 s at 40,079)."""
+        :class:`BatchTooLong` once this thread's CPU time passes it: one query of 2,100
+        property constraints is weighed against every entity (11.3 s at 40,079)."""
         text = fold(str(query.get("query", "")))
         wanted = _types(query.get("type"))
         limit = min(int(query.get("limit") or DEFAULT_LIMIT), MAX_LIMIT)
