@@ -246,6 +246,7 @@ def dump_files(project: Project, source: Path | None = None) -> list[DumpFile]:
     key): a server gives the file it loaded, so that what it offers for download is what it
     answers queries from, even when the data files were edited after it started. By default,
     the project's graph as its files say now."""
+    import contextlib
     import multiprocessing
     import shutil
 
@@ -269,7 +270,12 @@ def dump_files(project: Project, source: Path | None = None) -> list[DumpFile]:
             target=_make_dumps, args=(str(project.root), str(folder), str(source)), daemon=True
         )
         with _MAKING_LOCK:
-            child.start()
+            try:
+                child.start()
+            except OSError as e:  # the user's process limit, memory (EAGAIN, ENOMEM)
+                raise KGError(
+                    f"could not start the process making the dumps: {e.strerror or e}"
+                ) from None
             _MAKING[child] = project.root
         try:
             child.join()
@@ -281,9 +287,10 @@ def dump_files(project: Project, source: Path | None = None) -> list[DumpFile]:
             code = child.exitcode or 0
             raise KGError("making the dumps failed (" + (
                 f"stopped by signal {-code})" if code < 0 else f"exit code {code})"))
-        for old in folder.parent.iterdir():
-            if old != folder and old.is_dir():
-                shutil.rmtree(old, ignore_errors=True)
+        with contextlib.suppress(OSError):  # tidying: the dumps are made whatever it finds
+            for old in folder.parent.iterdir():
+                if old != folder and old.is_dir():
+                    shutil.rmtree(old, ignore_errors=True)
     return found
 
 

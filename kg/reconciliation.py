@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +45,11 @@ DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERIES = 5, 100, 500
 
 class BatchTooLong(KGError):
     """A batch took longer than it was given (:meth:`Index.reconcile_batch`)."""
+
+
+#: entities and constraints weighed between two looks at the clock
+#: (:meth:`Index.reconcile`'s ``until``)
+_CHECK_EVERY = 1024
 
 
 @dataclass
@@ -150,7 +156,7 @@ class Index:
         }
         return cls(sorted(by_id.values(), key=lambda e: e.id), terms)
 
-    def _names_for(self, text: str) -> set[int]:
+    def _names_for(self, text: str, until: float | None = None) -> set[int]:
         """The names (indices into ``_names``) :func:`similarity` may score above 0 for
         ``text`` (folded, not empty); every other name scores 0, as these bounds show:
 
@@ -161,7 +167,9 @@ class Index:
         - alike (difflib's ratio of at least 0.8): the name's length is within
           [2/3, 3/2] of the query's (the bound of ``similarity``), and the letters the two
           share come to 80% of both (difflib's ``quick_ratio``), counted here without
-          building a matcher."""
+          building a matcher.
+
+        With ``until``, :class:`BatchTooLong` once this thread's CPU time passes it."""
         words = set(_WORD.findall(text))
         if words:
             postings = sorted((self._with_word.get(w, []) for w in words), key=len)
@@ -169,10 +177,16 @@ class Index:
         else:
             found = {k for k, name in enumerate(self._names) if text in name}
         size, letters = len(text), Counter(text)
+        work, step = 0, 1 + len(letters)
         for length in range(size * 2 // 3, size * 3 // 2 + 1):
             for k in self._of_length.get(length, ()):
                 if k in found:
                     continue
+                work += step
+                if until is not None and work >= _CHECK_EVERY:
+                    work = 0
+                    if time.thread_time() > until:
+                        raise BatchTooLong("the query ran past its time limit")
                 theirs = self._letters.get(k)
                 if theirs is None:
                     theirs = self._letters[k] = Counter(self._names[k])
@@ -181,17 +195,19 @@ class Index:
                     found.add(k)
         return found
 
-    def reconcile(self, query: dict[str, Any]) -> list[dict[str, Any]]:
+    def reconcile(self, query: dict[str, Any], until: float | None = None) -> list[dict[str, Any]]:
         """Candidates for one reconciliation query (``query``, ``type``, ``limit``,
-        ``properties``), best first."""
+        ``properties``), best first. With ``until`` (a :func:`time.thread_time`),
+        :class:`BatchTooLong` once this thread's CPU time passes it: one query of 2,100
+        property constraints is weighed against every entity (11.3 s at 40,079)."""
         text = fold(str(query.get("query", "")))
         best: dict[int, float] = {}  # entity index → its best name's score
-        for k in self._names_for(text) if text else ():
+        for k in self._names_for(text, until) if text else ():
             score = similarity(text, self._names[k])
             if score > 0:
                 for i in self._holders[k]:
                     best[i] = max(best.get(i, 0.0), score)
-        return self._ranked(query, best)
+        return self._ranked(query, best, until)
 
     def reconcile_every_name(self, query: dict[str, Any]) -> list[dict[str, Any]]:
         """:meth:`reconcile` as it was before the index: every name of every entity folded
@@ -205,26 +221,34 @@ class Index:
                 best[i] = score
         return self._ranked(query, best)
 
-    def _ranked(self, query: dict[str, Any], best: dict[int, float]) -> list[dict[str, Any]]:
+    def _ranked(self, query: dict[str, Any], best: dict[int, float],
+                until: float | None = None) -> list[dict[str, Any]]:  # fmt: skip
         """The candidates from each entity's best name score (``best``, by entity index):
-        type and property constraints applied, best first, the first a match or not."""
+        type and property constraints applied, best first, the first a match or not; with
+        ``until``, :class:`BatchTooLong` once this thread's CPU time passes it."""
         text = fold(str(query.get("query", "")))
         wanted = _types(query.get("type"))
         limit = min(int(query.get("limit") or DEFAULT_LIMIT), MAX_LIMIT)
         constraints = [
-            (_local(str(c.get("pid", ""))), [fold(str(v)) for v in _values(c.get("v"))])
+            (_local(str(c.get("pid", ""))), {fold(str(v)) for v in _values(c.get("v"))})
             for c in query.get("properties") or []
         ]
         if not text and constraints:
             best = dict.fromkeys(range(len(self.entities)), 50.0)  # properties alone: level
         scored = []
+        work, step = 0, 1 + len(constraints)
         for i in sorted(best):
+            work += step
+            if until is not None and work >= _CHECK_EVERY:
+                work = 0
+                if time.thread_time() > until:
+                    raise BatchTooLong("the query ran past its time limit")
             e, score = self.entities[i], best[i]
             if wanted and not wanted & set(e.types):
                 continue
             for pid, values in constraints:
                 held = e.facts.get(pid, set())
-                score += 10 if any(v in held for v in values) else -30
+                score += 10 if not values.isdisjoint(held) else -30
             score = max(0.0, min(100.0, score))
             if score > 0:
                 scored.append((score, e))
@@ -246,20 +270,22 @@ class Index:
         answered once. With ``seconds``, :class:`BatchTooLong` once matching has taken more
         than that much of this thread's CPU time (a server's time limit for one request)."""
         import json
-        import time
 
-        started = time.thread_time()
+        until = None if seconds is None else time.thread_time() + seconds
         answered: dict[str, list[dict[str, Any]]] = {}
         out = {}
         for done, (key, q) in enumerate(batch.items()):
             same = json.dumps(q, sort_keys=True)
             if same not in answered:
-                if seconds is not None and time.thread_time() - started > seconds:
+                try:
+                    if until is not None and time.thread_time() > until:
+                        raise BatchTooLong("the batch ran past its time limit")
+                    answered[same] = self.reconcile(q, until)
+                except BatchTooLong:
                     raise BatchTooLong(
                         f"the batch ran past this endpoint's time limit of {seconds:g} s after "
                         f"{done} of its {len(batch)} queries; send fewer queries at a time"
-                    )
-                answered[same] = self.reconcile(q)
+                    ) from None
             out[key] = {"result": answered[same]}
         return out
 

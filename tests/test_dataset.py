@@ -429,3 +429,27 @@ def test_dumps_that_cannot_be_written_are_a_one_line_503(served) -> None:
     r = client.get("/download/israel-japan.nt")
     assert r.status_code == 503 and "cannot write the dumps under" in r.text
     assert r.text.count("\n") == 1 and "retry-after" in r.headers
+
+
+def test_a_dump_maker_that_cannot_be_started_is_a_remembered_503(served, monkeypatch) -> None:
+    """The process making the dumps cannot be started (the user's process limit, memory:
+    EAGAIN): a one-line 503 with Retry-After, remembered like a failed making, not a 500
+    (and not another attempt for every request)."""
+    import errno
+    import multiprocessing.context
+    import os
+
+    _, client = served
+    tried = []
+
+    def refuse(self) -> None:
+        tried.append(self)
+        raise BlockingIOError(errno.EAGAIN, os.strerror(errno.EAGAIN))
+
+    monkeypatch.setattr(multiprocessing.context.SpawnProcess, "start", refuse)
+    for url in ("/download/israel-japan.nt", "/.well-known/void"):
+        r = client.get(url)
+        assert r.status_code == 503, (url, r.status_code, r.text)
+        assert "could not start the process making the dumps" in r.text
+        assert r.text.count("\n") == 1 and 0 < int(r.headers["retry-after"]) <= 60
+    assert len(tried) == 1

@@ -205,3 +205,44 @@ def test_the_api_answers_as_documented(api, path, method) -> None:
         case.call_and_validate(checks=checks, headers={"Accept": accept} if accept else None)
 
     check()
+
+
+def test_the_refusals_of_the_budget_and_the_time_limits_are_documented(project) -> None:
+    """What a page answers a client over its budget (429: pages' work in the server's
+    threads counts against it), a reconciliation batch past the time limit (a JSON 503) and
+    dumps that could not be made (503) are in the document for every operation that can
+    answer them: the fuzzer never reaches them (its budget is never spent), so a client
+    reading the document could not know them."""
+    import json
+
+    from kg.dataset import DUMPS
+
+    app = create_app(project, Settings(workers=1, timeout=0.001, client_budget=0.01))
+    state = app.state.kg
+    doc = description()["paths"]
+    client = TestClient(app, client=("203.0.113.7", 4000))
+    answered: list[tuple[str, str, int]] = []
+
+    def ask(path: str, method: str, url: str, **kw) -> None:
+        r = client.request(method, url, **kw)
+        answered.append((path, method.lower(), r.status_code))
+
+    # dumps that cannot be made: the graph file the server loaded is gone
+    state.pool.nt_path = project.build_dir / "cache" / "graph-gone.nt"
+    ask("/download/{name}", "GET", "/download/" + next(iter(DUMPS.values()))[0])
+    ask("/.well-known/void", "GET", "/.well-known/void")
+    batch = {f"q{i}": {"query": f"Japan {i}"} for i in range(200)}
+    ask("/reconcile", "POST", "/reconcile", data={"queries": json.dumps(batch)})
+    ask("/reconcile", "GET", "/reconcile", params={"queries": json.dumps(batch)})
+    state.pool.fair.charge("203.0.113.7", 60.0)  # the budget spent
+    for path, url in [("/id/{path}", "/id/state/japan"), ("/link/{path}", "/link/x"),
+                      ("/unit/{path}", "/unit/x"), ("/citation/{path}", "/citation/x"),
+                      ("/search", "/search?q=japan"), ("/.well-known/void", "/.well-known/void"),
+                      ("/reconcile", "/reconcile?queries=" + json.dumps({"q": {"query": "x"}})),
+                      ("/reconcile/suggest/{kind}", "/reconcile/suggest/entity?prefix=ja"),
+                      ("/reconcile/preview", "/reconcile/preview?id=state/japan")]:
+        ask(path, "GET", url)
+    ask("/reconcile", "POST", "/reconcile", data={"queries": json.dumps({"q": {"query": "x"}})})
+    assert {s for _, _, s in answered} == {429, 503}, answered
+    missing = [(p, m, s) for p, m, s in answered if str(s) not in doc[p][m]["responses"]]
+    assert not missing, missing

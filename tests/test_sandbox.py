@@ -401,6 +401,28 @@ def test_long_queries_are_known_by_their_client_or_their_text() -> None:
     assert not fair.others_about("b")
 
 
+@pytest.mark.parametrize("budget", [30.0, 0.0])
+def test_clients_that_only_use_pages_are_forgotten_once_drained(budget: float) -> None:
+    """A client's page work is charged to its bucket (``charge``) without it ever asking a
+    query (``asked``, which alone forgot clients): 20,000 addresses that each fetched a
+    page were all kept, a bucket each, for good; with no budget (0) their buckets did not
+    even drain. Now a drained bucket is forgotten, and with no budget buckets drain as
+    they would at the default one (30 s a minute), as the quick lane still reads them."""
+    from kg.web.workers import QUICK, Fairness
+
+    clock = Clock()
+    fair = Fairness(budget=budget, clock=clock)
+    for i in range(20_000):
+        clock.now += 0.01
+        fair.charge(f"10.{i // 65536}.{i // 256 % 256}.{i % 256}", 0.002)
+    assert len(fair.used) <= 4096, len(fair.used)
+    fair.charge("heavy", 2 * QUICK)
+    assert fair.level("heavy") == pytest.approx(2 * QUICK)  # a live bucket is kept
+    assert fair.is_long("heavy", "q")
+    clock.now += 2 * QUICK / 0.5 + 0.1  # drains at 0.5 s a second, budget or none
+    assert not fair.is_long("heavy", "q") and fair.over_budget("heavy") == 0.0
+
+
 def test_a_long_query_never_takes_the_last_idle_worker_while_others_are_about() -> None:
     from kg.web.workers import QueryPool
 

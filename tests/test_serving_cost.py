@@ -378,3 +378,55 @@ def test_a_workers_answer_is_read_as_data_never_run() -> None:
         with pytest.raises(EOFError):
             read_answer(bad, b"")
     assert _RAN == []
+
+
+@pytest.mark.parametrize("error", ["ESRCH", "EMFILE"])
+def test_a_worker_that_cannot_be_named_by_a_pidfd_is_never_killed_by_number(
+        monkeypatch, tmp_path: Path, error: str) -> None:
+    """``pidfd_open`` failing for a worker just forked (ESRCH: it had gone, with its zygote,
+    and init reaped it; EMFILE: no descriptor to spare) is not a kernel without pidfds: the
+    worker is not used, so nothing ever signals its number, which may be another program's.
+    Before, any failure fell back to killing by number. A kernel without them (ENOSYS) or a
+    container that forbids them (EPERM) still falls back, as the only way to stop one."""
+    import errno
+    import socket
+    import threading
+
+    from kg.web import zygote as zygote_module
+
+    def refusing(code: int):  # pidfd_open failing with ``code``
+        def refuse(pid: int) -> int:
+            raise OSError(code, os.strerror(code))
+        return refuse
+
+    class Conn:  # the zygote's side of the channel, as it answers a fork
+        def send(self, message: object) -> None:
+            pass
+
+        def poll(self, timeout: float) -> bool:
+            return True
+
+        def recv(self) -> tuple:
+            return ("forked", 424242)
+
+    ours, theirs = socket.socketpair()
+    zygote = object.__new__(zygote_module.Zygote)
+    zygote._lock, zygote.conn, zygote.channel, zygote.log = threading.Lock(), Conn(), ours, ""
+    killed = []
+    monkeypatch.setattr(os, "pidfd_open", refusing(getattr(errno, error)))
+    monkeypatch.setattr(os, "kill", lambda pid, sig: killed.append(pid))
+    end = socket.socketpair()
+    log = tmp_path / "worker.log"  # the server opens it, and hands it over with the socket
+    log.touch()
+    try:
+        with pytest.raises((zygote_module.ZygoteFailed, OSError)):
+            zygote.fork(end[0], str(log))
+        for unsupported in (errno.ENOSYS, errno.EPERM):
+            monkeypatch.setattr(os, "pidfd_open", refusing(unsupported))
+            process = zygote.fork(end[0], str(log))
+            assert process.pidfd is None
+            process.kill()  # by number, as before pidfds
+        assert killed == [424242, 424242]
+    finally:
+        for s in (ours, theirs, *end):
+            s.close()

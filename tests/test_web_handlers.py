@@ -325,10 +325,10 @@ def test_one_client_holds_at_most_a_few_of_the_pool_threads(project, monkeypatch
     busy: list[int] = []
     real = Index.reconcile
 
-    def slow(self, query):
+    def slow(self, query, *until):
         busy.append(1)
         assert release.wait(20), "the batch was never released"
-        return real(self, query)
+        return real(self, query, *until)
 
     monkeypatch.setattr(Index, "reconcile", slow)
     app = create_app(project, Settings(workers=1))

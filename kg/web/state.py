@@ -142,6 +142,11 @@ class AppState:
         turn[0] += 1
         try:
             async with turn[1]:
+                # again once its turn came: its requests that waited were let in before
+                # the ones ahead of them had been charged (16 batches sent together all ran)
+                refused = fair.refusal(key)
+                if refused is not None:
+                    raise OverBudget(*refused)
                 return await run_in_threadpool(timed)
         finally:
             fair.charge(key, spent[0])

@@ -398,6 +398,10 @@ class _Worker:
         ours, theirs = socket.socketpair()
         try:
             self.process: ForkedProcess = zygote.fork(theirs, self.log)
+        except BaseException:  # not named (or not forked): its end closed, it ends
+            ours.close()
+            self.remove_log()
+            raise
         finally:
             theirs.close()
         self.conn: Connection = Connection(ours.detach())
@@ -591,6 +595,10 @@ ABOUT = 30.0
 #: every worker runs one that has run this long (new clients' first long queries)
 PREEMPT_AFTER = 1.0
 _REMEMBERED_TEXTS = 1024
+#: clients' buckets kept before the drained ones are forgotten
+_REMEMBERED_CLIENTS = 4 * _REMEMBERED_TEXTS
+#: how fast buckets drain with no budget (``--client-budget 0``): as at the default
+_NO_BUDGET_DRAIN = 30.0 / 60.0
 
 
 class Fairness:
@@ -605,13 +613,19 @@ class Fairness:
     another client has used the pool in the last :data:`ABOUT` seconds. So two clients
     looping the heaviest queries they can share all workers but one, and a third
     client's quick query finds that one free.
+
+    With no budget (0) nobody is refused, and buckets drain at :data:`_NO_BUDGET_DRAIN`
+    for the lane. A drained bucket is forgotten once more than
+    :data:`_REMEMBERED_CLIENTS` are kept: page work charges clients that never ask a
+    query, and every address that fetched a page was otherwise kept for good.
     """
 
     def __init__(self, budget: float, clock: Any = None) -> None:
         import time
 
         self.budget = budget
-        self.rate = budget / 60.0
+        self.rate = budget / 60.0 if budget > 0 else _NO_BUDGET_DRAIN
+        self._prune_at = _REMEMBERED_CLIENTS
         self.clock = clock or time.monotonic
         self.used: dict[str, tuple[float, float]] = {}  # client → (bucket level, when)
         self.seen: dict[str, float] = {}  # client → last time it asked
@@ -640,6 +654,14 @@ class Fairness:
     def charge(self, client: str, seconds: float) -> None:
         """Add ``seconds`` of the server's time to ``client``'s bucket."""
         self.used[client] = (self.level(client) + seconds, self.clock())
+        if len(self.used) > self._prune_at:
+            self._forget_drained()
+
+    def _forget_drained(self) -> None:
+        """Drop the buckets that have drained; the next pass once twice as many are kept
+        (a pass per charge while all are live would cost the number of clients each)."""
+        self.used = {c: v for c, v in self.used.items() if self.level(c) > 0}
+        self._prune_at = max(_REMEMBERED_CLIENTS, 2 * len(self.used))
 
     def is_long(self, client: str, text: str) -> bool:
         return self.level(client) > QUICK or self.texts.get(text, 0.0) > QUICK
@@ -653,7 +675,7 @@ class Fairness:
         self.seen[client] = now
         if len(self.seen) > 4 * _REMEMBERED_TEXTS:  # forget clients long gone
             self.seen = {c: t for c, t in self.seen.items() if now - t < ABOUT}
-            self.used = {c: v for c, v in self.used.items() if self.level(c) > 0}
+            self._forget_drained()
 
     def spent(self, client: str, text: str, seconds: float) -> None:
         self.charge(client, seconds)

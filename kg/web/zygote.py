@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import gc
 import multiprocessing
 import os
@@ -226,7 +227,11 @@ class Zygote:
                 raise ZygoteFailed(f"the query workers' zygote did not fork: {self.tail()}")
             # named for good while the pid is surely the worker's: the zygote reaps a worker
             # only when asked to wait for it, and every ask holds this lock
-            return ForkedProcess(self, int(message[1]), _pidfd(int(message[1])))
+            pid = int(message[1])
+            try:
+                return ForkedProcess(self, pid, _pidfd(pid))
+            except ProcessLookupError as e:  # it died with its zygote; init reaped it
+                raise ZygoteFailed(f"the query workers' zygote has gone: {self.tail()}") from e
 
     def wait(self, pid: int, timeout: float) -> int | None:
         """How worker ``pid`` ended (``-signal`` or exit status); None if still running."""
@@ -265,12 +270,25 @@ class Zygote:
             os.unlink(self.log)
 
 
+#: what ``pidfd_open`` fails with where there are no pidfds: a kernel before 5.3 (or
+#: without the anonymous inode filesystem), a container's seccomp profile that forbids it
+_NO_PIDFDS = (errno.ENOSYS, errno.ENODEV, errno.EPERM, errno.EACCES)
+
+
 def _pidfd(pid: int) -> int | None:
-    """A descriptor naming process ``pid`` itself (Linux 5.3 and later), or None."""
-    try:
-        return os.pidfd_open(pid)
-    except (AttributeError, OSError):
+    """A descriptor naming process ``pid`` itself (Linux 5.3 and later), or None where
+    there are none. Raises OSError for any other failure (``ProcessLookupError``: gone;
+    EMFILE: no descriptor to spare): a process that could not be named must not be used,
+    as falling back to its number is what pidfds are for avoiding."""
+    opener = getattr(os, "pidfd_open", None)
+    if opener is None:
         return None
+    try:
+        return opener(pid)  # type: ignore[no-any-return]
+    except OSError as e:
+        if e.errno in _NO_PIDFDS:
+            return None
+        raise
 
 
 class ForkedProcess:
