@@ -178,7 +178,12 @@ class Index:
             found = {k for k, name in enumerate(self._names) if text in name}
         size, letters = len(text), Counter(text)
         work, step = 0, 1 + len(letters)
+        # a name's letters that the query lacks are never shared: counted at C speed (the
+        # name with the query's letters taken out) they rule out most names before the
+        # count below: 175 ms to 88 ms for a long query over 43,532 distinct names
+        absent = str.maketrans("", "", "".join(letters))
         for length in range(size * 2 // 3, size * 3 // 2 + 1):
+            least = 0.4 * (size + length)  # letters shared for a quick_ratio of 0.8
             for k in self._of_length.get(length, ()):
                 if k in found:
                     continue
@@ -187,6 +192,8 @@ class Index:
                     work = 0
                     if time.thread_time() > until:
                         raise BatchTooLong("the query ran past its time limit")
+                if length - len(self._names[k].translate(absent)) < least:
+                    continue
                 theirs = self._letters.get(k)
                 if theirs is None:
                     theirs = self._letters[k] = Counter(self._names[k])
@@ -202,8 +209,15 @@ class Index:
         property constraints is weighed against every entity (11.3 s at 40,079)."""
         text = fold(str(query.get("query", "")))
         best: dict[int, float] = {}  # entity index → its best name's score
+        # a one-word query is whole words of every name that has that word: its score is
+        # known without the pattern search (94 ms to 41 ms for "Japan" over 43,532 names)
+        whole = set(self._with_word.get(text, ())) if _WORD.fullmatch(text) else set()
         for k in self._names_for(text, until) if text else ():
-            score = similarity(text, self._names[k])
+            name = self._names[k]
+            if k in whole:  # as similarity() scores it
+                score = 100.0 if name == text else round(60 + 40 * len(text) / len(name), 1)
+            else:
+                score = similarity(text, name)
             if score > 0:
                 for i in self._holders[k]:
                     best[i] = max(best.get(i, 0.0), score)
