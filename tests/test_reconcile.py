@@ -383,3 +383,32 @@ def test_the_time_limit_holds_while_a_query_is_compared_with_the_names(monkeypat
     assert index.reconcile_batch({"q": {"query": query}}, 1e9) == {"q": {"result": []}}
     to_the_end = next(reads)  # read as it goes, all through the names of its length
     assert stopped_after < 10 < 100 < to_the_end, (stopped_after, to_the_end)
+
+
+def test_a_batch_is_parsed_in_the_clients_thread_on_its_budget(project, monkeypatch) -> None:
+    """Parsing a batch (6 ms of Python for 64 KB) happens in one of the client's threads,
+    charged to its budget, not on the event loop, where it held every other client."""
+    import json
+    import threading
+
+    from starlette.testclient import TestClient
+
+    import kg.web.reconcile as web_reconcile
+    from kg.web.app import create_app
+    from kg.web.state import Settings
+
+    parsed_in = []
+    real = web_reconcile.parse_queries
+    monkeypatch.setattr(web_reconcile, "parse_queries", lambda *a: parsed_in.append(
+        threading.current_thread()) or real(*a))
+    app = create_app(project, Settings(workers=1))
+    loop_thread = []
+
+    async def probe(scope, receive, send):  # type: ignore[no-untyped-def]
+        loop_thread.append(threading.current_thread())
+        await app(scope, receive, send)
+
+    client = TestClient(probe)
+    r = client.post("/reconcile", data={"queries": json.dumps({"q": {"query": "Tel Aviv"}})})
+    assert r.status_code == 200 and r.json()["q"]["result"][0]["id"] == "place/tel-aviv"
+    assert parsed_in and parsed_in[0] is not loop_thread[0]
