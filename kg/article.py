@@ -259,7 +259,7 @@ class CitationReport:
 
     @property
     def ok(self) -> bool:
-        return not self.wrong and not any(v.status != "stated" for v in self.values)
+        return all(v.status == "stated" for v in self.values)
 
     def to_text(self, *, verbose: bool = False) -> str:
         lines = [f"{shorten(v.subject)} {shorten(v.predicate)} {v.value!r}  "
@@ -308,10 +308,7 @@ def cited_values(article: Path, *, project: Project | None = None) -> CitationRe
     from kg.units import ArticleCopy, pinned_units
 
     engine = open_engine("oxigraph", project or Project.find())
-    try:
-        copy = ArticleCopy(Path(article))
-    except (OSError, UnicodeDecodeError) as e:
-        raise KGError(f"{article}: cannot read: {getattr(e, 'strerror', None) or e}") from None
+    copy = ArticleCopy(Path(article))  # a one-line KGError when it cannot be read
     units = {u.iri: u for u in pinned_units(engine)}
     cited: dict[tuple[str, str, str, str], list[str]] = {}
     for s, p, o, unit, _label in engine.select(sparql.load("unit-citations")):

@@ -167,16 +167,11 @@ def write_dumps(project: Project, folder: Path, source: Path | None = None) -> N
     """Every dump of the graph (``source``, an N-Triples file: by default the project's
     graph as its files say now) into ``folder``, one at a time (each written atomically),
     then :data:`SUMS`, whose presence says the folder is whole."""
-    import pyoxigraph as ox
-
     from kg.exports import triples
     from kg.fileio import atomic_write
 
-    if source is None:
-        graph = triples(project)
-    else:
-        graph = [q.triple for q in ox.parse(path=str(source), format=ox.RdfFormat.N_TRIPLES)]
     lines = []
+    graph = triples(project, source)
     for dump in dumps(project, graph):
         atomic_write(folder / dump.name, dump.data)
         lines.append(f"{dump.sha256}  {dump.name}\n")

@@ -52,11 +52,12 @@ def require_conforming(project: Project, escape: str = "") -> None:
         )
 
 
-def triples(project: Project | None = None) -> list[Any]:
-    """Every triple of the graph, as pyoxigraph terms (read from the cache)."""
+def triples(project: Project | None = None, path: Path | None = None) -> list[Any]:
+    """Every triple of the graph, as pyoxigraph terms (read from the cache, or from
+    ``path``, a graph file such as a server loaded)."""
     import pyoxigraph as ox
 
-    path = cached_ntriples(project)
+    path = path or cached_ntriples(project)
     return [q.triple for q in ox.parse(path=str(path), format=ox.RdfFormat.N_TRIPLES)]
 
 

@@ -221,7 +221,7 @@ class Index:
             if score > 0:
                 for i in self._holders[k]:
                     best[i] = max(best.get(i, 0.0), score)
-        return self._ranked(query, best, until)
+        return self._ranked(query, text, best, until)
 
     def reconcile_every_name(self, query: dict[str, Any]) -> list[dict[str, Any]]:
         """:meth:`reconcile` as it was before the index: every name of every entity folded
@@ -233,14 +233,14 @@ class Index:
             score = max((similarity(text, fold(n)) for n in e.names), default=0.0)
             if score > 0 and text:
                 best[i] = score
-        return self._ranked(query, best)
+        return self._ranked(query, text, best)
 
-    def _ranked(self, query: dict[str, Any], best: dict[int, float],
+    def _ranked(self, query: dict[str, Any], text: str, best: dict[int, float],
                 until: float | None = None) -> list[dict[str, Any]]:  # fmt: skip
-        """The candidates from each entity's best name score (``best``, by entity index):
-        type and property constraints applied, best first, the first a match or not; with
-        ``until``, :class:`BatchTooLong` once this thread's CPU time passes it."""
-        text = fold(str(query.get("query", "")))
+        """The candidates from each entity's best name score (``best``, by entity index;
+        ``text``: the query folded): type and property constraints applied, best first, the
+        first a match or not; with ``until``, :class:`BatchTooLong` once this thread's CPU
+        time passes it."""
         wanted = _types(query.get("type"))
         limit = min(int(query.get("limit") or DEFAULT_LIMIT), MAX_LIMIT)
         constraints = [

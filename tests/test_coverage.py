@@ -63,9 +63,11 @@ def test_exception_needs_a_reason(tmp_path: Path, scratch: Project) -> None:
         coverage(fake, project=scratch)
 
 
-def test_missing_article_is_a_usage_error(project: Project, kg_cli) -> None:
-    r = kg_cli("coverage", "--article", "/no/such/article.txt", root=project.root)
+@pytest.mark.parametrize("option", ["--article", "--citations"])
+def test_missing_article_is_a_usage_error(project: Project, kg_cli, option: str) -> None:
+    r = kg_cli("coverage", option, "/no/such/article.txt", root=project.root)
     assert r.code == 2 and r.err.startswith("kg: error: /no/such/article.txt: cannot read")
+    assert r.err.count("\n") == 1 and not r.out
 
 
 # -- the notes audit: a fact in a note is also a triple -------------------------------------

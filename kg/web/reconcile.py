@@ -105,20 +105,20 @@ def _suggest(request: Any, index: Index) -> Any:
 
 async def preview(request: Any) -> Any:
     state = state_of(request)
-    await index_ready(state)
-    return await state.in_thread(request, _preview, request, state)
+    index = await index_ready(state)
+    return await state.in_thread(request, _preview, request, state, index)
 
 
-def _preview(request: Any, state: AppState) -> Any:
+def _preview(request: Any, state: AppState, index: Index) -> Any:
     from starlette.responses import HTMLResponse
 
-    entity = index_of(state).find(request.query_params.get("id", ""))
+    entity = index.find(request.query_params.get("id", ""))
     if entity is None:
         return _json({"error": "no entity with that id"}, 404)
     html = state.page(
         "preview.html",
         entity=entity,
-        description=index_of(state).describe(entity),
+        description=index.describe(entity),
         view=f"{state.base_url}/id/{entity.id}",
     )
     return HTMLResponse(html)

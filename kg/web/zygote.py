@@ -215,7 +215,7 @@ class Zygote:
             try:
                 logfd = os.open(log, os.O_WRONLY | os.O_APPEND)
                 try:
-                    self.conn.send(("fork", log))
+                    self.conn.send(("fork",))
                     socket.send_fds(self.channel, [b"w"], [end.fileno(), logfd])
                 finally:
                     os.close(logfd)
