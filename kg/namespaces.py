@@ -28,6 +28,7 @@ RESOURCE_KINDS = (
     "era",
     "event",
     "figure",
+    "group",
     "mission",
     "office",
     "organisation",

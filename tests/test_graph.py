@@ -147,6 +147,7 @@ def test_the_stamp_sends_changed_or_fresh_inputs_the_slow_way(scratch, monkeypat
 README_CLASSES = {"visits": "Visit", "agreements": "Agreement", "tenures": "Tenure",
                   "missions": "Diplomatic mission", "figures": "Observation", "events": "Event",
                   "eras": "Era", "people": "Person", "organisations": "Organisation",
+                  "groups": "Group",
                   "sentences": "sentence", "infobox rows": "infobox row",
                   "table rows": "table row", "list items": "list item"}  # fmt: skip
 

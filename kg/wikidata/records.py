@@ -48,6 +48,7 @@ LINKABLE = (
     "Office",
     "DiplomaticMission",
     "BilateralRelation",
+    "Group",
 )
 
 #: what a candidate's "instance of" (P31) should include, per class
