@@ -30,8 +30,11 @@ keeps Python's HTTP process and a worker process per query (issue 26): uvicorn w
 guards, a raw ASGI ``/sparql`` that reads the form, remembers which texts it has seen,
 hands the text to one of two forked worker processes over a socket pair (a length and
 the bytes each way), and writes pyoxigraph's JSON with fixed headers; no fair share, no
-caps, no time limit, nothing confined, no other route. Writes build/bench/floor.md and
-floor.json.
+caps, no time limit, nothing confined, no other route; and **the lean front on kg's
+workers**: the same front handing the text to kg's own pool (:class:`kg.web.workers.QueryPool`:
+confined workers forked from the zygote, fair share, time limit, caps) instead of its
+bare workers, so that the lean front, this one and kg serve tell apart what the pool and
+kg's application each cost a lookup. Writes build/bench/floor.md and floor.json.
 """
 
 from __future__ import annotations
@@ -182,6 +185,49 @@ def lean_front_server(port: int) -> None:  # pragma: no cover - runs in its own 
                 lifespan="on", http=guarded_protocol(Settings()))  # type: ignore[arg-type]
 
 
+def lean_pool_server(port: int) -> None:  # pragma: no cover - runs in its own process
+    """The lean front on kg's workers (the module's docstring): a measuring device."""
+    from urllib.parse import parse_qs
+
+    import uvicorn
+
+    from kg.store import graph_file, open_engine
+    from kg.web.connections import guarded_protocol
+    from kg.web.settings import Settings
+    from kg.web.workers import Job, QueryPool
+
+    settings = Settings(per_client=64, max_queue=64, client_budget=0, cache_bytes=0)
+    project = Project(ROOT)
+    engine = open_engine("oxigraph", project)
+    pool = QueryPool(graph_file(project), project.root, settings, engine.store)  # type: ignore[attr-defined]
+    headers = [(b"content-type", JSON.encode()), (b"x-content-type-options", b"nosniff"),
+               (b"access-control-allow-origin", b"*"), (b"vary", b"Accept")]
+    endpoint = f"http://127.0.0.1:{port}/sparql"
+
+    async def app(scope: dict, receive, send) -> None:  # type: ignore[no-untyped-def]
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await pool.start()
+                await send({"type": "lifespan.startup.complete"})
+            await pool.stop()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        text = parse_qs(body.decode())["query"][0]
+        answer = await pool.run(Job(text, [JSON], {}, endpoint), scope["client"][0])
+        await send({"type": "http.response.start", "status": answer.status,
+                    "headers": [*headers, (b"content-length", str(len(answer.body)).encode())]})
+        await send({"type": "http.response.body", "body": answer.body})
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
+                lifespan="on", http=guarded_protocol(settings))  # type: ignore[arg-type]
+
+
 def per_request(pids: list[int], run) -> tuple[dict, dict[int, float]]:  # type: ignore[no-untyped-def]
     before = {p: cpu_seconds(p) for p in pids}
     result = run()
@@ -265,6 +311,10 @@ def ceiling(nt: Path, bodies: list[str], seconds: int, rounds: int) -> dict:
         port = free_port()
         servers.append(Server("lean front", [sys.executable, __file__, "--lean-front",
                                              str(port)], f"http://127.0.0.1:{port}"))
+        port = free_port()
+        servers.append(Server("lean front on kg's workers", [sys.executable, __file__,
+                                                             "--lean-pool", str(port)],
+                              f"http://127.0.0.1:{port}"))
         servers.append(oxigraph(nt))
         found = interleaved(servers, bodies, seconds, 8, rounds)
     finally:
@@ -350,6 +400,9 @@ def main() -> int:
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--fixed-app":
         fixed_app_server(int(sys.argv[2]))
+        sys.exit(0)
+    if len(sys.argv) == 3 and sys.argv[1] == "--lean-pool":
+        lean_pool_server(int(sys.argv[2]))
         sys.exit(0)
     if len(sys.argv) == 3 and sys.argv[1] == "--lean-front":
         lean_front_server(int(sys.argv[2]))
