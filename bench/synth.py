@@ -63,6 +63,15 @@ def write(pairs: int, out: Path, project: Project | None = None) -> tuple[Path, 
 
 
 if __name__ == "__main__":
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        description="Write a synthetic graph of PAIRS copies of this one's data "
+        "to build/bench/synth-PAIRS.nt.")
+    parser.add_argument("pairs", nargs="?", type=int, default=1, metavar="PAIRS",
+                        help="how many bilateral-relation pairs (default 1)")
+    n = parser.parse_args().pairs
+    if n < 1:
+        parser.error("PAIRS must be at least 1")
     path, triples = write(n, ROOT / "build" / "bench" / f"synth-{n}.nt")
     print(f"{path}: {n} pairs, {triples} triples")

@@ -26,6 +26,27 @@ def test_every_command_has_help(project, kg_cli) -> None:
         assert len(r.out.splitlines()) > 3, name
 
 
+def test_serve_help_gives_each_default_as_a_plain_number(project, kg_cli) -> None:
+    """Byte limits read as bytes (16777216, 16 MiB), never as 1.67772e+07, which hid
+    the value the README gives and was not even the exact one."""
+    r = kg_cli("serve", "--help", root=project.root)
+    text = " ".join(r.out.split())
+    assert r.code == 0 and not re.search(r"\de[+-]\d", text), text
+    assert "(default 16777216 = 16 MiB)" in text and "(default 67108864 = 64 MiB; 0: no" in text
+    assert "(default 10)" in text and "(default 1024)" in text and "(default 65536)" in text
+
+
+def test_query_help_names_every_format_it_takes(project, kg_cli) -> None:
+    """-f rdfxml writes a CONSTRUCT or DESCRIBE answer, but the help listed graph formats
+    without it."""
+    from kg.registry import QUERY_FORMATS
+
+    r = kg_cli("query", "--help", root=project.root)
+    described = " ".join(r.out.split()).split("--format {", 1)[1].split("}", 1)[1]
+    described = described.split("--engine", 1)[0]
+    assert r.code == 0 and all(re.search(rf"\b{f}\b", described) for f in QUERY_FORMATS), described
+
+
 def test_every_command_is_in_the_readme() -> None:
     text = README.read_text(encoding="utf-8")
     for name in commands():

@@ -430,6 +430,22 @@ def test_the_share_linked_never_falls_below_the_readme(project) -> None:
     assert table in readme, "README.md's link table is not kg link report --markdown's"
 
 
+def test_the_commands_the_records_name_are_spelled_as_kg_takes_them(project) -> None:
+    """kg link report prints each record's reason; a command it names must run as written,
+    not in the spelling kg link only translates, with a warning, until the next release."""
+    import re
+
+    from kg.cli import build_parser
+
+    link = build_parser("link").commands["link"]
+    tasks = next(a for a in link._actions if a.dest == "task").choices
+    text = (project.data_dir / "wikidata.ttl").read_text(encoding="utf-8")
+    named = re.findall(r"`kg link ([^`]*)`", text)
+    assert named
+    wrong = sorted({n for n in named if n.split()[0] not in tasks})
+    assert not wrong, f"data/wikidata.ttl names kg link {wrong}: not tasks of kg link"
+
+
 def test_link_report_counts_every_record_once(project, kg_cli) -> None:
     from kg.wikidata.records import read_state
     from kg.wikidata.report import link_report

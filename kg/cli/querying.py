@@ -45,7 +45,8 @@ def _query_options(p: argparse.ArgumentParser) -> None:
         "--format",
         choices=QUERY_FORMATS,
         default=None,
-        help="table (default), json, xml, csv, tsv; turtle, nt, jsonld for graphs",
+        help="table (default), json, xml, csv, tsv; for graphs (CONSTRUCT, DESCRIBE) "
+        "turtle (default), nt, jsonld, rdfxml",
     )
     engine_options(p)
     p.add_argument("--limit", type=int, metavar="N", help="answer at most N rows (a page)")

@@ -42,9 +42,16 @@ class Limit(NamedTuple):
         return None
 
 
+def _plain(value: float) -> str:
+    """``value`` as a person writes it: 16777216, 10, 0.5 (``:g`` gave 1.67772e+07)."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
 def _limit(default: float, flag: str, metavar: str, help: str, *, scale: int = 1,
            zero: str | None = None) -> Any:  # fmt: skip
-    shown = f"{default // scale:g}" if scale > 1 else f"{default:g}"
+    shown = _plain(default // scale)
+    if scale == 1 and metavar == "N" and default >= MiB and default % MiB == 0:
+        shown += f" = {default // MiB} MiB"  # a byte limit, in the unit the README uses
     meta = {"flag": flag, "metavar": metavar, "scale": scale, "zero": zero,
             "help": f"{help} (default {shown}{'; 0: ' + zero if zero else ''})"}  # fmt: skip
     return field(default=default, metadata=meta)
