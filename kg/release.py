@@ -258,9 +258,11 @@ def release(
         from kg.exports import require_conforming
 
         require_conforming(project)
-    made = dumps(project)
-    new = read_nt(next(d.data for d in made if d.fmt == "nt"))
-    if found:
+    from kg.exports import triples
+
+    graph = triples(project)
+    new = set(graph)
+    if found:  # the step is checked before the dumps are made: a refusal costs no dump
         prev_version = max(found)
         old = read_nt((found[prev_version] / DUMPS["nt"][0]).read_bytes())
         before, after = own_iris(old), own_iris(new)
@@ -271,6 +273,7 @@ def release(
     else:
         old = set()
         changes = Changes(None, new, set(), set(), own_iris(new), "major", 0, len(new))
+    made = dumps(project, graph)
     base = download_base or f"{BASE}release/{version}/"
     engine = OxigraphEngine.from_project(project)
     description = describe(

@@ -333,14 +333,46 @@ def kg_server(project: Project) -> Iterator[str]:
 INVALID = sorted((ROOT / "tests" / "data" / "invalid").glob("*.ttl"))
 
 
-@pytest.fixture(scope="session")
-def invalid_report(project: Project):
-    """pyshacl's report on the project's data with every invalid example added (one
-    validation, ~5 s, shared by the tests marked ``xdist_group("invalid-examples")``,
-    which run in one worker)."""
-    from kg.validation import validate
+@dataclass
+class InvalidRun:
+    """One ``kg validate --with-data`` over every invalid example: the library's report
+    (what :func:`kg.validation.validate` returned to the command) and the command's own
+    exit code and text."""
 
-    return validate(INVALID, with_data=True, project=project)
+    report: object  # kg.validation.Report
+    code: int
+    out: str
+
+
+@pytest.fixture(scope="session")
+def invalid_run(project: Project) -> InvalidRun:
+    """The one validation of the project's data with every invalid example added (~5 s),
+    run through the command line (in process) with the library's return value kept on
+    the way: the library's tests read the report, the command's tests its text, and
+    pyshacl runs once for both. Shared by the tests marked
+    ``xdist_group("invalid-examples")``, which run in one worker."""
+    import kg.validation
+
+    seen = []
+    real = kg.validation.validate
+
+    def kept(*args, **kwargs):
+        seen.append((args, kwargs, report := real(*args, **kwargs)))
+        return report
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(kg.validation, "validate", kept)
+        r = run_in_process("validate", "--with-data", *map(str, INVALID), root=project.root)
+    (args, kwargs, report), = seen  # the command validated once, with what it was given
+    assert [Path(f) for f in args[0]] == INVALID
+    assert kwargs == {"with_data": True, "project": project}
+    return InvalidRun(report, r.code, r.out)
+
+
+@pytest.fixture(scope="session")
+def invalid_report(invalid_run: InvalidRun):
+    """pyshacl's report on the project's data with every invalid example added."""
+    return invalid_run.report
 
 
 def expected_violation(path: Path) -> tuple[str, str]:

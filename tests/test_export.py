@@ -44,32 +44,42 @@ def source(project: Project) -> Graph:
     return load(project)
 
 
+@pytest.fixture(scope="module")
+def exported(project: Project):
+    """``export(fmt)`` of the project, made once per format for the module's tests (the
+    JSON-LD takes ~1 s, and four tests read it); that a second export is the same bytes
+    is test_export_is_byte_identical_across_processes's business."""
+    from functools import cache
+
+    return cache(lambda fmt: export(fmt, project=project))
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_export_reloads_isomorphic_with_rdflib(fmt: str, source: Graph, project: Project) -> None:
-    assert isomorphic(rdflib_triples(export(fmt, project=project), fmt), source)
+def test_export_reloads_isomorphic_with_rdflib(fmt: str, source: Graph, exported) -> None:
+    assert isomorphic(rdflib_triples(exported(fmt), fmt), source)
 
 
 @pytest.mark.parametrize("fmt", sorted(OX_FORMAT))
-def test_export_reloads_with_pyoxigraph(fmt: str, project: Project) -> None:
+def test_export_reloads_with_pyoxigraph(fmt: str, project: Project, exported) -> None:
     # an independent parser: the same triples as the N-Triples of the graph
     from kg.store.loading import cached_ntriples
 
     expected = {q.triple for q in ox.parse(path=cached_ntriples(project),
                                              format=ox.RdfFormat.N_TRIPLES)}
-    got = {q.triple for q in ox.parse(export(fmt, project=project), format=OX_FORMAT[fmt])}
+    got = {q.triple for q in ox.parse(exported(fmt), format=OX_FORMAT[fmt])}
     assert got == expected
 
 
-def test_jsonld_reloads_with_pyld(source: Graph, project: Project) -> None:
-    doc = json.loads(export("jsonld", project=project))
+def test_jsonld_reloads_with_pyld(source: Graph, exported) -> None:
+    doc = json.loads(exported("jsonld"))
     assert "@context" in doc and isinstance(doc["@context"], dict)  # embedded, not fetched
     nquads = jsonld.to_rdf(doc, {"format": "application/n-quads"})
     back = Graph().parse(data=nquads, format="nt")
     assert isomorphic(back, source)
 
 
-def test_jsonld_is_readable_and_keeps_datatypes(project: Project) -> None:
-    doc = json.loads(export("jsonld", project=project))
+def test_jsonld_is_readable_and_keeps_datatypes(exported) -> None:
+    doc = json.loads(exported("jsonld"))
     nodes = {n["id"]: n for n in doc["@graph"]}
     visit = nodes["visit:2014-benjamin-netanyahu"]
     assert visit["visitor"] == "person:benjamin-netanyahu"

@@ -80,15 +80,21 @@ def test_two_releases_with_checksums_and_a_changelog(scratch: Project) -> None:
     assert f"- <{haifa}>" in log
 
 
-def test_a_removed_iri_needs_a_major_version(scratch: Project) -> None:
+def test_a_removed_iri_needs_a_major_version(scratch: Project, monkeypatch) -> None:
     release("1.0.0", issued="2026-12-01", project=scratch, validate=False)
     for path in scratch.data_dir.glob("*.ttl"):  # rename a place: its old IRI is gone
         path.write_text(path.read_text().replace("place:tel-aviv", "place:telaviv"))
-    for version in ("1.1.0", "1.0.1"):
-        with pytest.raises(KGError, match=r"needs a major release \(IRIs of the previous"):
-            release(version, issued="2026-12-02", project=scratch, validate=False)
-    with pytest.raises(KGError, match=r"not greater than the previous release 1\.0\.0"):
-        release("0.9.0", issued="2026-12-02", project=scratch, validate=False)
+
+    def no_dumps(*args, **kwargs):
+        raise AssertionError("the dumps were made for a version that is refused")
+
+    with monkeypatch.context() as m:  # the step is checked first: a refusal makes no dump
+        m.setattr("kg.release.dumps", no_dumps)
+        for version in ("1.1.0", "1.0.1"):
+            with pytest.raises(KGError, match=r"needs a major release \(IRIs of the previous"):
+                release(version, issued="2026-12-02", project=scratch, validate=False)
+        with pytest.raises(KGError, match=r"not greater than the previous release 1\.0\.0"):
+            release("0.9.0", issued="2026-12-02", project=scratch, validate=False)
     folder, changes = release("2.0.0", issued="2026-12-02", project=scratch, validate=False)
     assert changes.iris_gone == {"https://w3id.org/israel-japan-kg/id/place/tel-aviv"}
     assert "## IRIs gone (1)" in (folder / "CHANGES.md").read_text()

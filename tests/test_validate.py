@@ -14,7 +14,6 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import SH
 
-from kg.cli import main
 from kg.namespaces import ID, SHAPES, shorten
 from kg.project import Project
 from kg.validation import validate
@@ -97,17 +96,12 @@ def test_each_invalid_example_trips_exactly_its_constraint(invalid_report) -> No
 
 
 @pytest.fixture(scope="module")
-def cli_report(project: Project) -> tuple[int, dict[str, list[str]]]:
+def cli_report(invalid_run) -> tuple[int, dict[str, list[str]]]:
     """``kg validate --with-data`` over every invalid example at once (one validation of
-    the project's data, ~4 s, instead of one per example): its exit code, and the text
-    report's results by the slug of their focus node."""
-    import contextlib
-    import io
-
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = main(["--root", str(project.root), "validate", "--with-data", *map(str, INVALID)])
-    text = out.getvalue()
+    the project's data, ~4 s, instead of one per example; the same run gives
+    ``invalid_report``): its exit code, and the text report's results by the slug of
+    their focus node."""
+    code, text = invalid_run.code, invalid_run.out
     head, *results = text.split("\n- ")
     assert head == f"does not conform: {len(results)} result(s)"
     by_slug: dict[str, list[str]] = {}

@@ -128,10 +128,11 @@ def _client(args: Args) -> object:
 
 def _check(args: Args) -> int:
     from kg.wikidata.check import check, summary
+    from kg.wikidata.records import read_state
 
-    project = project_of(args)
-    problems = check(project)
-    write("".join(f"- {p}\n" for p in problems) + summary(problems, project) + "\n")
+    state = read_state(project_of(args))  # once, for the problems and the summary
+    problems = check(state=state)
+    write("".join(f"- {p}\n" for p in problems) + summary(problems, state=state) + "\n")
     return EXIT_FAILED if problems else 0
 
 

@@ -16,13 +16,16 @@ from kg.names import fold
 from kg.namespaces import shorten
 from kg.project import Project
 from kg.wikidata.client import ENTITY, WikidataClient, aliases, claim_items, label, qid
-from kg.wikidata.records import expected, read_state
+from kg.wikidata.records import LinkState, expected, read_state
 
 
-def summary(problems: list[str], project: Project | None = None) -> str:
+def summary(
+    problems: list[str], project: Project | None = None, *, state: LinkState | None = None
+) -> str:
     """The last line of ``kg link check``: the problems, and how many resources have a
-    confirmed link and how many are listed without one."""
-    state = read_state(project)
+    confirmed link and how many are listed without one (in ``state`` when the caller
+    has read it already)."""
+    state = state if state is not None else read_state(project)
     confirmed = sum(r.status == "Confirmed" for r in state.records.values())
     return (
         f"{len(problems)} problem(s); {confirmed} confirmed link(s), "
@@ -30,9 +33,10 @@ def summary(problems: list[str], project: Project | None = None) -> str:
     )
 
 
-def check(project: Project | None = None) -> list[str]:
-    """Offline problems with the links; an empty list when all is well."""
-    state = read_state(project)
+def check(project: Project | None = None, *, state: LinkState | None = None) -> list[str]:
+    """Offline problems with the links (of ``state`` when the caller has read it already);
+    an empty list when all is well."""
+    state = state if state is not None else read_state(project)
     problems: list[str] = []
     owners: dict[str, list[str]] = {}
     for resource, items in sorted(state.matches.items()):

@@ -36,7 +36,7 @@ from kg.namespaces import (
     shorten,
 )
 from kg.project import Project
-from kg.store.loading import load
+from kg.store.loading import cached_ntriples
 from kg.wikidata.client import ENTITY, qid
 
 #: classes whose members should have a Wikidata item (subclasses included)
@@ -95,35 +95,52 @@ class LinkState:
 
 
 def read_state(project: Project | None = None) -> LinkState:
-    from rdflib import Literal, URIRef
+    """What the graph says about links, read from the cached N-Triples by pyoxigraph: no
+    rdflib graph is built (parsing 9,100 triples into one took 0.25 s of the 0.3 s this
+    took, and ``kg link check`` read the state twice)."""
+    import pyoxigraph as ox
 
-    g = load(project)
+    path = cached_ntriples(project)
+    triples = [q.triple for q in ox.parse(path=str(path), format=ox.RdfFormat.N_TRIPLES)]
+    classes: list[str] = []
+    parents: dict[str, list[str]] = {}
+    for t in triples:
+        s_, p_, o = t.subject, t.predicate.value, t.object
+        if not isinstance(s_, ox.NamedNode) or not isinstance(o, ox.NamedNode):
+            continue
+        if p_ == RDF_TYPE and o.value == OWL_CLASS and s_.value.startswith(IJ):
+            classes.append(s_.value)
+        elif p_ == RDFS_SUBCLASS_OF:
+            parents.setdefault(s_.value, []).append(o.value)
     supers: dict[str, set[str]] = {}
-    for cls in g.subjects(URIRef(RDF_TYPE), URIRef(OWL_CLASS)):
-        if str(cls).startswith(IJ):
-            chain = {
-                str(c)[len(IJ) :]
-                for c in g.transitive_objects(cls, URIRef(RDFS_SUBCLASS_OF))
-                if str(c).startswith(IJ)
-            }
-            supers[str(cls)[len(IJ) :]] = chain
+    for cls in classes:  # the class and every class above it, in the ontology's namespace
+        chain, todo = {cls}, [cls]
+        while todo:
+            for parent in parents.get(todo.pop(), []):
+                if parent not in chain:
+                    chain.add(parent)
+                    todo.append(parent)
+        supers[cls[len(IJ) :]] = {c[len(IJ) :] for c in chain if c.startswith(IJ)}
     records: dict[str, Record] = {}
     matches: dict[str, set[str]] = {}
     types: dict[str, set[str]] = {}
     labels: dict[str, str] = {}
     facts: dict[str, dict[str, set[str]]] = {}
     other_labels: dict[str, dict[str, str]] = {}
-    for s, p, o in g:
-        s_, p_, o_ = str(s), str(p), str(o)
+    for t in triples:
+        s, o = t.subject, t.object
+        s_, p_, o_ = s.value, t.predicate.value, o.value
+        iri = isinstance(o, ox.NamedNode)
+        language = o.language.lower() if isinstance(o, ox.Literal) and o.language else None
         if p_ == RDF_TYPE and o_.startswith(IJ):
             types.setdefault(s_, set()).update(supers.get(o_[len(IJ) :], {o_[len(IJ) :]}))
         elif p_ == SKOS_EXACT_MATCH and "wikidata.org/" in o_ and s_.startswith(ID):
             matches.setdefault(s_, set()).add(o_)
-        elif p_ == RDFS_LABEL and isinstance(o, Literal) and o.language == "en":
+        elif p_ == RDFS_LABEL and language == "en":
             labels[s_] = o_
-        elif p_ == RDFS_LABEL and isinstance(o, Literal) and o.language:
-            other_labels.setdefault(s_, {})[o.language] = o_
-        elif p_.startswith(IJ) and isinstance(o, URIRef):
+        elif p_ == RDFS_LABEL and language:
+            other_labels.setdefault(s_, {})[language] = o_
+        elif p_.startswith(IJ) and iri:
             facts.setdefault(s_, {}).setdefault(p_[len(IJ) :], set()).add(o_)
         if s_.startswith(LINK):
             rec = records.setdefault(s_, Record(s_))
