@@ -103,6 +103,33 @@ def _prepared_queries() -> Iterator[None]:
         rdflib.graph.Graph.query = original  # type: ignore[method-assign]
 
 
+def path_text(graph: Graph, node: Any) -> str:
+    """A SHACL property path as SPARQL writes it (``ij:date``, ``(ij:startDate|ij:endDate)``,
+    ``^ij:about``, ``ij:a/ij:b``): a path other than one property is a blank node, whose
+    label changes from run to run, so it never goes into a report as such."""
+    from rdflib import RDF, URIRef
+    from rdflib.collection import Collection
+    from rdflib.namespace import SH
+
+    def inner(n: Any) -> str:
+        text = path_text(graph, n)
+        return f"({text})" if ("/" in text or "|" in text) and not text.startswith("(") else text
+
+    if isinstance(node, URIRef):
+        return shorten(str(node))
+    if graph.value(node, RDF.first) is not None:
+        return "/".join(inner(n) for n in Collection(graph, node))
+    alternatives = graph.value(node, SH.alternativePath)
+    if alternatives is not None:
+        return "(" + "|".join(inner(n) for n in Collection(graph, alternatives)) + ")"
+    for predicate, form in ((SH.inversePath, "^{}"), (SH.zeroOrMorePath, "{}*"),
+                            (SH.oneOrMorePath, "{}+"), (SH.zeroOrOnePath, "{}?")):  # fmt: skip
+        value = graph.value(node, predicate)
+        if value is not None:
+            return form.format(inner(value))
+    return "(a path the report does not describe)"
+
+
 def shacl_report(data: Graph, shapes: Graph) -> Report:
     """Run pyshacl (SHACL-SPARQL on, no inference) and collect its results."""
     import pyshacl
@@ -131,9 +158,7 @@ def shacl_report(data: Graph, shapes: Graph) -> Report:
             Violation(
                 focus=str(focus),
                 focus_label=str(label) if label is not None else shorten(str(focus)),
-                path=shorten(str(path))
-                if isinstance(path, URIRef)
-                else (str(path) if path else None),
+                path=_path_of(results, shapes, path, shape),
                 value=(str(value) if isinstance(value, Literal) else shorten(str(value)))
                 if value is not None
                 else None,
@@ -145,6 +170,21 @@ def shacl_report(data: Graph, shapes: Graph) -> Report:
         )
     violations.sort(key=lambda v: (v.focus, v.shape, v.path or "", v.value or ""))
     return Report(bool(conforms), violations)
+
+
+def _path_of(results: Graph, shapes: Graph, path: Any, shape: Any) -> str | None:
+    """A result's path as text: read from the report, or from its shape where the report
+    does not hold the path's own triples."""
+    from rdflib import BNode
+    from rdflib.namespace import SH
+
+    if path is None:
+        return None
+    if isinstance(path, BNode) and next(results.predicate_objects(path), None) is None:
+        declared = shapes.value(shape, SH.path) if shape is not None else None
+        if declared is not None:
+            return path_text(shapes, declared)
+    return path_text(results, path)
 
 
 def validate(
