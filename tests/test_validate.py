@@ -194,6 +194,7 @@ def test_broken_shapes_are_reported_not_crashed(scratch: Project, kg_cli) -> Non
     shapes.write_text(shapes.read_text().replace('sh:pattern "^(194', 'sh:pattern "^((194'))
     r = kg_cli("validate", root=scratch.root)
     assert r.code == 2 and r.err.startswith("kg: error: ") and "Traceback" not in r.err
+    assert "sh:pattern '^((194" in r.err and "ijsh:Dated-range" in r.err, r.err  # which shape
 
 
 def test_report_is_cached_and_follows_data_changes(scratch: Project) -> None:
