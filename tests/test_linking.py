@@ -664,3 +664,23 @@ def test_statements_already_on_wikidata_are_left_out(httpserver, tmp_path, proje
     result = leave_out_present(statements(project=project), client)
     assert [(s.item, s.prop, s.value) for s in result.present] == [("Q132345", "P39", "Q274948")]
     assert all(s.item != "Q132345" for s in result.new) and result.unchecked is None
+
+
+def test_a_class_two_levels_under_a_linkable_one_is_linkable(scratch: Project) -> None:
+    """read_state follows rdfs:subClassOf all the way up: an ambassador class under
+    ij:Envoy, itself under ij:Person, makes its members people to link."""
+    (scratch.ontology_dir / "extra.ttl").write_text(
+        "@prefix ij: <https://w3id.org/israel-japan-kg/ontology#> .\n"
+        "@prefix owl: <http://www.w3.org/2002/07/owl#> .\n"
+        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        'ij:TestAmbassador a owl:Class ; rdfs:label "Test ambassador"@en ;\n'
+        "    rdfs:subClassOf ij:Envoy .\n", encoding="utf-8")
+    (scratch.data_dir / "extra.ttl").write_text(
+        "@prefix ij: <https://w3id.org/israel-japan-kg/ontology#> .\n"
+        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        "<https://w3id.org/israel-japan-kg/id/person/test-ambassador> a ij:TestAmbassador ;\n"
+        '    rdfs:label "Test Ambassador"@en .\n', encoding="utf-8")
+    state = read_state(scratch)
+    iri = "https://w3id.org/israel-japan-kg/id/person/test-ambassador"
+    assert {"TestAmbassador", "Envoy", "Person"} <= state.types[iri]
+    assert iri in state.linkable()
