@@ -108,12 +108,23 @@ def front_alone_server(port: int) -> None:  # pragma: no cover - runs in its own
                 http=guarded_protocol(settings))  # type: ignore[arg-type]
 
 
+async def _form_query(receive) -> str:  # type: ignore[no-untyped-def]
+    """The ``query`` field of a POSTed form, read whole (the lean fronts' one parse)."""
+    from urllib.parse import parse_qs
+
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return parse_qs(body.decode())["query"][0]
+
+
 def lean_front_server(port: int) -> None:  # pragma: no cover - runs in its own process
     """The lean front of the module's docstring: a measuring device, never a way to serve."""
     import io
     import socket
     import struct
-    from urllib.parse import parse_qs
 
     import pyoxigraph as ox
     import uvicorn
@@ -162,19 +173,13 @@ def lean_front_server(port: int) -> None:  # pragma: no cover - runs in its own 
 
     async def app(scope: dict, receive, send) -> None:  # type: ignore[no-untyped-def]
         if scope["type"] == "lifespan":
-            while (message := await receive())["type"] != "lifespan.shutdown":
+            while (await receive())["type"] != "lifespan.shutdown":
                 for end in ends:
                     idle.append(await asyncio.open_connection(sock=end))
                 await send({"type": "lifespan.startup.complete"})
             await send({"type": "lifespan.shutdown.complete"})
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        text = parse_qs(body.decode())["query"][0]
+        text = await _form_query(receive)
         seen.add(text)  # where a text check would be remembered
         answer = await ask(text)
         await send({"type": "http.response.start", "status": 200,
@@ -187,8 +192,6 @@ def lean_front_server(port: int) -> None:  # pragma: no cover - runs in its own 
 
 def lean_pool_server(port: int) -> None:  # pragma: no cover - runs in its own process
     """The lean front on kg's workers (the module's docstring): a measuring device."""
-    from urllib.parse import parse_qs
-
     import uvicorn
 
     from kg.store import graph_file, open_engine
@@ -212,13 +215,7 @@ def lean_pool_server(port: int) -> None:  # pragma: no cover - runs in its own p
             await pool.stop()
             await send({"type": "lifespan.shutdown.complete"})
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        text = parse_qs(body.decode())["query"][0]
+        text = await _form_query(receive)
         answer = await pool.run(Job(text, [JSON], {}, endpoint), scope["client"][0])
         await send({"type": "http.response.start", "status": answer.status,
                     "headers": [*headers, (b"content-length", str(len(answer.body)).encode())]})
