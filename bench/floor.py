@@ -34,7 +34,8 @@ caps, no time limit, nothing confined, no other route; and **the lean front on k
 workers**: the same front handing the text to kg's own pool (:class:`kg.web.workers.QueryPool`:
 confined workers forked from the zygote, fair share, time limit, caps) instead of its
 bare workers, so that the lean front, this one and kg serve tell apart what the pool and
-kg's application each cost a lookup. Writes build/bench/floor.md and floor.json.
+kg's application each cost a lookup. Writes build/bench/floor.md, floor.json and, with
+matplotlib (the bench extra), floor.png.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.cost import Server, cpu_seconds, interleaved, kg_serve, oxigraph, roles  # noqa: E402
 from bench.load import free_port, lookup_subjects, run_wrk  # noqa: E402
-from bench.report import finish  # noqa: E402
+from bench.report import OUT, finish  # noqa: E402
 from kg.project import Project  # noqa: E402
 from kg.store.loading import cached_ntriples  # noqa: E402
 
@@ -324,6 +325,37 @@ def ceiling(nt: Path, bodies: list[str], seconds: int, rounds: int) -> dict:
                    "cpu_us": r["cpu_us"]} for name, r in found.items()}
 
 
+def picture(ceiling: dict) -> None:
+    """build/bench/floor.png: each server's CPU a lookup, split into the process that
+    answers HTTP and the workers behind it, with its lookups a second."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("(matplotlib not installed: no picture; pip install -e '.[bench]')")
+        return
+    names = list(ceiling)[::-1]
+    shares = [sorted(ceiling[n]["cpu_us"].values(), reverse=True) for n in names]
+    front = [s[0] if s else 0.0 for s in shares]
+    behind = [sum(s[1:]) for s in shares]
+    fig, ax = plt.subplots(figsize=(7.5, 3.2))
+    ax.barh(names, front, color="#1d4ed8", label="the process answering HTTP")
+    ax.barh(names, behind, left=front, color="#93c5fd", label="its workers, together")
+    for y, n in enumerate(names):
+        r = ceiling[n]
+        ax.text(front[y] + behind[y] + 8, y, f"{r['rps']:,.0f} req/s ({r['ratio']:.2f}x)",
+                va="center", fontsize=8)
+    ax.set_xlabel("CPU µs a lookup (article graph, wrk -t2 -c8)")
+    ax.set_xlim(0, max(f + b for f, b in zip(front, behind, strict=True)) * 1.45)
+    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    fig.tight_layout()
+    OUT.mkdir(parents=True, exist_ok=True)
+    fig.savefig(OUT / "floor.png", dpi=120)
+    plt.close(fig)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=int, default=8)
@@ -391,6 +423,7 @@ def main() -> int:
           + ", ".join(f"{v:.0f}" for v in sorted(r["cpu_us"].values(), reverse=True) if v >= 1)
           + " |" for name, r in out["ceiling"].items()),
     ]
+    picture(out["ceiling"])
     return finish("floor", lines, out, [])
 
 
