@@ -48,10 +48,12 @@ def _plain(value: float) -> str:
 
 
 def _limit(default: float, flag: str, metavar: str, help: str, *, scale: int = 1,
-           zero: str | None = None) -> Any:  # fmt: skip
-    shown = _plain(default // scale)
-    if scale == 1 and metavar == "N" and default >= MiB and default % MiB == 0:
-        shown += f" = {default // MiB} MiB"  # a byte limit, in the unit the README uses
+           zero: str | None = None, size: bool = False) -> Any:  # fmt: skip
+    """A limit's field, its option and help; ``size``: a number of bytes, whose default
+    the help also gives in MiB (as the README does) when it is a whole number of them."""
+    shown = _plain(default // scale if scale > 1 else default)
+    if size and default % MiB == 0:
+        shown += f" = {default // MiB} MiB"
     meta = {"flag": flag, "metavar": metavar, "scale": scale, "zero": zero,
             "help": f"{help} (default {shown}{'; 0: ' + zero if zero else ''})"}  # fmt: skip
     return field(default=default, metadata=meta)
@@ -66,7 +68,7 @@ class Settings:
     max_results: int = _limit(10_000, "--max-results", "N",
         "most rows or triples one answer may have; over: 413")  # fmt: skip
     max_result_bytes: int = _limit(16 * MiB, "--max-result-bytes", "N",
-        "largest answer in bytes; over: 413")  # fmt: skip
+        "largest answer in bytes; over: 413", size=True)  # fmt: skip
     max_worker_memory: int = _limit(1024 * MiB, "--max-worker-memory", "MIB",
         "memory a worker may use beyond its loaded store, MiB; over: 413", scale=MiB)  # fmt: skip
     max_request_bytes: int = _limit(64 * 1024, "--max-request-bytes", "N",
@@ -91,7 +93,8 @@ class Settings:
         "counted); over: closed with 429")  # fmt: skip
     cache_bytes: int = _limit(64 * MiB, "--cache-bytes", "N",
         "answers kept for repeated queries, bytes; the graph is read-only while it is "
-        "served, so a kept answer is always the current one", zero="no cache")  # fmt: skip
+        "served, so a kept answer is always the current one", zero="no cache",
+        size=True)  # fmt: skip
     base_url: str | None = None
     trusted_proxies: str = "127.0.0.1"
     allow_outbound_risk: bool = False
