@@ -36,7 +36,6 @@ from kg.namespaces import (
     shorten,
 )
 from kg.project import Project
-from kg.store.loading import cached_ntriples
 from kg.wikidata.client import ENTITY, qid
 
 #: classes whose members should have a Wikidata item (subclasses included)
@@ -100,8 +99,9 @@ def read_state(project: Project | None = None) -> LinkState:
     took, and ``kg link check`` read the state twice)."""
     import pyoxigraph as ox
 
-    path = cached_ntriples(project)
-    triples = [q.triple for q in ox.parse(path=str(path), format=ox.RdfFormat.N_TRIPLES)]
+    from kg.exports import triples as read_triples
+
+    triples = read_triples(project)
     classes: list[str] = []
     parents: dict[str, list[str]] = {}
     for t in triples:
