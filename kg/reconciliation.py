@@ -75,12 +75,17 @@ def fold(text: str) -> str:
     return " ".join(fold_name(text).split())
 
 
+def _whole_words_score(query: str, name: str) -> float:
+    """The score of a name that holds ``query`` as whole words, by the share it covers."""
+    return round(60 + 40 * len(query) / len(name), 1)
+
+
 def similarity(query: str, name: str) -> float:
     """How well ``query`` names ``name`` (0 to 100), both already folded."""
     if query == name:
         return 100.0
     if query and query in name and re.search(rf"(?<!\w){re.escape(query)}(?!\w)", name):
-        return round(60 + 40 * len(query) / len(name), 1)
+        return _whole_words_score(query, name)
     # the two upper bounds of the ratio first (from the lengths, then the letters): a query
     # far longer than any name (64 KB, as a batch may be) cost its length times every name
     # (22 s for one query over 233 entities) to score 0 in the end. The first, difflib's
@@ -215,7 +220,7 @@ class Index:
         for k in self._names_for(text, until) if text else ():
             name = self._names[k]
             if k in whole:  # as similarity() scores it
-                score = 100.0 if name == text else round(60 + 40 * len(text) / len(name), 1)
+                score = 100.0 if name == text else _whole_words_score(text, name)
             else:
                 score = similarity(text, name)
             if score > 0:
