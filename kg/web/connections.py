@@ -10,11 +10,17 @@ protocol (httptools), as bytes arrive, before a request reaches the application.
   them and their number (431); a head still unfinished past those sizes together is
   refused without being read further, so no request holds the event loop (a 4 MB
   ``Accept`` header once held it for 10 s).
+- A request from an address that is not a ``--trusted-proxy`` but says it forwards for
+  others (``X-Forwarded-For``) gets the server to say so on its error stream, once per
+  address (for at most :data:`FORWARDERS_NAMED` addresses): if it is the operator's
+  reverse proxy, every client behind it shares one budget and one connection cap, which
+  nothing else would tell them until clients got 429s.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +30,10 @@ from kg.web.headers import header_list
 from kg.web.protocol import MAX_HEADER_BYTES, MAX_HEADERS, MAX_HEADERS_BYTES, URL_SLACK
 from kg.web.settings import Settings
 from kg.web.workers import client_key
+
+#: the most addresses named by the warning about untrusted forwarders (a client may send
+#: ``X-Forwarded-For`` itself: the log is not theirs to fill)
+FORWARDERS_NAMED = 3
 
 _REASONS = {400: b"Bad Request", 414: b"URI Too Long", 429: b"Too Many Requests",
             431: b"Request Header Fields Too Large"}  # fmt: skip
@@ -39,6 +49,17 @@ class Guard:
     per_address: int
     trusted: frozenset[str]
     open_from: dict[str, int] = field(default_factory=dict)
+    forwarders: set[str] = field(default_factory=set)  # untrusted, said X-Forwarded-For
+
+    def forwarded_by(self, address: str) -> None:
+        """An address that is not trusted sent ``X-Forwarded-For``: say so, once each."""
+        if address in self.forwarders or len(self.forwarders) >= FORWARDERS_NAMED:
+            return
+        self.forwarders.add(address)
+        print(f"kg serve: {address} sends X-Forwarded-For but is not a --trusted-proxy, so "
+              "the header is ignored; if it is your reverse proxy, every client behind it "
+              f"shares one budget and one connection cap: add --trusted-proxy {address}",
+              file=sys.stderr, flush=True)  # fmt: skip
 
     @classmethod
     def of(cls, settings: Settings) -> Guard:
@@ -130,6 +151,9 @@ class GuardedProtocol(HttpToolsProtocol):  # type: ignore[misc]
             why = f"the request has more than {MAX_HEADERS} headers"
         else:
             super().on_header(name, value)
+            if self._kg_key is not None and len(name) == 15 and (
+                    name.lower() == b"x-forwarded-for") and self.client:
+                self.guard.forwarded_by(self.client[0])
             return
         self._kg_refuse(431, why)
         raise _Refusal

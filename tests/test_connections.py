@@ -1,0 +1,85 @@
+"""The connection guard (kg.web.connections) in uvicorn, in this process: what it tells the
+operator about a reverse proxy it was not told to trust."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from kg.web.connections import FORWARDERS_NAMED, guarded_protocol
+from kg.web.settings import Settings
+
+
+async def _ok(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-length", b"2")]})  # fmt: skip
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+@contextmanager
+def _server(trusted: str) -> Iterator[int]:
+    """uvicorn with kg's guarded protocol on a free 127.0.0.1 port, stopped on leaving."""
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    config = uvicorn.Config(_ok, log_level="error", access_log=False, lifespan="off",
+                            http=guarded_protocol(Settings(trusted_proxies=trusted)))  # type: ignore[arg-type]
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+def _get(port: int, *headers: str) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+        head = "".join(h + "\r\n" for h in headers)
+        c.sendall(f"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{head}\r\n".encode())
+        data = b""
+        while chunk := c.recv(4096):
+            data += chunk
+    return data
+
+
+def test_an_untrusted_forwarder_is_named_once_to_the_operator(capfd) -> None:
+    """Behind a proxy that is not a --trusted-proxy every client shared one budget and one
+    connection cap, and the server said nothing of it."""
+    with _server(trusted="10.0.0.9") as port:
+        for _ in range(3):
+            assert _get(port, "X-Forwarded-For: 203.0.113.7").startswith(b"HTTP/1.1 200")
+        assert _get(port).startswith(b"HTTP/1.1 200")
+    said = [line for line in capfd.readouterr().err.splitlines() if "X-Forwarded-For" in line]
+    assert len(said) == 1, said
+    assert "127.0.0.1 sends X-Forwarded-For" in said[0]
+    assert "--trusted-proxy 127.0.0.1" in said[0]
+
+
+def test_a_trusted_proxy_or_a_plain_client_is_not_named(capfd) -> None:
+    with _server(trusted="127.0.0.1") as port:
+        assert _get(port, "x-forwarded-for: 203.0.113.7").startswith(b"HTTP/1.1 200")
+    with _server(trusted="10.0.0.9") as port:
+        assert _get(port, "X-Forwarded-Host: example.org").startswith(b"HTTP/1.1 200")
+    assert "X-Forwarded-For" not in capfd.readouterr().err
+
+
+def test_forwarders_named_are_bounded() -> None:
+    from kg.web.connections import Guard
+
+    guard = Guard.of(Settings())
+    for i in range(FORWARDERS_NAMED + 5):
+        guard.forwarded_by(f"192.0.2.{i}")
+    assert len(guard.forwarders) == FORWARDERS_NAMED
