@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from collections import namedtuple
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -226,8 +226,15 @@ def find_query(name_or_file: str, project: Project | None = None) -> SavedQuery:
     raise KGError(f"no saved query named {name_or_file!r}{hint}")
 
 
-def resolve_resource(value: str, engine: Engine, *, what: str = "resource") -> ox.NamedNode:
-    """An IRI, prefixed name or label, resolved to exactly one resource of the graph."""
+def resolve_resource(
+    value: str,
+    engine: Engine,
+    *,
+    what: str = "resource",
+    prefer: Callable[[ox.NamedNode], bool] | None = None,
+) -> ox.NamedNode:
+    """An IRI, prefixed name or label, resolved to exactly one resource of the graph; when
+    a label names several, the one ``prefer`` accepts, if only one is."""
     iri = _as_iri(value)
     if iri is not None:
         return iri
@@ -238,6 +245,10 @@ def resolve_resource(value: str, engine: Engine, *, what: str = "resource") -> o
         close = _close_labels(value, engine)
         hint = f"; did you mean {' or '.join(close)}?" if close else ""
         raise KGError(f"{what}: no resource labelled {value!r}{hint}")
+    if len(found) > 1 and prefer is not None:
+        preferred = [n for n in found if prefer(n)]
+        if len(preferred) == 1:
+            return preferred[0]
     if len(found) > 1:
         names = ", ".join(f"<{n.value}>" for n in found[:5])
         raise KGError(f"{what}: {value!r} names {len(found)} resources ({names}); give an IRI")
@@ -296,13 +307,20 @@ def resources_of_class(
     return sorted(shorten(r[1].value) for r in rows if r[1] is not None)
 
 
-def _of_class(node: ox.NamedNode, raw: str, p: Param, engine: Engine) -> ox.NamedNode:
-    """``node`` if it is of the class ``p.type`` (or a subclass); else an error naming what
-    it is, instead of an answer with no rows."""
+def _classes(node: ox.NamedNode, p: Param, engine: Engine) -> tuple[bool, list[Any]]:
+    """Whether ``node`` is of the class ``p.type`` (or a subclass), and its classes."""
     want = ox.NamedNode(expand(p.type))  # type: ignore[arg-type]
     rows = engine.select(sparql.load("classes-of"), {"this": node, "want": want})
     # the class itself, or a subclass; Virtuoso writes the EXISTS as 1, the others as true
-    if any(c == want or (m is not None and m.value in ("true", "1")) for _, _, c, _, m in rows):
+    return any(c == want or (m is not None and m.value in ("true", "1"))
+               for _, _, c, _, m in rows), rows  # fmt: skip
+
+
+def _of_class(node: ox.NamedNode, raw: str, p: Param, engine: Engine) -> ox.NamedNode:
+    """``node`` if it is of the class ``p.type`` (or a subclass); else an error naming what
+    it is, instead of an answer with no rows."""
+    fits, rows = _classes(node, p, engine)
+    if fits:
         return node
     name = shorten(node.value)
     name = name if raw.strip() in (name, node.value, f"<{node.value}>") else f"{raw} ({name})"
@@ -347,8 +365,9 @@ def _convert(p: Param, raw: str, engine: Engine) -> Term:
     bad = KGError(f"parameter {p.name!r}: {raw!r} is not a valid {p.type}")
     if p.type == "resource":
         return resolve_resource(raw, engine, what=f"parameter {p.name!r}")
-    if _is_class_name(p.type):
-        node = resolve_resource(raw, engine, what=f"parameter {p.name!r}")
+    if _is_class_name(p.type):  # "Defense" names a section and a topic: by-section's is clear
+        node = resolve_resource(raw, engine, what=f"parameter {p.name!r}",
+                                prefer=lambda n: _classes(n, p, engine)[0])
         return _of_class(node, raw, p, engine)
     if p.type == "iri":
         iri = _as_iri(raw)

@@ -285,6 +285,19 @@ def test_cli_query_bad_input(args, message, project, kg_cli) -> None:
     assert r.err.startswith("kg: error: ") and message in r.err and r.err.count("\n") == lines
 
 
+def test_a_label_of_several_resources_takes_the_one_of_the_parameters_class(ox_engine) -> None:
+    """"Defense" labels a section and a topic: by-section, whose parameter is a section,
+    was refused ("names 2 resources; give an IRI"), and the by-section test below could
+    not ask for that section by name."""
+    from kg.errors import KGError
+    from kg.queries import query
+
+    rows = query("by-section", {"section": "Defense"}, engine=ox_engine).rows
+    assert {r[0].value for r in rows} == {"https://w3id.org/israel-japan-kg/id/section/defense"}
+    with pytest.raises(KGError, match="'Defense' names 2 resources"):  # neither is a State
+        query("visits-to", {"state": "Defense"}, engine=ox_engine)
+
+
 def test_cli_queries_lists_all_with_summaries(project, kg_cli) -> None:
     r = kg_cli("queries", root=project.root)
     assert r.code == 0
