@@ -26,6 +26,33 @@ HEAD = """@prefix ij: <https://w3id.org/israel-japan-kg/ontology#> .
 """
 
 
+# -- every resource found in the sections it cites ----------------------------------------
+
+
+def test_by_section_finds_every_resource_in_each_section_its_facts_cite(ox_engine) -> None:
+    """by-section (the facts taken from one section) finds resources by
+    prov:wasDerivedFrom: seven resources whose facts cited units of a section they did not
+    name were missing from that section's answer (Japan from Economy, the topics economy,
+    aviation and taxation from History...), stop 33."""
+    from kg.queries import query
+
+    cited = query(text="""
+        PREFIX dcterms: <http://purl.org/dc/terms/>
+        PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
+        SELECT DISTINCT ?s ?label WHERE {
+            ?c rdf:subject ?s ; ij:statedIn ?u . ?u dcterms:isPartOf ?section .
+            ?section rdfs:label ?label .
+        }""", engine=ox_engine)
+    wanted: dict[str, set[str]] = {}
+    for s, label in cited.rows:
+        wanted.setdefault(label.value, set()).add(s.value)
+    assert len(wanted) == 11
+    for section, resources in sorted(wanted.items()):
+        found = {row[1].value for row in query("by-section", {"section": section},
+                                               engine=ox_engine).rows}
+        assert not resources - found, (section, sorted(resources - found))
+
+
 # -- the units and the pinned text ---------------------------------------------------------
 
 
