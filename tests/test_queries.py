@@ -287,8 +287,8 @@ def test_cli_query_bad_input(args, message, project, kg_cli) -> None:
 
 def test_a_label_of_several_resources_takes_the_one_of_the_parameters_class(ox_engine) -> None:
     """"Defense" labels a section and a topic: by-section, whose parameter is a section,
-    was refused ("names 2 resources; give an IRI"), and the by-section test below could
-    not ask for that section by name."""
+    was refused ("names 2 resources; give an IRI"), so no one could ask for that section
+    by the name the article gives it."""
     from kg.errors import KGError
     from kg.queries import query
 
