@@ -235,12 +235,14 @@ def resolve_resource(
 ) -> ox.NamedNode:
     """An IRI, prefixed name or label, resolved to exactly one resource of the graph; when
     a label names several, the one ``prefer`` accepts, if only one is."""
-    iri = _as_iri(value)
+    iri = _as_iri(value.strip())
     if iri is not None:
         return iri
-    res = engine.query(sparql.load("label-lookup"), {"text": ox.Literal(value)})
+    res = engine.query(sparql.load("label-lookup"), {"text": ox.Literal(value.strip())})
     assert isinstance(res, SelectResult)
     found = [row[0] for row in res.rows if isinstance(row[0], ox.NamedNode)]
+    if not found:  # Shinzō Abe for Shinzo Abe: accents, which SPARQL cannot fold
+        found = _folded_matches(value, engine)
     if not found:
         close = _close_labels(value, engine)
         hint = f"; did you mean {' or '.join(close)}?" if close else ""
@@ -253,6 +255,16 @@ def resolve_resource(
         names = ", ".join(f"<{n.value}>" for n in found[:5])
         raise KGError(f"{what}: {value!r} names {len(found)} resources ({names}); give an IRI")
     return found[0]
+
+
+def _folded_matches(value: str, engine: Engine) -> list[ox.NamedNode]:
+    """The resources with a label equal to ``value`` once case and accents are taken off."""
+    from kg.names import fold  # only when no label matches as typed: not a cold import
+
+    want = fold(value)
+    found = {s.value for s, label in engine.select(sparql.load("labels"))
+             if label is not None and fold(label.value) == want}  # fmt: skip
+    return [ox.NamedNode(iri) for iri in sorted(found)]
 
 
 def _close_labels(value: str, engine: Engine) -> list[str]:

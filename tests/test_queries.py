@@ -140,6 +140,18 @@ def test_resource_parameter_accepts_label_prefixed_name_and_iri(ox_engine) -> No
         assert bind_params(q, {"state": value}, ox_engine) == {"state": ox.NamedNode(iri)}
 
 
+def test_a_label_matches_without_its_accents_or_surrounding_spaces(ox_engine) -> None:
+    # the reader types the article's or their keyboard's spelling; the graph's labels differ
+    describe, visits_to = find_query("describe"), find_query("visits-to")
+    for value, iri in (("Shinzō Abe", "person/shinzo-abe"),
+                       ("TARŌ NAKAYAMA", "person/taro-nakayama"),
+                       ("  Japan ", "state/japan"), ("state:japan ", "state/japan")):
+        want = ox.NamedNode("https://w3id.org/israel-japan-kg/id/" + iri)
+        assert bind_params(describe, {"entity": value}, ox_engine) == {"entity": want}
+    assert bind_params(visits_to, {"state": "Israël"}, ox_engine) == {
+        "state": ox.NamedNode("https://w3id.org/israel-japan-kg/id/state/israel")}
+
+
 @pytest.mark.parametrize(("params", "message"), [
     ({}, "query 'visits-to' needs parameter 'state' (ij:State)"),
     ({"state": "Japan", "year": "1990"}, "unknown parameter 'year' for query 'visits-to'"),
