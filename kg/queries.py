@@ -245,8 +245,7 @@ def resolve_resource(
         found = _folded_matches(value, engine)
     if not found:
         close = _close_labels(value, engine)
-        hint = f"; did you mean {' or '.join(close)}?" if close else ""
-        raise KGError(f"{what}: no resource labelled {value!r}{hint}")
+        raise KGError(f"{what}: no resource labelled {value!r}{_did_you_mean(close)}")
     if len(found) > 1 and prefer is not None:
         preferred = [n for n in found if prefer(n)]
         if len(preferred) == 1:
@@ -267,6 +266,13 @@ def _folded_matches(value: str, engine: Engine) -> list[ox.NamedNode]:
     return [ox.NamedNode(iri) for iri in sorted(found)]
 
 
+def _did_you_mean(names: list[str]) -> str:
+    """``; did you mean …?`` offering ``names``, each quoted when several (names hold commas)."""
+    if len(names) < 2:
+        return f"; did you mean {names[0]}?" if names else ""
+    return f"; did you mean {', '.join(map(repr, names[:-1]))} or {names[-1]!r}?"
+
+
 def _close_labels(value: str, engine: Engine) -> list[str]:
     """Up to three labels of the graph that come close to ``value`` (no case, no accents)."""
     import difflib
@@ -277,7 +283,13 @@ def _close_labels(value: str, engine: Engine) -> list[str]:
     for _, label in engine.select(sparql.load("labels")):
         if label is not None:
             labels.setdefault(fold(label.value), label.value)
-    return [labels[k] for k in difflib.get_close_matches(fold(value), labels, n=3, cutoff=0.7)]
+    # a name's own words first (Abe, Peres, Tokyo embassy), the shortest names of them first;
+    # then names spelt alike (Japn)
+    wanted = set(re.findall(r"\w+", fold(value)))
+    holding = sorted((k for k in labels if wanted and wanted <= set(re.findall(r"\w+", k))),
+                     key=lambda k: (len(k), k))  # fmt: skip
+    alike = difflib.get_close_matches(fold(value), labels, n=3, cutoff=0.7)
+    return [labels[k] for k in dict.fromkeys(holding + alike)][:3]
 
 
 def _as_iri(value: str) -> ox.NamedNode | None:

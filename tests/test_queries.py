@@ -152,6 +152,17 @@ def test_a_label_matches_without_its_accents_or_surrounding_spaces(ox_engine) ->
         "state": ox.NamedNode("https://w3id.org/israel-japan-kg/id/state/israel")}
 
 
+@pytest.mark.parametrize(("value", "offered"), [
+    ("Abe", "did you mean 'Shinzo Abe', "),  # a surname alone: the person first
+    ("Peres", "did you mean 'Shimon Peres', "),  # not 'Person', which is only spelt alike
+    ("tokyo Embassy", "did you mean 'Embassy of the State of Israel, Tokyo' or "),
+    ("Japn", "did you mean Japan?"),  # one name spelt alike: as before
+])
+def test_an_unknown_name_offers_the_names_holding_its_words(value, offered, ox_engine) -> None:
+    with pytest.raises(KGError, match=re.escape(f"no resource labelled {value!r}; {offered}")):
+        query("describe", {"entity": value}, engine=ox_engine)
+
+
 @pytest.mark.parametrize(("params", "message"), [
     ({}, "query 'visits-to' needs parameter 'state' (ij:State)"),
     ({"state": "Japan", "year": "1990"}, "unknown parameter 'year' for query 'visits-to'"),
