@@ -359,8 +359,11 @@ def _a(noun: str) -> str:
     return ("an " if noun[:1] in "AEIOU" else "a ") + noun
 
 
-def check_params(query: SavedQuery, values: Mapping[str, str]) -> None:
-    """Refuse unknown parameters and missing ones without a default (no graph needed)."""
+def check_params(
+    query: SavedQuery, values: Mapping[str, str], *, add: str = "--param {}=VALUE"
+) -> None:
+    """Refuse unknown parameters and missing ones without a default (no graph needed);
+    ``add`` says how to give one where it is asked (the command line's ``--param``)."""
     declared = [p.name for p in query.params]
     unknown = sorted(set(values) - set(declared))
     if unknown:
@@ -372,13 +375,15 @@ def check_params(query: SavedQuery, values: Mapping[str, str]) -> None:
         if p.name not in values and p.default is None:
             raise KGError(
                 f"query {query.name!r} needs parameter {p.name!r} ({p.type}): "
-                f"add --param {p.name}=VALUE"
+                f"add {add.format(p.name)}"
             )
 
 
-def bind_params(query: SavedQuery, values: Mapping[str, str], engine: Engine) -> dict[str, Term]:
+def bind_params(
+    query: SavedQuery, values: Mapping[str, str], engine: Engine, *, add: str = "--param {}=VALUE"
+) -> dict[str, Term]:
     """Turn ``name=value`` strings into RDF terms for the query's declared parameters."""
-    check_params(query, values)
+    check_params(query, values, add=add)
     return {
         p.name: _convert(p, values.get(p.name, p.default), engine)  # type: ignore[arg-type]
         for p in query.params
