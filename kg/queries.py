@@ -355,6 +355,17 @@ def _of_class(node: ox.NamedNode, raw: str, p: Param, engine: Engine) -> ox.Name
     raise KGError(f"parameter {p.name!r}: {name} is {' or '.join(map(_a, kinds))}, not {wanted}")
 
 
+def _in_graph(node: ox.NamedNode, raw: str, p: Param, engine: Engine) -> ox.NamedNode:
+    """``node`` if a triple of the graph holds it; else an error offering the names closest
+    to its last segment (person:netanyahu), instead of an answer with no rows."""
+    if engine.select(sparql.load("mentions"), {"this": node}):
+        return node
+    name = shorten(node.value)
+    words = re.split(r"[/#:]", node.value.rstrip("/#"))[-1].replace("-", " ")
+    close = _close_labels(words, engine) if words.strip() else []
+    raise KGError(f"parameter {p.name!r}: {name} is not in the graph{_did_you_mean(close)}")
+
+
 def _a(noun: str) -> str:
     return ("an " if noun[:1] in "AEIOU" else "a ") + noun
 
@@ -393,7 +404,8 @@ def bind_params(
 def _convert(p: Param, raw: str, engine: Engine) -> Term:
     bad = KGError(f"parameter {p.name!r}: {raw!r} is not a valid {p.type}")
     if p.type == "resource":
-        return resolve_resource(raw, engine, what=f"parameter {p.name!r}")
+        return _in_graph(resolve_resource(raw, engine, what=f"parameter {p.name!r}"), raw, p,
+                         engine)  # fmt: skip
     if _is_class_name(p.type):  # "Defense" names a section and a topic: by-section's is clear
         node = resolve_resource(raw, engine, what=f"parameter {p.name!r}",
                                 prefer=lambda n: _classes(n, p, engine)[0])

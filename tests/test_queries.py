@@ -163,6 +163,18 @@ def test_an_unknown_name_offers_the_names_holding_its_words(value, offered, ox_e
         query("describe", {"entity": value}, engine=ox_engine)
 
 
+def test_a_resource_parameter_not_in_the_graph_is_refused(ox_engine) -> None:
+    # a guessed address answered no rows, as if the graph knew nothing about him
+    for name in ("describe", "sources"):
+        with pytest.raises(KGError, match=re.escape(
+                "parameter 'entity': person:netanyahu is not in the graph; "
+                "did you mean 'Benjamin Netanyahu', ")):
+            query(name, {"entity": "person:netanyahu"}, engine=ox_engine)
+    q = find_query("describe")  # in the graph only as an object: still described
+    assert bind_params(q, {"entity": "wd:Q132345"}, ox_engine) == {
+        "entity": ox.NamedNode("http://www.wikidata.org/entity/Q132345")}
+
+
 @pytest.mark.parametrize(("params", "message"), [
     ({}, "query 'visits-to' needs parameter 'state' (ij:State)"),
     ({"state": "Japan", "year": "1990"}, "unknown parameter 'year' for query 'visits-to'"),
