@@ -283,13 +283,19 @@ def _close_labels(value: str, engine: Engine) -> list[str]:
     for _, label in engine.select(sparql.load("labels")):
         if label is not None:
             labels.setdefault(fold(label.value), label.value)
-    # a name's own words first (Abe, Peres, Tokyo embassy), the shortest names of them first;
+    # the names holding its words first (Abe, Peres, Tokyo embassy), then those with words
+    # that start with them (Work-Holiday: Working holiday agreement), the shortest first;
     # then names spelt alike (Japn)
     wanted = set(re.findall(r"\w+", fold(value)))
-    holding = sorted((k for k in labels if wanted and wanted <= set(re.findall(r"\w+", k))),
-                     key=lambda k: (len(k), k))  # fmt: skip
+    ranked = []
+    for k in labels:
+        have = set(re.findall(r"\w+", k))
+        starts = all(w in have or (len(w) > 2 and any(h.startswith(w) for h in have))
+                     for w in wanted)  # fmt: skip
+        if wanted and starts:
+            ranked.append((not wanted <= have, len(k), k))
     alike = difflib.get_close_matches(fold(value), labels, n=3, cutoff=0.7)
-    return [labels[k] for k in dict.fromkeys(holding + alike)][:3]
+    return [labels[k] for k in dict.fromkeys([k for *_, k in sorted(ranked)] + alike)][:3]
 
 
 def _as_iri(value: str) -> ox.NamedNode | None:

@@ -157,6 +157,8 @@ def test_a_label_matches_without_its_accents_or_surrounding_spaces(ox_engine) ->
     ("Peres", "did you mean 'Shimon Peres', "),  # not 'Person', which is only spelt alike
     ("tokyo Embassy", "did you mean 'Embassy of the State of Israel, Tokyo' or "),
     ("Japn", "did you mean Japan?"),  # one name spelt alike: as before
+    # the article's spelling; words that start the graph's words count, after whole words
+    ("Work-Holiday", "did you mean 'working holidays', 'Working holiday agreement (2023)' or "),
 ])
 def test_an_unknown_name_offers_the_names_holding_its_words(value, offered, ox_engine) -> None:
     with pytest.raises(KGError, match=re.escape(f"no resource labelled {value!r}; {offered}")):
