@@ -273,15 +273,16 @@ def _did_you_mean(names: list[str]) -> str:
     return f"; did you mean {', '.join(map(repr, names[:-1]))} or {names[-1]!r}?"
 
 
-def _close_labels(value: str, engine: Engine) -> list[str]:
-    """Up to three labels of the graph that come close to ``value`` (no case, no accents)."""
+def _close_labels(value: str, engine: Engine, among: set[str] | None = None) -> list[str]:
+    """Up to three labels of the graph (of the resources ``among``, if given) that come close
+    to ``value`` (no case, no accents)."""
     import difflib
 
     from kg.names import fold  # only on this error path: it is not a cold import
 
     labels: dict[str, str] = {}
-    for _, label in engine.select(sparql.load("labels")):
-        if label is not None:
+    for s, label in engine.select(sparql.load("labels")):
+        if label is not None and (among is None or s.value in among):
             labels.setdefault(fold(label.value), label.value)
     # the names holding its words first (Abe, Peres, Tokyo embassy), then those with words
     # that start with them (Work-Holiday: Working holiday agreement), the shortest first;
@@ -358,7 +359,13 @@ def _of_class(node: ox.NamedNode, raw: str, p: Param, engine: Engine) -> ox.Name
     if not rows:
         raise KGError(f"parameter {p.name!r}: {name} is not in the graph; {wanted} is wanted")
     kinds = sorted({(lab.value if lab else shorten(c.value)) for _, _, c, lab, _ in rows if c})
-    raise KGError(f"parameter {p.name!r}: {name} is {' or '.join(map(_a, kinds))}, not {wanted}")
+    # Defence for a section: the sections spelt alike, or holding its words (Defense)
+    want = ox.NamedNode(expand(p.type))  # type: ignore[arg-type]
+    of_class = {r.value for _, r in engine.select(sparql.load("instances"), {"want": want}) if r}
+    hint = _did_you_mean(_close_labels(raw, engine, among=of_class))
+    raise KGError(
+        f"parameter {p.name!r}: {name} is {' or '.join(map(_a, kinds))}, not {wanted}{hint}"
+    )
 
 
 def _in_graph(node: ox.NamedNode, raw: str, p: Param, engine: Engine) -> ox.NamedNode:

@@ -165,6 +165,14 @@ def test_an_unknown_name_offers_the_names_holding_its_words(value, offered, ox_e
         query("describe", {"entity": value}, engine=ox_engine)
 
 
+def test_a_resource_of_another_class_offers_the_close_names_of_the_class(ox_engine) -> None:
+    # the British spelling names the office category; the reader meant the section
+    with pytest.raises(KGError, match=re.escape(
+            "Defence (ij:Defence) is an Office category, not an ArticleSection; "
+            "did you mean Defense?")):
+        query("by-section", {"section": "Defence"}, engine=ox_engine)
+
+
 def test_a_resource_parameter_not_in_the_graph_is_refused(ox_engine) -> None:
     # a guessed address answered no rows, as if the graph knew nothing about him
     for name in ("describe", "sources"):
