@@ -396,11 +396,19 @@ def check_params(
             f"(its parameters: {', '.join(declared) or 'none'})"
         )
     for p in query.params:
-        if p.name not in values and p.default is None:
+        if _given(p, values) is None and p.default is None:
+            empty = " (it was given empty)" if p.name in values else ""
             raise KGError(
-                f"query {query.name!r} needs parameter {p.name!r} ({p.type}): "
+                f"query {query.name!r} needs parameter {p.name!r} ({p.type}){empty}: "
                 f"add {add.format(p.name)}"
             )
+
+
+def _given(p: Param, values: Mapping[str, str]) -> str | None:
+    """The value given for ``p``; None if none is, or (but for a string) only blanks: the
+    query page sends its fields even when left empty."""
+    raw = values.get(p.name)
+    return None if raw is None or (p.type != "string" and not raw.strip()) else raw
 
 
 def bind_params(
@@ -408,10 +416,11 @@ def bind_params(
 ) -> dict[str, Term]:
     """Turn ``name=value`` strings into RDF terms for the query's declared parameters."""
     check_params(query, values, add=add)
-    return {
-        p.name: _convert(p, values.get(p.name, p.default), engine)  # type: ignore[arg-type]
-        for p in query.params
-    }
+    bound = {}
+    for p in query.params:
+        raw = _given(p, values)
+        bound[p.name] = _convert(p, p.default if raw is None else raw, engine)
+    return bound
 
 
 def _convert(p: Param, raw: str, engine: Engine) -> Term:

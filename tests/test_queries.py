@@ -196,6 +196,19 @@ def test_parameter_errors_name_the_parameter(params, message, ox_engine) -> None
         query("visits-to", params, engine=ox_engine)
 
 
+def test_a_parameter_given_empty_counts_as_not_given(ox_engine) -> None:
+    # the query page sends its fields even when left empty: "no resource labelled ''" said
+    # nothing a reader could act on
+    with pytest.raises(KGError, match=re.escape(
+            "query 'visits-to' needs parameter 'state' (ij:State) (it was given empty)")):
+        query("visits-to", {"state": " "}, engine=ox_engine)
+    q = parse_query_text(
+        "#+ params:\n#+   s: string\n#+   y: year 2000\nSELECT ?s ?y {}", name="t")
+    bound = bind_params(q, {"s": "", "y": ""}, ox_engine)  # a default stands in; "" is a string
+    assert bound == {"s": ox.Literal(""), "y": ox.Literal(
+        "2000", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#gYear"))}
+
+
 def test_ill_typed_parameters_are_refused(ox_engine) -> None:
     q = parse_query_text(
         "#+ params:\n#+   n: integer\n#+   y: year 2000\nSELECT ?n ?y {}", name="t"

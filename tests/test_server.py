@@ -142,6 +142,9 @@ def test_saved_query_errors(http: httpx.Client) -> None:
     assert r.status_code == 400
     assert r.text.strip().endswith("needs parameter 'state' (ij:State): add state=VALUE to the "
                                    "address") and "--param" not in r.text
+    r = http.get("/api/queries/visits-to", params={"state": ""})  # the page's empty field
+    assert r.status_code == 400 and "needs parameter 'state' (ij:State) (it was given empty)" \
+        in r.text
     assert "no resource labelled" in http.get("/api/queries/visits-to",
                                               params={"state": "Atlantis"}).text
     assert http.get("/api/queries/nope").status_code == 404
