@@ -286,8 +286,8 @@ def _close_labels(value: str, engine: Engine, among: set[str] | None = None) -> 
             labels.setdefault(fold(label.value), label.value)
     # the names holding its words first (Abe, Peres, Tokyo embassy), then those with words
     # that start with them (Work-Holiday: Working holiday agreement), the shortest first;
-    # then names spelt alike (Japn)
-    wanted = set(re.findall(r"\w+", fold(value)))
+    # then names spelt alike (Japn). Words of one letter do not count
+    wanted = set(re.findall(r"\w\w+", fold(value)))  # not the s of Japan's
     ranked = []
     for k in labels:
         have = set(re.findall(r"\w+", k))

@@ -157,6 +157,7 @@ def test_a_label_matches_without_its_accents_or_surrounding_spaces(ox_engine) ->
     ("Peres", "did you mean 'Shimon Peres', "),  # not 'Person', which is only spelt alike
     ("tokyo Embassy", "did you mean 'Embassy of the State of Israel, Tokyo' or "),
     ("Japn", "did you mean Japan?"),  # one name spelt alike: as before
+    ("Japan’s prime minister", "did you mean Prime Minister of Japan?"),  # the s is no word
     # the article's spelling; words that start the graph's words count, after whole words
     ("Work-Holiday", "did you mean 'working holidays', 'Working holiday agreement (2023)' or "),
 ])
