@@ -257,12 +257,15 @@ def resolve_resource(
 
 
 def _folded_matches(value: str, engine: Engine) -> list[ox.NamedNode]:
-    """The resources with a label equal to ``value`` once case and accents are taken off."""
+    """The resources with a label of the same words as ``value`` once case, accents and the
+    marks between words are taken off (Israel-Japan relations for Israel–Japan relations)."""
     from kg.names import fold  # only when no label matches as typed: not a cold import
 
-    want = fold(value)
+    want = re.findall(r"\w+", fold(value))
+    if not want:
+        return []
     found = {s.value for s, label in engine.select(sparql.load("labels"))
-             if label is not None and fold(label.value) == want}  # fmt: skip
+             if label is not None and re.findall(r"\w+", fold(label.value)) == want}  # fmt: skip
     return [ox.NamedNode(iri) for iri in sorted(found)]
 
 

@@ -140,12 +140,16 @@ def test_resource_parameter_accepts_label_prefixed_name_and_iri(ox_engine) -> No
         assert bind_params(q, {"state": value}, ox_engine) == {"state": ox.NamedNode(iri)}
 
 
-def test_a_label_matches_without_its_accents_or_surrounding_spaces(ox_engine) -> None:
+def test_a_label_matches_without_its_accents_spaces_or_dashes(ox_engine) -> None:
     # the reader types the article's or their keyboard's spelling; the graph's labels differ
     describe, visits_to = find_query("describe"), find_query("visits-to")
     for value, iri in (("Shinzō Abe", "person/shinzo-abe"),
                        ("TARŌ NAKAYAMA", "person/taro-nakayama"),
-                       ("  Japan ", "state/japan"), ("state:japan ", "state/japan")):
+                       ("  Japan ", "state/japan"), ("state:japan ", "state/japan"),
+                       # a keyboard's hyphen for the title's dash, and the other way round
+                       ("Israel-Japan relations", "relation/israel-japan"),
+                       ("Japan–Israel Friendship Association",
+                        "organisation/japan-israel-friendship-association")):
         want = ox.NamedNode("https://w3id.org/israel-japan-kg/id/" + iri)
         assert bind_params(describe, {"entity": value}, ox_engine) == {"entity": want}
     assert bind_params(visits_to, {"state": "Israël"}, ox_engine) == {
