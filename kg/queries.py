@@ -15,13 +15,17 @@ the ``#+ `` taken off, are YAML (a subset: see :func:`read_header`)::
 A parameter is a SPARQL variable (``?state``) that the engine binds to an RDF
 term; the value is never pasted into the query text. Parameter types:
 
-- ``resource``: an IRI, a prefixed name (``state:japan``) or a label (``Japan``)
-  that names exactly one resource of the graph;
+- ``resource``: an IRI, a prefixed name (``state:japan``) or a label (``Japan``;
+  case, accents and the marks between words do not count) that names exactly one
+  resource of the graph;
 - a class of the ontology (``ij:State``): a resource, as above, that is of that
   class, so that ``Shinzo Abe`` for a state is an error that says what he is
   rather than an empty answer;
 - ``iri``: an IRI or prefixed name;
 - ``string``, ``integer``, ``year`` (xsd:gYear), ``date`` (xsd:date).
+
+A value left empty (the query page sends its fields even so) is not given, but for a
+string.
 """
 
 from __future__ import annotations
