@@ -255,8 +255,8 @@ def resolve_resource(
         if len(preferred) == 1:
             return preferred[0]
     if len(found) > 1:
-        names = ", ".join(f"<{n.value}>" for n in found[:5])
-        raise KGError(f"{what}: {value!r} names {len(found)} resources ({names}); give an IRI")
+        names = " or ".join(shorten(n.value) for n in found[:5])  # each a name it accepts
+        raise KGError(f"{what}: {value!r} names {len(found)} resources: give {names}")
     return found[0]
 
 

@@ -227,6 +227,14 @@ def test_ill_typed_parameters_are_refused(ox_engine) -> None:
         "http://www.w3.org/2001/XMLSchema#gYear"))
 
 
+def test_an_ambiguous_label_offers_names_to_type(ox_engine) -> None:
+    # the full IRIs were long to copy; the prefixed names are accepted as they are shown
+    with pytest.raises(KGError, match=re.escape(
+            "'Defense' names 2 resources: give section:defense or topic:defense")):
+        query("sources", {"entity": "Defense"}, engine=ox_engine)
+    assert bind_params(find_query("sources"), {"entity": "topic:defense"}, ox_engine)
+
+
 def test_ambiguous_label_lists_the_candidates(ox_engine) -> None:
     # "Foreign Minister of Japan" labels one office; "Special Envoy ..." too; make a clash:
     q = parse_query_text("#+ params:\n#+   x: resource\nSELECT ?x {}", name="t")
