@@ -15,13 +15,17 @@ the ``#+ `` taken off, are YAML (a subset: see :func:`read_header`)::
 A parameter is a SPARQL variable (``?state``) that the engine binds to an RDF
 term; the value is never pasted into the query text. Parameter types:
 
-- ``resource``: an IRI, a prefixed name (``state:japan``) or a label (``Japan``)
-  that names exactly one resource of the graph;
+- ``resource``: an IRI, a prefixed name (``state:japan``) or a label (``Japan``;
+  case, accents and the marks between words do not count) that names exactly one
+  resource of the graph;
 - a class of the ontology (``ij:State``): a resource, as above, that is of that
   class, so that ``Shinzo Abe`` for a state is an error that says what he is
   rather than an empty answer;
 - ``iri``: an IRI or prefixed name;
 - ``string``, ``integer``, ``year`` (xsd:gYear), ``date`` (xsd:date).
+
+A value left empty (the query page sends its fields even so) is not given, but for a
+string.
 """
 
 from __future__ import annotations
@@ -235,37 +239,71 @@ def resolve_resource(
 ) -> ox.NamedNode:
     """An IRI, prefixed name or label, resolved to exactly one resource of the graph; when
     a label names several, the one ``prefer`` accepts, if only one is."""
-    iri = _as_iri(value)
+    iri = _as_iri(value.strip())
     if iri is not None:
         return iri
-    res = engine.query(sparql.load("label-lookup"), {"text": ox.Literal(value)})
+    res = engine.query(sparql.load("label-lookup"), {"text": ox.Literal(value.strip())})
     assert isinstance(res, SelectResult)
     found = [row[0] for row in res.rows if isinstance(row[0], ox.NamedNode)]
+    if not found:  # Shinzō Abe for Shinzo Abe: accents, which SPARQL cannot fold
+        found = _folded_matches(value, engine)
     if not found:
         close = _close_labels(value, engine)
-        hint = f"; did you mean {' or '.join(close)}?" if close else ""
-        raise KGError(f"{what}: no resource labelled {value!r}{hint}")
+        raise KGError(f"{what}: no resource labelled {value!r}{_did_you_mean(close)}")
     if len(found) > 1 and prefer is not None:
         preferred = [n for n in found if prefer(n)]
         if len(preferred) == 1:
             return preferred[0]
     if len(found) > 1:
-        names = ", ".join(f"<{n.value}>" for n in found[:5])
-        raise KGError(f"{what}: {value!r} names {len(found)} resources ({names}); give an IRI")
+        names = " or ".join(shorten(n.value) for n in found[:5])  # each a name it accepts
+        raise KGError(f"{what}: {value!r} names {len(found)} resources: give {names}")
     return found[0]
 
 
-def _close_labels(value: str, engine: Engine) -> list[str]:
-    """Up to three labels of the graph that come close to ``value`` (no case, no accents)."""
+def _folded_matches(value: str, engine: Engine) -> list[ox.NamedNode]:
+    """The resources with a label of the same words as ``value`` once case, accents and the
+    marks between words are taken off (Israel-Japan relations for Israel–Japan relations)."""
+    from kg.names import fold  # only when no label matches as typed: not a cold import
+
+    want = re.findall(r"\w+", fold(value))
+    if not want:
+        return []
+    found = {s.value for s, label in engine.select(sparql.load("labels"))
+             if label is not None and re.findall(r"\w+", fold(label.value)) == want}  # fmt: skip
+    return [ox.NamedNode(iri) for iri in sorted(found)]
+
+
+def _did_you_mean(names: list[str]) -> str:
+    """``; did you mean …?`` offering ``names``, each quoted when several (names hold commas)."""
+    if len(names) < 2:
+        return f"; did you mean {names[0]}?" if names else ""
+    return f"; did you mean {', '.join(map(repr, names[:-1]))} or {names[-1]!r}?"
+
+
+def _close_labels(value: str, engine: Engine, among: set[str] | None = None) -> list[str]:
+    """Up to three labels of the graph (of the resources ``among``, if given) that come close
+    to ``value`` (no case, no accents)."""
     import difflib
 
     from kg.names import fold  # only on this error path: it is not a cold import
 
     labels: dict[str, str] = {}
-    for _, label in engine.select(sparql.load("labels")):
-        if label is not None:
+    for s, label in engine.select(sparql.load("labels")):
+        if label is not None and (among is None or s.value in among):
             labels.setdefault(fold(label.value), label.value)
-    return [labels[k] for k in difflib.get_close_matches(fold(value), labels, n=3, cutoff=0.7)]
+    # the names holding its words first (Abe, Peres, Tokyo embassy), then those with words
+    # that start with them (Work-Holiday: Working holiday agreement), the shortest first;
+    # then names spelt alike (Japn). Words of one letter do not count
+    wanted = set(re.findall(r"\w\w+", fold(value)))  # not the s of Japan's
+    ranked = []
+    for k in labels:
+        have = set(re.findall(r"\w+", k))
+        starts = all(w in have or (len(w) > 2 and any(h.startswith(w) for h in have))
+                     for w in wanted)  # fmt: skip
+        if wanted and starts:
+            ranked.append((not wanted <= have, len(k), k))
+    alike = difflib.get_close_matches(fold(value), labels, n=3, cutoff=0.7)
+    return [labels[k] for k in dict.fromkeys([k for *_, k in sorted(ranked)] + alike)][:3]
 
 
 def _as_iri(value: str) -> ox.NamedNode | None:
@@ -328,15 +366,35 @@ def _of_class(node: ox.NamedNode, raw: str, p: Param, engine: Engine) -> ox.Name
     if not rows:
         raise KGError(f"parameter {p.name!r}: {name} is not in the graph; {wanted} is wanted")
     kinds = sorted({(lab.value if lab else shorten(c.value)) for _, _, c, lab, _ in rows if c})
-    raise KGError(f"parameter {p.name!r}: {name} is {' or '.join(map(_a, kinds))}, not {wanted}")
+    # Defence for a section: the sections spelt alike, or holding its words (Defense)
+    want = ox.NamedNode(expand(p.type))  # type: ignore[arg-type]
+    of_class = {r.value for _, r in engine.select(sparql.load("instances"), {"want": want}) if r}
+    hint = _did_you_mean(_close_labels(raw, engine, among=of_class))
+    raise KGError(
+        f"parameter {p.name!r}: {name} is {' or '.join(map(_a, kinds))}, not {wanted}{hint}"
+    )
+
+
+def _in_graph(node: ox.NamedNode, raw: str, p: Param, engine: Engine) -> ox.NamedNode:
+    """``node`` if a triple of the graph holds it; else an error offering the names closest
+    to its last segment (person:netanyahu), instead of an answer with no rows."""
+    if engine.select(sparql.load("mentions"), {"this": node}):
+        return node
+    name = shorten(node.value)
+    words = re.split(r"[/#:]", node.value.rstrip("/#"))[-1].replace("-", " ")
+    close = _close_labels(words, engine) if words.strip() else []
+    raise KGError(f"parameter {p.name!r}: {name} is not in the graph{_did_you_mean(close)}")
 
 
 def _a(noun: str) -> str:
     return ("an " if noun[:1] in "AEIOU" else "a ") + noun
 
 
-def check_params(query: SavedQuery, values: Mapping[str, str]) -> None:
-    """Refuse unknown parameters and missing ones without a default (no graph needed)."""
+def check_params(
+    query: SavedQuery, values: Mapping[str, str], *, add: str = "--param {}=VALUE"
+) -> None:
+    """Refuse unknown parameters and missing ones without a default (no graph needed);
+    ``add`` says how to give one where it is asked (the command line's ``--param``)."""
     declared = [p.name for p in query.params]
     unknown = sorted(set(values) - set(declared))
     if unknown:
@@ -345,26 +403,38 @@ def check_params(query: SavedQuery, values: Mapping[str, str]) -> None:
             f"(its parameters: {', '.join(declared) or 'none'})"
         )
     for p in query.params:
-        if p.name not in values and p.default is None:
+        if _given(p, values) is None and p.default is None:
+            empty = " (it was given empty)" if p.name in values else ""
             raise KGError(
-                f"query {query.name!r} needs parameter {p.name!r} ({p.type}): "
-                f"add --param {p.name}=VALUE"
+                f"query {query.name!r} needs parameter {p.name!r} ({p.type}){empty}: "
+                f"add {add.format(p.name)}"
             )
 
 
-def bind_params(query: SavedQuery, values: Mapping[str, str], engine: Engine) -> dict[str, Term]:
+def _given(p: Param, values: Mapping[str, str]) -> str | None:
+    """The value given for ``p``; None if none is, or (but for a string) only blanks: the
+    query page sends its fields even when left empty."""
+    raw = values.get(p.name)
+    return None if raw is None or (p.type != "string" and not raw.strip()) else raw
+
+
+def bind_params(
+    query: SavedQuery, values: Mapping[str, str], engine: Engine, *, add: str = "--param {}=VALUE"
+) -> dict[str, Term]:
     """Turn ``name=value`` strings into RDF terms for the query's declared parameters."""
-    check_params(query, values)
-    return {
-        p.name: _convert(p, values.get(p.name, p.default), engine)  # type: ignore[arg-type]
-        for p in query.params
-    }
+    check_params(query, values, add=add)
+    bound = {}
+    for p in query.params:
+        raw = _given(p, values)
+        bound[p.name] = _convert(p, p.default if raw is None else raw, engine)
+    return bound
 
 
 def _convert(p: Param, raw: str, engine: Engine) -> Term:
     bad = KGError(f"parameter {p.name!r}: {raw!r} is not a valid {p.type}")
     if p.type == "resource":
-        return resolve_resource(raw, engine, what=f"parameter {p.name!r}")
+        return _in_graph(resolve_resource(raw, engine, what=f"parameter {p.name!r}"), raw, p,
+                         engine)  # fmt: skip
     if _is_class_name(p.type):  # "Defense" names a section and a topic: by-section's is clear
         node = resolve_resource(raw, engine, what=f"parameter {p.name!r}",
                                 prefer=lambda n: _classes(n, p, engine)[0])

@@ -140,6 +140,56 @@ def test_resource_parameter_accepts_label_prefixed_name_and_iri(ox_engine) -> No
         assert bind_params(q, {"state": value}, ox_engine) == {"state": ox.NamedNode(iri)}
 
 
+def test_a_label_matches_without_its_accents_spaces_or_dashes(ox_engine) -> None:
+    # the reader types the article's or their keyboard's spelling; the graph's labels differ
+    describe, visits_to = find_query("describe"), find_query("visits-to")
+    for value, iri in (("Shinzō Abe", "person/shinzo-abe"),
+                       ("TARŌ NAKAYAMA", "person/taro-nakayama"),
+                       ("  Japan ", "state/japan"), ("state:japan ", "state/japan"),
+                       # a keyboard's hyphen for the title's dash, and the other way round
+                       ("Israel-Japan relations", "relation/israel-japan"),
+                       ("Japan–Israel Friendship Association",
+                        "organisation/japan-israel-friendship-association")):
+        want = ox.NamedNode("https://w3id.org/israel-japan-kg/id/" + iri)
+        assert bind_params(describe, {"entity": value}, ox_engine) == {"entity": want}
+    assert bind_params(visits_to, {"state": "Israël"}, ox_engine) == {
+        "state": ox.NamedNode("https://w3id.org/israel-japan-kg/id/state/israel")}
+
+
+@pytest.mark.parametrize(("value", "offered"), [
+    ("Abe", "did you mean 'Shinzo Abe', "),  # a surname alone: the person first
+    ("Peres", "did you mean 'Shimon Peres', "),  # not 'Person', which is only spelt alike
+    ("tokyo Embassy", "did you mean 'Embassy of the State of Israel, Tokyo' or "),
+    ("Japn", "did you mean Japan?"),  # one name spelt alike: as before
+    ("Japan’s prime minister", "did you mean Prime Minister of Japan?"),  # the s is no word
+    # the article's spelling; words that start the graph's words count, after whole words
+    ("Work-Holiday", "did you mean 'working holidays', 'Working holiday agreement (2023)' or "),
+])
+def test_an_unknown_name_offers_the_names_holding_its_words(value, offered, ox_engine) -> None:
+    with pytest.raises(KGError, match=re.escape(f"no resource labelled {value!r}; {offered}")):
+        query("describe", {"entity": value}, engine=ox_engine)
+
+
+def test_a_resource_of_another_class_offers_the_close_names_of_the_class(ox_engine) -> None:
+    # the British spelling names the office category; the reader meant the section
+    with pytest.raises(KGError, match=re.escape(
+            "Defence (ij:Defence) is an Office category, not an ArticleSection; "
+            "did you mean Defense?")):
+        query("by-section", {"section": "Defence"}, engine=ox_engine)
+
+
+def test_a_resource_parameter_not_in_the_graph_is_refused(ox_engine) -> None:
+    # a guessed address answered no rows, as if the graph knew nothing about him
+    for name in ("describe", "sources"):
+        with pytest.raises(KGError, match=re.escape(
+                "parameter 'entity': person:netanyahu is not in the graph; "
+                "did you mean 'Benjamin Netanyahu', ")):
+            query(name, {"entity": "person:netanyahu"}, engine=ox_engine)
+    q = find_query("describe")  # in the graph only as an object: still described
+    assert bind_params(q, {"entity": "wd:Q132345"}, ox_engine) == {
+        "entity": ox.NamedNode("http://www.wikidata.org/entity/Q132345")}
+
+
 @pytest.mark.parametrize(("params", "message"), [
     ({}, "query 'visits-to' needs parameter 'state' (ij:State)"),
     ({"state": "Japan", "year": "1990"}, "unknown parameter 'year' for query 'visits-to'"),
@@ -149,6 +199,19 @@ def test_resource_parameter_accepts_label_prefixed_name_and_iri(ox_engine) -> No
 def test_parameter_errors_name_the_parameter(params, message, ox_engine) -> None:
     with pytest.raises(KGError, match=re.escape(message)):
         query("visits-to", params, engine=ox_engine)
+
+
+def test_a_parameter_given_empty_counts_as_not_given(ox_engine) -> None:
+    # the query page sends its fields even when left empty: "no resource labelled ''" said
+    # nothing a reader could act on
+    with pytest.raises(KGError, match=re.escape(
+            "query 'visits-to' needs parameter 'state' (ij:State) (it was given empty)")):
+        query("visits-to", {"state": " "}, engine=ox_engine)
+    q = parse_query_text(
+        "#+ params:\n#+   s: string\n#+   y: year 2000\nSELECT ?s ?y {}", name="t")
+    bound = bind_params(q, {"s": "", "y": ""}, ox_engine)  # a default stands in; "" is a string
+    assert bound == {"s": ox.Literal(""), "y": ox.Literal(
+        "2000", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#gYear"))}
 
 
 def test_ill_typed_parameters_are_refused(ox_engine) -> None:
@@ -162,6 +225,14 @@ def test_ill_typed_parameters_are_refused(ox_engine) -> None:
     bound = bind_params(q, {"n": "7"}, ox_engine)
     assert bound["y"] == ox.Literal("2000", datatype=ox.NamedNode(
         "http://www.w3.org/2001/XMLSchema#gYear"))
+
+
+def test_an_ambiguous_label_offers_names_to_type(ox_engine) -> None:
+    # the full IRIs were long to copy; the prefixed names are accepted as they are shown
+    with pytest.raises(KGError, match=re.escape(
+            "'Defense' names 2 resources: give section:defense or topic:defense")):
+        query("sources", {"entity": "Defense"}, engine=ox_engine)
+    assert bind_params(find_query("sources"), {"entity": "topic:defense"}, ox_engine)
 
 
 def test_ambiguous_label_lists_the_candidates(ox_engine) -> None:

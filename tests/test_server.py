@@ -138,7 +138,13 @@ def test_saved_queries_over_http_match_the_golden_results(case, http: httpx.Clie
 
 
 def test_saved_query_errors(http: httpx.Client) -> None:
-    assert http.get("/api/queries/visits-to").status_code == 400
+    r = http.get("/api/queries/visits-to")  # the web's way to give it, not the command line's
+    assert r.status_code == 400
+    assert r.text.strip().endswith("needs parameter 'state' (ij:State): add state=VALUE to the "
+                                   "address") and "--param" not in r.text
+    r = http.get("/api/queries/visits-to", params={"state": ""})  # the page's empty field
+    assert r.status_code == 400 and "needs parameter 'state' (ij:State) (it was given empty)" \
+        in r.text
     assert "no resource labelled" in http.get("/api/queries/visits-to",
                                               params={"state": "Atlantis"}).text
     assert http.get("/api/queries/nope").status_code == 404

@@ -416,7 +416,7 @@ async def api_query(request: Any) -> Any:
                 dropped[p.name] = values.pop(p.name, p.default or "")
         q = q._replace(params=tuple(p for p in q.params if p.name not in dropped))
     try:
-        bound = bind_params(q, values, state.engine)
+        bound = bind_params(q, values, state.engine, add="{}=VALUE to the address")
     except KGError as e:
         return text_response(400, e.message)
     paging = _page(request, text, state.settings.max_results)
