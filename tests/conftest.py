@@ -142,15 +142,16 @@ def scratch(tmp_path: Path) -> Project:
 
 
 @pytest.fixture
-def bare(tmp_path: Path) -> Project:
+def bare(tmp_path_factory: pytest.TempPathFactory) -> Project:
     """A copy of the project with its ontology, shapes and queries but no data: a graph that
     conforms and validates in a fraction of a second (the project's takes ~4 s), for tests of
     what a verdict leads to (the cache, a refused export or publication) rather than of the
-    project's data."""
+    project's data. Its own folder: a test may use it and ``scratch`` together."""
+    root = tmp_path_factory.mktemp("bare")
     for folder in ("ontology", "queries"):
-        shutil.copytree(ROOT / folder, tmp_path / folder)
-    (tmp_path / "data").mkdir()
-    return Project(tmp_path)
+        shutil.copytree(ROOT / folder, root / folder)
+    (root / "data").mkdir()
+    return Project(root)
 
 
 @pytest.fixture
