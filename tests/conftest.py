@@ -406,10 +406,16 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 
-@pytest.fixture(scope="module")
+#: the mark of every module that drives the browser: one worker runs them all, so one
+#: Chromium serves the whole run (a Chromium a module in each worker was 7 starts, ~11 s)
+BROWSER_GROUP = pytest.mark.xdist_group("browser")
+
+
+@pytest.fixture(scope="session")
 def browser() -> Iterator:
-    """A headless Chromium driven by Selenium (one per test module), or a skip that says
-    what to install."""
+    """A headless Chromium driven by Selenium (one per test process; the modules that use it
+    are marked :data:`BROWSER_GROUP`), or a skip that says what to install. A test that
+    changes the window's size puts it back."""
     if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
         pytest.skip("headless Chromium is not installed (Debian packages chromium and "
                     "chromium-driver); .ci/run installs them")
