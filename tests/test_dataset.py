@@ -281,13 +281,13 @@ def served(scratch) -> tuple[Project, TestClient]:
     return scratch, TestClient(create_app(scratch, Settings(workers=1)))
 
 
-def test_a_changed_dump_file_is_made_again_not_served(scratch) -> None:
+def test_a_changed_dump_file_is_made_again_not_served(bare) -> None:
     """A file of the folder changed or cut short after ``SHA256SUMS`` was written (a disk
     full, a hand edit) is found, and the dumps made again: never sent with a size and a
     checksum it does not have."""
     from kg.dataset import _read_sums, dump_files
 
-    made = dump_files(scratch)
+    made = dump_files(bare)
     folder = made[0].path.parent
     whole = made[0].path.read_bytes()
     made[0].path.write_bytes(whole[: len(whole) // 2])  # cut short
@@ -296,7 +296,7 @@ def test_a_changed_dump_file_is_made_again_not_served(scratch) -> None:
     assert _read_sums(folder, check=True) == made
     made[1].path.write_bytes(made[1].path.read_bytes().replace(b"Japan", b"Japon", 1))
     assert _read_sums(folder, check=True) is None  # the same size, other bytes
-    again = dump_files(scratch)  # made again, not served as listed
+    again = dump_files(bare)  # made again, not served as listed
     assert hashlib.sha256(again[1].path.read_bytes()).hexdigest() == made[1].sha256
     assert again == made
 
