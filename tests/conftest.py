@@ -155,6 +155,16 @@ def bare(tmp_path_factory: pytest.TempPathFactory) -> Project:
 
 
 @pytest.fixture
+def small(bare: Project) -> Project:
+    """The bare project with the self-contained example data of tests/data/valid/ (some 60
+    triples, which conform): for tests of what is done with a graph (releases, dumps) rather
+    than of the project's data, at a fraction of the whole data's cost."""
+    example = ROOT / "tests" / "data" / "valid" / "standalone.ttl"
+    (bare.data_dir / "example.ttl").write_text(example.read_text(encoding="utf-8"))
+    return bare
+
+
+@pytest.fixture
 def article() -> Path:
     if not ARTICLE.is_file():
         pytest.skip(f"the source article is not at {ARTICLE} (a user's clone has no ../shared)")

@@ -273,12 +273,13 @@ def test_dumps_are_files_made_once_by_another_process(scratch, monkeypatch) -> N
 
 
 @pytest.fixture
-def served(scratch) -> tuple[Project, TestClient]:
-    """A server of a copy of the project, whose dumps folder a test may break."""
+def served(small) -> tuple[Project, TestClient]:
+    """A server of a small project (the example data), whose dumps folder a test may break:
+    its dumps take a fraction of the whole data's."""
     from kg.web.app import create_app
     from kg.web.state import Settings
 
-    return scratch, TestClient(create_app(scratch, Settings(workers=1)))
+    return small, TestClient(create_app(small, Settings(workers=1)))
 
 
 def test_a_changed_dump_file_is_made_again_not_served(bare) -> None:

@@ -80,15 +80,6 @@ def test_two_releases_with_checksums_and_a_changelog(scratch: Project) -> None:
     assert f"- <{haifa}>" in log
 
 
-@pytest.fixture
-def small(bare: Project) -> Project:
-    """The bare project with the self-contained example data of tests/data/valid/ (some 60
-    triples): its releases take a fraction of the whole data's (~2 s each)."""
-    example = Path(__file__).parent / "data" / "valid" / "standalone.ttl"
-    (bare.data_dir / "example.ttl").write_text(example.read_text(encoding="utf-8"))
-    return bare
-
-
 def test_a_removed_iri_needs_a_major_version(small: Project, monkeypatch) -> None:
     scratch = small
     release("1.0.0", issued="2026-12-01", project=scratch, validate=False)
