@@ -32,6 +32,28 @@ ARTICLE = ROOT.parent / "shared" / "seed" / "israel-japan-relations.txt"
 KG = Path(sys.executable).parent / "kg"  # the installed console script
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--dist loadgroup`` for pytest 9.2: pytest-xdist (3.8.0, the latest) marks a test of
+    an ``xdist_group`` by adding ``@GROUP`` to the test's id through ``item._nodeid``, which
+    pytest 9.2 no longer reads (the id is ``item._id``), so no group held: the tests of one
+    ran in both workers, each computing the group's session fixture (the validation of the
+    invalid examples, 5-15 s; a Chromium). Here a worker writes the id as xdist would; where
+    xdist's own mark took (an older pytest), the id already ends in it and is left alone."""
+    if not getattr(config.option, "loadgroup", False):  # set in xdist's workers only
+        return
+    try:
+        from _pytest.nodeid import NodeId
+    except ImportError:  # pytest before 9.2: xdist's own mark works
+        return
+    for item in items:
+        names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                        for m in item.iter_markers("xdist_group")})
+        nodeid = item.nodeid
+        if names and nodeid.rfind("@") <= nodeid.rfind("]"):  # not yet marked
+            item._id = NodeId.parse(f"{nodeid}@{'_'.join(names)}")
+
+
 @pytest.fixture(scope="session")
 def project() -> Project:
     return Project(ROOT)
