@@ -95,6 +95,16 @@ def test_each_invalid_example_trips_exactly_its_constraint(invalid_report) -> No
         assert got == {expected_violation(path)}, path.name
 
 
+@pytest.mark.xdist_group("invalid-examples")
+def test_the_group_is_in_the_id_xdist_schedules_by(request: pytest.FixtureRequest) -> None:
+    """``--dist loadgroup`` keeps a group's tests in one worker, so its session fixture
+    (``invalid_run``) is computed once, only when the test's id ends in ``@GROUP``: under
+    pytest 9.2 xdist's own mark no longer took (tests/conftest.py)."""
+    if not getattr(request.config.option, "loadgroup", False):
+        pytest.skip("not run by pytest-xdist with --dist loadgroup (the README's command is)")
+    assert request.node.nodeid.endswith("@invalid-examples")
+
+
 @pytest.fixture(scope="module")
 def cli_report(invalid_run) -> tuple[int, dict[str, list[str]]]:
     """``kg validate --with-data`` over every invalid example at once (one validation of
