@@ -32,6 +32,28 @@ ARTICLE = ROOT.parent / "shared" / "seed" / "israel-japan-relations.txt"
 KG = Path(sys.executable).parent / "kg"  # the installed console script
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--dist loadgroup`` for pytest 9.2: pytest-xdist (3.8.0, the latest) marks a test of
+    an ``xdist_group`` by adding ``@GROUP`` to the test's id through ``item._nodeid``, which
+    pytest 9.2 no longer reads (the id is ``item._id``), so no group held: the tests of one
+    ran in both workers, each computing the group's session fixture (the validation of the
+    invalid examples, 5-15 s; a Chromium). Here a worker writes the id as xdist would; where
+    xdist's own mark took (an older pytest), the id already ends in it and is left alone."""
+    if not getattr(config.option, "loadgroup", False):  # set in xdist's workers only
+        return
+    try:
+        from _pytest.nodeid import NodeId
+    except ImportError:  # pytest before 9.2: xdist's own mark works
+        return
+    for item in items:
+        names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                        for m in item.iter_markers("xdist_group")})
+        nodeid = item.nodeid
+        if names and nodeid.rfind("@") <= nodeid.rfind("]"):  # not yet marked
+            item._id = NodeId.parse(f"{nodeid}@{'_'.join(names)}")
+
+
 @pytest.fixture(scope="session")
 def project() -> Project:
     return Project(ROOT)
@@ -139,6 +161,29 @@ def scratch(tmp_path: Path) -> Project:
     for folder in ("ontology", "data", "queries"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
     return Project(tmp_path)
+
+
+@pytest.fixture
+def bare(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """A copy of the project with its ontology, shapes and queries but no data: a graph that
+    conforms and validates in a fraction of a second (the project's takes ~4 s), for tests of
+    what a verdict leads to (the cache, a refused export or publication) rather than of the
+    project's data. Its own folder: a test may use it and ``scratch`` together."""
+    root = tmp_path_factory.mktemp("bare")
+    for folder in ("ontology", "queries"):
+        shutil.copytree(ROOT / folder, root / folder)
+    (root / "data").mkdir()
+    return Project(root)
+
+
+@pytest.fixture
+def small(bare: Project) -> Project:
+    """The bare project with the self-contained example data of tests/data/valid/ (some 60
+    triples, which conform): for tests of what is done with a graph (releases, dumps) rather
+    than of the project's data, at a fraction of the whole data's cost."""
+    example = ROOT / "tests" / "data" / "valid" / "standalone.ttl"
+    (bare.data_dir / "example.ttl").write_text(example.read_text(encoding="utf-8"))
+    return bare
 
 
 @pytest.fixture
@@ -393,10 +438,16 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 
-@pytest.fixture(scope="module")
+#: the mark of every module that drives the browser: one worker runs them all, so one
+#: Chromium serves the whole run (a Chromium a module in each worker was 7 starts, ~11 s)
+BROWSER_GROUP = pytest.mark.xdist_group("browser")
+
+
+@pytest.fixture(scope="session")
 def browser() -> Iterator:
-    """A headless Chromium driven by Selenium (one per test module), or a skip that says
-    what to install."""
+    """A headless Chromium driven by Selenium (one per test process; the modules that use it
+    are marked :data:`BROWSER_GROUP`), or a skip that says what to install. A test that
+    changes the window's size puts it back."""
     if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
         pytest.skip("headless Chromium is not installed (Debian packages chromium and "
                     "chromium-driver); .ci/run installs them")

@@ -2,7 +2,7 @@
 or serious violation (issue 25).
 
 axe-core is vendored (tests/vendor/axe-core, see tests/vendor/README.md): it installs with
-the repository. One browser and one server for the module, as in tests/test_browser.py.
+the repository. The browser and the server of every module that drives the browser.
 """
 
 from __future__ import annotations
@@ -10,6 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
+from .conftest import BROWSER_GROUP
+
+pytestmark = BROWSER_GROUP
 
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 

@@ -9,7 +9,9 @@ import pytest
 
 from kg.project import Project
 
-from .conftest import open_page, run_text, running_server
+from .conftest import BROWSER_GROUP, open_page, run_text, running_server
+
+pytestmark = BROWSER_GROUP
 
 
 def test_run_a_saved_query_and_follow_links(browser, site: str, project: Project) -> None:

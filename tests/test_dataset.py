@@ -273,21 +273,22 @@ def test_dumps_are_files_made_once_by_another_process(scratch, monkeypatch) -> N
 
 
 @pytest.fixture
-def served(scratch) -> tuple[Project, TestClient]:
-    """A server of a copy of the project, whose dumps folder a test may break."""
+def served(small) -> tuple[Project, TestClient]:
+    """A server of a small project (the example data), whose dumps folder a test may break:
+    its dumps take a fraction of the whole data's."""
     from kg.web.app import create_app
     from kg.web.state import Settings
 
-    return scratch, TestClient(create_app(scratch, Settings(workers=1)))
+    return small, TestClient(create_app(small, Settings(workers=1)))
 
 
-def test_a_changed_dump_file_is_made_again_not_served(scratch) -> None:
+def test_a_changed_dump_file_is_made_again_not_served(bare) -> None:
     """A file of the folder changed or cut short after ``SHA256SUMS`` was written (a disk
     full, a hand edit) is found, and the dumps made again: never sent with a size and a
     checksum it does not have."""
     from kg.dataset import _read_sums, dump_files
 
-    made = dump_files(scratch)
+    made = dump_files(bare)
     folder = made[0].path.parent
     whole = made[0].path.read_bytes()
     made[0].path.write_bytes(whole[: len(whole) // 2])  # cut short
@@ -296,7 +297,7 @@ def test_a_changed_dump_file_is_made_again_not_served(scratch) -> None:
     assert _read_sums(folder, check=True) == made
     made[1].path.write_bytes(made[1].path.read_bytes().replace(b"Japan", b"Japon", 1))
     assert _read_sums(folder, check=True) is None  # the same size, other bytes
-    again = dump_files(scratch)  # made again, not served as listed
+    again = dump_files(bare)  # made again, not served as listed
     assert hashlib.sha256(again[1].path.read_bytes()).hexdigest() == made[1].sha256
     assert again == made
 

@@ -104,16 +104,16 @@ def test_export_writes_a_file(project: Project, tmp_path: Path, kg_cli) -> None:
     assert out.read_bytes() == export("turtle", project=project)
 
 
-def test_export_refuses_a_non_conforming_graph(scratch: Project, tmp_path: Path, kg_cli) -> None:
+def test_export_refuses_a_non_conforming_graph(bare: Project, tmp_path: Path, kg_cli) -> None:
     bad = Path(__file__).parent / "data" / "invalid" / "Visit-date--MinCount.ttl"
-    (scratch.data_dir / "bad.ttl").write_text(bad.read_text())
+    (bare.data_dir / "bad.ttl").write_text(bad.read_text())
     out = tmp_path / "graph.ttl"
     out.write_text("previous export\n")
-    r = kg_cli("export", "-o", str(out), root=scratch.root)
+    r = kg_cli("export", "-o", str(out), root=bare.root)
     assert r.code == 1
     assert "does not conform" in r.err and "--no-validate" in r.err
     assert out.read_text() == "previous export\n"  # untouched
-    r = kg_cli("export", "--no-validate", "-o", str(out), root=scratch.root)
+    r = kg_cli("export", "--no-validate", "-o", str(out), root=bare.root)
     assert r.code == 0 and "invalid-visit-date-mincount" in out.read_text()
 
 

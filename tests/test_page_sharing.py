@@ -1,8 +1,8 @@
 """The query page as researchers share it (issue 25): history, Share, downloads that open,
 links that say what is wrong, the lint beside the answer, completion by position.
 
-Uses the ``browser`` and ``site`` fixtures of tests/test_browser.py (one browser and one
-server for this module); skipped where headless Chromium is not installed."""
+Uses the ``browser`` and ``site`` fixtures of tests/conftest.py (one browser and one server
+for every module that drives the browser); skipped where headless Chromium is not installed."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from urllib.parse import parse_qs, quote, urlparse
 import httpx
 import pytest
 
-from .conftest import open_page, run_text, running_server
+from .conftest import BROWSER_GROUP, open_page, run_text, running_server
+
+pytestmark = BROWSER_GROUP
 
 STATUS = "status"
 

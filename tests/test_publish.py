@@ -100,15 +100,15 @@ def test_publish_with_sparql_update_only(oxigraph_server, project: Project, work
     assert not [g for g in graphs if g.startswith(graph + "-loading-")]
 
 
-def test_publish_refuses_a_non_conforming_graph(oxigraph_server, scratch: Project, kg_cli,
+def test_publish_refuses_a_non_conforming_graph(oxigraph_server, bare: Project, kg_cli,
                                                 worker_id) -> None:
     from pathlib import Path
 
     bad = Path(__file__).parent / "data" / "invalid" / "Visit-date--MinCount.ttl"
-    (scratch.data_dir / "bad.ttl").write_text(bad.read_text())
+    (bare.data_dir / "bad.ttl").write_text(bad.read_text())
     graph = f"{GRAPH_IRI}/refused-{worker_id}"
     r = kg_cli("publish", "--endpoint", oxigraph_server + "/query", "--graph", graph,
-               root=scratch.root)
+               root=bare.root)
     assert r.code == 1 and "does not conform" in r.err
     assert remote_count(oxigraph_server, graph) == 0
 

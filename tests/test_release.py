@@ -80,10 +80,12 @@ def test_two_releases_with_checksums_and_a_changelog(scratch: Project) -> None:
     assert f"- <{haifa}>" in log
 
 
-def test_a_removed_iri_needs_a_major_version(scratch: Project, monkeypatch) -> None:
+def test_a_removed_iri_needs_a_major_version(small: Project, monkeypatch) -> None:
+    scratch = small
     release("1.0.0", issued="2026-12-01", project=scratch, validate=False)
-    for path in scratch.data_dir.glob("*.ttl"):  # rename a place: its old IRI is gone
-        path.write_text(path.read_text().replace("place:tel-aviv", "place:telaviv"))
+    for path in scratch.data_dir.glob("*.ttl"):  # rename a state: its old IRI is gone
+        path.write_text(path.read_text().replace("state/example-b>", "state/example-bee>")
+                        .replace("state:example-b ", "state:example-bee "))
 
     def no_dumps(*args, **kwargs):
         raise AssertionError("the dumps were made for a version that is refused")
@@ -96,7 +98,7 @@ def test_a_removed_iri_needs_a_major_version(scratch: Project, monkeypatch) -> N
         with pytest.raises(KGError, match=r"not greater than the previous release 1\.0\.0"):
             release("0.9.0", issued="2026-12-02", project=scratch, validate=False)
     folder, changes = release("2.0.0", issued="2026-12-02", project=scratch, validate=False)
-    assert changes.iris_gone == {"https://w3id.org/israel-japan-kg/id/place/tel-aviv"}
+    assert changes.iris_gone == {"https://w3id.org/israel-japan-kg/id/state/example-b"}
     assert "## IRIs gone (1)" in (folder / "CHANGES.md").read_text()
 
 

@@ -10,7 +10,9 @@ import pytest
 
 from kg.timeline import timeline_eras, timeline_svg
 
-from .conftest import open_page
+from .conftest import BROWSER_GROUP, open_page
+
+pytestmark = BROWSER_GROUP
 
 #: the boxes of every label of the timeline the page shows (the other layout is hidden)
 LABEL_BOXES = """return [...document.querySelectorAll('#timeline svg text:not(.tip)')]
