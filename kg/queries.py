@@ -311,21 +311,24 @@ def _close_labels(value: str, engine: Engine, among: set[str] | None = None) -> 
     from kg.names import fold  # only on this error path: it is not a cold import
 
     labels: dict[str, str] = {}
-    for s, label, folded, _ in _labels(engine):
+    words: dict[str, tuple[str, ...]] = {}  # each folded label's words, as _labels split them
+    for s, label, folded, its_words in _labels(engine):
         if among is None or s in among:
             labels.setdefault(folded, label)
+            words.setdefault(folded, its_words)
     # the names holding its words first (Abe, Peres, Tokyo embassy), then those with words
     # that start with them (Work-Holiday: Working holiday agreement), the shortest first;
     # then names spelt alike (Japn). Words of one letter do not count
-    wanted = set(re.findall(r"\w\w+", fold(value)))  # not the s of Japan's
+    folded_value = fold(value)
+    wanted = set(re.findall(r"\w\w+", folded_value))  # not the s of Japan's
     ranked = []
     for k in labels:
-        have = set(re.findall(r"\w+", k))
+        have = set(words[k])
         starts = all(w in have or (len(w) > 2 and any(h.startswith(w) for h in have))
                      for w in wanted)  # fmt: skip
         if wanted and starts:
             ranked.append((not wanted <= have, len(k), k))
-    alike = difflib.get_close_matches(fold(value), labels, n=3, cutoff=0.7)
+    alike = difflib.get_close_matches(folded_value, labels, n=3, cutoff=0.7)
     return [labels[k] for k in dict.fromkeys([k for *_, k in sorted(ranked)] + alike)][:3]
 
 
