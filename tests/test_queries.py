@@ -369,6 +369,15 @@ def test_a_label_of_several_resources_takes_the_one_of_the_parameters_class(ox_e
         query("visits-to", {"state": "Defense"}, engine=ox_engine)
 
 
+def test_the_lead_section_answers_to_the_name_readers_give_it(ox_engine) -> None:
+    """Wikipedia calls the untitled opening the lead; a reader asks for the introduction
+    (s33-user's pass: 'no resource labelled 'Introduction'')."""
+    from kg.queries import query
+
+    rows = query("by-section", {"section": "introduction"}, engine=ox_engine).rows
+    assert rows and {r[0].value for r in rows} == {"https://w3id.org/israel-japan-kg/id/section/lead"}
+
+
 def test_cli_queries_lists_all_with_summaries(project, kg_cli) -> None:
     r = kg_cli("queries", root=project.root)
     assert r.code == 0
