@@ -388,16 +388,17 @@ def _of_class(node: ox.NamedNode, raw: str, p: Param, engine: Engine) -> ox.Name
         return node
     name = shorten(node.value)
     name = name if raw.strip() in (name, node.value, f"<{node.value}>") else f"{raw} ({name})"
-    wanted = _a(p.type.partition(":")[2])
+    want = ox.NamedNode(expand(p.type))  # type: ignore[arg-type]
+    named = engine.select(sparql.load("label-of"), {"this": want})
+    wanted = _a(_class_name(want.value, named[0][1] if named else None))
     if not rows:
         raise KGError(f"parameter {p.name!r}: {name} is not in the graph; {wanted} is wanted")
-    kinds = sorted({(lab.value if lab else shorten(c.value)) for _, _, c, lab, _ in rows if c})
+    kinds = sorted({_class_name(c.value, lab) for _, _, c, lab, _ in rows if c})
     # Defence for a section: the sections spelt alike, or holding its words (Defense)
-    want = ox.NamedNode(expand(p.type))  # type: ignore[arg-type]
     of_class = {r.value for _, r in engine.select(sparql.load("instances"), {"want": want}) if r}
     hint = _did_you_mean(_close_labels(raw, engine, among=of_class))
     raise KGError(
-        f"parameter {p.name!r}: {name} is {' or '.join(map(_a, kinds))}, not {wanted}{hint}"
+        f"parameter {p.name!r}: {name} is {' and '.join(map(_a, kinds))}, not {wanted}{hint}"
     )
 
 
@@ -410,6 +411,17 @@ def _in_graph(node: ox.NamedNode, raw: str, p: Param, engine: Engine) -> ox.Name
     words = re.split(r"[/#:]", node.value.rstrip("/#"))[-1].replace("-", " ")
     close = _close_labels(words, engine) if words.strip() else []
     raise KGError(f"parameter {p.name!r}: {name} is not in the graph{_did_you_mean(close)}")
+
+
+def _class_name(iri: str, label: Any) -> str:
+    """A class as a reader names it: its English label, else its IRI's last segment in
+    words (schema:City, whose label the graph does not hold: City; EventSeries: Event
+    series), not a prefixed name."""
+    if label is not None and label.value:
+        return label.value
+    local = re.split(r"[/#:]", iri.rstrip("/#"))[-1]
+    words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", local)
+    return words[:1] + words[1:].lower()
 
 
 def _a(noun: str) -> str:

@@ -173,7 +173,7 @@ def test_an_unknown_name_offers_the_names_holding_its_words(value, offered, ox_e
 def test_a_resource_of_another_class_offers_the_close_names_of_the_class(ox_engine) -> None:
     # the British spelling names the office category; the reader meant the section
     with pytest.raises(KGError, match=re.escape(
-            "Defence (ij:Defence) is an Office category, not an ArticleSection; "
+            "Defence (ij:Defence) is an Office category, not an Article section; "
             "did you mean Defense?")):
         query("by-section", {"section": "Defence"}, engine=ox_engine)
 
@@ -340,7 +340,9 @@ def test_cli_query_with_param_file_and_inline(project, kg_cli, tmp_path) -> None
     (["query", "visits-to", "-p", "state=Shinzo Abe"],  # a person is no state: not 0 rows
      "Shinzo Abe (person:shinzo-abe) is a Person, not a State"),
     (["query", "by-section", "-p", "section=office:prime-minister-of-japan"],
-     "office:prime-minister-of-japan is an Office, not an ArticleSection"),
+     "office:prime-minister-of-japan is an Office, not an Article section"),
+    (["query", "visits-to", "-p", "state=Tokyo"],  # schema:City has no label in the graph
+     "Tokyo (place:tokyo) is a City and a Place, not a State"),
     (["query", "timeline", "--limit", "-1"], "a page's limit and offset are whole numbers"),
     (["query", "timeline", "--offset", "ten"], "argument --offset: invalid int value: 'ten'"),
     (["query", "-e", "ASK { ?s ?p ?o }", "--limit", "2"], "an ASK query has one answer"),
