@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kg import sparql
@@ -280,7 +280,9 @@ class Change:
     status: str
     unit: str  # the pinned unit's id, or the new unit's id in the newer text
     section: str
-    facts: list[str]  # the triples citing the pinned unit, shortened
+    facts: list[str]  # the triples citing the pinned unit, shortened, that no unchanged unit cites
+    # the triples citing it that an unchanged unit still states, each with those units' ids
+    still_stated: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -290,8 +292,15 @@ class CheckReport:
 
     @property
     def broken(self) -> list[Change]:
-        """Changed or gone units that some fact cites: those facts are now unconfirmed."""
-        return [c for c in self.changes if c.status in ("changed", "gone") and c.facts]
+        """Changed or gone units that some fact cites: to read again. Their facts that no
+        unchanged unit states are now unconfirmed; the others are still stated."""
+        return [c for c in self.changes
+                if c.status in ("changed", "gone") and (c.facts or c.still_stated)]
+
+    @property
+    def unconfirmed(self) -> int:
+        """The facts that every unit citing them left changed or gone."""
+        return len({f for c in self.broken for f in c.facts})
 
     @property
     def ok(self) -> bool:
@@ -313,14 +322,19 @@ class CheckReport:
     def to_text(self) -> str:
         c = self.counts()
         lines = [f"{c['unchanged']} unchanged, {c['changed']} changed, {c['gone']} gone, "
-                 f"{c['new']} new; {len(self.broken)} cited unit(s) changed or gone"]
+                 f"{c['new']} new; {len(self.broken)} cited unit(s) changed or gone, "
+                 f"{self.unconfirmed} fact(s) now unconfirmed"]
         for ch in self.changes:
             if ch.status == "unchanged":
                 continue
-            note = f"{len(ch.facts)} fact(s) now unconfirmed" if ch.facts else (
-                "cited by no fact" if ch.status != "new" else "new, cited by no fact")
+            if ch.facts or ch.still_stated:
+                note = f"{len(ch.facts)} fact(s) now unconfirmed" + (
+                    f", {len(ch.still_stated)} still stated elsewhere" if ch.still_stated else "")
+            else:
+                note = "cited by no fact" if ch.status != "new" else "new, cited by no fact"
             lines.append(f"  {ch.status:8} {ch.unit:24} {note}")
             lines += [f"      {f}" for f in ch.facts]
+            lines += [f"      (still stated) {f}" for f in ch.still_stated]
         return "\n".join(lines) + "\n"
 
 
@@ -357,6 +371,18 @@ def check(text: str, engine: Engine) -> CheckReport:
                 changes.append(Change("gone", p.id, section, facts.get(p.iri, [])))
             for u in news[paired:]:
                 changes.append(Change("new", u.id, section, []))
+    # a fact another unit states unchanged is not unconfirmed by this unit's edit
+    kept = {p.id for p in pinned} - {
+        c.unit for c in changes if c.status in ("changed", "gone")}
+    citing: dict[str, set[str]] = {}
+    for iri, triples in facts.items():
+        for f in triples:
+            citing.setdefault(f, set()).add(iri.rsplit("/", 1)[-1])
+    for c in changes:
+        if c.status in ("changed", "gone"):
+            still = {f: sorted(citing[f] & kept) for f in c.facts if citing[f] & kept}
+            c.still_stated = [f"{f} [{', '.join(units)}]" for f, units in still.items()]
+            c.facts = [f for f in c.facts if f not in still]
     digest = pinned_digest(engine)
     return CheckReport(digest == sha256_text(text), changes)
 

@@ -216,6 +216,25 @@ def test_check_a_changed_number(article: Path, project: Project, tmp_path: Path,
     assert "figure:israeli-exports-to-japan ij:value 810000000" in unit["facts"]
 
 
+def test_check_keeps_apart_the_facts_another_unit_still_states(
+        article: Path, project: Project, tmp_path: Path, kg_cli) -> None:
+    """Exports are a measure by economy-3 and economy-4 alike: an edit of economy-3 alone
+    leaves that fact stated, and calling it unconfirmed sent editors to review facts that
+    still hold."""
+    text = article.read_text(encoding="utf-8").replace("$810 million", "$820 million")
+    r = _check(kg_cli, project, text, tmp_path, "-f", "json")
+    (unit,) = json.loads(r.out)["units"]
+    assert "figure:israeli-exports-to-japan ij:value 810000000" in unit["facts"]
+    assert "concept:exports rdf:type ij:Measure" not in unit["facts"]
+    assert "concept:exports rdf:type ij:Measure [economy-4]" in unit["still_stated"]
+    assert "concept:us-dollar rdf:type ij:Unit [lead-11]" in unit["still_stated"]
+    r = _check(kg_cli, project, text, tmp_path)
+    assert r.code == 1
+    assert "16 fact(s) now unconfirmed, 10 still stated elsewhere" in r.out
+    head = r.out.splitlines()[0]
+    assert head.endswith("1 cited unit(s) changed or gone, 16 fact(s) now unconfirmed")
+
+
 def test_check_a_removed_sentence(article: Path, project: Project, tmp_path: Path,
                                   kg_cli) -> None:
     text = article.read_text(encoding="utf-8")
