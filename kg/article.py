@@ -24,6 +24,11 @@ from kg.namespaces import XSD, shorten
 from kg.project import Project
 from kg.store import SelectResult, open_engine
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from kg.store import Engine
+    from kg.units import CheckReport
+
 MONTHS = {
     m: i
     for i, m in enumerate(
@@ -300,6 +305,35 @@ def stated_in(lexical: str, datatype: str, text: str) -> bool:
     # a place in a series (ij:seriesOrdinal) as the article words it: "the first …"
     return any(number == str(n) for word, n in ORDINAL_WORDS.items()
                if re.search(rf"\b{word}\b", text, re.I))
+
+
+#: what :func:`check` says of a date or number that a changed unit's newer words give, or not
+STILL_GIVEN, NO_LONGER_GIVEN = "value still in the newer words", "VALUE NOT IN THE NEWER WORDS"
+
+
+def check(text: str, engine: Engine) -> CheckReport:
+    """:func:`kg.units.check`, and for each date or number fact of a changed unit whether
+    the unit's newer words still give that value (:func:`stated_in`): of the facts an edit
+    leaves unconfirmed, those whose value went are the ones it most likely broke."""
+    from kg.formats import display
+    from kg.units import check as check_units
+
+    report = check_units(text, engine)
+    literals: dict[str, tuple[str, str]] = {}
+    for s, p, o, _unit, _label in engine.select(sparql.load("unit-citations")):
+        datatype = getattr(getattr(o, "datatype", None), "value", None)
+        if datatype in _DATE_TYPES | _NUMBER_TYPES:
+            literals[f"{display(s)} {display(p)} {display(o)}"] = (o.value, datatype)
+    for c in report.changes:
+        if c.status != "changed" or c.new_start is None or c.new_end is None:
+            continue
+        words = text[c.new_start : c.new_end]
+        for fact in c.facts:
+            if fact in literals:
+                lexical, datatype = literals[fact]
+                c.values[fact] = STILL_GIVEN if stated_in(lexical, datatype, words) \
+                    else NO_LONGER_GIVEN
+    return report
 
 
 def cited_values(article: Path, *, project: Project | None = None) -> CitationReport:

@@ -283,6 +283,11 @@ class Change:
     facts: list[str]  # the triples citing the pinned unit, shortened, that no unchanged unit cites
     # the triples citing it that an unchanged unit still states, each with those units' ids
     still_stated: list[str] = field(default_factory=list)
+    # where a changed unit's newer words are in the newer text (offsets, never the words)
+    new_start: int | None = None
+    new_end: int | None = None
+    # a fact with a date or number -> whether the newer words still give it (kg.article)
+    values: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -316,6 +321,7 @@ class CheckReport:
         import json
 
         doc = {"ok": self.ok, "same_text": self.digest_matches, "counts": self.counts(),
+               "unconfirmed": self.unconfirmed,
                "units": [c.__dict__ for c in self.changes if c.status != "unchanged"]}
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
@@ -333,7 +339,8 @@ class CheckReport:
             else:
                 note = "cited by no fact" if ch.status != "new" else "new, cited by no fact"
             lines.append(f"  {ch.status:8} {ch.unit:24} {note}")
-            lines += [f"      {f}" for f in ch.facts]
+            lines += [f"      {f}" + (f"  ({ch.values[f]})" if f in ch.values else "")
+                      for f in ch.facts]
             lines += [f"      (still stated) {f}" for f in ch.still_stated]
         return "\n".join(lines) + "\n"
 
@@ -365,8 +372,9 @@ def check(text: str, engine: Engine) -> CheckReport:
                 changes += [Change("unchanged", p.id, section, []) for p in olds]
                 continue
             paired = min(len(olds), len(news))
-            for p in olds[:paired]:
-                changes.append(Change("changed", p.id, section, facts.get(p.iri, [])))
+            for p, u in zip(olds[:paired], news[:paired], strict=True):
+                changes.append(Change("changed", p.id, section, facts.get(p.iri, []),
+                                      new_start=u.start, new_end=u.end))
             for p in olds[paired:]:
                 changes.append(Change("gone", p.id, section, facts.get(p.iri, [])))
             for u in news[paired:]:

@@ -235,6 +235,23 @@ def test_check_keeps_apart_the_facts_another_unit_still_states(
     assert head.endswith("1 cited unit(s) changed or gone, 16 fact(s) now unconfirmed")
 
 
+def test_check_says_which_dates_and_numbers_the_newer_words_still_give(
+        article: Path, project: Project, tmp_path: Path, kg_cli) -> None:
+    """Of the facts an edit leaves unconfirmed, those whose value went are the ones it
+    most likely broke: the figure changed in one edit, only a word in the other."""
+    from kg.article import NO_LONGER_GIVEN, STILL_GIVEN
+
+    fact = "figure:israeli-exports-to-japan ij:value 810000000"
+    original = article.read_text(encoding="utf-8")
+    for edit, verdict in ((("$810 million", "$820 million"), NO_LONGER_GIVEN),
+                          (("citrus fruit", "citrus fruits"), STILL_GIVEN)):
+        r = _check(kg_cli, project, original.replace(*edit), tmp_path, "-f", "json")
+        (unit,) = json.loads(r.out)["units"]
+        assert unit["unit"] == "economy-3" and unit["values"] == {fact: verdict}, edit
+    r = _check(kg_cli, project, original.replace("$810 million", "$820 million"), tmp_path)
+    assert f"      {fact}  ({NO_LONGER_GIVEN})" in r.out.splitlines()
+
+
 def test_check_a_removed_sentence(article: Path, project: Project, tmp_path: Path,
                                   kg_cli) -> None:
     text = article.read_text(encoding="utf-8")

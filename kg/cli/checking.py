@@ -53,7 +53,7 @@ def _article_options(p: argparse.ArgumentParser) -> None:
 @command("article", "Segment the article into units, check a newer text, fetch a copy.",
          _article_options)
 def cmd_article(args: Args) -> int:
-    from kg import units
+    from kg import article, units
 
     project = project_of(args)
     if args.action == "fetch":
@@ -79,7 +79,7 @@ def cmd_article(args: Args) -> int:
         raise KGError("kg article check needs FILE, the newer text of the article")
     from kg.store import open_engine
 
-    report = units.check(units.read_text(Path(args.file)), open_engine("oxigraph", project))
+    report = article.check(units.read_text(Path(args.file)), open_engine("oxigraph", project))
     fmt = args.format or "table"
     write(report.to_text() if fmt == "table" else report.to_json())
     return 0 if report.ok else EXIT_FAILED
