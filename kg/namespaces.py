@@ -59,6 +59,7 @@ PREFIXES: dict[str, str] = {
     **{kind: f"{ID}{kind}/" for kind in RESOURCE_KINDS},
     "unit": UNIT,
     "citation": CITATION,
+    "link": LINK,
     "dcterms": "http://purl.org/dc/terms/",
     "org": "http://www.w3.org/ns/org#",
     "owl": "http://www.w3.org/2002/07/owl#",
