@@ -223,3 +223,39 @@ def test_unreadable_shapes_file_is_a_clear_error(scratch: Project, kg_cli) -> No
     (scratch.shapes_dir / "extra.ttl").write_bytes(bad)
     r = kg_cli("validate", root=scratch.root)
     assert r.code == 2 and r.err.startswith("kg: error: ontology/shapes/extra.ttl: cannot read")
+
+
+def test_a_sparql_constraint_is_checked_once_per_validation_and_a_forbidden_one_still_fails(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """pyshacl searches a SPARQL constraint's text for what SHACL forbids before every focus
+    node's query; kg.validation lets it do so once per text (about 0.3 s of each validation
+    of the project's graph). The check itself still runs, and still refuses MINUS."""
+    from pyshacl.helper import get_query_helper_cls
+
+    from kg.errors import KGError
+    from kg.validation import shacl_report
+
+    helper = get_query_helper_cls()
+    checked: list[str] = []
+    real = helper.check_invalid_sparql
+
+    def spy(self, sparql_text, valuenode=None, extravars=None):
+        checked.append(sparql_text)
+        return real(self, sparql_text, valuenode=valuenode, extravars=extravars)
+
+    monkeypatch.setattr(helper, "check_invalid_sparql", spy)
+    data = Graph().parse(format="turtle", data="@prefix e: <http://example.org/> .\n"
+                         + "".join(f"e:n{i} a e:K ; e:v {i} .\n" for i in range(5)))
+
+    def shapes(where: str) -> Graph:
+        return Graph().parse(format="turtle", data=f"""
+            @prefix sh: <http://www.w3.org/ns/shacl#> . @prefix e: <http://example.org/> .
+            e:S a sh:NodeShape ; sh:targetClass e:K ; sh:sparql [ a sh:SPARQLConstraint ;
+                sh:select "SELECT $this ?value WHERE {{ {where} }}" ] .""")
+
+    report = shacl_report(data, shapes("$this <http://example.org/v> ?value FILTER(?value > 2)"))
+    assert len(report.violations) == 2  # e:n3 and e:n4, each queried with the check passed
+    assert len(checked) == 1  # once for the five focus nodes
+    assert helper.check_invalid_sparql is spy  # put back after the validation
+    with pytest.raises(KGError, match="MINUS"):
+        shacl_report(data, shapes("$this ?p ?value MINUS { $this a ?value }"))
