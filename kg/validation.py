@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -91,6 +92,9 @@ def _check_patterns(shapes: Graph) -> None:
             ) from None
 
 
+_PATCHING = threading.Lock()
+
+
 @contextlib.contextmanager
 def _prepared_queries() -> Iterator[None]:
     """rdflib parses each SPARQL constraint once, not once per focus node.
@@ -105,8 +109,6 @@ def _prepared_queries() -> Iterator[None]:
     import rdflib.graph
     from rdflib.plugins.sparql import prepareQuery
 
-    original = rdflib.graph.Graph.query
-
     @lru_cache(maxsize=128)
     def prepare(text: str, namespaces: tuple[tuple[str, Any], ...]) -> Any:
         return prepareQuery(text, initNs=dict(namespaces))
@@ -120,12 +122,16 @@ def _prepared_queries() -> Iterator[None]:
         return original(self, q, processor, result, initNs, initBindings, use_store_provided,
                         **kwargs)
 
-    rdflib.graph.Graph.query = query  # type: ignore[method-assign]
-    try:
-        with _checked_once():
-            yield
-    finally:
-        rdflib.graph.Graph.query = original  # type: ignore[method-assign]
+    # one validation at a time patches: a second thread entering meanwhile would keep the
+    # first one's wrapper as "the original" and put it back last, for good
+    with _PATCHING:
+        original = rdflib.graph.Graph.query
+        rdflib.graph.Graph.query = query  # type: ignore[method-assign]
+        try:
+            with _checked_once():
+                yield
+        finally:
+            rdflib.graph.Graph.query = original  # type: ignore[method-assign]
 
 
 @contextlib.contextmanager

@@ -259,3 +259,38 @@ def test_a_sparql_constraint_is_checked_once_per_validation_and_a_forbidden_one_
     assert helper.check_invalid_sparql is spy  # put back after the validation
     with pytest.raises(KGError, match="MINUS"):
         shacl_report(data, shapes("$this ?p ?value MINUS { $this a ?value }"))
+
+
+def test_validations_in_two_threads_leave_rdflib_and_pyshacl_unpatched() -> None:
+    """Each validation patches rdflib's Graph.query and pyshacl's text check while it runs.
+    A second thread entering meanwhile took the first one's wrappers for the originals and,
+    leaving last, put them back for good; now the second waits for the first."""
+    import threading
+
+    import rdflib.graph
+    from pyshacl.helper import get_query_helper_cls
+
+    from kg.validation import _prepared_queries
+
+    query, check = rdflib.graph.Graph.query, get_query_helper_cls().check_invalid_sparql
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+
+    def first() -> None:
+        with _prepared_queries():
+            first_in.set()
+            second_in.wait(timeout=0.5)  # without the lock the second is in by now
+        first_out.set()
+
+    def second() -> None:
+        first_in.wait(timeout=5)
+        with _prepared_queries():
+            second_in.set()
+            first_out.wait(timeout=5)  # and leaves last
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert rdflib.graph.Graph.query is query
+    assert get_query_helper_cls().check_invalid_sparql is check
