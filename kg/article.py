@@ -309,31 +309,81 @@ def stated_in(lexical: str, datatype: str, text: str) -> bool:
 
 #: what :func:`check` says of a date or number that a changed unit's newer words give, or not
 STILL_GIVEN, NO_LONGER_GIVEN = "value still in the newer words", "VALUE NOT IN THE NEWER WORDS"
+#: and of a name that the unit's earlier words gave (with a copy of the pinned text at hand)
+NAME_KEPT, NAME_GONE = "name still in the newer words", "NAME NOT IN THE NEWER WORDS"
+
+_LABELS = ("http://www.w3.org/2000/01/rdf-schema#label",
+           "http://www.w3.org/2004/02/skos/core#altLabel")
 
 
-def check(text: str, engine: Engine) -> CheckReport:
-    """:func:`kg.units.check`, and for each date or number fact of a changed unit whether
-    the unit's newer words still give that value (:func:`stated_in`): of the facts an edit
-    leaves unconfirmed, those whose value went are the ones it most likely broke."""
+def check(text: str, engine: Engine, *, pinned: Path | None = None) -> CheckReport:
+    """:func:`kg.units.check`, and for the facts of each changed unit what the newer words
+    still give: a date or number (:func:`stated_in`); with ``pinned``, a copy of the pinned
+    text, also a name (a label, or a label of the fact's object) that the earlier words
+    gave, and the changed words themselves. Of the facts an edit leaves unconfirmed, those
+    whose value or name went are the ones it most likely broke."""
     from kg.formats import display
+    from kg.names import fold
+    from kg.units import ArticleCopy, pinned_units
     from kg.units import check as check_units
 
     report = check_units(text, engine)
+    earlier = ArticleCopy(pinned) if pinned is not None else None
+    units = {u.id: u for u in pinned_units(engine)}
+    names: dict[str, list[str]] = {}  # a resource -> its labels, for objects
+    if earlier is not None:
+        for r, label in engine.select(sparql.load("labels")):
+            if r is not None and label is not None:
+                names.setdefault(r.value, []).append(label.value)
     literals: dict[str, tuple[str, str]] = {}
+    named: dict[str, list[str]] = {}  # a fact -> the names it holds
     for s, p, o, _unit, _label in engine.select(sparql.load("unit-citations")):
+        assert s is not None and p is not None and o is not None
+        fact = f"{display(s)} {display(p)} {display(o)}"
         datatype = getattr(getattr(o, "datatype", None), "value", None)
         if datatype in _DATE_TYPES | _NUMBER_TYPES:
-            literals[f"{display(s)} {display(p)} {display(o)}"] = (o.value, datatype)
+            literals[fact] = (o.value, datatype)
+        elif p.value in _LABELS:
+            named[fact] = [o.value]
+        elif o.value in names:
+            named[fact] = names[o.value]
     for c in report.changes:
         if c.status != "changed" or c.new_start is None or c.new_end is None:
             continue
         words = text[c.new_start : c.new_end]
+        was = earlier.quote(units[c.unit]) if earlier is not None else None
+        if was is not None:
+            c.edits = _word_edits(was, words)
         for fact in c.facts:
             if fact in literals:
                 lexical, datatype = literals[fact]
                 c.values[fact] = STILL_GIVEN if stated_in(lexical, datatype, words) \
                     else NO_LONGER_GIVEN
+            elif was is not None and fact in named:
+                given = [n for n in named[fact] if _says(fold(was), fold(n))]
+                if given:  # a name the earlier words gave: the project's own labels are not
+                    kept = any(_says(fold(words), fold(n)) for n in given)
+                    c.values[fact] = NAME_KEPT if kept else NAME_GONE
     return report
+
+
+def _says(words: str, name: str) -> bool:
+    """Whether ``words`` hold ``name`` as whole words (Israel is not in "Israeli")."""
+    return bool(name) and re.search(rf"(?<!\w){re.escape(name)}(?!\w)", words) is not None
+
+
+def _word_edits(was: str, now: str) -> list[str]:
+    """The words that changed between two wordings of a unit, as ``[-earlier-] {+newer+}``."""
+    from difflib import SequenceMatcher
+
+    a, b = was.split(), now.split()
+    out = []
+    for op, a0, a1, b0, b1 in SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if op != "equal":
+            gone, came = " ".join(a[a0:a1]), " ".join(b[b0:b1])
+            out.append(" ".join(x for x in (gone and f"[-{gone}-]", came and f"{{+{came}+}}")
+                                if x))
+    return out
 
 
 def cited_values(article: Path, *, project: Project | None = None) -> CitationReport:

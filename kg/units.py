@@ -286,8 +286,10 @@ class Change:
     # where a changed unit's newer words are in the newer text (offsets, never the words)
     new_start: int | None = None
     new_end: int | None = None
-    # a fact with a date or number -> whether the newer words still give it (kg.article)
+    # a fact with a date, number or name -> whether the newer words still give it (kg.article)
     values: dict[str, str] = field(default_factory=dict)
+    # the changed words, earlier -> newer, when a copy of the pinned text is at hand
+    edits: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -339,6 +341,7 @@ class CheckReport:
             else:
                 note = "cited by no fact" if ch.status != "new" else "new, cited by no fact"
             lines.append(f"  {ch.status:8} {ch.unit:24} {note}")
+            lines += [f"      edit: {e}" for e in ch.edits]
             lines += [f"      {f}" + (f"  ({ch.values[f]})" if f in ch.values else "")
                       for f in ch.facts]
             lines += [f"      (still stated) {f}" for f in ch.still_stated]

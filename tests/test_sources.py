@@ -247,9 +247,33 @@ def test_check_says_which_dates_and_numbers_the_newer_words_still_give(
                           (("citrus fruit", "citrus fruits"), STILL_GIVEN)):
         r = _check(kg_cli, project, original.replace(*edit), tmp_path, "-f", "json")
         (unit,) = json.loads(r.out)["units"]
-        assert unit["unit"] == "economy-3" and unit["values"] == {fact: verdict}, edit
+        assert unit["unit"] == "economy-3" and unit["values"][fact] == verdict, edit
     r = _check(kg_cli, project, original.replace("$810 million", "$820 million"), tmp_path)
     assert f"      {fact}  ({NO_LONGER_GIVEN})" in r.out.splitlines()
+
+
+def test_check_with_the_pinned_text_shows_the_edit_and_the_names_it_took(
+        article: Path, project: Project, tmp_path: Path, kg_cli, ox_engine) -> None:
+    """A name changed in a sentence breaks the facts that hold it (his label, the event he
+    acted in), not the others of the sentence: with a copy of the pinned text at hand
+    (the seed beside the project, or --article), the check reads the earlier words too."""
+    from kg.article import NAME_GONE, NAME_KEPT
+    from kg.article import check as check_article
+
+    newer = article.read_text(encoding="utf-8").replace("Shiro Suzuki", "Shiro Suzuka")
+    r = _check(kg_cli, project, newer, tmp_path, "--article", str(article), "-f", "json")
+    (unit,) = json.loads(r.out)["units"]
+    assert unit["unit"] == "history-17" and unit["edits"] == ["[-Suzuki-] {+Suzuka+}"]
+    values = unit["values"]
+    assert values["person:shiro-suzuki rdfs:label Shiro Suzuki"] == NAME_GONE
+    assert values["event:nagasaki-peace-ceremony-2024 ij:agent person:shiro-suzuki"] == NAME_GONE
+    assert values["place:nagasaki rdfs:label Nagasaki"] == NAME_KEPT
+    # the project's own wording of an event is no name the article gave: no verdict
+    assert not any("rdfs:label Israel left out" in f for f in values)
+    # without the earlier words, only dates and numbers get a verdict
+    (bare,) = [c for c in check_article(newer, ox_engine).changes if c.status == "changed"]
+    assert bare.edits == []
+    assert set(bare.values) == {"event:nagasaki-peace-ceremony-2024 ij:date 2024"}
 
 
 def test_check_a_removed_sentence(article: Path, project: Project, tmp_path: Path,

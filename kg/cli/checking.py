@@ -48,6 +48,9 @@ def _article_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--date", help="units: the date of that revision (YYYY-MM-DD)")
     p.add_argument("--api", default="https://en.wikipedia.org/w/api.php",
                    help="fetch: the MediaWiki API to ask")
+    p.add_argument("--article", metavar="FILE",
+                   help="check: a copy of the pinned text, to show each changed unit's "
+                        "edit and check its names (default: ../shared/seed/ when there)")
 
 
 @command("article", "Segment the article into units, check a newer text, fetch a copy.",
@@ -79,7 +82,9 @@ def cmd_article(args: Args) -> int:
         raise KGError("kg article check needs FILE, the newer text of the article")
     from kg.store import open_engine
 
-    report = article.check(units.read_text(Path(args.file)), open_engine("oxigraph", project))
+    pinned = article_path(args, project)  # the earlier words, when a copy is at hand
+    report = article.check(units.read_text(Path(args.file)), open_engine("oxigraph", project),
+                           pinned=pinned)
     fmt = args.format or "table"
     write(report.to_text() if fmt == "table" else report.to_json())
     return 0 if report.ok else EXIT_FAILED
