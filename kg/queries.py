@@ -405,12 +405,18 @@ def _of_class(node: ox.NamedNode, raw: str, p: Param, engine: Engine) -> ox.Name
 def _in_graph(node: ox.NamedNode, raw: str, p: Param, engine: Engine) -> ox.NamedNode:
     """``node`` if a triple of the graph holds it; else an error offering the names closest
     to its last segment (person:netanyahu), instead of an answer with no rows."""
+    return require_in_graph(node, engine, what=f"parameter {p.name!r}")
+
+
+def require_in_graph(node: ox.NamedNode, engine: Engine, *, what: str) -> ox.NamedNode:
+    """``node`` if a triple of the graph holds it; else an error that starts with ``what``
+    (the command or parameter the user gave it) and offers the closest names."""
     if engine.select(sparql.load("mentions"), {"this": node}):
         return node
     name = shorten(node.value)
     words = re.split(r"[/#:]", node.value.rstrip("/#"))[-1].replace("-", " ")
     close = _close_labels(words, engine) if words.strip() else []
-    raise KGError(f"parameter {p.name!r}: {name} is not in the graph{_did_you_mean(close)}")
+    raise KGError(f"{what}: {name} is not in the graph{_did_you_mean(close)}")
 
 
 def _class_name(iri: str, label: Any) -> str:

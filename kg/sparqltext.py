@@ -405,6 +405,9 @@ def explain_syntax_error(text: str, message: str) -> str:
             return _pointed(text, line, col, f"unknown prefix {prefix}:{hint}; declare it with "
                             f"PREFIX {prefix}: <…>")  # fmt: skip
     start = _PROLOGUE.match(masked).end()  # type: ignore[union-attr]
+    if not masked[start:].strip():  # empty, blank, comments or a prologue alone
+        return (f"invalid SPARQL: the text holds no query; a query starts with "
+                f"{', '.join(_FORMS[:-1])} or {_FORMS[-1]}")
     word = re.match(r"[A-Za-z]+", masked[start:])
     if word and word.group(0).upper() not in _FORMS:
         line, col = _line_col(text, start)

@@ -1,4 +1,4 @@
-"""Counts: triples, entities per class, facts per article section."""
+"""Counts: triples, entities per class, facts by source, resources per article section."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class Stats:
         lines += [f"  {n:5d}  {label}" for _, label, n in self.classes]
         lines += ["", "facts by where they come from (a unit of the article, or a flag):"]
         lines += [f"  {n:5d}  {basis}" for basis, n in self.bases]
-        lines += ["", "facts per article section:"]
+        lines += ["", "resources drawn from each article section:"]
         lines += [f"  {n:5d}  {label}" for _, label, n in self.sections]
         return "\n".join(lines) + "\n"
 

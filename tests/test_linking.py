@@ -430,6 +430,23 @@ def test_the_share_linked_never_falls_below_the_readme(project) -> None:
     assert table in readme, "README.md's link table is not kg link report --markdown's"
 
 
+def test_the_readme_counts_the_link_records_as_the_report_does(project) -> None:
+    """The bullets above the table give the same counts as its 'all' row: a record added
+    without its bullet updated left 'unconfirmed (46)' over a table of 47."""
+    import re
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    confirmed = re.search(r"^- \*\*confirmed\*\* \((\d+) today\)", readme, re.M)
+    unconfirmed = re.search(r"^- \*\*unconfirmed\*\* \((\d+)\)", readme, re.M)
+    no_item = re.search(r"^- \*\*no item\*\* \(([^)]*)\)", readme, re.M)
+    assert confirmed and unconfirmed and no_item, "README.md's three kinds of link record"
+    counts = link_report(project).all
+    assert int(confirmed.group(1)) == counts.linked
+    # a candidate is an unconfirmed record that names an ID, as the bullet says
+    assert int(unconfirmed.group(1)) == counts.candidate + counts.unconfirmed
+    assert no_item.group(1) == ("none yet" if counts.no_item == 0 else str(counts.no_item))
+
+
 def test_the_commands_the_records_name_are_spelled_as_kg_takes_them(project) -> None:
     """kg link report prints each record's reason; a command it names must run as written,
     not in the spelling kg link only translates, with a warning, until the next release."""

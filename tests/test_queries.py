@@ -457,6 +457,15 @@ def test_syntax_errors_point_at_the_place_with_a_hint(ox_engine) -> None:
         assert line[2:] == text.split("\n")[int(where.split()[1].rstrip(",")) - 1]
 
 
+@pytest.mark.parametrize("text", ["", "   ", "# just a comment", "PREFIX x: <http://x/>\n"])
+def test_a_text_with_no_query_says_so(text, ox_engine) -> None:
+    """The parser's own word for it was 'expected [_]' under an empty line."""
+    with pytest.raises(KGError) as caught:
+        query(text=text, engine=ox_engine)
+    assert caught.value.message == ("invalid SPARQL: the text holds no query; a query starts "
+                                    "with SELECT, CONSTRUCT, DESCRIBE or ASK")
+
+
 def test_a_long_answer_pages_in_its_own_order(engines) -> None:
     """--limit/--offset (and limit=/offset= at /api/queries) give consecutive pages of the
     same order on every engine, and together the whole answer."""

@@ -195,6 +195,16 @@ def test_sources_of_an_unknown_entity_is_one_line(project: Project, kg_cli) -> N
     assert r.code == 2 and r.err.count("\n") == 1 and "no resource labelled" in r.err
 
 
+def test_sources_of_an_unknown_name_speaks_of_sources(project: Project, kg_cli) -> None:
+    """A prefixed name or IRI the graph lacks is the command's error, not one of a
+    parameter 'entity' the user never gave (the saved query's, which sources runs)."""
+    for name in ("person:netanyahu", "https://w3id.org/israel-japan-kg/id/person/netanyahu"):
+        r = kg_cli("sources", name, root=project.root)
+        assert r.code == 2 and r.err.count("\n") == 1, r.err
+        assert r.err.startswith("kg: error: sources: person:netanyahu is not in the graph"), r.err
+        assert "Benjamin Netanyahu" in r.err
+
+
 # -- kg article check ---------------------------------------------------------------------
 
 

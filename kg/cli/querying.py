@@ -137,7 +137,7 @@ def cmd_queries(args: Args) -> int:
 
 @command(
     "stats",
-    "Count triples, entities per class, facts per section.",
+    "Count triples, entities per class, facts by source, resources per section.",
     engine_options,
     fast_exit=True,
 )
