@@ -23,6 +23,7 @@ from kg.fileio import read_entries
 from kg.namespaces import XSD, shorten
 from kg.project import Project
 from kg.store import SelectResult, open_engine
+from kg.units import NAME_GONE, NAME_KEPT, NO_LONGER_GIVEN, STILL_GIVEN
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -307,10 +308,6 @@ def stated_in(lexical: str, datatype: str, text: str) -> bool:
                if re.search(rf"\b{word}\b", text, re.I))
 
 
-#: what :func:`check` says of a date or number that a changed unit's newer words give, or not
-STILL_GIVEN, NO_LONGER_GIVEN = "value still in the newer words", "VALUE NOT IN THE NEWER WORDS"
-#: and of a name that the unit's earlier words gave (with a copy of the pinned text at hand)
-NAME_KEPT, NAME_GONE = "name still in the newer words", "NAME NOT IN THE NEWER WORDS"
 
 _LABELS = ("http://www.w3.org/2000/01/rdf-schema#label",
            "http://www.w3.org/2004/02/skos/core#altLabel")

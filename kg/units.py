@@ -273,6 +273,13 @@ def default_article(project_root: Path) -> Path | None:
 # ---------------------------------------------------------------------------
 
 
+#: what ``kg article check`` says of a date or number that a changed unit's newer words
+#: give, or not (:func:`kg.article.check` reads them)
+STILL_GIVEN, NO_LONGER_GIVEN = "value still in the newer words", "VALUE NOT IN THE NEWER WORDS"
+#: and of a name that the unit's earlier words gave (with a copy of the pinned text at hand)
+NAME_KEPT, NAME_GONE = "name still in the newer words", "NAME NOT IN THE NEWER WORDS"
+
+
 @dataclass
 class Change:
     """One unit's fate: ``unchanged``, ``changed``, ``gone`` or ``new``."""
@@ -310,6 +317,13 @@ class CheckReport:
         return len({f for c in self.broken for f in c.facts})
 
     @property
+    def lost(self) -> int:
+        """The unconfirmed facts whose date, number or name the newer words no longer give:
+        the ones an edit most likely broke (a reworded sentence keeps them)."""
+        return len({f for c in self.broken for f, v in c.values.items()
+                    if v in (NO_LONGER_GIVEN, NAME_GONE)})
+
+    @property
     def ok(self) -> bool:
         return not self.broken
 
@@ -323,7 +337,7 @@ class CheckReport:
         import json
 
         doc = {"ok": self.ok, "same_text": self.digest_matches, "counts": self.counts(),
-               "unconfirmed": self.unconfirmed,
+               "unconfirmed": self.unconfirmed, "lost": self.lost,
                "units": [c.__dict__ for c in self.changes if c.status != "unchanged"]}
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
@@ -331,7 +345,8 @@ class CheckReport:
         c = self.counts()
         lines = [f"{c['unchanged']} unchanged, {c['changed']} changed, {c['gone']} gone, "
                  f"{c['new']} new; {len(self.broken)} cited unit(s) changed or gone, "
-                 f"{self.unconfirmed} fact(s) now unconfirmed"]
+                 f"{self.unconfirmed} fact(s) now unconfirmed, {self.lost} of them with a "
+                 "date, number or name the newer words no longer give"]
         for ch in self.changes:
             if ch.status == "unchanged":
                 continue
@@ -342,8 +357,11 @@ class CheckReport:
                 note = "cited by no fact" if ch.status != "new" else "new, cited by no fact"
             lines.append(f"  {ch.status:8} {ch.unit:24} {note}")
             lines += [f"      edit: {e}" for e in ch.edits]
+            # what the newer words lost first: a long sentence's other facts do not bury it
+            lost = (NO_LONGER_GIVEN, NAME_GONE)
+            facts = sorted(ch.facts, key=lambda f: ch.values.get(f) not in lost)
             lines += [f"      {f}" + (f"  ({ch.values[f]})" if f in ch.values else "")
-                      for f in ch.facts]
+                      for f in facts]
             lines += [f"      (still stated) {f}" for f in ch.still_stated]
         return "\n".join(lines) + "\n"
 

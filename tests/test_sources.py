@@ -242,7 +242,12 @@ def test_check_keeps_apart_the_facts_another_unit_still_states(
     assert r.code == 1
     assert "16 fact(s) now unconfirmed, 10 still stated elsewhere" in r.out
     head = r.out.splitlines()[0]
-    assert head.endswith("1 cited unit(s) changed or gone, 16 fact(s) now unconfirmed")
+    assert head.endswith("1 cited unit(s) changed or gone, 16 fact(s) now unconfirmed, 1 of "
+                         "them with a date, number or name the newer words no longer give")
+    # a reworded sentence that keeps its figure and names: unconfirmed, none of them lost
+    reworded = article.read_text(encoding="utf-8").replace("are worth $810", "amount to $810")
+    doc = json.loads(_check(kg_cli, project, reworded, tmp_path, "-f", "json").out)
+    assert doc["unconfirmed"] == 16 and doc["lost"] == 0
 
 
 def test_check_says_which_dates_and_numbers_the_newer_words_still_give(
@@ -278,6 +283,10 @@ def test_check_with_the_pinned_text_shows_the_edit_and_the_names_it_took(
     assert values["person:shiro-suzuki rdfs:label Shiro Suzuki"] == NAME_GONE
     assert values["event:nagasaki-peace-ceremony-2024 ij:agent person:shiro-suzuki"] == NAME_GONE
     assert values["place:nagasaki rdfs:label Nagasaki"] == NAME_KEPT
+    # in the table, what the newer words lost comes first under its unit
+    lines = _check(kg_cli, project, newer, tmp_path, "--article", str(article)).out.splitlines()
+    at = lines.index("      edit: [-Suzuki-] {+Suzuka+}")
+    assert all(NAME_GONE in line for line in lines[at + 1 : at + 3]), lines[at : at + 4]
     # the project's own wording of an event is no name the article gave: no verdict
     assert not any("rdfs:label Israel left out" in f for f in values)
     # without the earlier words, only dates and numbers get a verdict
