@@ -148,8 +148,8 @@ README_CLASSES = {"visits": "Visit", "agreements": "Agreement", "tenures": "Tenu
                   "missions": "Diplomatic mission", "figures": "Observation", "events": "Event",
                   "eras": "Era", "people": "Person", "organisations": "Organisation",
                   "groups": "Group",
-                  "sentences": "sentence", "infobox rows": "infobox row",
-                  "table rows": "table row", "list items": "list item"}  # fmt: skip
+                  "sentences": "Sentence", "infobox rows": "Infobox row",
+                  "table rows": "Table row", "list items": "List item"}  # fmt: skip
 
 
 def test_the_readme_shows_what_kg_stats_prints(ox_engine) -> None:
@@ -174,7 +174,7 @@ def test_the_readme_shows_what_kg_stats_prints(ox_engine) -> None:
         assert number(rf"([\d,]+) {words}\b") == per_class[label], words
     sections = number(r"every one of the (\d+) article sections contributes facts")
     assert sections == per_class["Article section"] == len([n for *_, n in s.sections if n])
-    assert number(r"Every stated fact cites its units — (\d+) of them") == per_class["text unit"]
+    assert number(r"Every stated fact cites its units — (\d+) of them") == per_class["Text unit"]
     bases = dict(s.bases)
     assert number(r"Of the ([\d,]+) facts about the graph's resources") == sum(bases.values())
     assert number(r"through ([\d,]+) citation nodes") == bases["stated"]
