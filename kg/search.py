@@ -116,6 +116,29 @@ class SearchIndex:
         return hits[:limit]
 
 
+def hits_text(text: str, hits: list[Hit]) -> str:
+    """``kg search``'s table: each hit's prefixed name, name and where its words were
+    found, best first, and a count."""
+    from kg.namespaces import shorten
+
+    if not hits:
+        return f"no resource holds every word of {text!r}\n"
+    rows = [("resource", "name", "found in")]
+    rows += [(shorten(ID + h.id), h.name, h.why) for h in hits]
+    widths = [max(len(r[i]) for r in rows) for i in range(2)]
+    lines = [f"{a.ljust(widths[0])}  {b.ljust(widths[1])}  {c}".rstrip() for a, b, c in rows]
+    lines.insert(1, "  ".join("─" * w for w in [*widths, len("found in")]))
+    return "\n".join(lines) + f"\n{len(hits)} hit(s)\n"
+
+
+def hits_json(hits: list[Hit]) -> str:
+    """``kg search -f json``: the hits with their IRIs, names, scores and where found."""
+    import json
+
+    doc = [{"iri": ID + h.id, "name": h.name, "score": h.score, "found": h.why} for h in hits]
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
 def _parts(ws: list[str]) -> list[str]:
     """Words, and the parts of hyphenated ones (``start-ups``: also ``start``, ``ups``)."""
     return [p for w in ws for p in ([w, *w.split("-")] if "-" in w else [w])]

@@ -3,9 +3,12 @@ words of notes; and the relation's page and its events name each other by triple
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from starlette.testclient import TestClient
 
+from kg.namespaces import ID
 from kg.project import Project
 from kg.search import SearchIndex
 from kg.web.app import create_app
@@ -60,3 +63,26 @@ def test_the_relation_and_its_events_name_each_other(client: TestClient) -> None
         assert f'href="/id/{path}"' in relation, path
     event = client.get(f"/id/{RECOGNITION}", headers={"Accept": "text/html"}).text
     assert 'href="/id/relation/israel-japan"' in event
+
+
+def test_kg_search_finds_by_a_decade_in_a_dates_wording(project: Project, kg_cli) -> None:
+    """The command line had no search: 'kg describe 1990s' found nothing and offered
+    nothing (s34-newcomer), while /search found the deference to the boycott."""
+    r = kg_cli("search", "1990s", root=project.root)
+    assert r.code == 0, r.err
+    assert r.out.splitlines()[2].startswith("event:japan-defers-to-arab-boycott ")
+    doc = json.loads(kg_cli("search", "1952", "relation", "-f", "json", "-n", "1",
+                            root=project.root).out)
+    assert [h["iri"] for h in doc] == [ID + "relation/israel-japan"]
+    assert doc[0]["found"] == "1952-05-15; name"
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["zzzz"], 1, "no resource holds every word of 'zzzz'"),
+    (["x", "-n", "0"], 2, "kg: error: --limit must be 1 or more, got 0"),
+    ([], 2, "the following arguments are required: WORD"),
+])
+def test_kg_search_says_why_it_found_nothing(args, code, message, project: Project,
+                                              kg_cli) -> None:
+    r = kg_cli("search", *args, root=project.root)
+    assert r.code == code and message in (r.out + r.err) and "Traceback" not in r.err

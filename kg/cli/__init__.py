@@ -34,6 +34,7 @@ ROOMS: dict[str, str] = {
     "export": "kg.cli.publishing",
     "stats": "kg.cli.querying",
     "describe": "kg.cli.querying",
+    "search": "kg.cli.querying",
     "sources": "kg.cli.querying",
     "article": "kg.cli.checking",
     "coverage": "kg.cli.checking",

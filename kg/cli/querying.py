@@ -17,7 +17,7 @@ from kg.cli.common import (
     terminal_columns,
     write,
 )
-from kg.errors import KGError
+from kg.errors import EXIT_FAILED, KGError
 from kg.registry import QUERY_FORMATS
 
 
@@ -165,6 +165,34 @@ def cmd_describe(args: Args) -> int:
     write(describe(args.entity, engine=engine(args, project_of(args))).to_text())
     return 0
 
+
+
+def _search_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("words", nargs="+", metavar="WORD",
+                   help="a name, a year or date (1952, 1952-05), a word of a note or of a "
+                        "date's wording (1990s); a resource must hold every word")
+    p.add_argument("-n", "--limit", type=int, default=20, metavar="N",
+                   help="show at most N hits, best first (default 20)")
+    p.add_argument("-f", "--format", choices=("table", "json"), default="table",
+                   help="a table (default) or JSON")
+    engine_options(p)
+
+
+@command(
+    "search",
+    "Find resources by a name, a year or date, or a word of a note (as /search does).",
+    _search_options,
+    fast_exit=True,
+)
+def cmd_search(args: Args) -> int:
+    from kg.search import SearchIndex, hits_json, hits_text
+
+    if args.limit < 1:
+        raise KGError(f"--limit must be 1 or more, got {args.limit}")
+    text = " ".join(args.words)
+    hits = SearchIndex.from_engine(engine(args, project_of(args))).search(text, args.limit)
+    write(hits_json(hits) if args.format == "json" else hits_text(text, hits))
+    return 0 if hits else EXIT_FAILED
 
 
 def _sources_options(p: argparse.ArgumentParser) -> None:
