@@ -88,6 +88,8 @@ class Description:
     incoming: list[tuple[ox.NamedNode, ox.NamedNode, str | None]]
     #: (property IRI, value in N-Triples) -> the ids of the units of the article stating it
     units: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    #: property IRI -> "inferred" or "general knowledge", as the resource flags it
+    flags: dict[str, str] = field(default_factory=dict)
 
     def to_text(self) -> str:
         def lab(label: str | None) -> str:
@@ -95,8 +97,9 @@ class Description:
 
         lines = [f"<{self.iri}>  {display(ox.NamedNode(self.iri))}", ""]
         def cited(p: ox.NamedNode, o: ox.Term) -> str:
-            ids = self.units.get((p.value, str(o)))
-            return f"  [{', '.join(ids)}]" if ids else ""
+            # an uncited value of a flagged property is the flag's: Jericho a schema:City
+            ids = self.units.get((p.value, str(o))) or [self.flags.get(p.value, "")]
+            return f"  [{', '.join(ids)}]" if ids[0] else ""
 
         lines += [f"  {display(p)}  {display(o)}{lab(label)}{cited(p, o)}"
                   for p, o, label in self.outgoing]
@@ -122,11 +125,14 @@ def describe(
     from kg.sources import citations_of
 
     units = {k: [u.id for u in v] for k, v in citations_of(engine, this).items()}
+    flags = {p.value: kind.value for _, p, kind in engine.select(sparql.load("flags-of"),
+                                                                 {"this": this})}
     return Description(
         this.value,
         [(r[1], r[2], r[3].value if r[3] else None) for r in out.rows],  # type: ignore[misc]
         [(r[1], r[2], r[3].value if r[3] else None) for r in inc.rows],  # type: ignore[misc]
         units,
+        flags,
     )
 
 

@@ -106,6 +106,16 @@ def test_describe(name, project, kg_cli) -> None:
     assert "visit:2018-shinzo-abe" in r.out and "referred to by:" in r.out
 
 
+def test_describe_marks_an_uncited_value_with_its_resources_flag(project, kg_cli) -> None:
+    """Jericho's city type is general knowledge and its Place type cited: the flag names
+    the property, so without a mark the two types read alike (s34-newcomer's note)."""
+    r = kg_cli("describe", "place:jericho", root=project.root)
+    assert "  rdf:type  schema:City  [general knowledge]\n" in r.out
+    assert "  rdf:type  ij:Place  (Place)  [history-10]\n" in r.out
+    r = kg_cli("describe", "statement:gilad-cohen-on-working-holiday", root=project.root)
+    assert "  ij:date  2023  [inferred]\n" in r.out
+
+
 def test_describe_shows_other_languages(project, kg_cli) -> None:
     r = kg_cli("describe", "relation:israel-japan", root=project.root)
     assert "日本とイスラエルの関係 @ja" in r.out and "יחסי ישראל יפן @he" in r.out
