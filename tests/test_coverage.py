@@ -17,7 +17,7 @@ def test_article_values_are_all_accounted_for(article: Path, project: Project) -
     assert not report.stale_exceptions
     assert len(report.values) > 90
     listed = {v.text for v in report.values if v.reason}
-    assert listed == {"twice", "21st"}  # the short list, each with a reason in data/
+    assert listed == {"twice"}  # the short list, each with a reason in data/
 
 
 def test_cli_on_the_article(article: Path, project: Project, kg_cli) -> None:
@@ -52,7 +52,7 @@ def test_stale_exceptions_fail(tmp_path: Path, scratch: Project) -> None:
     fake = tmp_path / "article.txt"
     fake.write_text("Nothing but 1952.\n")
     report = coverage(fake, project=scratch)
-    assert set(report.stale_exceptions) == {"twice", "21st"} and not report.ok
+    assert set(report.stale_exceptions) == {"twice"} and not report.ok
 
 
 def test_exception_needs_a_reason(tmp_path: Path, scratch: Project) -> None:
