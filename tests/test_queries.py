@@ -380,6 +380,21 @@ def test_the_lead_section_answers_to_the_name_readers_give_it(ox_engine) -> None
     assert rows and {r[0].value for r in rows} == {"https://w3id.org/israel-japan-kg/id/section/lead"}
 
 
+@pytest.mark.parametrize("text, message", [
+    ("SELECT ?s { ?s a stat:State }", "line 1, column 18: unknown prefix stat: (did you mean "
+                                      "state:?)"),
+    ("SELECT * { ?s ?p ?o ", "line 1, column 10: this { is never closed"),
+    ("SELECT ?s { ?s ?p }", "invalid SPARQL at line 1, column "),
+])
+def test_a_syntax_error_reads_alike_on_rdflib(text, message, project, kg_cli) -> None:
+    """rdflib said 'query failed: Exception: Unknown namespace prefix : stat' or pyparsing's
+    '(at char 18), (line:1, col:19)', where Oxigraph's answer points at the place and hints
+    (s34-newcomer: the README's format held for one engine)."""
+    for engine in ("oxigraph", "rdflib"):
+        r = kg_cli("query", "--engine", engine, "-e", text, root=project.root)
+        assert r.code == 2 and message in r.err and "^" in r.err, (engine, r.err)
+
+
 def test_cli_queries_lists_all_with_summaries(project, kg_cli) -> None:
     r = kg_cli("queries", root=project.root)
     assert r.code == 0

@@ -8,6 +8,7 @@ pyoxigraph's parsers).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -45,11 +46,25 @@ class RdflibEngine(Engine):
         try:
             res = self.graph.query(text, initBindings=init, initNs=PREFIXES)
         except ParseBaseException as e:
-            raise KGError(f"invalid SPARQL: {e}") from None
+            raise KGError(_explained(text, e)) from None
         except Exception as e:  # rdflib's evaluator raises bare exceptions
+            if str(e).startswith("Unknown namespace prefix"):  # a syntax error, found late
+                raise KGError(_explained(text, e)) from None
             raise KGError(f"query failed: {type(e).__name__}: {e}") from None
         if res.type in ("ASK", "SELECT"):
             doc = res.serialize(format="json")
             return from_native(ox.parse_query_results(doc, ox.QueryResultsFormat.JSON))
         nt = res.serialize(format="nt")
         return GraphResult([q.triple for q in ox.parse(nt, format=ox.RdfFormat.N_TRIPLES)])
+
+
+def _explained(text: str, error: Exception) -> str:
+    """rdflib's complaint as :func:`kg.sparqltext.explain_syntax_error` words Oxigraph's:
+    the line and column with a caret, and the hint for an unknown prefix or keyword."""
+    from kg.sparqltext import explain_syntax_error
+
+    message = str(error)
+    at = re.search(r"\(line:(\d+), col:(\d+)\)", message)  # pyparsing's "(line:1, col:19)"
+    if at:
+        message = f"error at {at.group(1)}:{at.group(2)}: {message.split('  (at char')[0]}"
+    return explain_syntax_error(text, message)
