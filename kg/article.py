@@ -20,7 +20,7 @@ from pathlib import Path
 from kg import sparql
 from kg.errors import KGError
 from kg.fileio import read_entries
-from kg.namespaces import XSD, shorten
+from kg.namespaces import RDFS_LABEL, XSD, shorten
 from kg.project import Project
 from kg.store import SelectResult, open_engine
 from kg.units import NAME_GONE, NAME_KEPT, NO_LONGER_GIVEN, STILL_GIVEN
@@ -308,9 +308,7 @@ def stated_in(lexical: str, datatype: str, text: str) -> bool:
                if re.search(rf"\b{word}\b", text, re.I))
 
 
-
-_LABELS = ("http://www.w3.org/2000/01/rdf-schema#label",
-           "http://www.w3.org/2004/02/skos/core#altLabel")
+_LABELS = (RDFS_LABEL, "http://www.w3.org/2004/02/skos/core#altLabel")
 
 
 def check(text: str, engine: Engine, *, pinned: Path | None = None) -> CheckReport:
@@ -319,7 +317,6 @@ def check(text: str, engine: Engine, *, pinned: Path | None = None) -> CheckRepo
     text, also a name (a label, or a label of the fact's object) that the earlier words
     gave, and the changed words themselves. Of the facts an edit leaves unconfirmed, those
     whose value or name went are the ones it most likely broke."""
-    from kg.formats import display
     from kg.names import fold
     from kg.units import ArticleCopy, pinned_units
     from kg.units import check as check_units
@@ -334,13 +331,11 @@ def check(text: str, engine: Engine, *, pinned: Path | None = None) -> CheckRepo
                 names.setdefault(r.value, []).append(label.value)
     literals: dict[str, tuple[str, str]] = {}
     named: dict[str, list[str]] = {}  # a fact -> the names it holds
-    for s, p, o, _unit, _label in engine.select(sparql.load("unit-citations")):
-        assert s is not None and p is not None and o is not None
-        fact = f"{display(s)} {display(p)} {display(o)}"
+    for fact, (p, o) in report.terms.items():
         datatype = getattr(getattr(o, "datatype", None), "value", None)
         if datatype in _DATE_TYPES | _NUMBER_TYPES:
             literals[fact] = (o.value, datatype)
-        elif p.value in _LABELS:
+        elif p in _LABELS:
             named[fact] = [o.value]
         elif o.value in names:
             named[fact] = names[o.value]

@@ -24,7 +24,7 @@ from kg.namespaces import ARTICLE, ID, PREFIXES, UNIT
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from kg.store import Engine
+    from kg.store import Engine, Term
 
 TEXT = ID + "text/israel-japan-relations"
 SEED = Path("..") / "shared" / "seed" / "israel-japan-relations.txt"
@@ -303,6 +303,9 @@ class Change:
 class CheckReport:
     digest_matches: bool
     changes: list[Change]
+    #: each cited fact (as ``subject property value``) -> its property IRI and value, for
+    #: :func:`kg.article.check` to read dates, numbers and names from
+    terms: dict[str, tuple[str, Term]] = field(default_factory=dict)
 
     @property
     def broken(self) -> list[Change]:
@@ -378,7 +381,8 @@ def check(text: str, engine: Engine) -> CheckReport:
     from difflib import SequenceMatcher
 
     pinned = pinned_units(engine)
-    facts = cited_facts(engine)
+    terms: dict[str, tuple[str, Term]] = {}
+    facts = cited_facts(engine, terms)
     newer = segment(text)
     changes: list[Change] = []
     sections = list(dict.fromkeys([p.slug for p in pinned] + [u.section for u in newer]))
@@ -413,17 +417,22 @@ def check(text: str, engine: Engine) -> CheckReport:
             c.still_stated = [f"{f} [{', '.join(units)}]" for f, units in still.items()]
             c.facts = [f for f in c.facts if f not in still]
     digest = pinned_digest(engine)
-    return CheckReport(digest == sha256_text(text), changes)
+    return CheckReport(digest == sha256_text(text), changes, terms)
 
 
-def cited_facts(engine: Engine) -> dict[str, list[str]]:
-    """unit IRI -> the triples that cite it, each as ``subject property value``."""
+def cited_facts(engine: Engine, terms: dict[str, tuple[str, Term]] | None = None
+                ) -> dict[str, list[str]]:
+    """unit IRI -> the triples that cite it, each as ``subject property value``; ``terms``,
+    when given, gets each such triple's property IRI and value."""
     from kg.formats import display
 
     out: dict[str, list[str]] = {}
     for s, p, o, unit, _label in engine.select(sparql.load("unit-citations")):
         assert s is not None and p is not None and o is not None and unit is not None
-        out.setdefault(unit.value, []).append(f"{display(s)} {display(p)} {display(o)}")
+        fact = f"{display(s)} {display(p)} {display(o)}"
+        out.setdefault(unit.value, []).append(fact)
+        if terms is not None:
+            terms[fact] = (p.value, o)
     return out
 
 
