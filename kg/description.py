@@ -122,17 +122,15 @@ def describe(
     assert isinstance(out, SelectResult) and isinstance(inc, SelectResult)
     if not out.rows and not inc.rows:
         raise KGError(f"describe: <{this.value}> is not in the graph")
-    from kg.sources import citations_of
+    from kg.sources import citations_of, flags_of
 
     units = {k: [u.id for u in v] for k, v in citations_of(engine, this).items()}
-    flags = {p.value: kind.value for _, p, kind in engine.select(sparql.load("flags-of"),
-                                                                 {"this": this})}
     return Description(
         this.value,
         [(r[1], r[2], r[3].value if r[3] else None) for r in out.rows],  # type: ignore[misc]
         [(r[1], r[2], r[3].value if r[3] else None) for r in inc.rows],  # type: ignore[misc]
         units,
-        flags,
+        flags_of(engine, this),
     )
 
 
