@@ -119,16 +119,15 @@ class SearchIndex:
 def hits_text(text: str, hits: list[Hit]) -> str:
     """``kg search``'s table: each hit's prefixed name, name and where its words were
     found, best first, and a count."""
-    from kg.namespaces import shorten
+    import pyoxigraph as ox
+
+    from kg.formats import to_table
+    from kg.store import SelectResult
 
     if not hits:
         return f"no resource holds every word of {text!r}\n"
-    rows = [("resource", "name", "found in")]
-    rows += [(shorten(ID + h.id), h.name, h.why) for h in hits]
-    widths = [max(len(r[i]) for r in rows) for i in range(2)]
-    lines = [f"{a.ljust(widths[0])}  {b.ljust(widths[1])}  {c}".rstrip() for a, b, c in rows]
-    lines.insert(1, "  ".join("─" * w for w in [*widths, len("found in")]))
-    return "\n".join(lines) + f"\n{len(hits)} hit(s)\n"
+    rows = [(ox.NamedNode(ID + h.id), ox.Literal(h.name), ox.Literal(h.why)) for h in hits]
+    return to_table(SelectResult(["resource", "name", "found in"], rows))  # type: ignore[arg-type]
 
 
 def hits_json(hits: list[Hit]) -> str:
