@@ -238,12 +238,14 @@ def resolve_resource(
     *,
     what: str = "resource",
     prefer: Callable[[ox.NamedNode], bool] | None = None,
+    in_graph: bool = False,
 ) -> ox.NamedNode:
     """An IRI, prefixed name or label, resolved to exactly one resource of the graph; when
-    a label names several, the one ``prefer`` accepts, if only one is."""
+    a label names several, the one ``prefer`` accepts, if only one is. With ``in_graph``,
+    an IRI the graph holds no triple of is refused too (a label is the graph's already)."""
     iri = _as_iri(value.strip())
     if iri is not None:
-        return iri
+        return _require_in_graph(iri, engine, what=what) if in_graph else iri
     res = engine.query(sparql.load("label-lookup"), {"text": ox.Literal(value.strip())})
     assert isinstance(res, SelectResult)
     found = [row[0] for row in res.rows if isinstance(row[0], ox.NamedNode)]
@@ -402,15 +404,10 @@ def _of_class(node: ox.NamedNode, raw: str, p: Param, engine: Engine) -> ox.Name
     )
 
 
-def _in_graph(node: ox.NamedNode, raw: str, p: Param, engine: Engine) -> ox.NamedNode:
-    """``node`` if a triple of the graph holds it; else an error offering the names closest
-    to its last segment (person:netanyahu), instead of an answer with no rows."""
-    return require_in_graph(node, engine, what=f"parameter {p.name!r}")
-
-
-def require_in_graph(node: ox.NamedNode, engine: Engine, *, what: str) -> ox.NamedNode:
+def _require_in_graph(node: ox.NamedNode, engine: Engine, *, what: str) -> ox.NamedNode:
     """``node`` if a triple of the graph holds it; else an error that starts with ``what``
-    (the command or parameter the user gave it) and offers the closest names."""
+    (the command or parameter the user gave it) and offers the names closest to its last
+    segment (person:netanyahu), instead of an answer with no rows."""
     if engine.select(sparql.load("mentions"), {"this": node}):
         return node
     name = shorten(node.value)
@@ -477,8 +474,7 @@ def bind_params(
 def _convert(p: Param, raw: str, engine: Engine) -> Term:
     bad = KGError(f"parameter {p.name!r}: {raw!r} is not a valid {p.type}")
     if p.type == "resource":
-        return _in_graph(resolve_resource(raw, engine, what=f"parameter {p.name!r}"), raw, p,
-                         engine)  # fmt: skip
+        return resolve_resource(raw, engine, what=f"parameter {p.name!r}", in_graph=True)
     if _is_class_name(p.type):  # "Defense" names a section and a topic: by-section's is clear
         node = resolve_resource(raw, engine, what=f"parameter {p.name!r}",
                                 prefer=lambda n: _classes(n, p, engine)[0])

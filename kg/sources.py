@@ -17,7 +17,7 @@ import pyoxigraph as ox
 
 from kg.formats import display
 from kg.project import Project
-from kg.queries import query, require_in_graph, resolve_resource
+from kg.queries import query, resolve_resource
 from kg.store import Engine, SelectResult, open_engine
 from kg.units import HOW_TO_GET_TEXT, ArticleCopy, Pinned, pinned_units
 
@@ -73,8 +73,7 @@ def sources(
     """Every fact about ``entity`` (a label, prefixed name or IRI) with its units; with
     ``article``, a copy of the article, the units' words where the copy has them."""
     engine = engine or open_engine(project=project)
-    this = require_in_graph(resolve_resource(entity, engine, what="sources"), engine,
-                            what="sources")
+    this = resolve_resource(entity, engine, what="sources", in_graph=True)
     res = query("sources", {"entity": this.value}, engine=engine, project=project)
     assert isinstance(res, SelectResult)
     units = {u.iri: u for u in pinned_units(engine)}
