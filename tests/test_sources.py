@@ -326,6 +326,15 @@ def test_check_reflowed_whitespace_reports_nothing(article: Path, project: Proje
     assert doc["same_text"] is False
 
 
+def test_check_refuses_a_pinned_copy_it_cannot_read(project: Project, tmp_path: Path,
+                                                    kg_cli) -> None:
+    newer = tmp_path / "newer.txt"
+    newer.write_text("Lead text.\n", encoding="utf-8")
+    for bad in ("/no/such/file", str(tmp_path)):
+        r = kg_cli("article", "check", str(newer), "--article", bad, root=project.root)
+        assert r.code == 2 and r.err == f"kg: error: {bad}: no such file\n" and not r.out
+
+
 def test_check_needs_a_file(project: Project, kg_cli) -> None:
     r = kg_cli("article", "check", root=project.root)
     assert r.code == 2 and "needs FILE" in r.err
