@@ -432,3 +432,28 @@ def test_a_worker_that_cannot_be_named_by_a_pidfd_is_never_killed_by_number(
     finally:
         for s in (ours, theirs, *end):
             s.close()
+
+
+def test_a_query_whose_request_went_away_gives_its_worker_back(ox_engine, project) -> None:
+    """A request cancelled while its query ran (a page's wait given up, the server
+    stopping under it) took its worker with it: the worker was neither returned nor
+    replaced, and with one worker every later query waited for nothing and was refused."""
+    settings = Settings(workers=1, timeout=20, queue_wait=3)
+    pool, loop = started(ox_engine.store, project.root, settings)
+    endless = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+    try:
+        async def cancel_one_then_ask() -> object:
+            asked = asyncio.ensure_future(pool.run(Job(endless, [JSON], {}), "gone"))
+            await asyncio.sleep(0.5)  # the worker has it
+            assert pool.status()["idle"] == 0
+            asked.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await asked
+            return await pool.run(Job("ASK { ?s ?p ?o }", [JSON], {}), "next")
+
+        answer = loop.run_until_complete(cancel_one_then_ask())
+        assert answer.status == 200, answer.body
+        assert pool.status()["workers"] == 1
+    finally:
+        loop.run_until_complete(pool.stop())
+        loop.close()

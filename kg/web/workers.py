@@ -969,6 +969,11 @@ class QueryPool:
             unsent = True
         except (EOFError, OSError):
             died = True  # find out why below
+        except asyncio.CancelledError:
+            # the request went away while its query ran: the worker's answer would come
+            # to the next job, so it is replaced, never lost with the request
+            self._retire(worker)
+            raise
         finally:
             preempted = self._running.pop(worker).preempted
         if answer is not None and not answer.recycle:
@@ -993,11 +998,15 @@ class QueryPool:
                 f"the query ran past this endpoint's time limit of "
                 f"{self.limits.timeout:g} s and was stopped",
             )
+        self._retire(worker)
+        return answer
+
+    def _retire(self, worker: _Worker) -> None:
+        """Kill a worker that is not to be given back, and start its replacement."""
         worker.kill()
         worker.remove_log()
         self._all.discard(worker)
-        loop.run_in_executor(None, self._replace)
-        return answer
+        self._loop.run_in_executor(None, self._replace)
 
     def _replace(self) -> None:
         if self._stopped:
