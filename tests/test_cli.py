@@ -123,8 +123,11 @@ def test_describe_shows_other_languages(project, kg_cli) -> None:
 
 @pytest.mark.parametrize(("name", "message"), [
     ("Atlantis", "describe: no resource labelled 'Atlantis'"),
-    ("person:nobody",
-     "describe: <https://w3id.org/israel-japan-kg/id/person/nobody> is not in the graph"),
+    ("person:nobody", "describe: person:nobody is not in the graph"),
+    # a slip in a prefixed name is offered the names closest to it, as kg sources offers
+    # them (s35-user: describe gave the bare IRI and no hint)
+    ("visit:2014-netanyahu", "describe: visit:2014-netanyahu is not in the graph; "
+                             "did you mean Benjamin Netanyahu visits Japan, 2014-05?"),
 ])
 def test_describe_unknown(name, message, project, kg_cli) -> None:
     r = kg_cli("describe", name, root=project.root)
