@@ -128,6 +128,9 @@ def test_describe_shows_other_languages(project, kg_cli) -> None:
     # them (s35-user: describe gave the bare IRI and no hint)
     ("visit:2014-netanyahu", "describe: visit:2014-netanyahu is not in the graph; "
                              "did you mean Benjamin Netanyahu visits Japan, 2014-05?"),
+    # a Wikidata ID where a label is wanted (s35-user)
+    ("Q17", "describe: no resource labelled 'Q17'; "
+            "Q17 is Wikidata's item for Japan: give state:japan"),
 ])
 def test_describe_unknown(name, message, project, kg_cli) -> None:
     r = kg_cli("describe", name, root=project.root)
