@@ -41,7 +41,7 @@ import pyoxigraph as ox
 
 from kg import sparql
 from kg.errors import KGError
-from kg.namespaces import WIKIDATA_ENTITY, XSD, expand, shorten
+from kg.namespaces import WIKIDATA_ENTITY, XSD, expand, shorten, wikidata_item
 from kg.project import Project
 from kg.sparqltext import page, redirect_services
 from kg.store import Engine, Result, SelectResult, Term, open_engine
@@ -267,19 +267,13 @@ def resolve_resource(
     return found[0]
 
 
-#: a Wikidata item as people copy it: Q17, wd:Q17, its entity IRI or its page's address
-_WIKIDATA_ITEM = re.compile(
-    r"(?:wd:|<?https?://(?:www\.)?wikidata\.org/(?:entity|wiki)/)?[Qq]([1-9][0-9]*)>?")
-
-
 def wikidata_instead(value: str, engine: Engine) -> str | None:
     """When ``value`` is a Wikidata item (``Q17``, ``wd:Q17``, its page's address), what to
     give instead: ``Q17 is Wikidata's item for Japan: give state:japan``, the resources
     linked to it by ``skos:exactMatch``; None for any other value."""
-    m = _WIKIDATA_ITEM.fullmatch(value.strip())
-    if m is None:
+    qid = wikidata_item(value)
+    if qid is None:
         return None
-    qid = f"Q{m.group(1)}"
     rows = engine.select(sparql.load("linked-to"), {"this": ox.NamedNode(WIKIDATA_ENTITY + qid)})
     linked = [(shorten(s.value), label.value if label else shorten(s.value))
               for _, s, label in rows if s is not None]  # fmt: skip

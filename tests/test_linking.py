@@ -304,6 +304,24 @@ def test_accept_refuses_what_was_not_ranked_or_a_namesake(api, unlinked: Project
                        evidence="x" * 30, checks="x", project=scratch)
 
 
+def test_accept_takes_an_item_as_copied_and_refuses_a_non_id_before_asking(
+        api, unlinked: Project, kg_cli) -> None:
+    """An item as one copies it from Wikidata (its page's address, wd:Q…) is the item; a
+    word that is no item ID is refused at once, where it was sent to Wikidata first (15 s
+    of retries without a network) and then refused as 'not a ranked candidate' (s35-user)."""
+    scratch = unlinked
+    r = kg_cli("link", "accept", "person:david-levy=Levy", "--offline", root=scratch.root)
+    assert r.code == 2 and r.err == ("kg: error: 'Levy' is not a Wikidata item ID "
+                                     "(Q followed by digits, e.g. Q132345)\n"), r.err
+    assert kg_cli("link", "suggest", "David Levy", "--api", api, root=scratch.root).code == 0
+    r = kg_cli("link", "accept", "person:david-levy=https://www.wikidata.org/wiki/Q99900001",
+               "--api", api, "--offline", root=scratch.root)
+    assert r.code == 0, r.err
+    assert r.err.startswith("linked person:david-levy to Q99900001 in "), r.err
+    rec = read_state(scratch).record_for("https://w3id.org/israel-japan-kg/id/person/david-levy")
+    assert rec.status == "Confirmed" and rec.target.endswith("/Q99900001")
+
+
 def test_no_item_is_recorded_from_a_search_that_found_nothing(api, scratch: Project,
                                                               kg_cli) -> None:
     office = "office:japanese-consular-affairs-director-general"

@@ -13,7 +13,7 @@ from typing import Any
 
 from kg.errors import KGError
 from kg.names import fold
-from kg.namespaces import shorten
+from kg.namespaces import shorten, wikidata_item
 from kg.project import Project
 from kg.wikidata.client import WikidataClient, aliases, claim_items, label
 from kg.wikidata.records import LINKABLE, LinkState, accept, expected, read_state
@@ -219,7 +219,13 @@ def accept_candidate(
 ) -> Path:
     """Write ``item`` as ``resource``'s confirmed link, if Wikidata's search ranks it
     among the resource's candidates; the search and the score are the record's evidence.
-    A person decides; this only refuses an item the search did not offer."""
+    A person decides; this only refuses an item the search did not offer. The item may be
+    written as Wikidata writes it or as one copies it (``q123``, ``wd:Q123``, its page's
+    address); anything else is refused before Wikidata is asked."""
+    qid = wikidata_item(item)
+    if qid is None:
+        raise KGError(f"{item!r} is not a Wikidata item ID (Q followed by digits, e.g. Q132345)")
+    item = qid
     picked = [s for s in suggest([resource], client=client, project=project)
               if s.resource == resource and s.candidate == item]  # fmt: skip
     if not picked:
