@@ -322,6 +322,28 @@ def test_accept_takes_an_item_as_copied_and_refuses_a_non_id_before_asking(
     assert rec.status == "Confirmed" and rec.target.endswith("/Q99900001")
 
 
+@pytest.mark.parametrize(("args", "message"), [
+    # a linked resource said 'no unlinked resource named <its full IRI>'
+    (["suggest", "Shinzo Abe"],
+     "already linked: person:shinzo-abe to Q132345 ('kg link verify' re-checks a link)"),
+    (["accept", "person:shinzo-abe=Q132345"],
+     "already linked: person:shinzo-abe to Q132345 ('kg link verify' re-checks a link)"),
+    (["suggest", "Kabun Mutto"],
+     "no unlinked resource named Kabun Mutto; did you mean Kabun Muto?"),
+])
+def test_suggest_and_accept_say_why_a_name_has_nothing_to_suggest(args, message, project,
+                                                                  kg_cli) -> None:
+    r = kg_cli("link", *args, "--offline", root=project.root)
+    assert r.code == 2 and r.err == f"kg: error: {message}\n", r.err
+
+
+def test_suggest_takes_a_class_in_any_case(api, unlinked: Project, kg_cli) -> None:
+    """--type person, as one types it, was 'unknown class 'person'' (s35-user)."""
+    r = kg_cli("link", "suggest", "--type", "person", "--api", api, root=unlinked.root)
+    assert r.code == 0, r.err
+    assert any(line.startswith("person:david-levy") for line in r.out.splitlines()), r.out
+
+
 def test_no_item_is_recorded_from_a_search_that_found_nothing(api, scratch: Project,
                                                               kg_cli) -> None:
     office = "office:japanese-consular-affairs-director-general"
