@@ -312,7 +312,7 @@ def test_the_readmes_parameter_examples_are_what_kg_prints(project, kg_cli) -> N
     lines = README.read_text(encoding="utf-8").splitlines()
     examples = [(line[2:], lines[i + 1]) for i, line in enumerate(lines)
                 if line.startswith("$ kg query visits-to --param")]
-    assert len(examples) == 2
+    assert len(examples) == 3  # Japn, Shinzo Abe, and Q17 (a Wikidata ID)
     for command, printed in examples:
         r = kg_cli(*shlex.split(command)[1:], root=project.root)
         assert r.code == 2 and r.err == printed + "\n"
