@@ -693,6 +693,21 @@ def test_a_cited_statement_names_its_sentences_section_and_quotes_it(scratch) ->
                                if (s.item, s.prop) == ("Q17", "P530"))
 
 
+def test_statements_say_when_the_article_given_is_not_the_pinned_text(project, kg_cli,
+                                                                      tmp_path) -> None:
+    """--article with another file (another revision, a wrong path's neighbour) gave no
+    quote to any statement, exit 0, and said nothing (s35-user)."""
+    other = tmp_path / "other.txt"
+    other.write_text("Not the article at all.\n" * 400, encoding="utf-8")
+    r = kg_cli("link", "statements", "--offline", "--article", str(other), root=project.root)
+    assert r.code == 0 and "S1683" not in r.out
+    n = len(r.out.splitlines())
+    assert (f"\n{n} without a quote: the article given differs from the pinned text where "
+            "their units are (kg article check FILE lists the changes)\n") in r.err, r.err
+    r = kg_cli("link", "statements", "--offline", root=project.root)  # none asked: no word
+    assert "without a quote" not in r.err
+
+
 def test_the_grammar_refuses_what_quickstatements_would(project) -> None:
     for bad in ("Q1\tP2", "Q1\tP2\tQ3\tS143", 'Q1\tP2\t"a"b"', "X1\tP2\tQ3",
                 "Q1\tP2\t+2020-05-00T00:00:00Z/11", "Q1\tP2\t+2020-00-00T00:00:00Z/10",
