@@ -116,7 +116,7 @@ def describe(
 ) -> Description:
     """Everything about the resource named by an IRI, prefixed name or label."""
     engine = engine or open_engine(project=project)
-    this = resolve_resource(label_or_iri, engine, what="describe")
+    this = resolve_resource(label_or_iri, engine, what="describe", in_graph=True)
     out = engine.query(sparql.load("outgoing"), {"this": this})
     inc = engine.query(sparql.load("incoming"), {"this": this})
     assert isinstance(out, SelectResult) and isinstance(inc, SelectResult)

@@ -5,6 +5,8 @@ Kept free of rdflib so the query path can import it cheaply.
 
 from __future__ import annotations
 
+import re
+
 BASE = "https://w3id.org/israel-japan-kg/"
 IJ = BASE + "ontology#"
 SHAPES = BASE + "shapes#"
@@ -105,3 +107,20 @@ def shorten(iri: str) -> str:
             if local and all(c.isalnum() or c in "-_." for c in local):
                 best = prefix
     return f"{best}:{iri[len(PREFIXES[best]) :]}" if best else f"<{iri}>"
+
+
+#: a Wikidata item as people copy it: Q17, wd:Q17, its entity IRI or its page's address
+_WIKIDATA_ITEM = re.compile(
+    r"(?:wd:|<?https?://(?:www\.)?wikidata\.org/(?:entity|wiki)/)?[Qq]([1-9][0-9]*)>?")
+
+
+def wikidata_item(value: str) -> str | None:
+    """The item ID ``value`` names when it is a Wikidata item as people copy it, else None.
+
+    >>> [wikidata_item(v) for v in ("Q17", "q17", "wd:Q17", "https://www.wikidata.org/wiki/Q17")]
+    ['Q17', 'Q17', 'Q17', 'Q17']
+    >>> wikidata_item("Q0"), wikidata_item("Kabun"), wikidata_item("http://example.org/Q17")
+    (None, None, None)
+    """
+    m = _WIKIDATA_ITEM.fullmatch(value.strip())
+    return f"Q{m.group(1)}" if m else None

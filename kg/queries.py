@@ -41,7 +41,7 @@ import pyoxigraph as ox
 
 from kg import sparql
 from kg.errors import KGError
-from kg.namespaces import XSD, expand, shorten
+from kg.namespaces import WIKIDATA_ENTITY, XSD, expand, shorten, wikidata_item
 from kg.project import Project
 from kg.sparqltext import page, redirect_services
 from kg.store import Engine, Result, SelectResult, Term, open_engine
@@ -252,6 +252,9 @@ def resolve_resource(
     if not found:  # Shinzō Abe for Shinzo Abe: accents, which SPARQL cannot fold
         found = _folded_matches(value, engine)
     if not found:
+        instead = wikidata_instead(value, engine)
+        if instead:
+            raise KGError(f"{what}: no resource labelled {value!r}; {instead}")
         close = _close_labels(value, engine)
         raise KGError(f"{what}: no resource labelled {value!r}{_did_you_mean(close)}")
     if len(found) > 1 and prefer is not None:
@@ -262,6 +265,23 @@ def resolve_resource(
         names = " or ".join(shorten(n.value) for n in found[:5])  # each a name it accepts
         raise KGError(f"{what}: {value!r} names {len(found)} resources: give {names}")
     return found[0]
+
+
+def wikidata_instead(value: str, engine: Engine) -> str | None:
+    """When ``value`` is a Wikidata item (``Q17``, ``wd:Q17``, its page's address), what to
+    give instead: ``Q17 is Wikidata's item for Japan: give state:japan``, the resources
+    linked to it by ``skos:exactMatch``; None for any other value."""
+    qid = wikidata_item(value)
+    if qid is None:
+        return None
+    rows = engine.select(sparql.load("linked-to"), {"this": ox.NamedNode(WIKIDATA_ENTITY + qid)})
+    linked = [(shorten(s.value), label.value if label else shorten(s.value))
+              for _, s, label in rows if s is not None]  # fmt: skip
+    if not linked:
+        return (f"{qid} is a Wikidata item that no resource of the graph is linked to "
+                "('kg link report' lists the links)")  # fmt: skip
+    return (f"{qid} is Wikidata's item for {' and '.join(label for _, label in linked)}: "
+            f"give {' or '.join(name for name, _ in linked)}")  # fmt: skip
 
 
 #: every label of an engine's graph, read and folded once per engine (weakly held)
@@ -394,6 +414,9 @@ def _of_class(node: ox.NamedNode, raw: str, p: Param, engine: Engine) -> ox.Name
     named = engine.select(sparql.load("label-of"), {"this": want})
     wanted = _a(_class_name(want.value, named[0][1] if named else None))
     if not rows:
+        instead = wikidata_instead(node.value, engine)
+        if instead:  # wd:Q17 is in the graph, as Japan's link: it is no State of it
+            raise KGError(f"parameter {p.name!r}: {name} is not {wanted} of this graph; {instead}")
         raise KGError(f"parameter {p.name!r}: {name} is not in the graph; {wanted} is wanted")
     kinds = sorted({_class_name(c.value, lab) for _, _, c, lab, _ in rows if c})
     # Defence for a section: the sections spelt alike, or holding its words (Defense)
@@ -411,6 +434,9 @@ def _require_in_graph(node: ox.NamedNode, engine: Engine, *, what: str) -> ox.Na
     if engine.select(sparql.load("mentions"), {"this": node}):
         return node
     name = shorten(node.value)
+    instead = wikidata_instead(node.value, engine)
+    if instead:  # a Wikidata page's address: www.wikidata.org/wiki/Q17
+        raise KGError(f"{what}: {name} is not in the graph; {instead}")
     words = re.split(r"[/#:]", node.value.rstrip("/#"))[-1].replace("-", " ")
     close = _close_labels(words, engine) if words.strip() else []
     raise KGError(f"{what}: {name} is not in the graph{_did_you_mean(close)}")

@@ -8,11 +8,15 @@ resource, each where it is worth most:
 - in a name (label or alternative label, any language): a word of the name that
   starts with it (``establish`` in "Establishment of …"): 3, a whole word: 4;
 - in a date (any ``xsd:date``, ``xsd:gYearMonth`` or ``xsd:gYear`` value): a year
-  or date the value starts with (``1952``, ``1952-05``): 3;
+  or date the value starts with (``1952``, ``1952-05``), or a range of years it falls
+  in (``2014-2018``, ``2014–2018``): 3;
 - in a note or a date's wording: a word that starts with it (three letters at
   least): 1.
 
-Best first, then by name. Case and accents do not count.
+A dash inside a word is a hyphen (``Israel–Japan``). A hyphenated word no name or note
+holds whole counts, one less, where each of its parts is found (``Israel-Japan`` in
+"Japan recognises Israel"). Best first, then by name. Case and
+accents do not count.
 
 >>> index = SearchIndex([Entry("event/x", ["Japan recognises Israel"], ["1952-05-15"],
 ...                            "the relation dates from it")])
@@ -33,6 +37,8 @@ from kg.store import Engine
 NAME_WORD, NAME_WHOLE, DATE, NOTE = 3, 4, 3, 1
 MAX_WORDS = 12  # a query longer than this is cut: no name in the graph has more words
 WORD = re.compile(r"[\w]+(?:-[\w]+)*")
+#: a dash inside a word (Israel–Japan), or between numbers with spaces (2014 – 2018)
+DASH = re.compile(r"(?<=\w)[‐‑–—](?=\w)|(?<=\d)\s*[-‐‑–—]\s*(?=\d)")
 
 
 @dataclass
@@ -60,8 +66,10 @@ def words(text: str) -> list[str]:
 
     >>> words("Ōsaka, 1952-05; Start-ups")
     ['osaka', '1952-05', 'start-ups']
+    >>> words("Israel–Japan relations, 2014 – 2018")
+    ['israel-japan', 'relations', '2014-2018']
     """
-    return WORD.findall(fold(text))
+    return WORD.findall(DASH.sub("-", fold(text)))
 
 
 @dataclass
@@ -147,6 +155,9 @@ def _best(word: str, e: Entry, names: set[str], notes: set[str]) -> tuple[int, s
     """What one query word is worth in ``e``, and where it was found; ``None``: nowhere."""
     if word in names:
         return NAME_WHOLE, "name"
+    if (years := re.fullmatch(r"(\d{4})-(\d{4})", word)) and years[1] <= years[2]:
+        date = min((d for d in e.dates if years[1] <= d[:4] <= years[2]), default=None)
+        return None if date is None else (DATE, date)
     if re.fullmatch(r"\d{4}(-\d\d){0,2}", word):
         date = next((d for d in e.dates if d.startswith(word)), None)
         if date is not None:
@@ -155,4 +166,9 @@ def _best(word: str, e: Entry, names: set[str], notes: set[str]) -> tuple[int, s
         return NAME_WORD, "name"
     if len(word) >= 3 and any(n.startswith(word) for n in notes):
         return NOTE, "note"
+    if "-" in word:  # Israel-Japan: the relation's label has an en dash, its words apart
+        found = [_best(part, e, names, notes) for part in word.split("-")]
+        if all(found):  # below the name that holds the word whole
+            score, where = min(f for f in found if f is not None)
+            return max(NOTE, score - 1), where
     return None

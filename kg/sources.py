@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from kg.errors import KGError
 from kg.formats import display
+from kg.namespaces import shorten
 from kg.project import Project
-from kg.queries import query, resolve_resource
+from kg.queries import query, resolve_resource, wikidata_instead
 from kg.store import Engine, SelectResult, open_engine
 from kg.units import HOW_TO_GET_TEXT, ArticleCopy, Pinned, pinned_units
 
@@ -74,6 +76,9 @@ def sources(
     ``article``, a copy of the article, the units' words where the copy has them."""
     engine = engine or open_engine(project=project)
     this = resolve_resource(entity, engine, what="sources", in_graph=True)
+    instead = wikidata_instead(this.value, engine)
+    if instead:  # wd:Q132345 is in the graph, as an object only: it has no facts to cite
+        raise KGError(f"sources: the graph cites no facts about {shorten(this.value)}; {instead}")
     res = query("sources", {"entity": this.value}, engine=engine, project=project)
     assert isinstance(res, SelectResult)
     units = {u.iri: u for u in pinned_units(engine)}

@@ -304,6 +304,46 @@ def test_accept_refuses_what_was_not_ranked_or_a_namesake(api, unlinked: Project
                        evidence="x" * 30, checks="x", project=scratch)
 
 
+def test_accept_takes_an_item_as_copied_and_refuses_a_non_id_before_asking(
+        api, unlinked: Project, kg_cli) -> None:
+    """An item as one copies it from Wikidata (its page's address, wd:Q…) is the item; a
+    word that is no item ID is refused at once, where it was sent to Wikidata first (15 s
+    of retries without a network) and then refused as 'not a ranked candidate' (s35-user)."""
+    scratch = unlinked
+    r = kg_cli("link", "accept", "person:david-levy=Levy", "--offline", root=scratch.root)
+    assert r.code == 2 and r.err == ("kg: error: 'Levy' is not a Wikidata item ID "
+                                     "(Q followed by digits, e.g. Q132345)\n"), r.err
+    assert kg_cli("link", "suggest", "David Levy", "--api", api, root=scratch.root).code == 0
+    r = kg_cli("link", "accept", "person:david-levy=https://www.wikidata.org/wiki/Q99900001",
+               "--api", api, "--offline", root=scratch.root)
+    assert r.code == 0, r.err
+    assert r.err.startswith("linked person:david-levy to Q99900001 in "), r.err
+    rec = read_state(scratch).record_for("https://w3id.org/israel-japan-kg/id/person/david-levy")
+    assert rec.status == "Confirmed" and rec.target.endswith("/Q99900001")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    # a linked resource said 'no unlinked resource named <its full IRI>'
+    (["suggest", "Shinzo Abe"],
+     "already linked: person:shinzo-abe to Q132345 ('kg link verify' re-checks a link)"),
+    (["accept", "person:shinzo-abe=Q132345"],
+     "already linked: person:shinzo-abe to Q132345 ('kg link verify' re-checks a link)"),
+    (["suggest", "Kabun Mutto"],
+     "no unlinked resource named Kabun Mutto; did you mean Kabun Muto?"),
+])
+def test_suggest_and_accept_say_why_a_name_has_nothing_to_suggest(args, message, project,
+                                                                  kg_cli) -> None:
+    r = kg_cli("link", *args, "--offline", root=project.root)
+    assert r.code == 2 and r.err == f"kg: error: {message}\n", r.err
+
+
+def test_suggest_takes_a_class_in_any_case(api, unlinked: Project, kg_cli) -> None:
+    """--type person, as one types it, was 'unknown class 'person'' (s35-user)."""
+    r = kg_cli("link", "suggest", "--type", "person", "--api", api, root=unlinked.root)
+    assert r.code == 0, r.err
+    assert any(line.startswith("person:david-levy") for line in r.out.splitlines()), r.out
+
+
 def test_no_item_is_recorded_from_a_search_that_found_nothing(api, scratch: Project,
                                                               kg_cli) -> None:
     office = "office:japanese-consular-affairs-director-general"
@@ -651,6 +691,21 @@ def test_a_cited_statement_names_its_sentences_section_and_quotes_it(scratch) ->
     other = SYNTHETIC_ARTICLE.replace("opened", "began")
     assert "S1683" not in next(s.line() for s in statements(project=scratch, article=other).new
                                if (s.item, s.prop) == ("Q17", "P530"))
+
+
+def test_statements_say_when_the_article_given_is_not_the_pinned_text(project, kg_cli,
+                                                                      tmp_path) -> None:
+    """--article with another file (another revision, a wrong path's neighbour) gave no
+    quote to any statement, exit 0, and said nothing (s35-user)."""
+    other = tmp_path / "other.txt"
+    other.write_text("Not the article at all.\n" * 400, encoding="utf-8")
+    r = kg_cli("link", "statements", "--offline", "--article", str(other), root=project.root)
+    assert r.code == 0 and "S1683" not in r.out
+    n = len(r.out.splitlines())
+    assert (f"\n{n} without a quote: the article given differs from the pinned text where "
+            "their units are (kg article check FILE lists the changes)\n") in r.err, r.err
+    r = kg_cli("link", "statements", "--offline", root=project.root)  # none asked: no word
+    assert "without a quote" not in r.err
 
 
 def test_the_grammar_refuses_what_quickstatements_would(project) -> None:

@@ -190,6 +190,24 @@ def test_a_resource_parameter_not_in_the_graph_is_refused(ox_engine) -> None:
         "entity": ox.NamedNode("http://www.wikidata.org/entity/Q132345")}
 
 
+@pytest.mark.parametrize(("value", "message"), [
+    # a Wikidata ID as one copies it from Wikidata, where the graph's resource is wanted:
+    # 'no resource labelled', or 'wd:Q17 is not in the graph' when Japan's link holds it
+    # (s35-user), now names the resource linked to it
+    ("Q17", "parameter 'state': no resource labelled 'Q17'; "
+            "Q17 is Wikidata's item for Japan: give state:japan"),
+    ("wd:Q17", "parameter 'state': wd:Q17 is not a State of this graph; "
+               "Q17 is Wikidata's item for Japan: give state:japan"),
+    ("https://www.wikidata.org/wiki/Q801", "Q801 is Wikidata's item for Israel: give state:israel"),
+    ("Q1", "parameter 'state': no resource labelled 'Q1'; Q1 is a Wikidata item that no "
+           "resource of the graph is linked to ('kg link report' lists the links)"),
+])
+def test_a_wikidata_id_given_for_a_resource_names_the_resource_linked_to_it(
+        value, message, ox_engine) -> None:
+    with pytest.raises(KGError, match=re.escape(message)):
+        query("visits-to", {"state": value}, engine=ox_engine)
+
+
 @pytest.mark.parametrize(("params", "message"), [
     ({}, "query 'visits-to' needs parameter 'state' (ij:State)"),
     ({"state": "Japan", "year": "1990"}, "unknown parameter 'year' for query 'visits-to'"),

@@ -58,6 +58,15 @@ def test_a_batch_of_names_from_a_spreadsheet(url, method) -> None:
     assert answer["q4"]["result"] == []
 
 
+def test_a_type_or_property_typed_by_hand_is_taken_in_any_case(url) -> None:
+    """type 'person' answered no candidates; OpenRefine sends the manifest's 'Person'."""
+    answer = batch(url, {"q0": {"query": "Netanyahu", "type": "person"},
+                         "q1": {"query": "David Levy", "properties": [
+                             {"pid": "heldoffice", "v": "Foreign Minister of Israel"}]}})
+    assert answer["q0"]["result"][0]["id"] == "person/benjamin-netanyahu"
+    assert answer["q1"]["result"][0]["score"] == 100
+
+
 def test_property_constraints_move_candidates(url) -> None:
     office = {"pid": "heldOffice", "v": "Foreign Minister of Israel"}
     wrong = {"pid": "heldOffice", "v": {"id": "office/prime-minister-of-japan"}}
@@ -88,6 +97,12 @@ def test_suggest_and_preview(url) -> None:
     ('{"q0": {"query": "x", "limit": -1}}', "non-negative integer"),
     ('{"q0": {"query": "x", "properties": {"pid": "a"}}}', "list of {pid, v}"),
     (json.dumps({f"q{i}": {"query": "x"} for i in range(501)}), "at most 500"),
+    # a type or property the graph has not matched nothing, or took 30 off every
+    # candidate, and said nothing (s35-user)
+    ('{"q0": {"query": "Netanyahu", "type": "Persn"}}',
+     "query 'q0': no type 'Persn' (did you mean Person?); /reconcile/suggest/type?prefix="),
+    ('{"q0": {"query": "Peres", "properties": [{"pid": "heldOfice", "v": "x"}]}}',
+     "query 'q0': no property 'heldOfice' (did you mean heldOffice?)"),
 ])
 def test_bad_batches_are_400_with_a_reason(url, queries, message) -> None:
     r = httpx.post(url, data={"queries": queries})
@@ -316,7 +331,8 @@ def test_one_query_of_a_batch_is_held_to_the_time_limit_too(project) -> None:
 
     app = create_app(project, Settings(workers=1, timeout=0.01, client_budget=0))
     client = TestClient(app)
-    many = {"q0": {"properties": [{"pid": "a"}] * 2100}}
+    # a property the graph has ('a' is now a 400), four letters: 1,900 of them are 59 KB
+    many = {"q0": {"properties": [{"pid": "date"}] * 1900}}
     r = client.post("/reconcile", data={"queries": json.dumps(many, separators=(",", ":"))})
     assert r.status_code == 503, r.status_code
     assert "time limit of 0.01 s after 0 of its 1 queries" in r.json()["error"]
@@ -347,7 +363,7 @@ def test_a_batchs_answer_is_written_in_the_clients_thread_not_on_the_event_loop(
     app = create_app(project, Settings(workers=1))
     with TestClient(app) as client:
         loop_thread = client.portal.call(threading.current_thread)
-        m = {f"q{i}": {"properties": [{"pid": "a", "v": str(i)}], "limit": 100}
+        m = {f"q{i}": {"properties": [{"pid": "heldOffice", "v": str(i)}], "limit": 100}
              for i in range(50)}
         r = client.post("/reconcile", data={"queries": json.dumps(m)})
     assert r.status_code == 200 and len(r.json()["q0"]["result"]) == 100

@@ -46,6 +46,27 @@ def test_every_word_must_be_found_and_says_where(index: SearchIndex) -> None:
     assert index.search("1952 nosuchword") == [] and index.search("  ") == []
 
 
+@pytest.mark.parametrize("text", ["2014-2018", "2014–2018", "2014 - 2018"])
+def test_a_range_of_years_finds_what_is_dated_within_it(index: SearchIndex, text: str) -> None:
+    """'kg search 2014-2018' found nothing: the range was one word no date starts with,
+    and a journalist writing about the years since 2014 had no way to ask (s35-user)."""
+    hits = {h.id: h.why for h in index.search(text, limit=100)}
+    assert hits["visit/2014-benjamin-netanyahu"] == "2014-05"
+    assert hits["visit/2015-shinzo-abe"] == "2015" and hits["visit/2018-shinzo-abe"] == "2018"
+    assert "agreement/investment-2017" in hits
+    assert "visit/2008-ehud-olmert" not in hits and "agreement/defense-cooperation-2022" not in hits
+    assert index.search("2018-2014") == []  # backwards is no range
+
+
+def test_a_hyphen_where_a_name_has_a_dash_or_a_space(index: SearchIndex) -> None:
+    """'Israel-Japan' found nothing: the relation's label has an en dash (s35-user). The
+    name holding the word whole comes first, then those holding its parts."""
+    hits = index.search("Israel-Japan")
+    assert hits[0].id == "relation/israel-japan" and hits[0].why == "name"
+    assert "event/japan-recognises-israel" in [h.id for h in index.search("Israel-Japan", 100)]
+    assert [h.id for h in index.search("Israel–Japan relations")][:1] == ["relation/israel-japan"]
+
+
 def test_the_search_page_finds_by_year_and_word(client: TestClient) -> None:
     for words in ("1952", "recognition", "establish"):
         page = client.get("/search", params={"q": words}).text
@@ -75,6 +96,13 @@ def test_kg_search_finds_by_a_decade_in_a_dates_wording(project: Project, kg_cli
                             root=project.root).out)
     assert [h["iri"] for h in doc] == [ID + "relation/israel-japan"]
     assert doc[0]["found"] == "1952-05-15; name"
+
+
+def test_kg_search_takes_a_range_of_years(project: Project, kg_cli) -> None:
+    r = kg_cli("search", "2014-2018", "Abe", root=project.root)
+    assert r.code == 0, r.err
+    assert [ln.split()[0] for ln in r.out.splitlines()[2:4]] == [
+        "visit:2015-shinzo-abe", "visit:2018-shinzo-abe"]
 
 
 @pytest.mark.parametrize("args, code, message", [

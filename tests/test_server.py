@@ -148,6 +148,15 @@ def test_saved_query_errors(http: httpx.Client) -> None:
     assert "no resource labelled" in http.get("/api/queries/visits-to",
                                               params={"state": "Atlantis"}).text
     assert http.get("/api/queries/nope").status_code == 404
+    # a slip is offered the closest names, as kg query offers them; a query that asks
+    # Wikidata says so, not that there is no such query (s35-user)
+    r = http.get("/api/queries/visit")
+    assert r.status_code == 404 and r.text.strip() == (
+        "no saved query named 'visit'; did you mean visits, visits-to, leader-visits?")
+    r = http.get("/api/queries/wikidata-people")
+    assert r.status_code == 404 and r.text.strip() == (
+        "saved query 'wikidata-people' asks Wikidata, which this endpoint never does: "
+        "run 'kg query wikidata-people --allow-network'")
     names = {q["name"] for q in http.get("/api/queries").json()}
     assert "visits" in names and "wikidata-people" not in names  # SERVICE is not served
 

@@ -205,6 +205,17 @@ def test_sources_of_an_unknown_name_speaks_of_sources(project: Project, kg_cli) 
         assert "Benjamin Netanyahu" in r.err
 
 
+def test_sources_of_a_wikidata_item_names_the_resource_linked_to_it(project: Project,
+                                                                     kg_cli) -> None:
+    """wd:Q132345 is in the graph as Shinzo Abe's link, so kg sources printed an empty
+    header and exit 0; a bare Q132345 was 'no resource labelled' (s35-user)."""
+    for name in ("wd:Q132345", "Q132345"):
+        r = kg_cli("sources", name, root=project.root)
+        assert r.code == 2 and r.err.count("\n") == 1, r.err
+        assert r.err.endswith("Q132345 is Wikidata's item for Shinzo Abe: "
+                              "give person:shinzo-abe\n"), r.err
+
+
 # -- kg article check ---------------------------------------------------------------------
 
 

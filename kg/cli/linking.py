@@ -156,7 +156,7 @@ def _suggest(args: Args) -> int:
 
 
 def _accept(args: Args) -> int:
-    from kg.namespaces import expand
+    from kg.namespaces import expand, wikidata_item
     from kg.wikidata.candidates import accept_candidate
 
     resource, sep, item = args.choice.partition("=")
@@ -169,7 +169,8 @@ def _accept(args: Args) -> int:
                                 project=project)  # fmt: skip
     finally:
         client.close()
-    print(f"linked {resource} to {item} in {project.relative(path)}", file=sys.stderr)
+    print(f"linked {resource} to {wikidata_item(item)} in {project.relative(path)}",
+          file=sys.stderr)  # fmt: skip
     return 0
 
 

@@ -384,6 +384,19 @@ def _page(request: Any, text: str, rows: int) -> Any:
         return text_response(400, e.message)
 
 
+def _not_served(state: AppState, name: str) -> str:
+    """Why ``/api/queries/NAME`` has no query: one that asks Wikidata, which this endpoint
+    never does, or a slip of typing (the closest names offered, as ``kg query`` does)."""
+    import difflib
+
+    if name in {p.stem for p in state.project.queries_dir.glob("*.rq")}:
+        return (f"saved query {name!r} asks Wikidata, which this endpoint never does: "
+                f"run 'kg query {name} --allow-network'")  # fmt: skip
+    close = difflib.get_close_matches(name[:100], sorted(state.saved), n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else "; /api/queries lists them"
+    return f"no saved query named {name!r}{hint}"
+
+
 async def api_query(request: Any) -> Any:
     """A saved query run with its parameters bound as RDF terms. ``query=`` replaces its
     text (the page sends the edited text), keeping the declared parameters bound, so an
@@ -392,7 +405,7 @@ async def api_query(request: Any) -> Any:
     name = request.path_params["name"]
     q = state.saved.get(name)
     if q is None:
-        return text_response(404, f"no saved query named {name!r}")
+        return text_response(404, _not_served(state, name))
     control = ("format", "output", "download", "query", "limit", "offset", "paged")
     given = [k for k, _ in request.query_params.multi_items()]
     twice = sorted({k for k in given if given.count(k) > 1})

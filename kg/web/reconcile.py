@@ -65,12 +65,14 @@ async def service(request: Any) -> Any:
 
     def answers() -> Any:  # written here too: 500 queries of 100 candidates are 9 MB of
         # JSON (0.14 s), which on the event loop held every client, on nobody's budget
-        return _json(index.reconcile_batch(batch, state.settings.timeout))
+        return _json(index.reconcile_batch(index.checked(batch), state.settings.timeout))
 
     try:  # a batch has the time limit of one query (its CPU time in a thread of the pool)
         return await state.in_thread(request, answers)
     except BatchTooLong as e:
         return _json({"error": e.message}, 503)
+    except KGError as e:  # a type or property the graph has not
+        return _json({"error": e.message}, 400)
 
 
 async def _queries(request: Any, state: AppState) -> str | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from kg.errors import KGError
 from kg.names import fold
-from kg.namespaces import shorten
+from kg.namespaces import shorten, wikidata_item
 from kg.project import Project
 from kg.wikidata.client import WikidataClient, aliases, claim_items, label
 from kg.wikidata.records import LINKABLE, LinkState, accept, expected, read_state
@@ -82,18 +82,20 @@ def suggest(
     state = read_state(project)
     wanted = [r for r in state.linkable() if state.item_of(r) is None]
     if type_ is not None:
-        if type_ not in LINKABLE and type_ not in {t for ts in state.types.values() for t in ts}:
+        known = {t.casefold(): t for ts in state.types.values() for t in ts}
+        known.update({t.casefold(): t for t in LINKABLE})
+        if type_.casefold() not in known:
             raise KGError(f"unknown class {type_!r}; linkable classes: {', '.join(LINKABLE)}")
+        type_ = known[type_.casefold()]  # --type person, as one types it
         wanted = [r for r in wanted if type_ in state.types.get(r, set())]
     if names:
+        def named(r: str) -> bool:
+            return state.labels.get(r, "").casefold() in folded or shorten(r) in names or r in names
+
         folded = {n.casefold() for n in names}
-        wanted = [
-            r
-            for r in wanted
-            if state.labels.get(r, "").casefold() in folded or shorten(r) in names or r in names
-        ]
+        wanted = [r for r in wanted if named(r)]
         if not wanted:
-            raise KGError(f"no unlinked resource named {', '.join(names)}")
+            raise KGError(_not_unlinked(names, [r for r in state.linkable() if named(r)], state))
     out: list[Suggestion] = []
     for resource in wanted:
         text = state.labels.get(resource, "")
@@ -106,6 +108,23 @@ def suggest(
             out.append(_scored(state, resource, text, hit, entity))
     out.sort(key=lambda s: (s.resource, -s.score, s.candidate))
     return out
+
+
+def _not_unlinked(names: list[str], linked: list[str], state: LinkState) -> str:
+    """Why none of ``names`` is a resource to suggest items for: each is linked already
+    (``linked``, with its item), or no resource has that label or name (the closest
+    unlinked labels offered)."""
+    if linked:
+        items = ", ".join(f"{shorten(r)} to {state.item_of(r)}" for r in linked)
+        return f"already linked: {items} ('kg link verify' re-checks a link)"
+    import difflib
+
+    unlinked = {fold(state.labels[r]): state.labels[r]
+                for r in state.linkable() if state.item_of(r) is None and r in state.labels}
+    close = [unlinked[k] for n in names
+             for k in difflib.get_close_matches(fold(n), unlinked, n=3, cutoff=0.7)]
+    hint = f"; did you mean {' or '.join(dict.fromkeys(close))}?" if close else ""
+    return f"no unlinked resource named {', '.join(names)}{hint}"
 
 
 def _scored(
@@ -219,7 +238,13 @@ def accept_candidate(
 ) -> Path:
     """Write ``item`` as ``resource``'s confirmed link, if Wikidata's search ranks it
     among the resource's candidates; the search and the score are the record's evidence.
-    A person decides; this only refuses an item the search did not offer."""
+    A person decides; this only refuses an item the search did not offer. The item may be
+    written as Wikidata writes it or as one copies it (``q123``, ``wd:Q123``, its page's
+    address); anything else is refused before Wikidata is asked."""
+    qid = wikidata_item(item)
+    if qid is None:
+        raise KGError(f"{item!r} is not a Wikidata item ID (Q followed by digits, e.g. Q132345)")
+    item = qid
     picked = [s for s in suggest([resource], client=client, project=project)
               if s.resource == resource and s.candidate == item]  # fmt: skip
     if not picked:

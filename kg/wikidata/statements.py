@@ -84,12 +84,20 @@ def quote(text: str, where: Locator) -> str | None:
     """The unit ``where`` locates in ``text``, whitespace made single spaces; None when
     the offsets fall outside ``text`` or the words do not match the fingerprint (another
     revision of the article), or when QuickStatements could not carry it (a ``"``)."""
+    words = located(text, where)
+    if not words or '"' in words or len(words) > 1500:  # P1683 holds 1,500 characters
+        return None
+    return words
+
+
+def located(text: str, where: Locator) -> str | None:
+    """The words of the unit ``where`` locates in ``text``, whitespace made single spaces;
+    None when the offsets fall outside ``text`` or the words do not match the fingerprint:
+    ``text`` is not the pinned revision there."""
     if not 0 <= where.start < where.end <= len(text):
         return None
     words = " ".join(text[where.start : where.end].split())
     if where.fingerprint and hashlib.sha256(words.encode()).hexdigest() != where.fingerprint:
-        return None
-    if not words or '"' in words or len(words) > 1500:  # P1683 holds 1,500 characters
         return None
     return words
 
@@ -99,6 +107,8 @@ class Reference:
     url: str
     retrieved: str | None = None  # an xsd:date
     quote: str | None = None
+    #: the article was given, but its text where the cited unit was pinned differs
+    unlocated: bool = False
 
     def cells(self) -> list[tuple[str, str]]:
         out = [("S143", ENGLISH_WIKIPEDIA), ("S4656", f'"{self.url}"')]
@@ -192,6 +202,11 @@ class Statements:
         quoted = sum(1 for st in self.new if st.reference.quote)
         if quoted:
             lines.append(f"{quoted} with a quote (S1683) from the article given")
+        unlocated = sum(1 for st in self.new if st.reference.unlocated)
+        if unlocated:
+            lines.append(f"{unlocated} without a quote: the article given differs from the "
+                         "pinned text where their units are (kg article check FILE lists "
+                         "the changes)")  # fmt: skip
         if self.present:
             lines.append(f"{len(self.present)} already on Wikidata, left out")
         for (prop, reason), n in sorted(self.left_out.items()):
@@ -241,10 +256,12 @@ def statements(
         units = cited.get(tuple(str(t) for t in triple), []) if triple else []  # type: ignore[arg-type]
         if units:
             url = units[0][0]
-            text = None
+            text, unlocated = None, False
             if article is not None:
                 text = next((q for _, w in units if w and (q := quote(article, w))), None)
-            return Reference(url, retrieved, text)
+                unlocated = (text is None and any(w for _, w in units)
+                             and not any(w and located(article, w) for _, w in units))
+            return Reference(url, retrieved, text, unlocated)
         first = sources.get(resources[0], [])
         shared = [u for u in first if all(u in sources.get(r, []) for r in resources[1:])]
         return Reference((shared or first or [""])[0], retrieved)
