@@ -43,6 +43,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from kg.citation import cff
 from kg.dataset import DUMPS, Dump, describe, description_bytes, dumps
 from kg.errors import KGError
 from kg.namespaces import BASE, RDF_TYPE, shorten
@@ -282,6 +283,7 @@ def release(
     files: dict[str, bytes] = {d.name: d.data for d in made}
     files["void.ttl"] = description_bytes(description)
     files["CHANGES.md"] = changelog(changes, version, issued, old, new).encode()
+    files["CITATION.cff"] = cff(version, issued).encode()  # cited as what was downloaded
     files["changes/added.nt"] = _ntriples(changes.added)
     files["changes/removed.nt"] = _ntriples(changes.removed)
     files["SHA256SUMS"] = "".join(

@@ -24,7 +24,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("features", ("kg.queries", "kg.validation", "kg.exports", "kg.publish", "kg.statistics",
                   "kg.description", "kg.article", "kg.timeline", "kg.documentation",
                   "kg.reconciliation", "kg.wikidata", "kg.notes", "kg.dataset",
-                  "kg.release", "kg.units", "kg.sources", "kg.querylint", "kg.search")),
+                  "kg.release", "kg.citation", "kg.units", "kg.sources", "kg.querylint",
+                  "kg.search")),
     ("web", ("kg.web",)),
     ("cli", ("kg.cli", "kg.completion")),
     # the package itself re-exports the library's functions (by import_module strings)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 import rdflib
+import yaml
 
 from kg.errors import KGError
 from kg.project import Project
@@ -52,6 +53,8 @@ def test_two_releases_with_checksums_and_a_changelog(scratch: Project) -> None:
     data_dump = rdflib.URIRef("http://rdfs.org/ns/void#dataDump")
     dumps = {str(o) for o in void.objects(dataset, data_dump)}
     assert "https://w3id.org/israel-japan-kg/release/1.0.0/israel-japan.nt" in dumps
+    cited = yaml.safe_load((first / "CITATION.cff").read_text())  # cited as downloaded
+    assert (cited["version"], cited["date-released"]) == ("1.0.0", "2026-12-01")
 
     # a new place (a new IRI) and a changed label
     places = scratch.data_dir / "places.ttl"

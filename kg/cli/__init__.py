@@ -39,6 +39,7 @@ ROOMS: dict[str, str] = {
     "article": "kg.cli.checking",
     "coverage": "kg.cli.checking",
     "release": "kg.cli.publishing",
+    "cite": "kg.cli.publishing",
     "docs": "kg.cli.publishing",
     "link": "kg.cli.linking",
     "serve": "kg.cli.serving",

@@ -1,4 +1,5 @@
-"""Writing the graph out: ``kg export``, ``kg release``, ``kg docs`` and ``kg publish``."""
+"""Writing the graph out: ``kg export``, ``kg release``, ``kg cite``, ``kg docs`` and
+``kg publish``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import sys
 from pathlib import Path
 
 from kg.cli.common import Args, command, project_of, write
+from kg.errors import KGError
 from kg.registry import EXPORT_FORMATS, OLD_NAMES
 
 
@@ -80,6 +82,29 @@ def cmd_release(args: Args) -> int:
         + (f"; a {changes.bump} change)" if changes.previous else ")"),
         file=sys.stderr,
     )
+    return 0
+
+
+def _cite_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-f", "--format", choices=("text", "bibtex", "cff"), default="text",
+                   help="a line of text (default), a BibTeX entry, or CITATION.cff")  # fmt: skip
+    p.add_argument("--release", metavar="VERSION",
+                   help="cite this release (its kg release number), not the package")  # fmt: skip
+    p.add_argument("--date", metavar="YYYY-MM-DD", help="the release's date")
+
+
+@command("cite", "How to cite the graph: text, BibTeX or CITATION.cff.", _cite_options)
+def cmd_cite(args: Args) -> int:
+    from kg.citation import citation
+    from kg.registry import __version__
+
+    if args.release is not None:
+        from kg.release import parse_version
+
+        parse_version(args.release)
+    elif args.date is not None:  # a date is a release's: the package's version has none
+        raise KGError("--date is the date of a release: give --release VERSION with it")
+    write(citation(args.format, args.release or __version__, args.date))
     return 0
 
 

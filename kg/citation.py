@@ -1,0 +1,133 @@
+"""How to cite the graph: one citation, written from the dataset's own metadata, as the
+Citation File Format (``CITATION.cff``, which GitHub, Zenodo and Zotero read), BibTeX, or a
+line of text.
+
+A citation names the project, the title, the version and the permanent address, and
+credits the source article, as its licence asks. The repository's ``CITATION.cff`` is
+:func:`cff` of the package's version; ``kg release`` writes one with the release's number
+and date into every release, so a release is cited as exactly what was downloaded.
+
+>>> print(text("1.0.0", "2026-12-07"))  # doctest: +NORMALIZE_WHITESPACE
+The Israel–Japan relations knowledge graph project (2026). Israel–Japan relations
+knowledge graph, version 1.0.0, released 2026-12-07. https://w3id.org/israel-japan-kg/.
+Facts from the English Wikipedia article “Israel–Japan relations” (CC BY-SA 4.0),
+restated; data CC0 1.0.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from kg.dataset import DESCRIPTION, KEYWORDS, PROJECT_NAME
+from kg.errors import KGError
+from kg.licence import TITLE
+from kg.namespaces import ARTICLE, BASE
+from kg.registry import __version__
+
+#: what ``kg cite -f`` writes
+FORMATS = ("text", "bibtex", "cff")
+_DATE = re.compile(r"\d{4}-\d\d-\d\d")
+
+
+def _checked(version: str, released: str | None) -> None:
+    if not re.fullmatch(r"[0-9A-Za-z][0-9A-Za-z.+-]{0,39}", version):
+        raise KGError(f"a version is a word of letters, digits, '.', '+' and '-', "
+                      f"not {version[:40]!r}")  # fmt: skip
+    if released is not None:
+        try:
+            ok = bool(_DATE.fullmatch(released)) and str(date.fromisoformat(released)) == released
+        except ValueError:  # 2026-02-30
+            ok = False
+        if not ok:
+            raise KGError(f"a release date is YYYY-MM-DD, not {released[:40]!r}")
+
+
+def text(version: str = __version__, released: str | None = None) -> str:
+    """The citation as one paragraph of plain text."""
+    _checked(version, released)
+    year = f" ({released[:4]})" if released else ""
+    when = f", released {released}" if released else ""
+    return (f"{PROJECT_NAME}{year}. {TITLE}, version {version}{when}. {BASE}. "
+            "Facts from the English Wikipedia article \u201cIsrael–Japan relations\u201d "
+            "(CC BY-SA 4.0), restated; data CC0 1.0.")  # fmt: skip
+
+
+def bibtex(version: str = __version__, released: str | None = None) -> str:
+    """The citation as a BibTeX ``@misc`` entry (biblatex reads its ``version`` and ``date``);
+    the en dash written ``--``, as (La)TeX spells it."""
+    _checked(version, released)
+
+    def tex(s: str) -> str:
+        return s.replace("–", "--")
+
+    fields = [("author", "{" + tex(PROJECT_NAME) + "}"), ("title", tex(TITLE)),
+              ("version", version)]  # fmt: skip
+    if released:
+        fields += [("year", released[:4]), ("date", released)]
+    fields += [
+        ("url", BASE),
+        # % begins a comment in (La)TeX: the article's address is percent-encoded
+        ("note", "Facts from the English Wikipedia article ``Israel--Japan relations'' "
+                 f"({ARTICLE.replace('%', chr(92) + '%')}), CC BY-SA 4.0, restated; "
+                 "data CC0 1.0"),
+    ]  # fmt: skip
+    key = "israel-japan-kg-" + re.sub(r"[^\w.-]", "-", version)
+    body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
+    return f"@misc{{{key},\n{body}\n}}\n"
+
+
+def _yaml(value: str) -> str:
+    """A YAML double-quoted scalar (JSON's escapes are YAML's)."""
+    import json
+
+    return json.dumps(value, ensure_ascii=False)
+
+
+def cff(version: str = __version__, released: str | None = None) -> str:
+    """The citation as ``CITATION.cff`` (Citation File Format 1.2.0): the dataset, with the
+    source article as a reference."""
+    _checked(version, released)
+    lines = [
+        "# How to cite this knowledge graph (Citation File Format, https://citation-file-format.github.io/).",
+        "# Written by `kg cite -f cff`; the tests check the repository's copy against it.",
+        "cff-version: 1.2.0",
+        "message: >-",
+        "  If you use this knowledge graph, please cite it as below, and credit the",
+        "  English Wikipedia article its facts are taken from, as its licence asks.",
+        "type: dataset",
+        f"title: {_yaml(TITLE)}",
+        "authors:",
+        f"  - name: {_yaml(PROJECT_NAME)}",
+        f"version: {_yaml(version)}",
+    ]  # fmt: skip
+    if released:
+        lines.append(f"date-released: {_yaml(released)}")
+    lines += [
+        "license: CC0-1.0",
+        f"url: {_yaml(BASE)}",
+        f"abstract: {_yaml(DESCRIPTION)}",
+        "keywords:",
+        *(f"  - {_yaml(k)}" for k in KEYWORDS),
+        "references:",
+        "  - type: encyclopedia",
+        f"    title: {_yaml('Israel–Japan relations')}",
+        "    authors:",
+        "      - name: Wikipedia contributors",
+        "    publisher:",
+        "      name: Wikipedia, The Free Encyclopedia",
+        f"    url: {_yaml(ARTICLE)}",
+        "    license: CC-BY-SA-4.0",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def citation(fmt: str, version: str = __version__, released: str | None = None) -> str:
+    """The citation in ``fmt`` (one of :data:`FORMATS`)."""
+    if fmt not in FORMATS:
+        raise KGError(f"no citation format {fmt!r}; choose from {', '.join(FORMATS)}")
+    out = {"text": text, "bibtex": bibtex, "cff": cff}[fmt](version, released)
+    return out if out.endswith("\n") else out + "\n"
+
+
+__all__ = ["FORMATS", "bibtex", "cff", "citation", "text"]
