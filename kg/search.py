@@ -10,6 +10,10 @@ resource, each where it is worth most:
 - in a date (any ``xsd:date``, ``xsd:gYearMonth`` or ``xsd:gYear`` value): a year
   or date the value starts with (``1952``, ``1952-05``), or a range of years it falls
   in (``2014-2018``, ``2014–2018``): 3;
+- in a figure's value (``ij:value``): a number that is the value, or the value in
+  thousands, millions or billions (``810`` or ``810 million`` for 810000000; ``3.574
+  billion``, ``3,574 million``; a scale word says which), a currency or ``%`` beside it
+  taken as read: 3;
 - in a note or a date's wording: a word that starts with it (three letters at
   least): 1.
 
@@ -28,15 +32,25 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 
 from kg import sparql
 from kg.names import fold
 from kg.namespaces import ID
 from kg.store import Engine
 
-NAME_WORD, NAME_WHOLE, DATE, NOTE = 3, 4, 3, 1
+NAME_WORD, NAME_WHOLE, DATE, VALUE, NOTE = 3, 4, 3, 3, 1
 MAX_WORDS = 12  # a query longer than this is cut: no name in the graph has more words
-WORD = re.compile(r"[\w]+(?:-[\w]+)*")
+#: a number with a decimal point or thousands separators kept whole (3.574, 3,574,000),
+#: then words, hyphenated ones whole (1952-05, start-ups)
+WORD = re.compile(r"\d+(?:[.,]\d+)+|[\w]+(?:-[\w]+)*")
+NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+#: a scale word after a number, and what it multiplies by
+SCALES = {"thousand": 10**3, "k": 10**3, "million": 10**6, "m": 10**6, "mn": 10**6,
+          "billion": 10**9, "bn": 10**9, "b": 10**9}  # fmt: skip
+#: a unit beside a number, which the value's own unit says: taken as read
+UNIT_WORDS = {"usd", "us", "dollar", "dollars", "yen", "jpy", "ils", "shekel", "shekels",
+              "percent", "per", "cent"}  # fmt: skip
 #: a dash inside a word (Israel–Japan), or between numbers with spaces (2014 – 2018)
 DASH = re.compile(r"(?<=\w)[‐‑–—](?=\w)|(?<=\d)\s*[-‐‑–—]\s*(?=\d)")
 
@@ -47,6 +61,7 @@ class Entry:
     names: list[str]
     dates: list[str] = field(default_factory=list)
     notes: str = ""
+    values: list[str] = field(default_factory=list)  # ij:value, as written (810000000)
 
     @property
     def name(self) -> str:
@@ -95,6 +110,8 @@ class SearchIndex:
                     english.setdefault(e.id, text.value)
             elif kind.value == "date":
                 e.dates.append(text.value)
+            elif kind.value == "value":
+                e.values.append(text.value)
             else:
                 e.notes += " " + text.value
         for e in by_id.values():
@@ -105,7 +122,7 @@ class SearchIndex:
 
     def search(self, text: str, limit: int = 20) -> list[Hit]:
         """The resources holding every word of ``text``, best first."""
-        wanted = words(text)[:MAX_WORDS]
+        wanted = _numbers(words(text)[:MAX_WORDS])
         if not wanted:
             return []
         hits = []
@@ -151,8 +168,60 @@ def _parts(ws: list[str]) -> list[str]:
     return [p for w in ws for p in ([w, *w.split("-")] if "-" in w else [w])]
 
 
+def _number(word: str) -> Decimal | None:
+    """``word`` as a number: ``3.574``; ``3,574`` and ``810,000,000`` (commas before groups
+    of three digits separate thousands); ``15,8`` (a decimal comma); None if it is none."""
+    if not NUMBER.fullmatch(word):
+        return None
+    if "," in word and "." not in word and not re.fullmatch(r"\d{1,3}(?:,\d{3})+", word):
+        word = word.replace(",", ".")  # 15,8
+    try:
+        return Decimal(word.replace(",", ""))
+    except InvalidOperation:  # 1.2.3
+        return None
+
+
+def _numbers(ws: list[str]) -> list[str]:
+    """The query's words with each number and the scale word after it made one term
+    (``810 million``: ``=810000000``; ``810m`` too; a bare number ``~810``: the value at
+    any scale), and unit words beside a number (``usd``, ``percent``) dropped: the
+    value matches or not. A bare year stays a word: a date first, then a value."""
+    out: list[str] = []
+    for i, w in enumerate(ws):
+        glued = re.fullmatch(r"(\d+(?:[.,]\d+)*)(k|m|mn|bn|b)", w)
+        n = _number(glued[1] if glued else w)
+        after_number = bool(out) and out[-1][:1] in "=~"
+        before_number = i + 1 < len(ws) and _number(ws[i + 1]) is not None
+        if n is not None and glued:
+            out.append(f"={n * SCALES[glued[2]]}")
+        elif w in SCALES and out and out[-1][:1] == "~":
+            out[-1] = f"={Decimal(out[-1][1:]) * SCALES[w]}"
+        elif w in UNIT_WORDS and (after_number or before_number):
+            continue
+        elif n is not None and not re.fullmatch(r"\d{4}", w):
+            out.append(f"~{n}")
+        else:
+            out.append(w)
+    return out
+
+
+def _value(word: str, e: Entry) -> tuple[int, str] | None:
+    """A number term (``=`` exact, ``~`` at any scale) against ``e``'s values."""
+    n = Decimal(word[1:])
+    wanted = {n} if word[0] == "=" else {n * s for s in (1, 10**3, 10**6, 10**9)}
+    for v in e.values:
+        try:
+            if Decimal(v) in wanted:
+                return VALUE, f"value {v}"
+        except InvalidOperation:
+            continue
+    return None
+
+
 def _best(word: str, e: Entry, names: set[str], notes: set[str]) -> tuple[int, str] | None:
     """What one query word is worth in ``e``, and where it was found; ``None``: nowhere."""
+    if word[:1] in "=~" and len(word) > 1:
+        return _value(word, e)
     if word in names:
         return NAME_WHOLE, "name"
     if (years := re.fullmatch(r"(\d{4})-(\d{4})", word)) and years[1] <= years[2]:
@@ -162,6 +231,8 @@ def _best(word: str, e: Entry, names: set[str], notes: set[str]) -> tuple[int, s
         date = next((d for d in e.dates if d.startswith(word)), None)
         if date is not None:
             return DATE, date
+        if len(word) == 4 and (value := _value("~" + word, e)):  # 1156 residents
+            return value
     if any(n.startswith(word) for n in names):
         return NAME_WORD, "name"
     if len(word) >= 3 and any(n.startswith(word) for n in notes):

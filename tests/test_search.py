@@ -114,3 +114,32 @@ def test_kg_search_says_why_it_found_nothing(args, code, message, project: Proje
                                               kg_cli) -> None:
     r = kg_cli("search", *args, root=project.root)
     assert r.code == code and message in (r.out + r.err) and "Traceback" not in r.err
+
+
+@pytest.mark.parametrize("text", ["810", "810 million", "$810 million", "810m", "0.81 billion",
+                                  "810,000,000", "Israeli exports 810", "810 million USD"])
+def test_a_figure_is_found_by_its_number(index: SearchIndex, text: str) -> None:
+    """'kg search 810' found nothing: a journalist holding '$810 million' from a
+    newspaper could not find the figure that states it (s35-user)."""
+    hits = index.search(text, limit=100)
+    assert hits and hits[0].id == "figure/israeli-exports-to-japan", [h.id for h in hits]
+    assert "value 810000000" in hits[0].why
+
+
+def test_a_number_matches_its_value_not_its_digits(index: SearchIndex) -> None:
+    assert [h.id for h in index.search("3.574 billion")] == ["figure/trade-volume-2022"]
+    assert [h.id for h in index.search("3,574 million")] == ["figure/trade-volume-2022"]
+    assert [h.id for h in index.search("15.8%")] == ["figure/japanese-share-of-foreign-investment"]
+    assert index.search("811 million") == [] and index.search("810 billion") == []
+    assert index.search("3 574") == []  # two numbers, neither a value
+
+
+def test_a_four_digit_number_is_a_year_first_then_a_value(index: SearchIndex) -> None:
+    hits = index.search("1156", limit=100)
+    assert hits and all(h.why.startswith("value 1156") for h in hits), [(h.id, h.why) for h in hits]
+    assert RECOGNITION in [h.id for h in index.search("1952")]  # still the year
+
+
+def test_the_search_page_finds_a_figure_by_its_number(client: TestClient) -> None:
+    page = client.get("/search", params={"q": "$1.3 billion"}).text
+    assert "/id/figure/japanese-exports-to-israel" in page and "value 1300000000" in page
