@@ -98,12 +98,13 @@ class Scan:
     """A query split into code and the rest.
 
     ``code`` is the text with strings, IRIs and comments blanked (same length,
-    same line breaks); ``names`` marks every position that is inside a
+    same line breaks), ``blanked`` where each of them is (start, end); ``names``
+    marks every position that is inside a
     variable, a language tag, or the local part of a prefixed name or blank
     node label, where no keyword can start.
     """
 
-    __slots__ = ("code", "depth", "names", "text")
+    __slots__ = ("blanked", "code", "depth", "names", "text")
 
     def __init__(self, text: str) -> None:
         pat = _patterns()
@@ -120,7 +121,10 @@ class Scan:
         clause = ""  # "select" from SELECT to its group, "modifiers" after GROUP/ORDER/HAVING
         prefix_before = ("", "")  # what stood before a bare word (a prefixed name's prefix)
 
+        self.blanked: list[tuple[int, int]] = []
+
         def blank(a: int, b: int) -> None:
+            self.blanked.append((a, b))
             for k in range(a, b):
                 if code[k] not in "\r\n":
                     code[k] = " "
@@ -431,12 +435,71 @@ def explain_syntax_error(text: str, message: str) -> str:
     if not found:
         return f"invalid SPARQL: {message}"
     why = found.group(3)
+    line, col = int(found.group(1)), int(found.group(2))
+    short = _short_pattern(text, _offset(text, line, col))
+    if short:
+        return _pointed(text, line, col, short)
     if why.startswith("expected one of") and why.count(",") > 6:
         options = why[len("expected one of ") :].split(", ")
         why = f"unexpected here; the parser expected one of {len(options)} things, such as " + (
             ", ".join(options[:4])
         )
-    return _pointed(text, int(found.group(1)), int(found.group(2)), why)
+    return _pointed(text, line, col, why)
+
+
+def _offset(text: str, line: int, col: int) -> int:
+    """The offset of a line and column (both from 1) in ``text``."""
+    start = 0
+    for _ in range(line - 1):
+        start = text.find("\n", start) + 1
+        if start == 0:
+            return len(text)
+    return min(start + col - 1, len(text))
+
+
+def _short_pattern(text: str, offset: int) -> str | None:
+    """What a triple pattern that ends at ``offset`` lacks (``?s ?p }``: its object), or
+    None. Only where the parser stopped at the end of a pattern (``}``, ``.``, ``;``,
+    ``,``, a space or the text's end); each string, IRI and number counts as one term."""
+    scan = Scan(text)
+    if offset < len(text) and scan.code[offset] not in "}.;, \t\r\n":
+        return None
+    terms, shown = list(scan.code), list(text)
+    for a, b in scan.blanked:  # a string or an IRI is a term; a comment is nothing
+        if text[a] != "#":
+            terms[a:b] = "x" * (b - a)
+        else:
+            shown[a:b] = " " * (b - a)
+    code = "".join(terms[:offset])
+    # a number's point is no full stop: 1.5 is one term
+    code = re.sub(r"[+-]?\d*\.\d+(?:[eE][+-]?\d+)?", lambda m: "x" * len(m.group(0)),
+                  code).rstrip()  # fmt: skip
+    if code.endswith("}"):  # the parser stops after the brace that came too soon
+        code = code[:-1].rstrip()
+    if code.endswith(","):
+        return "after ',' comes another object; there is none"
+    if code.endswith((".", ";")):  # allowed after a pattern: the pattern before it
+        code = code[:-1].rstrip()
+    cut = max(code.rfind(c) for c in "{.;,")
+    if cut < 0:
+        return None
+    said = code[cut + 1 :].split()
+    if any(w.upper().split("(")[0] in _GROUP_WORDS for w in said):
+        return None
+    seen = " ".join("".join(shown[cut + 1 : len(code)]).split())
+    if code[cut] in "{." and len(said) == 2:
+        return f"this triple pattern ({seen}) has a subject and a predicate but no object"
+    if code[cut] in "{." and len(said) == 1:
+        return (f"this triple pattern ({seen}) has one term; a pattern is a subject, a "
+                "predicate and an object")  # fmt: skip
+    if code[cut] == ";" and len(said) == 1:
+        return f"after ';' comes a predicate and its object; {seen} has no object"
+    return None
+
+
+#: words that begin something other than a triple pattern in a group
+_GROUP_WORDS = {"FILTER", "BIND", "OPTIONAL", "MINUS", "VALUES", "GRAPH", "SERVICE", "UNION",
+                "SELECT", "WHERE", "LATERAL"}  # fmt: skip
 
 
 def page(text: str, limit: int | None = None, offset: int | None = None) -> str:

@@ -553,3 +553,30 @@ def test_longest_gap_breaks_ties_by_the_visit_not_the_visitors_label(engine_name
     rows = query("longest-gap", {}, engine=engine).rows
     assert [(str(r[3]).strip('"'), str(r[4]).rsplit("/", 1)[-1].rstrip(">")) for r in rows] == [
         ("before", "2000-a"), ("before", "2000-b"), ("before", "2000-c"), ("after", "2009-d")]
+
+
+@pytest.mark.parametrize("text, hint", [
+    ("SELECT * { ?s ?p }", "this triple pattern (?s ?p) has a subject and a predicate but no "
+                           "object"),
+    ("SELECT * { ?s a ij:Visit . ?s ij:visitor }", "(?s ij:visitor) has a subject and a"),
+    ("SELECT * { <http://x.org/a.b> ?p . }", "(<http://x.org/a.b> ?p) has a subject and a"),
+    ('SELECT * { ?s rdfs:label "a, b." ; ij:x }', "after ';' comes a predicate and its "
+                                                   "object; ij:x has no object"),
+    ("SELECT * { ?s ?p ?o , }", "after ',' comes another object; there is none"),
+    ("SELECT * { ?s }", "this triple pattern (?s) has one term"),
+    ("SELECT * { ?s ?p 1.5 . ?s # a note, with a comma\n ?q }", "(?s ?q) has a subject and a"),
+])
+def test_a_pattern_short_of_a_term_says_which(text: str, hint: str, ox_engine) -> None:
+    """A missing object got the parser's words, 'expected one of LATERAL, SERVICE, [_]',
+    which name nothing the person left out (s35-user)."""
+    with pytest.raises(KGError) as caught:
+        query(text=text, engine=ox_engine)
+    assert hint in caught.value.message, caught.value.message
+
+
+@pytest.mark.parametrize("text", ["SELECT * { ?s ?p %o }", 'SELECT * { ?s rdfs:label "x y" ?z }',
+                                  "SELECT * { ?s ?p ?o . FILTER(?o > 1.5) ?x }"])
+def test_a_pattern_hint_only_where_a_term_is_missing(text: str, ox_engine) -> None:
+    with pytest.raises(KGError) as caught:
+        query(text=text, engine=ox_engine)
+    assert "triple pattern" not in caught.value.message and "comes" not in caught.value.message
