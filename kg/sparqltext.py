@@ -472,8 +472,10 @@ def _short_pattern(text: str, offset: int) -> str | None:
             shown[a:b] = " " * (b - a)
     code = "".join(terms[:offset])
     # a number's point is no full stop: 1.5 is one term
-    code = re.sub(r"[+-]?\d*\.\d+(?:[eE][+-]?\d+)?", lambda m: "x" * len(m.group(0)),
-                  code).rstrip()  # fmt: skip
+    # (starting only where a number starts: from inside a run of digits each start would
+    # read the run again, 1 s for 16,000 digits)
+    code = re.sub(r"(?<![\w.])[+-]?\d*+\.\d++(?:[eE][+-]?\d++)?",
+                  lambda m: "x" * len(m.group(0)), code).rstrip()  # fmt: skip
     if code.endswith("}"):  # the parser stops after the brace that came too soon
         code = code[:-1].rstrip()
     if code.endswith(","):
@@ -487,6 +489,8 @@ def _short_pattern(text: str, offset: int) -> str | None:
     if any(w.upper().split("(")[0] in _GROUP_WORDS for w in said):
         return None
     seen = " ".join("".join(shown[cut + 1 : len(code)]).split())
+    if len(seen) > 60:  # a message, not an echo of a long text
+        seen = seen[:59] + "…"
     if code[cut] in "{." and len(said) == 2:
         return f"this triple pattern ({seen}) has a subject and a predicate but no object"
     if code[cut] in "{." and len(said) == 1:

@@ -580,3 +580,12 @@ def test_a_pattern_hint_only_where_a_term_is_missing(text: str, ox_engine) -> No
     with pytest.raises(KGError) as caught:
         query(text=text, engine=ox_engine)
     assert "triple pattern" not in caught.value.message and "comes" not in caught.value.message
+
+
+def test_a_long_pattern_is_named_short(ox_engine) -> None:
+    with pytest.raises(KGError) as caught:
+        query(text="SELECT * { ?s <http://example.org/" + "a" * 20000 + "> }", engine=ox_engine)
+    first = caught.value.message.split("\n")[0]
+    assert "this triple pattern (?s <http://example.org/aaa" in first, first
+    assert "…) has a subject" in first
+    assert len(first) < 200
