@@ -180,7 +180,8 @@ def _search_options(p: argparse.ArgumentParser) -> None:
 
 @command(
     "search",
-    "Find resources by a name, a year or date, or a word of a note (as /search does).",
+    "Find resources by a name, a year or date, a figure's number or a word of a note "
+    "(as /search does).",
     _search_options,
     fast_exit=True,
 )
