@@ -400,16 +400,18 @@ def describe(
     base_url: str | None = None,
     download_base: str | None = None,
     dumps: Sequence[Dump | DumpFile] = (),
+    counted: Counts | None = None,
 ) -> list[ox.Triple]:
     """The VoID and DCAT description of the dataset, as triples.
 
     ``version`` defaults to the package's; ``issued`` (an ``xsd:date``) is left out
     unless given; ``base_url`` is where ``kg serve`` answers (the SPARQL endpoint, the
     landing page); each dump becomes a ``dcat:Distribution`` whose download URL is its
-    name under ``download_base``.
+    name under ``download_base``; ``counted``: the graph's :func:`counts`, when made
+    already.
     """
     engine = engine or open_engine(project=project)
-    c = counts(engine)
+    c = counted or counts(engine)
     src = source(engine)
     version = version or __version__
     out: list[ox.Triple] = []
