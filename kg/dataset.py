@@ -147,7 +147,7 @@ class Counts:
     examples: tuple[str, ...]
 
 
-def dumps(project: Project | None = None, graph: object = None) -> list[Dump]:
+def dumps(project: Project | None = None, graph: list[ox.Triple] | None = None) -> list[Dump]:
     """The whole graph in every export format, each with the licence header
     (:func:`kg.licence.with_licence_header`), deterministically."""
     from kg.exports import triples
