@@ -7,8 +7,9 @@ object per row. Written here, for a reason each:
 - :func:`to_tsv`, the canonical form of solutions that the golden files keep
   (every term in full N-Triples syntax; pyoxigraph writes bare numbers);
 - :func:`to_table`, the aligned table people read in a terminal;
-- JSON-LD, which rdflib compacts with the project's context (pyoxigraph writes
-  expanded JSON-LD only).
+- JSON-LD compacted with the project's context (pyoxigraph writes expanded JSON-LD
+  only): built here with rdflib's JSON-LD ``Context`` choosing each key and value, and
+  by rdflib's converter for what only it handles (blank nodes, lists).
 
 The names of formats and their media types are :mod:`kg.registry`'s.
 
@@ -184,9 +185,8 @@ def graph_bytes(
 ) -> bytes:
     """Triples in ``fmt``, sorted, so equal graphs give equal bytes: the one writer of RDF
     graphs, for answers (CONSTRUCT, DESCRIBE), entity documents, service descriptions and
-    exports. pyoxigraph writes every format (TriG and N-Quads put the triples in the named
-    graph :data:`~kg.namespaces.GRAPH_IRI`); rdflib only compacted JSON-LD, which
-    pyoxigraph does not write.
+    exports. pyoxigraph writes every format but compacted JSON-LD (:func:`_compacted`);
+    TriG and N-Quads put the triples in the named graph :data:`~kg.namespaces.GRAPH_IRI`.
 
     JSON-LD is compacted with the project's context, embedded (``context=None``), given
     (a dict), or referenced by URL (a string: the server's ``/context.jsonld``); its nodes
@@ -267,11 +267,12 @@ def _compacted(triples: list[ox.Triple], context: dict[str, Any]) -> Any:
     and ``@set``.
 
     rdflib parsed the graph into its own store first and then built the document a triple
-    at a time, ~80 µs a triple: 34 s of the 50-pair dumps' 45 s (420k triples), 3 minutes
-    at 230 pairs; this takes ~4 µs a triple (``python bench/dumps.py``). It differs from
-    rdflib only where rdflib's document lost a value, and which one depended on its set's
-    order: rdflib put a second value of a key in place of the first when the first was
-    falsy (0, false, an empty string), and began a ``@set`` language map with a null."""
+    at a time: its JSON-LD took 36 s of the 50-pair dumps' 49 s (420k triples), 174-196 s
+    at 230 pairs (1.9 M); with this, 3.1-3.9 s and 17-23 s (``python bench/dumps.py``).
+    It differs from rdflib only where rdflib's document lost a value, and which one
+    depended on its set's order: rdflib put a second value of a key in place of the first
+    when the first was falsy (0, false, an empty string), and began a ``@set`` language
+    map with a null."""
     from rdflib import Literal, URIRef
     from rdflib.plugins.shared.jsonld.context import UNDEF, Context
     from rdflib.plugins.shared.jsonld.keys import ID, LANG, SET, VOCAB
