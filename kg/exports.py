@@ -61,11 +61,14 @@ def triples(project: Project | None = None, path: Path | None = None) -> list[An
     return [q.triple for q in ox.parse(path=str(path), format=ox.RdfFormat.N_TRIPLES)]
 
 
-def serialize(graph: list[Any], fmt: str, project: Project | None = None) -> bytes:
-    """``graph`` (pyoxigraph triples) in ``fmt``, deterministically."""
+def serialize(
+    graph: list[Any], fmt: str, project: Project | None = None, *, presorted: bool = False
+) -> bytes:
+    """``graph`` (pyoxigraph triples) in ``fmt``, deterministically (``presorted``: the
+    triples are sorted already, see :func:`kg.formats.graph_bytes`)."""
     fmt = format_name(fmt)
     context = jsonld_context(project) if fmt == "jsonld" else None
-    return graph_bytes(graph, fmt, context=context)
+    return graph_bytes(graph, fmt, context=context, presorted=presorted)
 
 
 def export(

@@ -7,8 +7,9 @@ object per row. Written here, for a reason each:
 - :func:`to_tsv`, the canonical form of solutions that the golden files keep
   (every term in full N-Triples syntax; pyoxigraph writes bare numbers);
 - :func:`to_table`, the aligned table people read in a terminal;
-- JSON-LD, which rdflib compacts with the project's context (pyoxigraph writes
-  expanded JSON-LD only).
+- JSON-LD compacted with the project's context (pyoxigraph writes expanded JSON-LD
+  only): built here with rdflib's JSON-LD ``Context`` choosing each key and value, and
+  by rdflib's converter for what only it handles (blank nodes, lists).
 
 The names of formats and their media types are :mod:`kg.registry`'s.
 
@@ -180,19 +181,22 @@ def graph_bytes(
     *,
     context: str | dict[str, Any] | None = None,
     prefixes: dict[str, str] | None = None,
+    presorted: bool = False,
 ) -> bytes:
     """Triples in ``fmt``, sorted, so equal graphs give equal bytes: the one writer of RDF
     graphs, for answers (CONSTRUCT, DESCRIBE), entity documents, service descriptions and
-    exports. pyoxigraph writes every format (TriG and N-Quads put the triples in the named
-    graph :data:`~kg.namespaces.GRAPH_IRI`); rdflib only compacted JSON-LD, which
-    pyoxigraph does not write.
+    exports. pyoxigraph writes every format but compacted JSON-LD (:func:`_compacted`);
+    TriG and N-Quads put the triples in the named graph :data:`~kg.namespaces.GRAPH_IRI`.
 
     JSON-LD is compacted with the project's context, embedded (``context=None``), given
     (a dict), or referenced by URL (a string: the server's ``/context.jsonld``); its nodes
     and values are sorted. Turtle, TriG and RDF/XML declare the project's prefixes that
-    the triples use, and ``prefixes`` (name → namespace) besides.
+    the triples use, and ``prefixes`` (name → namespace) besides. ``presorted``: the
+    triples are sorted already (the dumps, six writers of one graph sorted once: a sort
+    costs 1.7 s at 230 synthetic pairs, ``python bench/dumps.py``).
     """
-    triples = sorted(triples, key=str)
+    if not presorted:
+        triples = sorted(triples, key=str)
     spec = RESULT_FORMATS.get(fmt)
     if spec is None or spec.kind not in ("graph", "dataset"):
         raise KGError(
@@ -209,7 +213,9 @@ def graph_bytes(
         from kg.namespaces import GRAPH_IRI
 
         graph = ox.NamedNode(GRAPH_IRI)
-        quads = [ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples]
+        # made as the writer reads them: a list of them first took twice as long (N-Quads:
+        # 1.3 s instead of 0.65 s at 50 pairs)
+        quads = (ox.Quad(s, p, o, graph) for s, p, o in triples)
         return ox.serialize(quads, format=rdf_format, prefixes=prefixes) or b""
     data = ox.serialize(triples, format=rdf_format, prefixes=prefixes) or b""
     if fmt == "rdfxml":
@@ -234,27 +240,200 @@ def _used_prefixes(triples: list[ox.Triple]) -> dict[str, str]:
 def _jsonld(triples: list[ox.Triple], context: str | dict[str, Any] | None) -> bytes:
     import json
 
-    from rdflib import Graph
-
-    graph = Graph(bind_namespaces="none")
-    graph.parse(data=ntriples(triples), format="nt")
     embedded = context if isinstance(context, dict) else jsonld_context()
-    text = graph.serialize(format="json-ld", context=embedded, auto_compact=True)
-    doc = _canonical_json(json.loads(text))  # rdflib orders nodes by set iteration
+    doc = _compacted(triples, embedded)  # in canonical order already
+    if doc is None:  # what only rdflib's converter reads: blank nodes, lists, ...
+        from rdflib import Graph
+
+        graph = Graph(bind_namespaces="none")
+        graph.parse(data=ntriples(triples), format="nt")
+        text = graph.serialize(format="json-ld", context=embedded, auto_compact=True)
+        doc = _canonical_json(json.loads(text))  # rdflib orders nodes by set iteration
     if isinstance(context, str) and isinstance(doc, dict) and "@context" in doc:
         doc["@context"] = context
-    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
+    return (json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode()
 
 
-def _canonical_json(value: Any) -> Any:
-    """Keys sorted, and every array sorted (the graph's JSON-LD uses no @list)."""
+class _Unsupported(Exception):
+    """What :func:`_compacted` leaves to rdflib's converter."""
+
+
+def _compacted(triples: list[ox.Triple], context: dict[str, Any]) -> Any:
+    """The document rdflib's JSON-LD serializer makes of ``triples`` with ``context``
+    (``auto_compact``; its choices of key and value are those of rdflib's ``Context``,
+    asked once per predicate, datatype and language), or None for what it alone handles:
+    blank nodes, lists, quoted triples, a context with a default language, ``@vocab``,
+    ``@base``, reversed or language-tagged terms, or containers other than ``@language``
+    and ``@set``.
+
+    rdflib parsed the graph into its own store first and then built the document a triple
+    at a time: its JSON-LD took 36 s of the 50-pair dumps' 49 s (420k triples), 174-196 s
+    at 230 pairs (1.9 M); with this, 3.1-3.9 s and 17-23 s (``python bench/dumps.py``).
+    It differs from rdflib only where rdflib's document lost a value, and which one
+    depended on its set's order: rdflib put a second value of a key in place of the first
+    when the first was falsy (0, false, an empty string), and began a ``@set`` language
+    map with a null."""
+    from rdflib import Literal, URIRef
+    from rdflib.plugins.shared.jsonld.context import UNDEF, Context
+    from rdflib.plugins.shared.jsonld.keys import ID, LANG, SET, VOCAB
+
+    ctx = Context(context)
+    if ctx.language or ctx.vocab or ctx.base or not ctx.active:
+        return None
+    if any(t.reverse or t.language or t.container - {LANG, SET} for t in ctx.terms.values()):
+        return None
+    id_key, type_key, value_key, lang_key = ctx.id_key, ctx.type_key, ctx.value_key, ctx.lang_key
+    rdf = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+    rdf_type, first, rest = rdf + "type", rdf + "first", rdf + "rest"
+    native = {XSD + n for n in ("boolean", "integer", "double", "string")}
+
+    def key_of(p: str) -> str:  # the key of a predicate no term matched
+        key = ctx.to_symbol(p) or p
+        term = ctx.terms.get(key)
+        return p if term and (term.type or term.container) else key
+
+    def iri_rule(p: str) -> tuple[str, str, bool]:
+        """(key, how the IRI is written: id, vocab, node or type, always a list)"""
+        for coercion in (ID, VOCAB, UNDEF):
+            term = ctx.find_term(p, coercion, None)  # type: ignore[arg-type]
+            if term:
+                break
+        if not term:
+            return (type_key, "type", False) if p == rdf_type else (key_of(p), "node", False)
+        how = "id" if term.type == ID else "vocab" if term.type == VOCAB else "node"
+        return term.name, how, SET in term.container
+
+    def literal_rule(p: str, dt: str | None, lang: str | None) -> tuple[str, str, bool]:
+        """(key, how the value is written: language map, lexical, raw; always a list)"""
+        term = ctx.find_term(p, dt, language=lang)
+        if not term:
+            return (type_key if p == rdf_type else key_of(p)), "raw", False
+        if LANG in term.container and lang:
+            return term.name, "map", SET in term.container
+        # rdflib keeps the literal itself (its lexical form) when the term's type is @id,
+        # or the literal's datatype
+        kept = term.type == ID or (term.type not in (UNDEF, VOCAB) and str(dt) == term.type)
+        return term.name, "lexical" if kept else "raw", SET in term.container
+
+    iri_rules: dict[str, tuple[str, str, bool]] = {}
+    literal_rules: dict[tuple[str, str | None, str | None], tuple[str, str, bool]] = {}
+    shrunk: dict[str, str] = {}
+    symbols: dict[str, str] = {}
+    typed: dict[tuple[str, str], tuple[str, Any]] = {}  # rdflib's lexical and Python value
+
+    def shrink(iri: str) -> str:
+        found = shrunk.get(iri)
+        if found is None:
+            found = shrunk[iri] = ctx.shrink_iri(iri)
+        return found
+
+    def symbol(iri: str) -> str:
+        found = symbols.get(iri)
+        if found is None:
+            found = symbols[iri] = ctx.to_symbol(iri) or iri
+        return found
+
+    def literal_value(o: ox.Literal, dt: str | None, lang: str | None) -> tuple[str, Any]:
+        """(the literal's lexical form as rdflib writes it, its raw JSON-LD value)"""
+        if dt is None:
+            return o.value, ({lang_key: lang, value_key: o.value} if lang else o.value)
+        found = typed.get((o.value, dt))
+        if found is None:
+            lit = Literal(o.value, datatype=URIRef(dt))  # rdflib's normalised form
+            if dt in native:
+                value = lit.toPython()  # the literal itself when its form is not valid
+                found = (str(lit), str(value) if isinstance(value, Literal) else value)
+            else:
+                found = (str(lit), {type_key: symbol(dt), value_key: str(lit)})
+            typed[(o.value, dt)] = found
+        return found
+
+    nodes: dict[str, dict[str, Any]] = {}
+    owners: dict[str, str] = {}
+    subject, node, previous = None, {}, None
+    try:
+        for t in triples:
+            if t == previous:
+                continue
+            previous = t
+            s, p, o = t.subject, t.predicate.value, t.object
+            if not isinstance(s, ox.NamedNode) or p in (first, rest):
+                raise _Unsupported
+            if s.value != subject:
+                subject = s.value
+                node_id = shrink(subject)
+                if owners.setdefault(node_id, subject) != subject:  # two IRIs, one key
+                    raise _Unsupported
+                node = nodes.setdefault(node_id, {id_key: node_id})
+            if isinstance(o, ox.NamedNode):
+                rule = iri_rules.get(p)
+                if rule is None:
+                    rule = iri_rules[p] = iri_rule(p)
+                key, how, many = rule
+                value: Any = (shrink(o.value) if how == "id" else symbol(o.value)
+                              if how in ("vocab", "type") else {id_key: shrink(o.value)})
+            elif isinstance(o, ox.Literal) and not getattr(o, "direction", None):
+                lang = o.language or None
+                dt = None if lang or o.datatype.value == XSD + "string" else o.datatype.value
+                rule = literal_rules.get((p, dt, lang))
+                if rule is None:
+                    rule = literal_rules[(p, dt, lang)] = literal_rule(p, dt, lang)
+                key, how, many = rule
+                if how == "map":
+                    values = node.setdefault(key, {})
+                    if not isinstance(values, dict):
+                        raise _Unsupported
+                    if lang in values:
+                        if not isinstance(values[lang], list):
+                            values[lang] = [values[lang]]
+                        values[lang].append(o.value)
+                    else:
+                        values[lang] = [o.value] if many else o.value
+                    continue
+                lexical, raw = literal_value(o, dt, lang)
+                value = lexical if how == "lexical" else raw
+            else:
+                raise _Unsupported
+            if key in node:
+                if not isinstance(node[key], list):
+                    node[key] = [node[key]]
+                node[key].append(value)
+            else:
+                node[key] = [value] if many else value
+    except _Unsupported:
+        return None
+    # in :func:`_canonical_json`'s order (keys are sorted as the document is written):
+    # 7 s of 22 at 230 pairs when that made the whole document again
     import json
 
+    key = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
+    for node in nodes.values():
+        for value in node.values():
+            if isinstance(value, list):
+                value.sort(key=key)
+            elif isinstance(value, dict):  # a language map; a node or a value has no list
+                for values in value.values():
+                    if isinstance(values, list):
+                        values.sort(key=key)
+    # one node is the document itself, as rdflib writes it
+    doc = next(iter(nodes.values())) if len(nodes) == 1 else {
+        ctx.graph_key: sorted(nodes.values(), key=key)}
+    doc["@context"] = _canonical_json(context)
+    return doc
+
+
+def _canonical_json(value: Any, key: Any = None) -> Any:
+    """Keys sorted, and every array sorted (the graph's JSON-LD uses no @list) by its
+    items' JSON with sorted keys."""
+    if key is None:
+        import json
+
+        # one encoder for every item (json.dumps made a new one for each)
+        key = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
     if isinstance(value, dict):
-        return {k: _canonical_json(v) for k, v in sorted(value.items())}
+        return {k: _canonical_json(v, key) for k, v in sorted(value.items())}
     if isinstance(value, list):
-        items = [_canonical_json(v) for v in value]
-        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
+        return sorted((_canonical_json(v, key) for v in value), key=key)
     return value
 
 

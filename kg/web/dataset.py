@@ -14,11 +14,12 @@ fail the same way.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from typing import Any
 
-from kg.dataset import DUMPS, DumpFile, describe, description_bytes, dump_files
+from kg.dataset import DUMPS, Counts, DumpFile, counts, describe, description_bytes, dump_files
 from kg.errors import KGError
 from kg.registry import RESULT_FORMATS
 from kg.web.protocol import document_format
@@ -66,13 +67,19 @@ def description(state: AppState, fmt: str) -> bytes:
     return state.once(("void", fmt), make)  # type: ignore[no-any-return]
 
 
+def _counts(state: AppState) -> Counts:
+    """The description's counts over the whole graph (3.4 s at 230 pairs)."""
+    return state.once("void-counts", lambda: counts(state.engine))  # type: ignore[no-any-return]
+
+
 def _triples(state: AppState) -> list:
-    """The description's triples (counts over the whole graph: seconds at 1.7 M triples)."""
+    """The description's triples."""
     return describe(
         engine=state.engine,
         base_url=state.base_url,
         download_base=state.base_url + "/download/",
         dumps=served_dumps(state),
+        counted=_counts(state),
     )
 
 
@@ -86,8 +93,17 @@ async def void(request: Any) -> Any:
         return text_response(400, str(e))
     fmt = fmt or "turtle"
     try:
-        # made once, minutes and seconds at 1.7 M triples: waited for holding no thread
-        await dumps_ready(state)
+        # made once, a minute and seconds at 1.9 M triples, waited for holding no thread:
+        # the description gives every dump's size and SHA-256, so it waits for the dumps,
+        # and counts the graph meanwhile
+        made = await asyncio.gather(
+            dumps_ready(state),
+            state.made("void-counts", lambda: counts(state.engine)),
+            return_exceptions=True,
+        )
+        for failed in made:
+            if isinstance(failed, BaseException):
+                raise failed
         await state.made("void-triples", lambda: _triples(state))
         body = await state.in_thread(request, description, state, fmt)
     except KGError as e:  # the dumps it describes could not be made: say so, in one line
