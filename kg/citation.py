@@ -19,9 +19,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from kg.dataset import DESCRIPTION, KEYWORDS, PROJECT_NAME
 from kg.errors import KGError
-from kg.licence import TITLE
+from kg.licence import DESCRIPTION, KEYWORDS, PROJECT_NAME, TITLE
 from kg.namespaces import ARTICLE, BASE
 from kg.registry import __version__
 

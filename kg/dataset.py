@@ -39,8 +39,11 @@ from kg.licence import (
     ARTICLE_LICENCE,
     CREDIT,
     DATASET,
+    DESCRIPTION,
+    KEYWORDS,
     LICENCE,
     LICENCE_NAME,
+    PROJECT_NAME,
     TITLE,
     licence_header,
     with_licence_header,
@@ -52,17 +55,7 @@ from kg.store import Engine, open_engine
 
 #: the project as creator and publisher
 PROJECT = BASE + "dataset#project"
-DESCRIPTION = (
-    "The facts of the English Wikipedia article Israel–Japan relations as RDF, in the "
-    "project's own words: the two states, their missions and envoys with their dated "
-    "posts, visits, agreements, trade, investment, residents and opinion figures with "
-    "their units, friendship leagues and dated events, each naming the article section "
-    "it came from, with a small OWL ontology, SHACL shapes and links to Wikidata."
-)
-KEYWORDS = ("Israel", "Japan", "bilateral relations", "diplomacy", "foreign relations",
-            "knowledge graph")  # fmt: skip
 HOMEPAGE = BASE
-PROJECT_NAME = "The Israel–Japan relations knowledge graph project"
 
 #: the EU file-type code of each export format (the registry has the rest)
 _EU_FILE_TYPES = {"turtle": "RDF_TURTLE", "jsonld": "JSON_LD", "nt": "RDF_N_TRIPLES",
@@ -452,6 +445,9 @@ def describe(
     add(d, OWL + "versionInfo", lit(version))
     if issued:
         add(d, DCT + "issued", lit(issued, XSD + "date"))
+    from kg.citation import text as citation  # kg.citation reads this module's metadata
+
+    add(d, DCT + "bibliographicCitation", lit(citation(version, issued), lang="en"))
     # the source article
     # (not dcterms:source: DCAT-AP reads it as a source *dataset*)
     add(d, PROV + "wasDerivedFrom", src.url)

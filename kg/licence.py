@@ -1,6 +1,8 @@
-"""The licence of the data, and the credit the source article's licence asks for, in
-one place: the dataset description, every dump's header, the page footer and the
-``Link: <…>; rel="license"`` header of every answer read them from here.
+"""What every copy of the data says of itself, in one place: its title, description,
+keywords and creator (:mod:`kg.dataset` and :mod:`kg.citation` read them), the licence
+of the data, and the credit the source article's licence asks for (the dataset
+description, every dump's header, the page footer and the ``Link: <…>; rel="license"``
+header of every answer read them from here).
 
 The data (and the ontology) are CC0 1.0, so that any fact may be given back to
 Wikidata, whose data is CC0: the graph states the article's facts in the
@@ -22,6 +24,17 @@ from kg.namespaces import ARTICLE, BASE
 #: the dataset's IRI (w3id.org redirects it to the server's ``/.well-known/void``)
 DATASET = BASE + "dataset"
 TITLE = "Israel–Japan relations knowledge graph"
+DESCRIPTION = (
+    "The facts of the English Wikipedia article Israel–Japan relations as RDF, in the "
+    "project's own words: the two states, their missions and envoys with their dated "
+    "posts, visits, agreements, trade, investment, residents and opinion figures with "
+    "their units, friendship leagues and dated events, each naming the article section "
+    "it came from, with a small OWL ontology, SHACL shapes and links to Wikidata."
+)
+KEYWORDS = ("Israel", "Japan", "bilateral relations", "diplomacy", "foreign relations",
+            "knowledge graph")  # fmt: skip
+#: the project as creator and publisher (of the dataset, and of a citation)
+PROJECT_NAME = "The Israel–Japan relations knowledge graph project"
 #: the data's licence (CC0 1.0; the form Wikidata and the Creative Commons RDF use)
 LICENCE = "http://creativecommons.org/publicdomain/zero/1.0/"
 LICENCE_NAME = "CC0 1.0 Universal (public domain dedication)"

@@ -55,6 +55,8 @@ def test_two_releases_with_checksums_and_a_changelog(scratch: Project) -> None:
     assert "https://w3id.org/israel-japan-kg/release/1.0.0/israel-japan.nt" in dumps
     cited = yaml.safe_load((first / "CITATION.cff").read_text())  # cited as downloaded
     assert (cited["version"], cited["date-released"]) == ("1.0.0", "2026-12-01")
+    citation = str(void.value(dataset, rdflib.URIRef(dct + "bibliographicCitation")))
+    assert "version 1.0.0, released 2026-12-01. https://w3id.org/israel-japan-kg/." in citation
 
     # a new place (a new IRI) and a changed label
     places = scratch.data_dir / "places.ttl"
