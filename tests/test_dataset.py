@@ -95,6 +95,19 @@ def test_the_counts_are_the_graphs(description, graph) -> None:
     assert rdflib.URIRef("https://w3id.org/israel-japan-kg/id/relation/israel-japan") in examples
 
 
+def test_every_vocabulary_the_graph_uses_is_named(description, graph) -> None:
+    """pav:retrievedOn (the article's retrieval date) had a partition named by a hash
+    (#property-0ef18d838bb1cf67) and its vocabulary was missing from void:vocabulary, as
+    pav was no project prefix (s35-user's researcher)."""
+    named = {str(v) for v in description.objects(D, VOID.vocabulary)}
+    for p in set(graph.predicates()):
+        if not str(p).startswith("https://w3id.org/israel-japan-kg/id/"):
+            assert any(str(p).startswith(ns) for ns in named), p
+    for part in description.objects(D, VOID.propertyPartition):
+        fragment = str(part).split("#property-")[1]
+        assert "-" in fragment, f"{part} is not named by its property"
+
+
 def test_every_dump_is_a_distribution_with_its_size_and_checksum(made, description) -> None:
     found, _ = made
     assert {d.fmt for d in found} == set(DUMPS)
