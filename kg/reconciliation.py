@@ -93,7 +93,9 @@ def similarity(query: str, name: str) -> float:
         return _whole_words_score(query, name)
     theirs = _WORD.findall(name)
     ours = _WORD.findall(query)
-    if len(ours) >= 2 and set(ours) <= set(theirs):  # Abe Shinzo: Shinzo Abe
+    # Abe Shinzo: Shinzo Abe; each word as often as the name has it ('Japan Japan' is not
+    # Japan: counted as a set it scored 143, cut to 100, a match)
+    if len(ours) >= 2 and Counter(ours) <= Counter(theirs):
         if sorted(ours) == sorted(theirs):
             return REORDERED
         return round(_whole_words_score(" ".join(ours), name) - 5, 1)

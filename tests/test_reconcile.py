@@ -445,3 +445,18 @@ def test_a_name_in_the_other_order_is_a_match(ox_engine, query: str, wanted: str
 
     found = Index.from_engine(ox_engine).reconcile({"query": query})
     assert found[0]["id"] == wanted and found[0]["score"] == 95.0 and found[0]["match"], found[:3]
+
+
+@pytest.mark.parametrize("query, wrong", [("Japan Japan", "state/japan"),
+                                          ("Shinzo Abe Abe", "person/shinzo-abe"),
+                                          ("abe " * 500, "person/shinzo-abe")])
+def test_a_word_said_more_often_than_a_name_has_it_is_no_match(ox_engine, query: str,
+                                                               wrong: str) -> None:
+    """A name's words in another order are counted as often as the name has them: as a
+    set, 'Japan Japan' was every word of 'Japan' in another order and scored 143 (cut to
+    100, a match), and a word repeated 500 times matched whatever has it once."""
+    from kg.reconciliation import Index, fold, similarity
+
+    found = Index.from_engine(ox_engine).reconcile({"query": query})
+    assert not any(c["id"] == wrong and (c["match"] or c["score"] >= 90) for c in found), found[:3]
+    assert similarity(fold(query), "japan") <= 100.0
