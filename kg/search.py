@@ -238,8 +238,13 @@ def _best(word: str, e: Entry, names: set[str], notes: set[str]) -> tuple[int, s
     if len(word) >= 3 and any(n.startswith(word) for n in notes):
         return NOTE, "note"
     if "-" in word:  # Israel-Japan: the relation's label has an en dash, its words apart
-        found = [_best(part, e, names, notes) for part in word.split("-")]
-        if all(found):  # below the name that holds the word whole
-            score, where = min(f for f in found if f is not None)
-            return max(NOTE, score - 1), where
+        # each part until one is missing, and no more parts than a query has words: all
+        # of a 64 KB 'zzz-zzz-…' was looked for in every resource (16,000 parts, 15 s)
+        found = []
+        for part in word.split("-")[:MAX_WORDS]:
+            if (f := _best(part, e, names, notes)) is None:
+                return None
+            found.append(f)
+        score, where = min(found)  # below the name that holds the word whole
+        return max(NOTE, score - 1), where
     return None
