@@ -460,3 +460,17 @@ def test_a_word_said_more_often_than_a_name_has_it_is_no_match(ox_engine, query:
     found = Index.from_engine(ox_engine).reconcile({"query": query})
     assert not any(c["id"] == wrong and (c["match"] or c["score"] >= 90) for c in found), found[:3]
     assert similarity(fold(query), "japan") <= 100.0
+
+
+@pytest.mark.parametrize("query", [{"query": "x", "type": "Persn" + "n" * 60_000},
+                                   {"query": "x", "properties": [{"pid": "p" * 60_000}]}])
+def test_an_unknown_term_is_named_in_a_message_of_bounded_size(query) -> None:
+    """A type or property the graph has not is named in at most 60 characters, as is the
+    query's key: a 60 KB one came back whole in the 400."""
+    from kg.errors import KGError
+    from kg.reconciliation import Index
+
+    index = Index([], {"Person": ("type", "Person")})
+    with pytest.raises(KGError) as e:
+        index.checked({"k" * 60_000: query})
+    assert len(e.value.message) < 300 and "…" in e.value.message, len(e.value.message)
