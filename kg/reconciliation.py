@@ -29,6 +29,7 @@ A candidate is a ``match`` when it scores at least 90 and 10 more than the next.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import time
 from collections import Counter
@@ -85,20 +86,27 @@ def _whole_words_score(query: str, name: str) -> float:
     return round(60 + 40 * len(query) / len(name), 1)
 
 
+@functools.lru_cache(maxsize=64)
+def _words_counted(text: str) -> Counter[str]:
+    """How often each word stands in ``text`` (not to be changed: it is shared)."""
+    return Counter(_WORD.findall(text))
+
+
 def similarity(query: str, name: str) -> float:
     """How well ``query`` names ``name`` (0 to 100), both already folded."""
     if query == name:
         return 100.0
     if query and query in name and re.search(rf"(?<!\w){re.escape(query)}(?!\w)", name):
         return _whole_words_score(query, name)
-    theirs = _WORD.findall(name)
-    ours = _WORD.findall(query)
     # Abe Shinzo: Shinzo Abe; each word as often as the name has it ('Japan Japan' is not
-    # Japan: counted as a set it scored 143, cut to 100, a match)
-    if len(ours) >= 2 and Counter(ours) <= Counter(theirs):
-        if sorted(ours) == sorted(theirs):
+    # Japan: counted as a set it scored 143, cut to 100, a match). The query's words are
+    # read once, not once for each name that has them: a 60 KB 'japan japan …' was read
+    # again for each of the names with 'japan', 43 s at 230 pairs (47,682 distinct names)
+    ours = _words_counted(query)
+    if ours.total() >= 2 and ours <= (theirs := Counter(_WORD.findall(name))):
+        if ours == theirs:
             return REORDERED
-        return round(_whole_words_score(" ".join(ours), name) - 5, 1)
+        return round(_whole_words_score(" ".join(ours.elements()), name) - 5, 1)
     # the two upper bounds of the ratio first (from the lengths, then the letters): a query
     # far longer than any name (64 KB, as a batch may be) cost its length times every name
     # (22 s for one query over 233 entities) to score 0 in the end. The first, difflib's

@@ -474,3 +474,29 @@ def test_an_unknown_term_is_named_in_a_message_of_bounded_size(query) -> None:
     with pytest.raises(KGError) as e:
         index.checked({"k" * 60_000: query})
     assert len(e.value.message) < 300 and "…" in e.value.message, len(e.value.message)
+
+
+def test_a_long_query_is_read_once_not_once_for_each_name(monkeypatch) -> None:
+    """A query's words are read once: a 60 KB 'japan japan …' was read again for every
+    name holding 'japan' (the words in another order), 43 s of one thread at 230 pairs
+    (bench/reconcile.py's graph, 47,682 distinct names)."""
+    import kg.reconciliation
+    from kg.reconciliation import Entity, Index
+
+    class Counting:  # _WORD, counting the characters it reads
+        def __init__(self, pattern) -> None:  # type: ignore[no-untyped-def]
+            self.pattern, self.read = pattern, 0
+
+        def findall(self, text: str) -> list[str]:
+            self.read += len(text)
+            return self.pattern.findall(text)
+
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return getattr(self.pattern, name)
+
+    index = Index([Entity(f"x/{i}", [f"Japan {i}"], ["Place"]) for i in range(200)], {})
+    counting = Counting(kg.reconciliation._WORD)
+    monkeypatch.setattr(kg.reconciliation, "_WORD", counting)
+    query = "japan " * 10_000 + "x"
+    assert index.reconcile({"query": query}) == index.reconcile_every_name({"query": query})
+    assert counting.read < 4 * len(query) + 200 * 20, counting.read
