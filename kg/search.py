@@ -185,7 +185,8 @@ def _numbers(ws: list[str]) -> list[str]:
     """The query's words with each number and the scale word after it made one term
     (``810 million``: ``=810000000``; ``810m`` too; a bare number ``~810``: the value at
     any scale), and unit words beside a number (``usd``, ``percent``) dropped: the
-    value matches or not. A bare year stays a word: a date first, then a value."""
+    value matches or not. A bare year stays a word: a date first, then a value; with a
+    scale word after it, a value (``3574 million``)."""
     out: list[str] = []
     for i, w in enumerate(ws):
         glued = re.fullmatch(r"(\d+(?:[.,]\d+)*)(k|m|mn|bn|b)", w)
@@ -196,6 +197,8 @@ def _numbers(ws: list[str]) -> list[str]:
             out.append(f"={n * SCALES[glued[2]]}")
         elif w in SCALES and out and out[-1][:1] == "~":
             out[-1] = f"={Decimal(out[-1][1:]) * SCALES[w]}"
+        elif w in SCALES and out and re.fullmatch(r"\d{4}", out[-1]):  # 3574 million: no year
+            out[-1] = f"={Decimal(out[-1]) * SCALES[w]}"
         elif w in UNIT_WORDS and (after_number or before_number):
             continue
         elif n is not None and not re.fullmatch(r"\d{4}", w):

@@ -140,6 +140,14 @@ def test_a_four_digit_number_is_a_year_first_then_a_value(index: SearchIndex) ->
     assert RECOGNITION in [h.id for h in index.search("1952")]  # still the year
 
 
+@pytest.mark.parametrize("text", ["3574 million", "$3574 million", "3574 mn"])
+def test_four_digits_and_a_scale_word_are_a_value_not_a_year(index: SearchIndex,
+                                                             text: str) -> None:
+    """'3574m' and '3,574 million' found the 2022 trade figure, '3574 million' nothing:
+    the four digits were read as a year and the scale word as a word to find."""
+    assert [h.id for h in index.search(text)] == ["figure/trade-volume-2022"]
+
+
 def test_the_search_page_finds_a_figure_by_its_number(client: TestClient) -> None:
     page = client.get("/search", params={"q": "$1.3 billion"}).text
     assert "/id/figure/japanese-exports-to-israel" in page and "value 1300000000" in page
