@@ -151,6 +151,7 @@ class Index:
                 self._with_word.setdefault(w, []).append(k)
             self._of_length.setdefault(len(name), []).append(k)
         self._letters: dict[int, dict[str, int]] = {}  # a name's letter counts, when asked
+        self._known: dict[str, dict[str, str]] | None = None  # :meth:`_known_terms`
 
     @classmethod
     def from_engine(cls, engine: Engine) -> Index:
@@ -334,12 +335,7 @@ class Index:
         ``Person``, as one types it by hand); a :class:`KGError` naming the first that the
         graph has no class or property for, which matched nothing (a type) or took 30 off
         every candidate (a property) and said nothing."""
-        known = {
-            kind: {local.casefold(): local for local, (k, _) in self.terms.items() if k == kind}
-            for kind in ("type", "property")
-        }
-        for e in self.entities:  # properties outside the ontology: skos:exactMatch …
-            known["property"].update((p.casefold(), p) for p in e.facts)
+        known = self._known_terms()
 
         def named(key: str, kind: str, term: str) -> str:
             found = known[kind].get(_local(term).casefold())
@@ -362,6 +358,21 @@ class Index:
                                    for c in q["properties"]]  # fmt: skip
             out[key] = q
         return out
+
+    def _known_terms(self) -> dict[str, dict[str, str]]:
+        """The types and properties a query may name, by kind, each by its name casefolded;
+        read from the entities once: every batch read them again, 130 ms at 230 pairs
+        (44,227 entities) for a batch of one query that names neither."""
+        if self._known is None:  # built whole before it is seen: threads share the index
+            known = {
+                kind: {local.casefold(): local for local, (k, _) in self.terms.items()
+                       if k == kind}
+                for kind in ("type", "property")
+            }  # fmt: skip
+            for e in self.entities:  # properties outside the ontology: skos:exactMatch …
+                known["property"].update((p.casefold(), p) for p in e.facts)
+            self._known = known
+        return self._known
 
     def candidate(self, e: Entity, score: float) -> dict[str, Any]:
         return {

@@ -500,3 +500,23 @@ def test_a_long_query_is_read_once_not_once_for_each_name(monkeypatch) -> None:
     query = "japan " * 10_000 + "x"
     assert index.reconcile({"query": query}) == index.reconcile_every_name({"query": query})
     assert counting.read < 4 * len(query) + 200 * 20, counting.read
+
+
+def test_the_terms_a_batch_may_name_are_read_from_the_entities_once() -> None:
+    """Checking a batch's types and properties read every entity's properties again for
+    each batch: 130 ms at 230 pairs (44,227 entities), even for a batch naming none."""
+    from kg.reconciliation import Entity, Index
+
+    class Counted(list):
+        reads = 0
+
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            Counted.reads += 1
+            return super().__iter__()
+
+    index = Index([Entity("p/a", ["A"], ["Person"], {"heldOffice": {"x"}})], {})
+    index.entities = Counted(index.entities)
+    for _ in range(3):
+        batch = {"q": {"query": "a", "properties": [{"pid": "heldoffice", "v": "x"}]}}
+        assert index.checked(batch)["q"]["properties"][0]["pid"] == "heldOffice"
+    assert Counted.reads <= 1
