@@ -377,11 +377,27 @@ def _line_col(text: str, offset: int) -> tuple[int, int]:
     return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
+#: the most of a line an error message shows, around the place it points at
+_SHOWN = 100
+
+
 def _pointed(text: str, line: int, col: int, why: str) -> str:
+    """The message: where, why, and the line with a caret under the place; of a line longer
+    than :data:`_SHOWN`, the part around it (a 64 KB query on one line came back whole)."""
     lines = text.split("\n")
     shown = lines[line - 1] if 0 < line <= len(lines) else ""
-    caret = " " * max(0, min(col, len(shown) + 1) - 1) + "^"
-    return f"invalid SPARQL at line {line}, column {col}: {why}\n  {shown}\n  {caret}"
+    at = max(0, min(col, len(shown) + 1) - 1)
+    if len(shown) > _SHOWN:
+        start = max(0, min(at - _SHOWN // 2, len(shown) - _SHOWN))
+        cut = shown[start : start + _SHOWN]
+        shown = ("…" if start else "") + cut + ("…" if start + _SHOWN < len(shown) else "")
+        at = at - start + (1 if start else 0)
+    return f"invalid SPARQL at line {line}, column {col}: {why}\n  {shown}\n  {' ' * at}^"
+
+
+def _clip(name: str, most: int = 60) -> str:
+    """A name from the query as a message echoes it: at most ``most`` characters."""
+    return name if len(name) <= most else name[: most - 1] + "…"
 
 
 def explain_syntax_error(text: str, message: str) -> str:
@@ -406,6 +422,7 @@ def explain_syntax_error(text: str, message: str) -> str:
             line, col = _line_col(text, offset)
             close = difflib.get_close_matches(prefix, sorted(known_prefixes), n=1)
             hint = f" (did you mean {close[0]}:?)" if close else ""
+            prefix = _clip(prefix)
             return _pointed(text, line, col, f"unknown prefix {prefix}:{hint}; declare it with "
                             f"PREFIX {prefix}: <…>")  # fmt: skip
     start = _PROLOGUE.match(masked).end()  # type: ignore[union-attr]
@@ -421,7 +438,7 @@ def explain_syntax_error(text: str, message: str) -> str:
             if close
             else f"; a query starts with {', '.join(_FORMS)}"
         )
-        return _pointed(text, line, col, f"unknown keyword {word.group(0)}{hint}")
+        return _pointed(text, line, col, f"unknown keyword {_clip(word.group(0))}{hint}")
     opened: list[int] = []
     for i, c in enumerate(masked):
         if c in _OPEN:

@@ -589,3 +589,21 @@ def test_a_long_pattern_is_named_short(ox_engine) -> None:
     assert "this triple pattern (?s <http://example.org/aaa" in first, first
     assert "…) has a subject" in first
     assert len(first) < 200
+
+
+@pytest.mark.parametrize("text", ["SELECT * { ?s ?p " + "x" * 64_000 + " }",
+                                  "SELECT * { ?s " + "a" * 64_000 + ":b ?o }",
+                                  "S" * 64_000,
+                                  "SELECT * { " + "?s " * 20_000 + "}"])
+def test_a_syntax_error_in_a_long_line_shows_the_part_around_it(text: str, ox_engine) -> None:
+    """A syntax error shows a long line's 100 characters around the place, and a name it
+    echoes (an unknown prefix or keyword) in 60: a 64 KB query on one line came back in
+    a message of 128 to 192 KB, the line and the name whole."""
+    with pytest.raises(KGError) as caught:
+        query(text=text, engine=ox_engine)
+    message = caught.value.message
+    assert len(message) < 1000, len(message)  # the parser's list of what it expected: 450
+    column = int(message.split("column ")[1].split(":")[0])
+    line, caret = message.split("\n")[-2:]
+    shown = line[caret.index("^")]
+    assert shown == text[column - 1], (shown, message)  # the caret is under the place

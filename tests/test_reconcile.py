@@ -445,3 +445,78 @@ def test_a_name_in_the_other_order_is_a_match(ox_engine, query: str, wanted: str
 
     found = Index.from_engine(ox_engine).reconcile({"query": query})
     assert found[0]["id"] == wanted and found[0]["score"] == 95.0 and found[0]["match"], found[:3]
+
+
+@pytest.mark.parametrize("query, wrong", [("Japan Japan", "state/japan"),
+                                          ("Shinzo Abe Abe", "person/shinzo-abe"),
+                                          ("abe " * 500, "person/shinzo-abe")])
+def test_a_word_said_more_often_than_a_name_has_it_is_no_match(ox_engine, query: str,
+                                                               wrong: str) -> None:
+    """A name's words in another order are counted as often as the name has them: as a
+    set, 'Japan Japan' was every word of 'Japan' in another order and scored 143 (cut to
+    100, a match), and a word repeated 500 times matched whatever has it once."""
+    from kg.reconciliation import Index, fold, similarity
+
+    found = Index.from_engine(ox_engine).reconcile({"query": query})
+    assert not any(c["id"] == wrong and (c["match"] or c["score"] >= 90) for c in found), found[:3]
+    assert similarity(fold(query), "japan") <= 100.0
+
+
+@pytest.mark.parametrize("query", [{"query": "x", "type": "Persn" + "n" * 60_000},
+                                   {"query": "x", "properties": [{"pid": "p" * 60_000}]}])
+def test_an_unknown_term_is_named_in_a_message_of_bounded_size(query) -> None:
+    """A type or property the graph has not is named in at most 60 characters, as is the
+    query's key: a 60 KB one came back whole in the 400."""
+    from kg.errors import KGError
+    from kg.reconciliation import Index
+
+    index = Index([], {"Person": ("type", "Person")})
+    with pytest.raises(KGError) as e:
+        index.checked({"k" * 60_000: query})
+    assert len(e.value.message) < 300 and "…" in e.value.message, len(e.value.message)
+
+
+def test_a_long_query_is_read_once_not_once_for_each_name(monkeypatch) -> None:
+    """A query's words are read once: a 60 KB 'japan japan …' was read again for every
+    name holding 'japan' (the words in another order), 43 s of one thread at 230 pairs
+    (bench/reconcile.py's graph, 47,682 distinct names)."""
+    import kg.reconciliation
+    from kg.reconciliation import Entity, Index
+
+    class Counting:  # _WORD, counting the characters it reads
+        def __init__(self, pattern) -> None:  # type: ignore[no-untyped-def]
+            self.pattern, self.read = pattern, 0
+
+        def findall(self, text: str) -> list[str]:
+            self.read += len(text)
+            return self.pattern.findall(text)
+
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return getattr(self.pattern, name)
+
+    index = Index([Entity(f"x/{i}", [f"Japan {i}"], ["Place"]) for i in range(200)], {})
+    counting = Counting(kg.reconciliation._WORD)
+    monkeypatch.setattr(kg.reconciliation, "_WORD", counting)
+    query = "japan " * 10_000 + "x"
+    assert index.reconcile({"query": query}) == index.reconcile_every_name({"query": query})
+    assert counting.read < 4 * len(query) + 200 * 20, counting.read
+
+
+def test_the_terms_a_batch_may_name_are_read_from_the_entities_once() -> None:
+    """Checking a batch's types and properties read every entity's properties again for
+    each batch: 130 ms at 230 pairs (44,227 entities), even for a batch naming none."""
+    from kg.reconciliation import Entity, Index
+
+    class Counted(list):
+        reads = 0
+
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            Counted.reads += 1
+            return super().__iter__()
+
+    index = Index([Entity("p/a", ["A"], ["Person"], {"heldOffice": {"x"}})], {})
+    index.entities = Counted(index.entities)
+    for _ in range(3):
+        batch = {"q": {"query": "a", "properties": [{"pid": "heldoffice", "v": "x"}]}}
+        assert index.checked(batch)["q"]["properties"][0]["pid"] == "heldOffice"
+    assert Counted.reads <= 1

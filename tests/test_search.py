@@ -140,6 +140,31 @@ def test_a_four_digit_number_is_a_year_first_then_a_value(index: SearchIndex) ->
     assert RECOGNITION in [h.id for h in index.search("1952")]  # still the year
 
 
+@pytest.mark.parametrize("text", ["3574 million", "$3574 million", "3574 mn"])
+def test_four_digits_and_a_scale_word_are_a_value_not_a_year(index: SearchIndex,
+                                                             text: str) -> None:
+    """'3574m' and '3,574 million' found the 2022 trade figure, '3574 million' nothing:
+    the four digits were read as a year and the scale word as a word to find."""
+    assert [h.id for h in index.search(text)] == ["figure/trade-volume-2022"]
+
+
 def test_the_search_page_finds_a_figure_by_its_number(client: TestClient) -> None:
     page = client.get("/search", params={"q": "$1.3 billion"}).text
     assert "/id/figure/japanese-exports-to-israel" in page and "value 1300000000" in page
+
+
+def test_a_long_hyphenated_word_is_looked_for_in_few_parts(monkeypatch) -> None:
+    """A hyphenated word is looked for by its parts until one is missing, and by no more
+    parts than a query has words: every part of a 64 KB 'zzz-zzz-…' (16,000) was looked
+    for in every resource, 15 s of kg search over this graph's 259."""
+    import kg.search
+    from kg.search import MAX_WORDS, Entry
+
+    calls = []
+    best = kg.search._best
+    monkeypatch.setattr(kg.search, "_best", lambda *a: calls.append(a[0]) or best(*a))
+    entries = [Entry("event/x", ["Japan recognises Israel"]), Entry("state/y", ["Zzz Zzz"])]
+    index = SearchIndex(entries)
+    assert [h.id for h in index.search("zzz-" * 16_000)] == ["state/y"]  # every part found
+    assert index.search("qqq-" * 16_000) == []  # the first part missing
+    assert len(calls) <= 2 * len(entries) * (1 + MAX_WORDS), len(calls)
