@@ -11,6 +11,16 @@ EXIT_FAILED = 1  # the check ran and the answer is "no" (non-conforming graph, f
 EXIT_USAGE = 2  # unusable input: bad syntax, unknown name, unreadable file, bad option
 
 
+def clip(text: str, most: int = 60) -> str:
+    """``text`` as a message echoes it: at most ``most`` characters, a cut marked with "…"
+    (a 64 KB name sent back whole made the answer to a request as long as the request).
+
+    >>> clip("Shinzo Abe"), clip("x" * 100, 5)
+    ('Shinzo Abe', 'xxxx…')
+    """
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
 class KGError(Exception):
     """A failure with a message meant for people and an exit code for shells."""
 

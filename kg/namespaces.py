@@ -112,7 +112,8 @@ def shorten(iri: str) -> str:
 
 #: a Wikidata item as people copy it: Q17, wd:Q17, its entity IRI or its page's address
 _WIKIDATA_ITEM = re.compile(
-    r"(?:wd:|<?https?://(?:www\.)?wikidata\.org/(?:entity|wiki)/)?[Qq]([1-9][0-9]*)>?")
+    # an item's number: 12 digits at most (Wikidata's are 9 in 2026)
+    r"(?:wd:|<?https?://(?:www\.)?wikidata\.org/(?:entity|wiki)/)?[Qq]([1-9][0-9]{0,11})>?")
 
 
 def wikidata_item(value: str) -> str | None:

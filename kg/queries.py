@@ -40,7 +40,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kg import sparql
-from kg.errors import KGError
+from kg.errors import KGError, clip
 from kg.namespaces import WIKIDATA_ENTITY, XSD, expand, shorten, wikidata_item
 from kg.project import Project
 from kg.sparqltext import page, redirect_services
@@ -227,9 +227,9 @@ def find_query(name_or_file: str, project: Project | None = None) -> SavedQuery:
     import difflib
 
     names = [p.stem for p in project.queries_dir.glob("*.rq")]
-    close = difflib.get_close_matches(name_or_file, names, n=3, cutoff=0.5)
+    close = difflib.get_close_matches(name_or_file[:100], names, n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else "; 'kg queries' lists them"
-    raise KGError(f"no saved query named {name_or_file!r}{hint}")
+    raise KGError(f"no saved query named {clip(name_or_file)!r}{hint}")
 
 
 def resolve_resource(
@@ -254,9 +254,9 @@ def resolve_resource(
     if not found:
         instead = wikidata_instead(value, engine)
         if instead:
-            raise KGError(f"{what}: no resource labelled {value!r}; {instead}")
+            raise KGError(f"{what}: no resource labelled {clip(value)!r}; {instead}")
         close = _close_labels(value, engine)
-        raise KGError(f"{what}: no resource labelled {value!r}{_did_you_mean(close)}")
+        raise KGError(f"{what}: no resource labelled {clip(value)!r}{_did_you_mean(close)}")
     if len(found) > 1 and prefer is not None:
         preferred = [n for n in found if prefer(n)]
         if len(preferred) == 1:

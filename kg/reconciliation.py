@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kg import boundedjson, sparql
-from kg.errors import KGError
+from kg.errors import KGError, clip
 from kg.names import fold as fold_name
 from kg.namespaces import ID, IJ, SKOS_EXACT_MATCH, WIKIDATA_ENTITY
 from kg.store import Engine
@@ -345,7 +345,7 @@ class Index:
 
             close = difflib.get_close_matches(_local(term), known[kind].values(), n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
-            raise KGError(f"query {_clip(key)!r}: no {kind} {_clip(term)!r}{hint}; "
+            raise KGError(f"query {clip(key)!r}: no {kind} {clip(term)!r}{hint}; "
                           f"/reconcile/suggest/{kind}?prefix= lists them")  # fmt: skip
 
         out = {}
@@ -413,12 +413,6 @@ class Index:
 def _local(term: str) -> str:
     """An ontology term as a local name, whether given as one, prefixed or in full."""
     return term.removeprefix(IJ).removeprefix("ij:")
-
-
-def _clip(text: str, most: int = 60) -> str:
-    """``text`` as an error message echoes it: at most ``most`` characters, a cut marked
-    with "…" (a 64 KB type name came back whole in the 400)."""
-    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 def _starts(prefix: str, name: str) -> bool:

@@ -37,7 +37,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from kg.errors import KGError
+from kg.errors import KGError, clip
 
 # PN_CHARS_BASE, PN_CHARS_U, PN_CHARS and VARNAME from the grammar
 _BASE = (
@@ -395,11 +395,6 @@ def _pointed(text: str, line: int, col: int, why: str) -> str:
     return f"invalid SPARQL at line {line}, column {col}: {why}\n  {shown}\n  {' ' * at}^"
 
 
-def _clip(name: str, most: int = 60) -> str:
-    """A name from the query as a message echoes it: at most ``most`` characters."""
-    return name if len(name) <= most else name[: most - 1] + "…"
-
-
 def explain_syntax_error(text: str, message: str) -> str:
     """A parser's complaint about ``text`` as people read it: where (line, column, the line
     with a caret under the place) and a hint for the usual slips: an unknown prefix, a
@@ -422,7 +417,7 @@ def explain_syntax_error(text: str, message: str) -> str:
             line, col = _line_col(text, offset)
             close = difflib.get_close_matches(prefix, sorted(known_prefixes), n=1)
             hint = f" (did you mean {close[0]}:?)" if close else ""
-            prefix = _clip(prefix)
+            prefix = clip(prefix)
             return _pointed(text, line, col, f"unknown prefix {prefix}:{hint}; declare it with "
                             f"PREFIX {prefix}: <…>")  # fmt: skip
     start = _PROLOGUE.match(masked).end()  # type: ignore[union-attr]
@@ -438,7 +433,7 @@ def explain_syntax_error(text: str, message: str) -> str:
             if close
             else f"; a query starts with {', '.join(_FORMS)}"
         )
-        return _pointed(text, line, col, f"unknown keyword {_clip(word.group(0))}{hint}")
+        return _pointed(text, line, col, f"unknown keyword {clip(word.group(0))}{hint}")
     opened: list[int] = []
     for i, c in enumerate(masked):
         if c in _OPEN:
@@ -505,9 +500,7 @@ def _short_pattern(text: str, offset: int) -> str | None:
     said = code[cut + 1 :].split()
     if any(w.upper().split("(")[0] in _GROUP_WORDS for w in said):
         return None
-    seen = " ".join("".join(shown[cut + 1 : len(code)]).split())
-    if len(seen) > 60:  # a message, not an echo of a long text
-        seen = seen[:59] + "…"
+    seen = clip(" ".join("".join(shown[cut + 1 : len(code)]).split()))
     if code[cut] in "{." and len(said) == 2:
         return f"this triple pattern ({seen}) has a subject and a predicate but no object"
     if code[cut] in "{." and len(said) == 1:

@@ -148,6 +148,20 @@ def test_saved_query_errors(http: httpx.Client) -> None:
     assert "no resource labelled" in http.get("/api/queries/visits-to",
                                               params={"state": "Atlantis"}).text
     assert http.get("/api/queries/nope").status_code == 404
+
+
+@pytest.mark.parametrize("path, params", [
+    ("/api/queries/" + "v" * 3_000, {}),
+    ("/api/queries/visits-to", {"state": "Q" + "7" * 3_000}),
+    ("/api/queries/visits-to", {"state": "Atlantis " * 300}),
+])
+def test_an_unknown_name_is_not_echoed_whole(path: str, params: dict, http: httpx.Client) -> None:
+    """A long name came back whole in the 404, and a long 'Q…' twice in the 400
+    (read as a Wikidata item, its hint repeating it): answers as long as the requests
+    (s35-attack)."""
+    r = http.get(path, params=params)
+    assert r.status_code in (400, 404) and len(r.text) < 1_000, (r.status_code, len(r.text))
+    assert "…" in r.text
     # a slip is offered the closest names, as kg query offers them; a query that asks
     # Wikidata says so, not that there is no such query (s35-user)
     r = http.get("/api/queries/visit")

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from kg.description import vocabulary
-from kg.errors import KGError
+from kg.errors import KGError, clip
 from kg.namespaces import GRAPH_IRI
 from kg.queries import bind_params
 from kg.querylint import Vocabulary, bound_variables, explicit_projection, header_value, lint
@@ -394,7 +394,7 @@ def _not_served(state: AppState, name: str) -> str:
                 f"run 'kg query {name} --allow-network'")  # fmt: skip
     close = difflib.get_close_matches(name[:100], sorted(state.saved), n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else "; /api/queries lists them"
-    return f"no saved query named {name!r}{hint}"
+    return f"no saved query named {clip(name)!r}{hint}"
 
 
 async def api_query(request: Any) -> Any:
