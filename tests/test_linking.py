@@ -330,6 +330,9 @@ def test_accept_takes_an_item_as_copied_and_refuses_a_non_id_before_asking(
      "already linked: person:shinzo-abe to Q132345 ('kg link verify' re-checks a link)"),
     (["suggest", "Kabun Mutto"],
      "no unlinked resource named Kabun Mutto; did you mean Kabun Muto?"),
+    # a misspelt prefixed name came back as its full IRI, with no hint (s35-new)
+    (["accept", "person:kabun-mutto=Q1"],
+     "no unlinked resource named person:kabun-mutto; did you mean person:kabun-muto?"),
 ])
 def test_suggest_and_accept_say_why_a_name_has_nothing_to_suggest(args, message, project,
                                                                   kg_cli) -> None:

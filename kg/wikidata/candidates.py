@@ -119,12 +119,16 @@ def _not_unlinked(names: list[str], linked: list[str], state: LinkState) -> str:
         return f"already linked: {items} ('kg link verify' re-checks a link)"
     import difflib
 
-    unlinked = {fold(state.labels[r]): state.labels[r]
-                for r in state.linkable() if state.item_of(r) is None and r in state.labels}
-    close = [unlinked[k] for n in names
-             for k in difflib.get_close_matches(fold(n), unlinked, n=3, cutoff=0.7)]
+    left = [r for r in state.linkable() if state.item_of(r) is None]
+    unlinked = {fold(state.labels[r]): state.labels[r] for r in left if r in state.labels}
+    # a resource's prefixed name too (person:kabun-mutto), as 'kg link accept' is given it
+    unlinked.update({shorten(r): shorten(r) for r in left})
+    shown = [shorten(n) if n.startswith("http") else n for n in names]  # as it was typed
+    close = [unlinked[k] for n in shown
+             for k in difflib.get_close_matches(n if ":" in n else fold(n), unlinked, n=3,
+                                                cutoff=0.7)]
     hint = f"; did you mean {' or '.join(dict.fromkeys(close))}?" if close else ""
-    return f"no unlinked resource named {', '.join(names)}{hint}"
+    return f"no unlinked resource named {', '.join(shown)}{hint}"
 
 
 def _scored(
