@@ -101,10 +101,11 @@ class Scan:
     same line breaks), ``blanked`` where each of them is (start, end); ``names``
     marks every position that is inside a
     variable, a language tag, or the local part of a prefixed name or blank
-    node label, where no keyword can start.
+    node label, where no keyword can start; ``unclosed`` is where the first quote
+    that starts no string is (a string never closed), or None.
     """
 
-    __slots__ = ("blanked", "code", "depth", "names", "text")
+    __slots__ = ("blanked", "code", "depth", "names", "text", "unclosed")
 
     def __init__(self, text: str) -> None:
         pat = _patterns()
@@ -122,6 +123,7 @@ class Scan:
         prefix_before = ("", "")  # what stood before a bare word (a prefixed name's prefix)
 
         self.blanked: list[tuple[int, int]] = []
+        self.unclosed: int | None = None
 
         def blank(a: int, b: int) -> None:
             self.blanked.append((a, b))
@@ -153,6 +155,8 @@ class Scan:
                         i = tag.end()
                     last = "operand"
                     continue
+                if self.unclosed is None:
+                    self.unclosed = i
             if c == "<" and not (stack and stack[-1] == "e" and last == "operand"):
                 m = pat.iriref.match(text, i)
                 if m is not None:
@@ -410,7 +414,18 @@ def explain_syntax_error(text: str, message: str) -> str:
 
     from kg.namespaces import PREFIXES
 
-    masked = mask(text)
+    scan = Scan(text)
+    if scan.unclosed is not None:  # first: the words after it read as code mislead the rest
+        at = scan.unclosed
+        quote = text[at]
+        if text[max(0, at - 2) : at + 1] == quote * 3:  # """x: "" read as an empty string
+            at, where = at - 2, f"{quote * 3} to {quote * 3}"
+        else:
+            where = f"{quote} to {quote} on one line"
+        line, col = _line_col(text, at)
+        return _pointed(text, line, col, f"this string is never closed: a string runs from "
+                        f"{where}")  # fmt: skip
+    masked = scan.code
     known_prefixes = set(PREFIXES) | prefixes_declared(text)
     for prefix, offset in _prefixed_names(masked):
         if prefix not in known_prefixes:

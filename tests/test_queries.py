@@ -403,6 +403,7 @@ def test_the_lead_section_answers_to_the_name_readers_give_it(ox_engine) -> None
                                       "state:?)"),
     ("SELECT * { ?s ?p ?o ", "line 1, column 10: this { is never closed"),
     ("SELECT ?s { ?s ?p }", "invalid SPARQL at line 1, column "),
+    ('SELECT * { ?s ?p "x }', "line 1, column 18: this string is never closed"),
 ])
 def test_a_syntax_error_reads_alike_on_rdflib(text, message, project, kg_cli) -> None:
     """rdflib said 'query failed: Exception: Unknown namespace prefix : stat' or pyparsing's
@@ -478,6 +479,13 @@ def test_syntax_errors_point_at_the_place_with_a_hint(ox_engine) -> None:
         "SELEC * {}": ("line 1, column 1", "unknown keyword SELEC (did you mean SELECT?)"),
         "SELECT * {\n  ?s stat:x ?o }": ("line 2, column 6", "unknown prefix stat: (did you mean"),
         "SELECT * { ?s ?p ?o": ("line 1, column 10", "this { is never closed"),
+        # the parser's 'expected one of "'", "\\", "\\U", "\\u", [_]' at the line's end,
+        # far from the quote, or 'the parser expected one of 8 things' for """ (s35-new)
+        "SELECT * { ?s ?p 'Tel Aviv: city }": (
+            "line 1, column 18", "this string is never closed: a string runs from ' to ' on "
+            "one line"),
+        'SELECT * {\n  ?s ?p """x }': (
+            "line 2, column 9", 'this string is never closed: a string runs from """ to """'),
     }
     for text, (where, hint) in cases.items():
         with pytest.raises(KGError) as caught:
