@@ -87,9 +87,14 @@ def cff(version: str = __version__, released: str | None = None) -> str:
     """The citation as ``CITATION.cff`` (Citation File Format 1.2.0): the dataset, with the
     source article as a reference."""
     _checked(version, released)
+    if version == __version__ and released is None:
+        written = "`kg cite -f cff`; the tests check the repository's copy against it."
+    else:  # a release's own: the repository and its tests are not in the download
+        when = f" --date {released}" if released else ""
+        written = f"`kg cite -f cff --release {version}{when}`, for that release."
     lines = [
         "# How to cite this knowledge graph (Citation File Format, https://citation-file-format.github.io/).",
-        "# Written by `kg cite -f cff`; the tests check the repository's copy against it.",
+        f"# Written by {written}",
         "cff-version: 1.2.0",
         "message: >-",
         "  If you use this knowledge graph, please cite it as below, and credit the",

@@ -21,6 +21,15 @@ def test_the_repository_citation_file_is_what_kg_cite_writes() -> None:
         "CITATION.cff is out of date: kg cite -f cff > CITATION.cff")
 
 
+def test_a_releases_citation_file_says_how_it_was_written() -> None:
+    """A release's CITATION.cff said the tests check the repository's copy against it, which
+    is not in the download and is not that file (s35-new); it names its own command now."""
+    written = cff("1.0.0", "2026-12-07")
+    assert "# Written by `kg cite -f cff --release 1.0.0 --date 2026-12-07`, for that " \
+           "release.\n" in written
+    assert "repository" not in written
+
+
 SCHEMA = ROOT / "tests" / "vendor" / "citation-file-format" / "schema-1.2.0.json"
 
 
