@@ -320,6 +320,9 @@ def test_accept_takes_an_item_as_copied_and_refuses_a_non_id_before_asking(
     assert r.err.startswith("linked person:david-levy to Q99900001 in "), r.err
     rec = read_state(scratch).record_for("https://w3id.org/israel-japan-kg/id/person/david-levy")
     assert rec.status == "Confirmed" and rec.target.endswith("/Q99900001")
+    # and says so where one looks first: the help named only 'Q…' (s35-new)
+    assert "q123, wd:Q123, its page's address" in " ".join(
+        kg_cli("link", "accept", "--help", root=scratch.root).out.split())
 
 
 @pytest.mark.parametrize(("args", "message"), [

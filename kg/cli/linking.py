@@ -94,7 +94,9 @@ def _link_options(p: argparse.ArgumentParser) -> None:
                    help="labels or prefixed names of the resources to look up (default: all)")
     t.add_argument("--type", metavar="CLASS", help="only this class (e.g. Person)")
     t = task("accept", "write a ranked candidate as the resource's confirmed link", _accept)
-    t.add_argument("choice", metavar="RESOURCE=QID", help="e.g. person:david-levy=Q…")
+    t.add_argument("choice", metavar="RESOURCE=QID",
+                   help="e.g. person:david-levy=Q…; the item as Wikidata writes it or as "
+                        "copied from it: q123, wd:Q123, its page's address")  # fmt: skip
     t = task("no-item", "record that Wikidata has no item for RESOURCE, when a search for "
              "each of its labels finds none that fits (the search is the evidence)", _no_item)
     t.add_argument("resource", metavar="RESOURCE")
