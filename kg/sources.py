@@ -23,6 +23,13 @@ from kg.queries import query, resolve_resource, wikidata_instead
 from kg.store import Engine, SelectResult, open_engine
 from kg.units import HOW_TO_GET_TEXT, ArticleCopy, Pinned, pinned_units
 
+#: what a fact with no unit rests on, as ``kg sources`` says it
+BASES = {
+    "inferred": "the editors' reading (ij:inferred), not a sentence of the article",
+    "general knowledge": "general knowledge (ij:fromGeneralKnowledge), not from the article",
+    "uncited": "none cited",
+}
+
 
 @dataclass
 class Fact:
@@ -42,19 +49,23 @@ class Sources:
     article: Path | None = None
     #: units whose words the copy does not have (the copy differs from the pinned text there)
     mismatched: list[str] = field(default_factory=list)
+    #: the resource's notes, shown where a fact has no unit: they say what a flag rests on
+    notes: list[str] = field(default_factory=list)
 
     def to_text(self) -> str:
         lines = [f"<{self.iri}>  {display(ox.NamedNode(self.iri))}", ""]
         last = None
         for f in self.facts:
             where = (f"{f.unit.id} ({f.unit.section_label}, {f.unit.url})" if f.unit
-                     else f"no unit: {f.basis}")
+                     else f"no unit: {BASES.get(f.basis, f.basis)}")
             if (f.property, f.value) != last:  # a fact several units state: one heading
                 lines.append(f"  {display(f.property)}  {display(f.value)}")
                 last = (f.property, f.value)
             lines.append(f"      {where}")
             if f.quote:
                 lines.append(f"      “{f.quote}”")
+        if any(f.unit is None for f in self.facts):
+            lines += [f"  note: {note}" for note in self.notes]
         lines.append("")
         if self.article is None:
             lines.append(HOW_TO_GET_TEXT)
@@ -85,6 +96,10 @@ def sources(
     copy = ArticleCopy(article) if article is not None else None
     flags = _flags(engine, this)
     out = Sources(this.value, [], article)
+    from kg import sparql
+
+    out.notes = [n.value for _, n in engine.select(sparql.load("note-of"), {"this": this})
+                 if n is not None]  # fmt: skip
     for _entity, prop, value, unit, _section in res.rows:
         assert isinstance(prop, ox.NamedNode) and value is not None
         pinned = units.get(unit.value) if unit is not None else None

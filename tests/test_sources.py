@@ -430,3 +430,16 @@ def test_a_page_quotes_units_on_hover_with_the_article(article: Path, project: P
     assert ('<span class="unit" title="| 1994 | Foreign Minister Koji Kakizawa, Special Envoy '
             'Kabun Muto | Prime Minister Yitzhak Rabin |">visits-7</span>' in html)
     assert "hover over a unit for its words" in html and "<script" not in html.split("<main")[-1]
+
+
+def test_sources_says_what_a_flag_means_and_gives_the_note(project: Project, kg_cli) -> None:
+    """'no unit: inferred' under the league's founding year read as a year made up, where
+    the year is the list's and only 'founded' is the editors' reading, as the note says
+    (s35-newcomer)."""
+    r = kg_cli("sources", "organisation:japan-israel-parliamentary-friendship-league",
+               root=project.root)
+    assert r.code == 0, r.err
+    assert "no unit: the editors' reading (ij:inferred), not a sentence of the article" in r.out
+    assert "\n  note: " in r.out and "1984" in r.out.split("\n  note: ")[1]
+    jericho = kg_cli("sources", "Jericho", root=project.root).out
+    assert "no unit: general knowledge (ij:fromGeneralKnowledge)" in jericho
