@@ -50,6 +50,8 @@ from kg.namespaces import BASE, RDF_TYPE, shorten
 from kg.project import Project
 from kg.store.oxigraph import OxigraphEngine
 
+DCT_ISSUED = "http://purl.org/dc/terms/issued"
+
 SEMVER = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)")
 BUMPS = ("patch", "minor", "major")
 
@@ -233,6 +235,26 @@ def changelog(ch: Changes, version: str, issued: str, old: set[ox.Triple],
     return "\n".join(lines)
 
 
+def _issued(folder: Path) -> str | None:
+    """The date a release was issued, from its description (``dcterms:issued``)."""
+    try:
+        quads = ox.parse(path=str(folder / "void.ttl"), format=ox.RdfFormat.TURTLE)
+        return next((q.object.value for q in quads if q.predicate.value == DCT_ISSUED), None)
+    except (OSError, SyntaxError):
+        return None
+
+
+def _check_after(previous: Path, issued: str, unchanged: bool) -> None:
+    """Refuse a release dated before the one it follows, or one that changes nothing."""
+    then = _issued(previous)
+    if then is not None and issued < then:
+        raise KGError(f"the release is dated {issued}, before {previous.name}'s {then}: a "
+                      "later version cannot be older (give --date)")  # fmt: skip
+    if unchanged:
+        raise KGError(f"nothing changed since {previous.name}: the graph is the same, "
+                      "so there is nothing to release")  # fmt: skip
+
+
 def _ntriples(triples: set[ox.Triple]) -> bytes:
     return b"".join(sorted(f"{t} .\n".encode() for t in triples))
 
@@ -269,6 +291,7 @@ def release(
         before, after = own_iris(old), own_iris(new)
         bump = needed_bump(before, after)
         check_step(prev_version, wanted, bump)
+        _check_after(found[prev_version], issued, old == new)
         changes = Changes(".".join(map(str, prev_version)), new - old, old - new,
                           before - after, after - before, bump, len(old), len(new))  # fmt: skip
     else:
