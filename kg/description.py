@@ -11,7 +11,7 @@ from kg.errors import KGError
 from kg.formats import display
 from kg.namespaces import IJ, shorten
 from kg.project import Project
-from kg.queries import resolve_resource
+from kg.queries import resolve_resource, wikidata_instead
 from kg.store import Engine, SelectResult, open_engine
 
 #: The groups of a resource page, in order. A fact goes to the first group whose
@@ -90,12 +90,17 @@ class Description:
     units: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     #: property IRI -> "inferred" or "general knowledge", as the resource flags it
     flags: dict[str, str] = field(default_factory=dict)
+    #: for a Wikidata item, which the graph only links to: the resource to describe instead
+    see: str | None = None
 
     def to_text(self) -> str:
         def lab(label: str | None) -> str:
             return f"  ({label})" if label else ""
 
         lines = [f"<{self.iri}>  {display(ox.NamedNode(self.iri))}", ""]
+        if self.see:
+            lines += [f"  {self.see}", ""]
+
         def cited(p: ox.NamedNode, o: ox.Term) -> str:
             # an uncited value of a flagged property is the flag's: Jericho a schema:City
             ids = self.units.get((p.value, str(o))) or [self.flags.get(p.value, "")]
@@ -131,6 +136,8 @@ def describe(
         [(r[1], r[2], r[3].value if r[3] else None) for r in inc.rows],  # type: ignore[misc]
         units,
         flags_of(engine, this),
+        # wd:Q17 is in the graph only as what state:japan links to
+        None if out.rows else wikidata_instead(this.value, engine),
     )
 
 

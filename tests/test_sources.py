@@ -443,3 +443,12 @@ def test_sources_says_what_a_flag_means_and_gives_the_note(project: Project, kg_
     assert "\n  note: " in r.out and "1984" in r.out.split("\n  note: ")[1]
     jericho = kg_cli("sources", "Jericho", root=project.root).out
     assert "no unit: general knowledge (ij:fromGeneralKnowledge)" in jericho
+
+
+def test_describe_of_a_wikidata_item_names_the_resource_linked_to_it(project: Project,
+                                                                      kg_cli) -> None:
+    """kg describe wd:Q17 printed a header and who refers to it, where Q17 and its page's
+    address got 'give state:japan' (s35-newcomer): the same words now head it."""
+    r = kg_cli("describe", "wd:Q17", root=project.root)
+    assert r.code == 0 and "\n  Q17 is Wikidata's item for Japan: give state:japan\n" in r.out
+    assert "give " not in kg_cli("describe", "state:japan", root=project.root).out
