@@ -168,3 +168,15 @@ def test_a_long_hyphenated_word_is_looked_for_in_few_parts(monkeypatch) -> None:
     assert [h.id for h in index.search("zzz-" * 16_000)] == ["state/y"]  # every part found
     assert index.search("qqq-" * 16_000) == []  # the first part missing
     assert len(calls) <= 2 * len(entries) * (1 + MAX_WORDS), len(calls)
+
+
+def test_a_decade_finds_what_is_said_of_it_then_what_is_dated_in_it(index: SearchIndex) -> None:
+    """'1990s' found the two notes that name the decade and none of the decade's visits
+    (s35-newcomer, who expected them)."""
+    hits = index.search("1990s", limit=100)
+    assert {h.id for h in hits[:2]} == {"event/japan-defers-to-arab-boycott",
+                                        "era/arab-boycott-years"}
+    assert all(h.why == "note" for h in hits[:2])
+    found = {h.id: h.why for h in hits[2:]}
+    assert found["visit/1997-benjamin-netanyahu"] == "1997"
+    assert "visit/1985-yitzhak-shamir" not in found and "visit/2008-ehud-olmert" not in found
