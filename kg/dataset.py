@@ -34,6 +34,7 @@ from urllib.parse import quote
 import pyoxigraph as ox
 
 from kg import sparql
+from kg.citation import text as citation
 from kg.formats import graph_bytes
 from kg.licence import (
     ARTICLE_LICENCE,
@@ -445,8 +446,6 @@ def describe(
     add(d, OWL + "versionInfo", lit(version))
     if issued:
         add(d, DCT + "issued", lit(issued, XSD + "date"))
-    from kg.citation import text as citation  # kg.citation reads this module's metadata
-
     add(d, DCT + "bibliographicCitation", lit(citation(version, issued), lang="en"))
     # the source article
     # (not dcterms:source: DCAT-AP reads it as a source *dataset*)

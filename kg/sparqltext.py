@@ -463,7 +463,7 @@ def explain_syntax_error(text: str, message: str) -> str:
         return f"invalid SPARQL: {message}"
     why = found.group(3)
     line, col = int(found.group(1)), int(found.group(2))
-    short = _short_pattern(text, _offset(text, line, col))
+    short = _short_pattern(text, scan, _offset(text, line, col))
     if short:
         return _pointed(text, line, col, short)
     if why.startswith("expected one of") and why.count(",") > 6:
@@ -484,11 +484,11 @@ def _offset(text: str, line: int, col: int) -> int:
     return min(start + col - 1, len(text))
 
 
-def _short_pattern(text: str, offset: int) -> str | None:
+def _short_pattern(text: str, scan: Scan, offset: int) -> str | None:
     """What a triple pattern that ends at ``offset`` lacks (``?s ?p }``: its object), or
     None. Only where the parser stopped at the end of a pattern (``}``, ``.``, ``;``,
-    ``,``, a space or the text's end); each string, IRI and number counts as one term."""
-    scan = Scan(text)
+    ``,``, a space or the text's end); each string, IRI and number counts as one term.
+    ``scan`` is the text's :class:`Scan`, made once for the whole explanation."""
     if offset < len(text) and scan.code[offset] not in "}.;, \t\r\n":
         return None
     terms, shown = list(scan.code), list(text)
