@@ -9,7 +9,6 @@ run is the same every time and bounded: about 20 s for the 19 operations on two 
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 import schemathesis
@@ -99,10 +98,10 @@ def test_hostile_json_is_one_line_naming_the_limit(text, message) -> None:
 def test_depth_is_counted_without_recursion_and_strings_do_not_count() -> None:
     assert loads('{"a": [{"b": "[[[[{{{{"}]}') == {"a": [{"b": "[[[[{{{{"}]}
     assert loads("[" * MAX_DEPTH + "]" * MAX_DEPTH) is not None
-    start = time.perf_counter()
-    with pytest.raises(KGError):
+    # json.loads would raise RecursionError long before 60,000 levels: the whole depth is
+    # counted (a linear scan; how fast is bench's business, not a unit test's)
+    with pytest.raises(KGError, match="nested 60000 levels deep; at most 32"):
         loads("[" * 60_000)
-    assert time.perf_counter() - start < 0.5
 
 
 @pytest.fixture(scope="module")
