@@ -81,7 +81,7 @@ def test_missing_project_is_a_clear_error(tmp_path, kg_cli) -> None:
 def test_stats(project, kg_cli) -> None:
     r = kg_cli("stats", root=project.root)
     assert r.code == 0
-    assert re.search(r"^triples: \d{4}$", r.out, re.M)
+    assert re.search(r"^triples: \d{4,}$", r.out, re.M)
     counts = dict((m[1], int(m[0])) for m in re.findall(r"^\s+(\d+)\s+(.+)$", r.out, re.M))
     assert counts["Visit"] == 27
     assert counts["Agreement"] == 9
