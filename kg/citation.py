@@ -29,33 +29,49 @@ FORMATS = ("text", "bibtex", "cff")
 _DATE = re.compile(r"\d{4}-\d\d-\d\d")
 
 
-def _checked(version: str, released: str | None) -> None:
+def _checked(version: str, released: str | None, accessed: str | None = None) -> None:
     if not re.fullmatch(r"[0-9A-Za-z][0-9A-Za-z.+-]{0,39}", version):
         raise KGError(f"a version is a word of letters, digits, '.', '+' and '-', "
                       f"not {version[:40]!r}")  # fmt: skip
-    if released is not None:
+    for what, day in (("a release date", released), ("an access date", accessed)):
+        if day is None:
+            continue
         try:
-            ok = bool(_DATE.fullmatch(released)) and str(date.fromisoformat(released)) == released
+            ok = bool(_DATE.fullmatch(day)) and str(date.fromisoformat(day)) == day
         except ValueError:  # 2026-02-30
             ok = False
         if not ok:
-            raise KGError(f"a release date is YYYY-MM-DD, not {released[:40]!r}")
+            raise KGError(f"{what} is YYYY-MM-DD, not {day[:40]!r}")
 
 
-def text(version: str = __version__, released: str | None = None) -> str:
-    """The citation as one paragraph of plain text."""
-    _checked(version, released)
-    year = f" ({released[:4]})" if released else ""
-    when = f", released {released}" if released else ""
-    return (f"{PROJECT_NAME}{year}. {TITLE}, version {version}{when}. {BASE}. "
+def text(version: str = __version__, released: str | None = None,
+         accessed: str | None = None) -> str:
+    """The citation as one paragraph of plain text; ``accessed``, the day a working copy
+    (no release) was read, is written as the day it was retrieved, as a web page's is.
+
+    >>> print(text(accessed="2026-12-07"))  # doctest: +NORMALIZE_WHITESPACE +ELLIPSIS
+    The Israel–Japan relations knowledge graph project (n.d.). Israel–Japan relations
+    knowledge graph, version ..., unreleased. Retrieved 2026-12-07, from
+    https://w3id.org/israel-japan-kg/. Facts ...
+    """
+    _checked(version, released, accessed)
+    if released:
+        year, when, where = f" ({released[:4]})", f", released {released}", f"{BASE}."
+    elif accessed:
+        year, when, where = " (n.d.)", ", unreleased", f"Retrieved {accessed}, from {BASE}."
+    else:
+        year, when, where = "", "", f"{BASE}."
+    return (f"{PROJECT_NAME}{year}. {TITLE}, version {version}{when}. {where} "
             "Facts from the English Wikipedia article \u201cIsrael–Japan relations\u201d "
             "(CC BY-SA 4.0), restated; data CC0 1.0.")  # fmt: skip
 
 
-def bibtex(version: str = __version__, released: str | None = None) -> str:
-    """The citation as a BibTeX ``@misc`` entry (biblatex reads its ``version`` and ``date``);
-    the en dash written ``--``, as (La)TeX spells it."""
-    _checked(version, released)
+def bibtex(version: str = __version__, released: str | None = None,
+           accessed: str | None = None) -> str:
+    """The citation as a BibTeX ``@misc`` entry (biblatex reads its ``version``, ``date``
+    and ``urldate``, the day a working copy was read); the en dash written ``--``, as
+    (La)TeX spells it."""
+    _checked(version, released, accessed)
 
     def tex(s: str) -> str:
         return s.replace("–", "--")
@@ -64,8 +80,10 @@ def bibtex(version: str = __version__, released: str | None = None) -> str:
               ("version", version)]  # fmt: skip
     if released:
         fields += [("year", released[:4]), ("date", released)]
+    fields += [("url", BASE)]
+    if accessed:
+        fields += [("urldate", accessed)]
     fields += [
-        ("url", BASE),
         # % begins a comment in (La)TeX: the article's address is percent-encoded
         ("note", "Facts from the English Wikipedia article ``Israel--Japan relations'' "
                  f"({ARTICLE.replace('%', chr(92) + '%')}), CC BY-SA 4.0, restated; "
@@ -126,11 +144,16 @@ def cff(version: str = __version__, released: str | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def citation(fmt: str, version: str = __version__, released: str | None = None) -> str:
-    """The citation in ``fmt`` (one of :data:`FORMATS`)."""
+def citation(fmt: str, version: str = __version__, released: str | None = None,
+             accessed: str | None = None) -> str:
+    """The citation in ``fmt`` (one of :data:`FORMATS`); ``accessed`` goes into text and
+    BibTeX (CITATION.cff, a file kept in the repository, has no day it was read)."""
     if fmt not in FORMATS:
         raise KGError(f"no citation format {fmt!r}; choose from {', '.join(FORMATS)}")
-    out = {"text": text, "bibtex": bibtex, "cff": cff}[fmt](version, released)
+    if fmt == "cff":
+        out = cff(version, released)
+    else:
+        out = {"text": text, "bibtex": bibtex}[fmt](version, released, accessed)
     return out if out.endswith("\n") else out + "\n"
 
 

@@ -86,3 +86,22 @@ def test_kg_cite(kg_cli) -> None:
                        (("--release", "1.0.0", "--date", "2026-13-01"), "YYYY-MM-DD")]:
         r = kg_cli("cite", *args)
         assert r.code == 2 and r.out == "" and said in r.err and r.err.count("\n") == 1, r.err
+
+
+def test_a_working_copy_is_cited_with_the_day_it_was_read(kg_cli) -> None:
+    """The package's version is no fixed release: its citation says when it was read, as a
+    web page's does (s35: "kg cite without a release gives 0.1.0 and no year")."""
+    r = kg_cli("cite", "--accessed", "2026-12-07")
+    assert r.code == 0 and "(n.d.)" in r.out and ", unreleased. " in r.out, r.out
+    assert "Retrieved 2026-12-07, from https://w3id.org/israel-japan-kg/." in r.out
+    r = kg_cli("cite", "-f", "bibtex", "--accessed", "2026-12-07")
+    assert "  urldate = {2026-12-07},\n" in r.out and "year" not in r.out
+    # without --accessed: today (UTC), but only for a working copy
+    from datetime import UTC, datetime
+
+    today = datetime.now(UTC).date().isoformat()
+    assert f"Retrieved {today}, from" in kg_cli("cite").out
+    assert "urldate" not in kg_cli("cite", "-f", "bibtex", "--release", "1.0.0").out
+    assert kg_cli("cite", "-f", "cff").out == cff()  # the file in the repository: no day
+    r = kg_cli("cite", "--accessed", "2026-13-01")
+    assert r.code == 2 and r.err == "kg: error: an access date is YYYY-MM-DD, not '2026-13-01'\n"

@@ -91,6 +91,9 @@ def _cite_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--release", metavar="VERSION",
                    help="cite this release (its kg release number), not the package")  # fmt: skip
     p.add_argument("--date", metavar="YYYY-MM-DD", help="the release's date")
+    p.add_argument("--accessed", metavar="YYYY-MM-DD",
+                   help="the day you read the graph (text and BibTeX; default today, UTC, "
+                        "when no --release is given)")  # fmt: skip
 
 
 @command("cite", "How to cite the graph: text, BibTeX or CITATION.cff.", _cite_options)
@@ -104,7 +107,13 @@ def cmd_cite(args: Args) -> int:
         parse_version(args.release)
     elif args.date is not None:  # a date is a release's: the package's version has none
         raise KGError("--date is the date of a release: give --release VERSION with it")
-    write(citation(args.format, args.release or __version__, args.date))
+    accessed = args.accessed
+    if accessed is None and args.release is None and args.format != "cff":
+        # a working copy changes: a citation of it says when it was read, as a web page's
+        from datetime import UTC, datetime
+
+        accessed = datetime.now(UTC).date().isoformat()
+    write(citation(args.format, args.release or __version__, args.date, accessed))
     return 0
 
 
