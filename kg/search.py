@@ -9,8 +9,8 @@ resource, each where it is worth most:
   starts with it (``establish`` in "Establishment of …"): 3, a whole word: 4;
 - in a date (any ``xsd:date``, ``xsd:gYearMonth`` or ``xsd:gYear`` value): a year
   or date the value starts with (``1952``, ``1952-05``), or a range of years it falls
-  in (``2014-2018``, ``2014–2018``; a decade, ``1990s``, is its ten years, and a note
-  that names the decade counts 4): 3;
+  in (``2014-2018``, ``2014–2018``, either way round; a decade, ``1990s``, is its ten
+  years, and a note that names the decade counts 4): 3;
 - in a figure's value (``ij:value``): a number that is the value, or the value in
   thousands, millions or billions (``810`` or ``810 million`` for 810000000; ``3.574
   billion``, ``3,574 million``; a scale word says which), a currency or ``%`` beside it
@@ -232,8 +232,9 @@ def _best(word: str, e: Entry, names: set[str], notes: set[str]) -> tuple[int, s
         if word in notes:
             return DATE + 1, "note"
         word = f"{decade[1]}0-{decade[1]}9"
-    if (years := re.fullmatch(r"(\d{4})-(\d{4})", word)) and years[1] <= years[2]:
-        date = min((d for d in e.dates if years[1] <= d[:4] <= years[2]), default=None)
+    if years := re.fullmatch(r"(\d{4})-(\d{4})", word):  # 2018-2014 is the same years
+        first, last = sorted((years[1], years[2]))
+        date = min((d for d in e.dates if first <= d[:4] <= last), default=None)
         return None if date is None else (DATE, date)
     if re.fullmatch(r"\d{4}(-\d\d){0,2}", word):
         date = next((d for d in e.dates if d.startswith(word)), None)

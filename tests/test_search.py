@@ -46,7 +46,7 @@ def test_every_word_must_be_found_and_says_where(index: SearchIndex) -> None:
     assert index.search("1952 nosuchword") == [] and index.search("  ") == []
 
 
-@pytest.mark.parametrize("text", ["2014-2018", "2014–2018", "2014 - 2018"])
+@pytest.mark.parametrize("text", ["2014-2018", "2014–2018", "2014 - 2018", "2018-2014"])
 def test_a_range_of_years_finds_what_is_dated_within_it(index: SearchIndex, text: str) -> None:
     """'kg search 2014-2018' found nothing: the range was one word no date starts with,
     and a journalist writing about the years since 2014 had no way to ask (s35-user)."""
@@ -55,7 +55,7 @@ def test_a_range_of_years_finds_what_is_dated_within_it(index: SearchIndex, text
     assert hits["visit/2015-shinzo-abe"] == "2015" and hits["visit/2018-shinzo-abe"] == "2018"
     assert "agreement/investment-2017" in hits
     assert "visit/2008-ehud-olmert" not in hits and "agreement/defense-cooperation-2022" not in hits
-    assert index.search("2018-2014") == []  # backwards is no range
+    # backwards is the same years: it found nothing, "no resource holds every word"
 
 
 def test_a_hyphen_where_a_name_has_a_dash_or_a_space(index: SearchIndex) -> None:
