@@ -298,7 +298,7 @@ class Index:
             for pid, values in constraints:
                 held = e.facts.get(pid, set())
                 score += 10 if not values.isdisjoint(held) else -30
-            score = max(0.0, min(100.0, score))
+            score = round(max(0.0, min(100.0, score)), 1)  # not 36.900000000000006
             if score > 0:
                 scored.append((score, e))
         scored.sort(key=lambda pair: (-pair[0], pair[1].id))

@@ -87,6 +87,15 @@ def test_a_type_finds_the_resources_of_its_subclasses(url) -> None:
     assert answer["q0"]["result"][0]["type"] == [{"id": "Envoy", "name": "Envoy"}]
 
 
+def test_scores_have_one_decimal_after_property_constraints(url) -> None:
+    """A name's score less 30 for a property that does not hold came out as
+    36.900000000000006 in the JSON a person reads."""
+    answer = batch(url, {"q": {"query": "Netanyahu", "limit": 10, "properties": [
+        {"pid": "heldOffice", "v": "Prime Minister of Israel"}]}})
+    scores = [c["score"] for c in answer["q"]["result"]]
+    assert len(scores) > 1 and scores == [round(x, 1) for x in scores]
+
+
 def test_property_constraints_move_candidates(url) -> None:
     office = {"pid": "heldOffice", "v": "Foreign Minister of Israel"}
     wrong = {"pid": "heldOffice", "v": {"id": "office/prime-minister-of-japan"}}
