@@ -191,8 +191,12 @@ def cmd_search(args: Args) -> int:
     if args.limit < 1:
         raise KGError(f"--limit must be 1 or more, got {args.limit}")
     text = " ".join(args.words)
-    hits = SearchIndex.from_engine(engine(args, project_of(args))).search(text, args.limit)
-    write(hits_json(hits) if args.format == "json" else hits_text(text, hits))
+    hits = SearchIndex.from_engine(engine(args, project_of(args))).search(text, None)
+    shown = hits[: args.limit]
+    write(hits_json(shown) if args.format == "json" else hits_text(text, shown))
+    if len(hits) > len(shown):  # hits tied on score come by name: the cut is no ranking
+        print(f"kg: the {len(shown)} best of {len(hits)} shown; -n {len(hits)} shows them all",
+              file=sys.stderr)
     return 0 if hits else EXIT_FAILED
 
 
