@@ -154,6 +154,19 @@ def test_sources_and_parameters_take_a_reconciliation_id(project, kg_cli) -> Non
     assert r.code == 2 and "is a Person, not a State" in r.err
 
 
+def test_sources_of_several_entities_at_once(project, kg_cli) -> None:
+    """A journalist wanting every visit, agreement and figure since 2014 with its sentence
+    ran kg sources once per entity, nine times (s36-newcomer). All are resolved before
+    anything is printed, so one unknown name prints nothing but the error."""
+    one = kg_cli("sources", "visit:2015-shinzo-abe", root=project.root)
+    two = kg_cli("sources", "visit:2015-shinzo-abe", "Investment agreement (2017)",
+                 root=project.root)
+    assert two.code == 0, two.err
+    assert two.out.startswith(one.out + "\n<https://w3id.org/israel-japan-kg/id/agreement/")
+    bad = kg_cli("sources", "visit:2015-shinzo-abe", "Atlantis", root=project.root)
+    assert bad.code == 2 and bad.out == "" and "no resource labelled 'Atlantis'" in bad.err
+
+
 def test_library_functions_mirror_the_commands() -> None:
     import importlib
     import pkgutil

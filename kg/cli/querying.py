@@ -201,7 +201,8 @@ def cmd_search(args: Args) -> int:
 
 
 def _sources_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("entity", metavar="LABEL_OR_IRI")
+    p.add_argument("entity", metavar="LABEL_OR_IRI", nargs="+",
+                   help="one or more entities, each a label, prefixed name or IRI")
     p.add_argument("--article", metavar="FILE",
                    help="a copy of the article to quote units from "
                         "(default ../shared/seed/ when present)")
@@ -210,15 +211,16 @@ def _sources_options(p: argparse.ArgumentParser) -> None:
 
 @command(
     "sources",
-    "List each fact about one entity with the unit of the article stating it.",
+    "List each fact about an entity with the unit of the article stating it.",
     _sources_options,
 )
 def cmd_sources(args: Args) -> int:
     from kg.sources import sources
 
     project = project_of(args)
-    write(sources(args.entity, engine=engine(args, project), project=project,
-                   article=article_path(args, project)).to_text())
+    store, article = engine(args, project), article_path(args, project)
+    found = [sources(e, engine=store, project=project, article=article) for e in args.entity]
+    write("\n".join(s.to_text() for s in found))  # each resolved before any is printed
     return 0
 
 
