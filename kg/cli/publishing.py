@@ -105,6 +105,10 @@ def cmd_cite(args: Args) -> int:
     elif args.date is not None:  # a date is a release's: the package's version has none
         raise KGError("--date is the date of a release: give --release VERSION with it")
     write(citation(args.format, args.release or __version__, args.date))
+    if args.release is None:  # a paper citing "version 0.1.0" names no one state of the data
+        print(f"kg: version {__version__} is the package's, the same while the data changes; "
+              "to cite the data you used, cite its release (kg release VERSION --date DAY, "
+              "then kg cite --release VERSION --date DAY)", file=sys.stderr)
     return 0
 
 
