@@ -216,7 +216,7 @@ async def search_page(request: Any) -> Any:
     state = state_of(request)
     text = request.query_params.get("q", "")[:200]
     n = request.query_params.get("n", str(SEARCH_SHOWN))
-    if not (n.isascii() and n.isdigit() and 1 <= int(n) <= SEARCH_MOST):
+    if not (n.isascii() and n.isdigit() and len(n) <= 4 and 1 <= int(n) <= SEARCH_MOST):
         return text_response(400, f"n must be a whole number from 1 to {SEARCH_MOST}, "
                                   f"the number of resources to show; got {n[:20]!r}")
     if text.strip():
