@@ -41,7 +41,7 @@ import pyoxigraph as ox
 
 from kg import sparql
 from kg.errors import KGError, clip
-from kg.namespaces import WIKIDATA_ENTITY, XSD, expand, shorten, wikidata_item
+from kg.namespaces import ID, WIKIDATA_ENTITY, XSD, expand, shorten, wikidata_item
 from kg.project import Project
 from kg.sparqltext import page, redirect_services
 from kg.store import Engine, Result, SelectResult, Term, open_engine
@@ -251,7 +251,10 @@ def resolve_resource(
     found = [row[0] for row in res.rows if isinstance(row[0], ox.NamedNode)]
     if not found:  # Shinzō Abe for Shinzo Abe: accents, which SPARQL cannot fold
         found = _folded_matches(value, engine)
-    if not found:
+    if not found:  # person/shinzo-abe: the id /reconcile and /search give
+        named = _by_id_path(value.strip(), engine)
+        if named is not None:
+            return named
         instead = wikidata_instead(value, engine)
         if instead:
             raise KGError(f"{what}: no resource labelled {clip(value)!r}; {instead}")
@@ -265,6 +268,15 @@ def resolve_resource(
         names = " or ".join(shorten(n.value) for n in found[:5])  # each a name it accepts
         raise KGError(f"{what}: {value!r} names {len(found)} resources: give {names}")
     return found[0]
+
+
+def _by_id_path(value: str, engine: Engine) -> ox.NamedNode | None:
+    """The resource whose IRI is ``value`` under ``…/id/`` (``person/shinzo-abe``, the id
+    the reconciliation service and ``/search`` give), if the graph holds it; else None."""
+    if not re.fullmatch(r"[a-z][a-z-]*/[\w.-]+", value):
+        return None
+    node = ox.NamedNode(ID + value)
+    return node if engine.select(sparql.load("mentions"), {"this": node}) else None
 
 
 def wikidata_instead(value: str, engine: Engine) -> str | None:

@@ -65,6 +65,9 @@ class Entity:
     types: list[str]
     facts: dict[str, set[str]] = field(default_factory=dict)  # property → value ids and names
     wikidata: str | None = None
+    #: the types and every class they are a kind of (an Envoy is a Person), which a
+    #: query's ``type`` is matched against; empty: the types alone
+    kinds: set[str] = field(default_factory=set)
 
     @property
     def name(self) -> str:
@@ -165,6 +168,11 @@ class Index:
             local = klass.value[len(IJ) :]
             if local not in e.types:
                 e.types.append(local)
+        ancestors: dict[str, set[str]] = {}
+        for klass, ancestor in engine.select(sparql.load("class-ancestors")):
+            ancestors.setdefault(klass.value[len(IJ) :], set()).add(ancestor.value[len(IJ) :])
+        for e in by_id.values():
+            e.kinds = set(e.types).union(*(ancestors.get(t, set()) for t in e.types))
         for s, p, o, name in engine.select(sparql.load("reconcile-facts")):
             e = by_id.get(s.value[len(ID) :])
             if e is None:
@@ -285,12 +293,12 @@ class Index:
                 if time.thread_time() > until:
                     raise BatchTooLong("the query ran past its time limit")
             e, score = self.entities[i], best[i]
-            if wanted and not wanted & set(e.types):
+            if wanted and not wanted & (e.kinds or set(e.types)):
                 continue
             for pid, values in constraints:
                 held = e.facts.get(pid, set())
                 score += 10 if not values.isdisjoint(held) else -30
-            score = max(0.0, min(100.0, score))
+            score = round(max(0.0, min(100.0, score)), 1)  # not 36.900000000000006
             if score > 0:
                 scored.append((score, e))
         scored.sort(key=lambda pair: (-pair[0], pair[1].id))

@@ -121,8 +121,9 @@ class SearchIndex:
                 e.names.insert(0, english[e.id])
         return cls(sorted((e for e in by_id.values() if e.names), key=lambda e: e.id))
 
-    def search(self, text: str, limit: int = 20) -> list[Hit]:
-        """The resources holding every word of ``text``, best first."""
+    def search(self, text: str, limit: int | None = 20) -> list[Hit]:
+        """The resources holding every word of ``text``, best first: the ``limit`` best,
+        or all of them (None)."""
         wanted = _numbers(words(text)[:MAX_WORDS])
         if not wanted:
             return []
@@ -139,7 +140,7 @@ class SearchIndex:
             else:
                 hits.append(Hit(e.id, e.name, score, "; ".join(why)))
         hits.sort(key=lambda h: (-h.score, fold(h.name), h.id))
-        return hits[:limit]
+        return hits if limit is None else hits[:limit]
 
 
 def hits_text(text: str, hits: list[Hit]) -> str:

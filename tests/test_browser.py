@@ -376,3 +376,20 @@ def test_the_pages_work_under_their_policy(browser, site: str) -> None:
     browser.get(site + "/reconcile/preview?id=person/shinzo-abe")
     assert browser.find_element(By.TAG_NAME, "h1").value_of_css_property("font-size") == "16px"
     assert violations() == []
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_footer_lines_up_with_the_page(browser, site: str, width: int) -> None:
+    """The licence line ran from the window's very edge, left of the page's column above
+    it, on every page (s36-newcomer)."""
+    browser.set_window_size(width, 900)
+    try:
+        browser.get(site + "/search?q=1952")
+        left = browser.execute_script(
+            "const at = (s) => { const e = document.querySelector(s);"
+            " return e.getBoundingClientRect().left"
+            " + parseFloat(getComputedStyle(e).paddingLeft); };"
+            "return [at('main'), at('footer')];")
+        assert abs(left[0] - left[1]) < 1, left
+    finally:
+        browser.set_window_size(1280, 1400)

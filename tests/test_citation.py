@@ -81,6 +81,11 @@ def test_a_bad_version_or_date_is_refused(version: str, released: str | None) ->
 def test_kg_cite(kg_cli) -> None:
     r = kg_cli("cite", "-f", "cff", "--release", "1.0.0", "--date", "2026-12-07")
     assert r.code == 0 and r.out == cff("1.0.0", "2026-12-07") and r.err == ""
+    # the package's version has stayed while the data changed: a researcher citing it
+    # for a paper cited no fixed graph, and nothing said so (s36-newcomer)
+    r = kg_cli("cite", "--accessed", "2026-12-07")
+    assert r.code == 0 and r.out == text(accessed="2026-12-07") + "\n", r.out
+    assert "cite its release (kg release VERSION" in r.err and r.err.count("\n") == 1
     for args, said in [(("--date", "2026-12-07"), "--date is the date of a release"),
                        (("--release", "1.0"), "is not a semantic version"),
                        (("--release", "1.0.0", "--date", "2026-13-01"), "YYYY-MM-DD")]:

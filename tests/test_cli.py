@@ -98,7 +98,9 @@ def test_stats(project, kg_cli) -> None:
 
 
 @pytest.mark.parametrize("name", ["Shinzo Abe", "person:shinzo-abe",
-                                  "https://w3id.org/israel-japan-kg/id/person/shinzo-abe"])
+                                  "https://w3id.org/israel-japan-kg/id/person/shinzo-abe",
+                                  # the id /reconcile and /search give (s36-newcomer)
+                                  "person/shinzo-abe"])
 def test_describe(name, project, kg_cli) -> None:
     r = kg_cli("describe", name, root=project.root)
     assert r.code == 0
@@ -128,13 +130,41 @@ def test_describe_shows_other_languages(project, kg_cli) -> None:
     # them (s35-user: describe gave the bare IRI and no hint)
     ("visit:2014-netanyahu", "describe: visit:2014-netanyahu is not in the graph; "
                              "did you mean Benjamin Netanyahu visits Japan, 2014-05?"),
+    # a path that is no resource's id is still looked up as a label
+    ("person/nobody", "describe: no resource labelled 'person/nobody'"),
     # a Wikidata ID where a label is wanted (s35-user)
     ("Q17", "describe: no resource labelled 'Q17'; "
             "Q17 is Wikidata's item for Japan: give state:japan"),
 ])
 def test_describe_unknown(name, message, project, kg_cli) -> None:
     r = kg_cli("describe", name, root=project.root)
-    assert r.code == 2 and r.err == f"kg: error: {message}\n"
+    assert r.code == 2 and r.err.startswith(f"kg: error: {message}") and "Traceback" not in r.err
+
+
+def test_sources_and_parameters_take_a_reconciliation_id(project, kg_cli) -> None:
+    """An editor's column reconciled in OpenRefine holds ids such as visit/2018-shinzo-abe;
+    kg sources answered "no resource labelled 'visit/2018-shinzo-abe'" (s36-newcomer)."""
+    r = kg_cli("sources", "visit/2018-shinzo-abe", root=project.root)
+    assert r.code == 0 and r.out.startswith(
+        "<https://w3id.org/israel-japan-kg/id/visit/2018-shinzo-abe>"), r.err
+    r = kg_cli("query", "visits-to", "-p", "state=state/japan", "-f", "csv", root=project.root)
+    by_label = kg_cli("query", "visits-to", "-p", "state=Japan", "-f", "csv", root=project.root)
+    assert r.code == 0 and r.out == by_label.out and "visit/1985" in by_label.out, r.err
+    r = kg_cli("query", "visits-to", "-p", "state=person/shinzo-abe", root=project.root)
+    assert r.code == 2 and "is a Person, not a State" in r.err
+
+
+def test_sources_of_several_entities_at_once(project, kg_cli) -> None:
+    """A journalist wanting every visit, agreement and figure since 2014 with its sentence
+    ran kg sources once per entity, nine times (s36-newcomer). All are resolved before
+    anything is printed, so one unknown name prints nothing but the error."""
+    one = kg_cli("sources", "visit:2015-shinzo-abe", root=project.root)
+    two = kg_cli("sources", "visit:2015-shinzo-abe", "Investment agreement (2017)",
+                 root=project.root)
+    assert two.code == 0, two.err
+    assert two.out.startswith(one.out + "\n<https://w3id.org/israel-japan-kg/id/agreement/")
+    bad = kg_cli("sources", "visit:2015-shinzo-abe", "Atlantis", root=project.root)
+    assert bad.code == 2 and bad.out == "" and "no resource labelled 'Atlantis'" in bad.err
 
 
 def test_library_functions_mirror_the_commands() -> None:

@@ -143,6 +143,29 @@ def test_the_stamp_sends_changed_or_fresh_inputs_the_slow_way(scratch, monkeypat
     assert second.read_bytes().endswith(b" .\n")
 
 
+def test_the_readmes_query_for_unstated_facts_finds_what_kg_stats_counts(kg_cli, ox_engine) -> None:
+    """A researcher citing the graph asked which facts are not the article's: kg stats
+    counted them and kg sources showed them one entity at a time, but nothing listed
+    them all (s36-newcomer). The README's query lists each flagged fact no unit states."""
+    import csv
+    import io
+    import re
+    from collections import Counter
+
+    from kg.statistics import stats
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    m = re.search(r"^kg query -e '(SELECT \?s \?p \?o \?flag [^']+)'$", readme, re.M)
+    assert m, "README.md lost its query for the facts no unit states"
+    r = kg_cli("query", "-e", m[1], "-f", "csv")
+    assert r.code == 0, r.err
+    rows = list(csv.DictReader(io.StringIO(r.out)))
+    flags = Counter(row["flag"].rsplit("#", 1)[1] for row in rows)
+    bases = dict(stats(engine=ox_engine).bases)
+    assert flags == {"inferred": bases["inferred"],
+                     "fromGeneralKnowledge": bases["general knowledge"]}, (flags, bases)
+
+
 #: the README's words for the classes `kg stats` counts (its labels)
 README_CLASSES = {"visits": "Visit", "agreements": "Agreement", "tenures": "Tenure",
                   "missions": "Diplomatic mission", "figures": "Observation", "events": "Event",

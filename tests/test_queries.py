@@ -414,6 +414,17 @@ def test_a_syntax_error_reads_alike_on_rdflib(text, message, project, kg_cli) ->
         assert r.code == 2 and message in r.err and "^" in r.err, (engine, r.err)
 
 
+def test_a_query_rdflib_fails_to_evaluate_is_one_line_not_an_internal_error(project,
+                                                                             kg_cli) -> None:
+    """rdflib evaluates a query as its answer is read, past the guard on its parsing, so a
+    grouping by an expression it cannot evaluate was 'kg: internal error: Exception: Cannot
+    eval thing: None ... please report it' (s36-newcomer)."""
+    text = "SELECT (COUNT(*) AS ?n) { ?x ij:date ?d } GROUP BY (DATATYPE(?d))"
+    r = kg_cli("query", "--engine", "rdflib", "-e", text, root=project.root)
+    assert r.code == 2 and r.err.startswith("kg: error: query failed") and "internal" not in r.err
+    assert r.err.count("\n") == 1, r.err
+
+
 def test_cli_queries_lists_all_with_summaries(project, kg_cli) -> None:
     r = kg_cli("queries", root=project.root)
     assert r.code == 0

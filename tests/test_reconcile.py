@@ -67,6 +67,35 @@ def test_a_type_or_property_typed_by_hand_is_taken_in_any_case(url) -> None:
     assert answer["q1"]["result"][0]["score"] == 100
 
 
+def test_a_type_finds_the_resources_of_its_subclasses(url) -> None:
+    """An envoy is a Person (ij:Envoy rdfs:subClassOf ij:Person), a friendship league an
+    Organisation, a visit an Event: a column of people reconciled with the type Person, as
+    OpenRefine proposes it from defaultTypes, found no envoy at all."""
+    answer = batch(url, {
+        "q0": {"query": "Yoshinori Katori", "type": "Person"},
+        "q1": {"query": "Japan-Israel Chamber of Commerce", "type": "Organisation"},
+        "q2": {"query": "Embassy of Japan, Tel Aviv", "type": "DiplomaticMission"},
+        "q3": {"query": "Shinzo Abe visits Israel, 2015", "type": "Event"},
+        "q4": {"query": "Yoshinori Katori", "type": "Place"},
+    })
+    top = {k: v["result"][0]["id"] if v["result"] else None for k, v in answer.items()}
+    assert top == {"q0": "person/yoshinori-katori",
+                   "q1": "organisation/japan-israel-chamber-of-commerce",
+                   "q2": "mission/embassy-of-japan-in-tel-aviv",
+                   "q3": "visit/2015-shinzo-abe", "q4": None}
+    # the candidate still names its own class, not every class above it
+    assert answer["q0"]["result"][0]["type"] == [{"id": "Envoy", "name": "Envoy"}]
+
+
+def test_scores_have_one_decimal_after_property_constraints(url) -> None:
+    """A name's score less 30 for a property that does not hold came out as
+    36.900000000000006 in the JSON a person reads."""
+    answer = batch(url, {"q": {"query": "Netanyahu", "limit": 10, "properties": [
+        {"pid": "heldOffice", "v": "Prime Minister of Israel"}]}})
+    scores = [c["score"] for c in answer["q"]["result"]]
+    assert len(scores) > 1 and scores == [round(x, 1) for x in scores]
+
+
 def test_property_constraints_move_candidates(url) -> None:
     office = {"pid": "heldOffice", "v": "Foreign Minister of Israel"}
     wrong = {"pid": "heldOffice", "v": {"id": "office/prime-minister-of-japan"}}

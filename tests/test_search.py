@@ -4,6 +4,7 @@ words of notes; and the relation's page and its events name each other by triple
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from starlette.testclient import TestClient
@@ -103,6 +104,33 @@ def test_kg_search_takes_a_range_of_years(project: Project, kg_cli) -> None:
     assert r.code == 0, r.err
     assert [ln.split()[0] for ln in r.out.splitlines()[2:4]] == [
         "visit:2015-shinzo-abe", "visit:2018-shinzo-abe"]
+
+
+def test_kg_search_says_when_it_shows_fewer_than_it_found(project: Project, kg_cli) -> None:
+    """'kg search 2014-2026' stopped at 20 of 29 hits, dated ones tied and so by name, and
+    said "20 rows": Abe's 2015 and 2018 visits, the 2023 agreement and the 2022 trade figure
+    were left out without a word (s36-newcomer)."""
+    r = kg_cli("search", "2014-2026", root=project.root)
+    assert r.code == 0, r.err
+    every = kg_cli("search", "2014-2026", "-n", "1000", "-f", "json", root=project.root)
+    total = len(json.loads(every.out))
+    assert total > 20 and ID + "visit/2018-shinzo-abe" in every.out
+    assert f"the 20 best of {total} shown; -n {total} shows them all" in r.err
+    assert "shown" not in every.err
+
+
+def test_the_search_page_says_when_it_shows_fewer_than_it_found(client: TestClient) -> None:
+    page = client.get("/search", params={"q": "2014-2026"}).text
+    assert "/id/visit/2018-shinzo-abe" not in page
+    m = re.search(r'The 20 best of (\d+) are shown: '
+                  r'<a href="(/search\?q=2014-2026&amp;n=\d+)">', page)
+    assert m, page
+    every = client.get(m[2].replace("&amp;", "&")).text
+    assert every.count('<li><a href="/id/') == int(m[1]) and "/id/visit/2018-shinzo-abe" in every
+    assert "best of" not in every
+    for bad in ("0", "x", "100000", "", "9" * 5000):  # 5,000 digits: int() refuses them
+        r = client.get("/search", params={"q": "2014", "n": bad})
+        assert r.status_code == 400 and "n must be a whole number from 1 to 1000" in r.text, bad
 
 
 @pytest.mark.parametrize("args, code, message", [

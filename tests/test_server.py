@@ -54,6 +54,29 @@ def test_get_post_form_and_post_direct(http: httpx.Client) -> None:
     assert r.status_code == 415
 
 
+def test_the_readmes_curl_and_sparqlwrapper_examples_answer(server: str) -> None:
+    """A researcher asking over HTTP found no example of either client in the README
+    (s36-newcomer); these are its examples, run as written against a server."""
+    import shlex
+    import shutil
+    import subprocess
+    import textwrap
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    curl = re.search(r"^  (curl -s http://127\.0\.0\.1:8000/sparql .+)$", readme, re.M)
+    code = re.search(r"^  ```python\n(.+?)^  ```", readme, re.M | re.S)
+    assert curl and code, "README.md lost its curl or SPARQLWrapper example for /sparql"
+    if shutil.which("curl"):
+        args = shlex.split(curl[1].replace("http://127.0.0.1:8000", server))
+        out = subprocess.run(args, capture_output=True, text=True, timeout=30).stdout
+        lines = out.splitlines()
+        assert lines[0] == "visit,date" and len(lines) == 1 + 27, out
+    namespace: dict = {}
+    exec(textwrap.dedent(code[1]).replace("http://127.0.0.1:8000", server), namespace)
+    assert len(namespace["rows"]) == 27
+
+
 @pytest.mark.parametrize(("accept", "media", "check"), [
     ("application/sparql-results+json", "application/sparql-results+json",
      lambda t: json.loads(t)["results"]["bindings"][0]["n"]["value"] == "27"),

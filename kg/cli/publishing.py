@@ -114,6 +114,10 @@ def cmd_cite(args: Args) -> int:
 
         accessed = datetime.now(UTC).date().isoformat()
     write(citation(args.format, args.release or __version__, args.date, accessed))
+    if args.release is None:  # a paper citing "version 0.1.0" names no one state of the data
+        print(f"kg: version {__version__} is the package's, the same while the data changes; "
+              "to cite the data you used, cite its release (kg release VERSION --date DAY, "
+              "then kg cite --release VERSION --date DAY)", file=sys.stderr)
     return 0
 
 

@@ -191,13 +191,18 @@ def cmd_search(args: Args) -> int:
     if args.limit < 1:
         raise KGError(f"--limit must be 1 or more, got {args.limit}")
     text = " ".join(args.words)
-    hits = SearchIndex.from_engine(engine(args, project_of(args))).search(text, args.limit)
-    write(hits_json(hits) if args.format == "json" else hits_text(text, hits))
+    hits = SearchIndex.from_engine(engine(args, project_of(args))).search(text, None)
+    shown = hits[: args.limit]
+    write(hits_json(shown) if args.format == "json" else hits_text(text, shown))
+    if len(hits) > len(shown):  # hits tied on score come by name: the cut is no ranking
+        print(f"kg: the {len(shown)} best of {len(hits)} shown; -n {len(hits)} shows them all",
+              file=sys.stderr)
     return 0 if hits else EXIT_FAILED
 
 
 def _sources_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("entity", metavar="LABEL_OR_IRI")
+    p.add_argument("entity", metavar="LABEL_OR_IRI", nargs="+",
+                   help="one or more entities, each a label, prefixed name or IRI")
     p.add_argument("--article", metavar="FILE",
                    help="a copy of the article to quote units from "
                         "(default ../shared/seed/ when present)")
@@ -206,15 +211,16 @@ def _sources_options(p: argparse.ArgumentParser) -> None:
 
 @command(
     "sources",
-    "List each fact about one entity with the unit of the article stating it.",
+    "List each fact about an entity with the unit of the article stating it.",
     _sources_options,
 )
 def cmd_sources(args: Args) -> int:
     from kg.sources import sources
 
     project = project_of(args)
-    write(sources(args.entity, engine=engine(args, project), project=project,
-                   article=article_path(args, project)).to_text())
+    store, article = engine(args, project), article_path(args, project)
+    found = [sources(e, engine=store, project=project, article=article) for e in args.entity]
+    write("\n".join(s.to_text() for s in found))  # each resolved before any is printed
     return 0
 
 

@@ -45,6 +45,8 @@ class RdflibEngine(Engine):
         init = {Variable(k): from_n3(str(v)) for k, v in (bindings or {}).items()}
         try:
             res = self.graph.query(text, initBindings=init, initNs=PREFIXES)
+            # rdflib evaluates as the answer is read: its failures come from here too
+            doc = res.serialize(format="json" if res.type in ("ASK", "SELECT") else "nt")
         except ParseBaseException as e:
             raise KGError(_explained(text, e)) from None
         except Exception as e:  # rdflib's evaluator raises bare exceptions
@@ -52,10 +54,8 @@ class RdflibEngine(Engine):
                 raise KGError(_explained(text, e)) from None
             raise KGError(f"query failed: {type(e).__name__}: {e}") from None
         if res.type in ("ASK", "SELECT"):
-            doc = res.serialize(format="json")
             return from_native(ox.parse_query_results(doc, ox.QueryResultsFormat.JSON))
-        nt = res.serialize(format="nt")
-        return GraphResult([q.triple for q in ox.parse(nt, format=ox.RdfFormat.N_TRIPLES)])
+        return GraphResult([q.triple for q in ox.parse(doc, format=ox.RdfFormat.N_TRIPLES)])
 
 
 def _explained(text: str, error: Exception) -> str:

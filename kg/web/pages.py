@@ -181,24 +181,29 @@ def search(state: AppState, text: str, limit: int = 10) -> list[dict]:
     return index_of(state).reconcile({"query": text, "limit": limit}) if text.strip() else []
 
 
-def find(state: AppState, text: str, limit: int = 20) -> list[dict]:
+#: ``/search``: the resources shown, unless ``n`` asks for more, and the most it may ask
+SEARCH_SHOWN, SEARCH_MOST = 20, 1000
+
+
+def find(state: AppState, text: str, limit: int = 20) -> tuple[list[dict], int]:
     """``/search``: the resources holding every word of ``text`` in a name, a date or a
     note (:mod:`kg.search`), each with where it was found; then, for a slip of typing,
-    the names that come closest (the reconciliation service's scores)."""
+    the names that come closest (the reconciliation service's scores). With the number
+    of resources holding every word, of which the ``limit`` best are given."""
     from kg.web.reconcile import index_of
 
     if not text.strip():
-        return []
+        return [], 0
     names = index_of(state)
-    hits = state.once("search-index", lambda: _search_index(state)).search(text, limit)
+    hits = state.once("search-index", lambda: _search_index(state)).search(text, None)
     found = []
-    for h in hits:
+    for h in hits[:limit]:
         entity = names.find(h.id)
         found.append({"id": h.id, "name": h.name, "why": h.why,
                       "description": names.describe(entity) if entity else ""})
     seen = {f["id"] for f in found}
     found += [c for c in search(state, text, limit) if c["id"] not in seen]
-    return found[:limit]
+    return found[:limit], len(hits)
 
 
 async def search_page(request: Any) -> Any:
@@ -210,12 +215,18 @@ async def search_page(request: Any) -> Any:
 
     state = state_of(request)
     text = request.query_params.get("q", "")[:200]
+    n = request.query_params.get("n", str(SEARCH_SHOWN))
+    if not (n.isascii() and n.isdigit() and len(n) <= 4 and 1 <= int(n) <= SEARCH_MOST):
+        return text_response(400, f"n must be a whole number from 1 to {SEARCH_MOST}, "
+                                  f"the number of resources to show; got {n[:20]!r}")
     if text.strip():
         await index_ready(state)
         await state.made("search-index", lambda: _search_index(state))
 
     def page() -> str:
-        return state.page("notfound.html", iri=None, words=text, near=find(state, text))
+        near, total = find(state, text, int(n))
+        return state.page("notfound.html", iri=None, words=text, near=near, total=total,
+                          shown=min(total, int(n)))
 
     return HTMLResponse(await state.in_thread(request, page))
 
