@@ -59,6 +59,19 @@ def test_a_range_of_years_finds_what_is_dated_within_it(index: SearchIndex, text
     # backwards is the same years: it found nothing, "no resource holds every word"
 
 
+def test_hits_tied_on_score_come_oldest_first(index: SearchIndex) -> None:
+    """A range of years reads as a chronology: tied hits came by name, so '2014-2026'
+    listed Abe's 2015 and 2018 visits after everything named A to S (s36-newcomer)."""
+    hits = index.search("2014-2026", limit=None)
+    dates = [h.why for h in hits]
+    assert dates == sorted(dates) and dates[0] == "2014" and dates[-1] == "2025-06"
+    firsts = [h.id for h in hits].index
+    assert firsts("visit/2015-shinzo-abe") < firsts("visit/2018-shinzo-abe") < firsts(
+        "agreement/working-holiday-2023")
+    # words found in names only: by name, as before
+    assert [h.name for h in index.search("Abe")] == sorted(h.name for h in index.search("Abe"))
+
+
 def test_a_hyphen_where_a_name_has_a_dash_or_a_space(index: SearchIndex) -> None:
     """'Israel-Japan' found nothing: the relation's label has an en dash (s35-user). The
     name holding the word whole comes first, then those holding its parts."""
@@ -121,12 +134,13 @@ def test_kg_search_says_when_it_shows_fewer_than_it_found(project: Project, kg_c
 
 def test_the_search_page_says_when_it_shows_fewer_than_it_found(client: TestClient) -> None:
     page = client.get("/search", params={"q": "2014-2026"}).text
-    assert "/id/visit/2018-shinzo-abe" not in page
+    assert "/id/statement/japan-condemns-strikes-on-iran" not in page  # 2025-06: the last
     m = re.search(r'The 20 best of (\d+) are shown: '
                   r'<a href="(/search\?q=2014-2026&amp;n=\d+)">', page)
     assert m, page
     every = client.get(m[2].replace("&amp;", "&")).text
-    assert every.count('<li><a href="/id/') == int(m[1]) and "/id/visit/2018-shinzo-abe" in every
+    assert every.count('<li><a href="/id/') == int(m[1])
+    assert "/id/statement/japan-condemns-strikes-on-iran" in every
     assert "best of" not in every
     for bad in ("0", "x", "100000", "", "9" * 5000):  # 5,000 digits: int() refuses them
         r = client.get("/search", params={"q": "2014", "n": bad})
