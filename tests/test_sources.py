@@ -427,9 +427,25 @@ def test_a_page_shows_each_facts_unit_and_section(project: Project) -> None:
 
 def test_a_page_quotes_units_on_hover_with_the_article(article: Path, project: Project) -> None:
     html = _page(project, "/id/person/kabun-muto", article)
-    assert ('<span class="unit" title="| 1994 | Foreign Minister Koji Kakizawa, Special Envoy '
-            'Kabun Muto | Prime Minister Yitzhak Rabin |">visits-7</span>' in html)
-    assert "hover over a unit for its words" in html and "<script" not in html.split("<main")[-1]
+    row = ("| 1994 | Foreign Minister Koji Kakizawa, Special Envoy Kabun Muto "
+           "| Prime Minister Yitzhak Rabin |")
+    assert f'<a class="unit" href="#unit-visits-7" title="{row}">visits-7</a>' in html
+    assert "hover over a unit, or follow it, for its words" in html
+    assert "<script" not in html.split("<main")[-1]
+
+
+def test_a_page_lists_the_words_of_every_unit_it_cites(article: Path, project: Project) -> None:
+    """The words were in a title alone, shown on hover: not on a phone, by keyboard or in
+    print (s36-newcomer). Each unit cited is quoted once below the facts, in the order the
+    page first cites it, and each unit beside a fact links to its words."""
+    html = _page(project, "/id/person/yoshinori-katori", article)
+    words = html.split('<section class="group" id="the-articles-words">', 1)[1]
+    ids = re.findall(r'<dt id="unit-([\w-]+)">', words)
+    cited = re.findall(r'<a class="unit" href="#unit-([\w-]+)"', html)
+    assert ids == list(dict.fromkeys(cited)) and {"history-4", "history-5"} <= set(ids)
+    assert "<dd>Katori previously served" in words
+    # without a copy of the article, no words and no section
+    assert "the-articles-words" not in _page(project, "/id/person/yoshinori-katori", None)
 
 
 def test_sources_says_what_a_flag_means_and_gives_the_note(project: Project, kg_cli) -> None:

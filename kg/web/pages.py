@@ -135,6 +135,7 @@ def _add_sources(state: AppState, engine: Engine, node: ox.NamedNode, context: d
     cited = citations_of(engine, node, units)
     flags = flags_of(engine, node)
     copy = _article_copy(state)
+    quoted: dict[str, dict] = {}  # each unit once, in the order the page first cites it
     for _, group in context["groups"]:
         for f in group["facts"]:
             units = cited.get((f["property"], f["value"].get("nt", "")), [])
@@ -142,7 +143,13 @@ def _add_sources(state: AppState, engine: Engine, node: ox.NamedNode, context: d
                            "url": u.url, "quote": copy.quote(u) if copy else None}
                           for u in units]
             f["basis"] = None if units else flags.get(f["property"])
+            for u in f["units"]:
+                if u["quote"]:
+                    quoted.setdefault(u["id"], u)
     context["quotes"] = copy is not None
+    # the words in full below the facts, for phones, keyboards and print, where a title
+    # shown on hover is not (s36-newcomer)
+    context["quoted"] = list(quoted.values())
 
 
 def _article_copy(state: AppState) -> Any:
