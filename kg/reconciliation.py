@@ -132,6 +132,8 @@ class Index:
 
     entities: list[Entity]
     terms: dict[str, tuple[str, str]]  # local name → (kind: type|property, label)
+    #: each class (local name) and every class it is a kind of (Envoy: Person)
+    ancestors: dict[str, set[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._by_id = {e.id: e for e in self.entities}
@@ -189,7 +191,12 @@ class Index:
             for r in engine.select(sparql.load("ontology-terms"))
             if r[1].value != "value"  # named values (agreement kinds …) are neither
         }
-        return cls(sorted(by_id.values(), key=lambda e: e.id), terms)
+        return cls(sorted(by_id.values(), key=lambda e: e.id), terms, ancestors)
+
+    def property_labels(self) -> dict[str, str]:
+        """The ontology's properties, each local name with its label."""
+        return {local: label for local, (kind, label) in self.terms.items()
+                if kind == "property"}  # fmt: skip
 
     def _names_for(self, text: str, until: float | None = None) -> set[int]:
         """The names (indices into ``_names``) :func:`similarity` may score above 0 for
@@ -440,7 +447,8 @@ def _values(value: Any) -> list[Any]:
 
 
 def manifest(base_url: str) -> dict[str, Any]:
-    """The service manifest (what OpenRefine reads when the service is added)."""
+    """The service manifest (what OpenRefine reads when the service is added): matching,
+    type-ahead, previews and data extension (:mod:`kg.extension`)."""
     return {
         "versions": ["0.2"],
         "name": "Israel–Japan relations knowledge graph",
@@ -454,6 +462,11 @@ def manifest(base_url: str) -> dict[str, Any]:
         "suggest": {
             kind: {"service_url": base_url, "service_path": f"/reconcile/suggest/{kind}"}
             for kind in ("entity", "type", "property")
+        },
+        "extend": {
+            "propose_properties": {"service_url": base_url,
+                                   "service_path": "/reconcile/properties"},
+            "property_settings": [],
         },
     }
 

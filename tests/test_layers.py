@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
                   "kg.description", "kg.article", "kg.timeline", "kg.documentation",
                   "kg.reconciliation", "kg.wikidata", "kg.notes", "kg.dataset",
                   "kg.release", "kg.citation", "kg.units", "kg.sources", "kg.querylint",
-                  "kg.search")),
+                  "kg.search", "kg.extension")),
     ("web", ("kg.web",)),
     ("cli", ("kg.cli", "kg.completion")),
     # the package itself re-exports the library's functions (by import_module strings)

@@ -239,7 +239,8 @@ def test_the_refusals_of_the_budget_and_the_time_limits_are_documented(project) 
                       ("/search", "/search?q=japan"), ("/.well-known/void", "/.well-known/void"),
                       ("/reconcile", "/reconcile?queries=" + json.dumps({"q": {"query": "x"}})),
                       ("/reconcile/suggest/{kind}", "/reconcile/suggest/entity?prefix=ja"),
-                      ("/reconcile/preview", "/reconcile/preview?id=state/japan")]:
+                      ("/reconcile/preview", "/reconcile/preview?id=state/japan"),
+                      ("/reconcile/properties", "/reconcile/properties?type=Person")]:
         ask(path, "GET", url)
     ask("/reconcile", "POST", "/reconcile", data={"queries": json.dumps({"q": {"query": "x"}})})
     assert {s for _, _, s in answered} == {429, 503}, answered

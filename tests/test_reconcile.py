@@ -4,6 +4,7 @@ kg serve, with requests shaped as the specification's examples and OpenRefine's.
 from __future__ import annotations
 
 import json
+import re
 
 import httpx
 import pytest
@@ -549,3 +550,82 @@ def test_the_terms_a_batch_may_name_are_read_from_the_entities_once() -> None:
         batch = {"q": {"query": "a", "properties": [{"pid": "heldoffice", "v": "x"}]}}
         assert index.checked(batch)["q"]["properties"][0]["pid"] == "heldOffice"
     assert Counted.reads <= 1
+
+
+# -- data extension -------------------------------------------------------------------------
+
+def extend(url: str, ids: list, properties: list, method: str = "GET") -> httpx.Response:
+    asked = json.dumps({"ids": ids, "properties": [{"id": p} for p in properties]})
+    if method == "GET":
+        return httpx.get(url, params={"extend": asked})
+    return httpx.post(url, data={"extend": asked})  # as OpenRefine sends it
+
+
+def test_the_manifest_offers_data_extension(url) -> None:
+    """A Wikidata editor reconciling a column could not add the items as a column: the
+    ID was only inside each candidate's description text (s36-newcomer)."""
+    m = httpx.get(url).json()
+    proposed = m["extend"]["propose_properties"]
+    assert proposed["service_path"] == "/reconcile/properties"
+    r = httpx.get(proposed["service_url"] + proposed["service_path"], params={"type": "Person"})
+    assert r.status_code == 200, r.text
+    names = {p["id"]: p["name"] for p in r.json()["properties"]}
+    assert r.json()["type"] == "Person" and next(iter(names)) == "wikidata"
+    assert names["heldOffice"] == "held office"
+    visit = httpx.get(url + "/properties", params={"type": "visit"}).json()  # any case
+    assert {"date", "visitor", "fromState", "toState"} <= {p["id"] for p in visit["properties"]}
+    assert "inferred" not in {p["id"] for p in visit["properties"]}  # a flag, not a fact
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_extension_adds_the_facts_of_reconciled_resources(url, method) -> None:
+    r = extend(url, ["person/shinzo-abe", "visit/2015-shinzo-abe", "figure/trade-volume-2022",
+                     "person/nobody"], ["wikidata", "heldOffice", "date", "value"], method)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert [m["id"] for m in body["meta"]] == ["wikidata", "heldOffice", "date", "value"]
+    assert body["meta"][0]["name"] == "Wikidata item"
+    rows = body["rows"]
+    assert rows["person/shinzo-abe"]["wikidata"] == [{"str": "Q132345"}]
+    assert rows["person/shinzo-abe"]["heldOffice"] == [
+        {"id": "office/prime-minister-of-japan", "name": "Prime Minister of Japan"}]
+    assert rows["visit/2015-shinzo-abe"]["date"] == [{"str": "2015"}]  # a year, not a day
+    assert rows["figure/trade-volume-2022"]["value"] == [{"int": 3574000000}]
+    assert rows["person/nobody"] == {"wikidata": [], "heldOffice": [], "date": [], "value": []}
+    day = extend(url, ["event/japan-recognises-israel"], ["date"]).json()
+    assert day["rows"]["event/japan-recognises-israel"]["date"] == [
+        {"date": "1952-05-15T00:00:00Z"}]
+
+
+@pytest.mark.parametrize("asked, message", [
+    ("[]", "'extend' must be a JSON object"),
+    ('{"ids": "person/shinzo-abe", "properties": []}', "'ids' must be a list"),
+    ('{"ids": [], "properties": ["date"]}', "'properties' must be a list of {\"id\""),
+    ('{"ids": [], "properties": [{"id": "heldOfice"}]}', "(did you mean heldOffice?)"),
+    (json.dumps({"ids": ["x"] * 501, "properties": []}), "at most 500 ids and 50 properties"),
+    ("[" * 40, "nested 40 levels deep"),
+])
+def test_bad_extension_requests_are_400_with_a_reason(url, asked: str, message: str) -> None:
+    r = httpx.get(url, params={"extend": asked})
+    assert r.status_code == 400 and message in r.json()["error"], r.text
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"type": "Persn"}, "no type 'Persn'"),
+    ({}, "no type ''"),
+    ({"type": "Person", "limit": "0"}, "'limit' must be a whole number"),
+    ({"type": "Person", "limit": "9" * 5000}, "'limit' must be a whole number"),
+])
+def test_bad_property_proposals_are_400_with_a_reason(url, params, message) -> None:
+    r = httpx.get(url + "/properties", params=params)
+    assert r.status_code == 400 and message in r.json()["error"], r.text
+
+
+def test_the_readmes_extension_example_is_what_the_service_answers(url) -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    asked = re.search(r"'extend=(\{.+\})'\n```\n\n```json\n(.+?)\n```", readme, re.S)
+    assert asked, "README.md lost its data extension example"
+    r = httpx.get(url, params={"extend": asked[1]})
+    assert r.status_code == 200 and r.json() == json.loads(asked[2]), r.text

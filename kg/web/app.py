@@ -79,6 +79,7 @@ def routes() -> list[Any]:
         Route("/reconcile", reconcile.service, methods=["GET", "HEAD", "POST"]),
         Route("/reconcile/suggest/{kind}", reconcile.suggest, methods=READ),
         Route("/reconcile/preview", reconcile.preview, methods=READ),
+        Route("/reconcile/properties", reconcile.properties, methods=READ),
         Route("/openapi.json", apidoc.openapi, methods=READ),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

@@ -4,7 +4,10 @@ OpenRefine and other clients. The matching is :mod:`kg.reconciliation`'s.
 - ``GET /reconcile``: the service manifest; with ``queries=`` (GET, or a POSTed form
   field, as OpenRefine sends it) the candidates for each query of the batch;
 - ``GET /reconcile/suggest/{entity,type,property}?prefix=``: type-ahead;
-- ``GET /reconcile/preview?id=``: a small HTML card of one entity.
+- ``GET /reconcile/preview?id=``: a small HTML card of one entity;
+- data extension (:mod:`kg.extension`): ``extend=`` (GET, or a POSTed form field) adds
+  the facts of reconciled resources as columns, and ``GET /reconcile/properties?type=``
+  proposes the properties a type's resources hold.
 
 Bad input is a 400 with a JSON ``{"error": …}``; a batch whose matching takes longer than
 a query may (``--timeout``, in CPU time) a 503 saying to send fewer at a time; the index is
@@ -47,7 +50,9 @@ async def service(request: Any) -> Any:
     """The manifest, or the answers to a batch of reconciliation queries."""
     state = state_of(request)
     try:
-        raw = await _queries(request, state)
+        raw, extending = await _queries(request, state)
+        if extending is not None:
+            return await _extend(request, state, extending)
         if raw is None:
             return _json(manifest(state.base_url))
         # parsed in the client's thread, on its budget: a 64 KB batch is 6 ms of Python,
@@ -75,15 +80,68 @@ async def service(request: Any) -> Any:
         return _json({"error": e.message}, 400)
 
 
-async def _queries(request: Any, state: AppState) -> str | None:
-    """The ``queries`` parameter, from the URL or a POSTed form (size and time capped)."""
-    raw = request.query_params.get("queries")
+async def _queries(request: Any, state: AppState) -> tuple[str | None, str | None]:
+    """The ``queries`` and ``extend`` parameters, from the URL or a POSTed form (size and
+    time capped)."""
+    raw, extending = request.query_params.get("queries"), request.query_params.get("extend")
     if request.method == "POST":
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype != "application/x-www-form-urlencoded":
-            raise Refused(415, "POST the batch as a form field 'queries'")
-        raw = dict(await read_form(request, state.settings)).get("queries", raw)
-    return raw
+            raise Refused(415, "POST the batch as a form field 'queries' (or 'extend')")
+        form = dict(await read_form(request, state.settings))
+        raw, extending = form.get("queries", raw), form.get("extend", extending)
+    return raw, extending
+
+
+async def _extend(request: Any, state: AppState, raw: str) -> Any:
+    """The facts of reconciled resources as columns (:func:`kg.extension.extend`), each
+    resource's statements read by the query workers, on the client's budget."""
+    from kg.extension import extend, parse_request
+    from kg.web.pooled import Busy
+
+    index = await index_ready(state)
+    labels = index.property_labels()
+
+    def answer() -> Any:
+        try:
+            ids, props = parse_request(raw, labels, state.settings.max_request_bytes)
+            return _json(extend(state.pages, ids, props, labels))
+        except Busy as e:
+            return _json({"error": e.message}, 503)
+        except KGError as e:
+            return _json({"error": e.message}, 400)
+
+    return await state.in_thread(request, answer)
+
+
+async def properties(request: Any) -> Any:
+    """``/reconcile/properties?type=&limit=``: the properties to offer for a type."""
+    state = state_of(request)
+    index = await index_ready(state)
+    return await state.in_thread(request, _properties, request, state, index)
+
+
+def _properties(request: Any, state: AppState, index: Index) -> Any:
+    from kg.extension import properties as held_by_class
+    from kg.extension import propose
+    from kg.web.pooled import Busy
+
+    type_ = request.query_params.get("type", "")
+    limit = request.query_params.get("limit", "50")
+    if not (limit.isascii() and limit.isdigit() and len(limit) <= 3 and int(limit) >= 1):
+        return _json({"error": f"'limit' must be a whole number from 1 to 999, not {limit[:20]!r}"},
+                     400)
+    known = {t.casefold(): t for t, (kind, _) in index.terms.items() if kind == "type"}
+    local = known.get(type_.removeprefix("ij:").casefold())
+    if local is None:
+        return _json({"error": f"no type {type_[:60]!r}; /reconcile/suggest/type?prefix= "
+                               "lists them"}, 400)  # fmt: skip
+    try:
+        held = state.once("extend-properties", lambda: held_by_class(state.pages))
+    except Busy as e:
+        return _json({"error": e.message}, 503)
+    proposed = propose(held, index.ancestors, index.property_labels(), local, int(limit))
+    return _json({"type": local, "properties": proposed})
 
 
 async def suggest(request: Any) -> Any:
