@@ -32,8 +32,10 @@ from kg.store import Engine
 
 #: the property giving each resource's Wikidata item (its ``skos:exactMatch``)
 WIKIDATA = "wikidata"
-#: the most ids and properties one request may ask for
-MAX_IDS, MAX_PROPERTIES = 500, 50
+#: the most ids and properties one request may ask for: each id is one query of the
+#: workers, run as a page's are (the pages' share of the pool, not the client's), so a
+#: request is held to a few pages' worth; OpenRefine asks for 10 rows at a time
+MAX_IDS, MAX_PROPERTIES = 50, 50
 _FLAGS = {"inferred", "fromGeneralKnowledge"}
 _INTEGERS = {XSD + t for t in ("integer", "int", "long", "nonNegativeInteger",
                                "positiveInteger", "short")}  # fmt: skip

@@ -602,7 +602,7 @@ def test_extension_adds_the_facts_of_reconciled_resources(url, method) -> None:
     ('{"ids": "person/shinzo-abe", "properties": []}', "'ids' must be a list"),
     ('{"ids": [], "properties": ["date"]}', "'properties' must be a list of {\"id\""),
     ('{"ids": [], "properties": [{"id": "heldOfice"}]}', "(did you mean heldOffice?)"),
-    (json.dumps({"ids": ["x"] * 501, "properties": []}), "at most 500 ids and 50 properties"),
+    (json.dumps({"ids": ["x"] * 51, "properties": []}), "at most 50 ids and 50 properties"),
     ("[" * 40, "nested 40 levels deep"),
 ])
 def test_bad_extension_requests_are_400_with_a_reason(url, asked: str, message: str) -> None:
