@@ -97,7 +97,10 @@ class CountingPool:
     """Stands for the worker pool: answers every job with one row, and counts the jobs."""
 
     def __init__(self) -> None:
+        from kg.web.workers import Fairness
+
         self.jobs: list = []
+        self.fair = Fairness(0)  # the pages' and the lint's threads are charged to it
 
     async def run(self, job, client: str):
         from kg.web.workers import Answer
@@ -190,6 +193,52 @@ def test_a_saved_querys_parameters_are_read_off_the_event_loop(state, monkeypatc
         r = client.get("/api/queries/visits-to", params={"state": "Atlantis"})
     assert r.status_code == 400 and "no resource labelled 'Atlantis'" in r.text
     assert seen == [False]
+
+
+def test_a_query_is_read_by_rdflib_off_the_event_loop_on_the_clients_budget(
+        state, monkeypatch) -> None:
+    """rdflib's parser, behind the lint, SELECT *'s columns and an edited saved query's
+    parameters, takes 1.5 ms a character of ``FILTER(1+1+…)``: one 18 KB GET held every
+    client of the server for 32 s while it read the text on the event loop."""
+    import asyncio
+    import time
+
+    from kg import querylint
+
+    on_loop: list[bool] = []
+    real = querylint.read
+
+    def spy(text):  # type: ignore[no-untyped-def]
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:
+            on_loop.append(False)
+        began = time.thread_time()
+        while time.thread_time() - began < 0.05:  # a slow reading's CPU time
+            pass
+        return real(text)
+
+    monkeypatch.setattr(querylint, "read", spy)
+    charged: list[float] = []
+    fair = state.pool.fair
+    real_charge = fair.charge
+
+    def charge(client: str, seconds: float) -> None:
+        if client == "testclient":
+            charged.append(seconds)
+        real_charge(client, seconds)
+
+    monkeypatch.setattr(fair, "charge", charge)
+    service = "SELECT * WHERE { SERVICE <http://x/> { ?visit ij:toState ?state } }"
+    with alone(endpoint.sparql, "/sparql", state) as client:  # refused: no worker needed
+        r = client.get("/sparql", params={"query": service, "lint": "1"})
+    assert r.status_code == 403
+    with alone(endpoint.api_query, "/api/queries/{name}", state) as client:
+        edited = client.get("/api/queries/visits-to", params={"state": "Japan", "query": service})
+    assert edited.status_code == 403
+    assert on_loop and not any(on_loop)  # the lint, SELECT *, the edited text's parameters
+    assert sum(charged) >= 0.05 * len(on_loop)  # each reading's CPU time on the budget
 
 
 def test_what_is_made_once_is_made_once_whatever_the_threads(state) -> None:

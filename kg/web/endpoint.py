@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -17,7 +18,14 @@ from kg.description import vocabulary
 from kg.errors import KGError, clip
 from kg.namespaces import GRAPH_IRI
 from kg.queries import bind_params
-from kg.querylint import Vocabulary, bound_variables, explicit_projection, header_value, lint
+from kg.querylint import (
+    Vocabulary,
+    bound_variables,
+    explicit_projection,
+    header_value,
+    lint,
+    selects_star,
+)
 from kg.registry import RESULT_FORMATS, by_media_type
 from kg.sparqltext import check as check_text
 from kg.sparqltext import page, uses_variable
@@ -31,7 +39,7 @@ from kg.web.protocol import (
     service_description,
 )
 from kg.web.settings import Settings
-from kg.web.state import AppState, Refused, state_of, text_response
+from kg.web.state import AppState, OverBudget, Refused, state_of, text_response
 from kg.web.workers import Answer, Job, client_key
 
 
@@ -233,19 +241,36 @@ async def _run(
     after it, which an empty answer can afford); a text read before costs nothing (cached).
     ``dropped`` are the parameters the text no longer binds."""
     asked = dropped is not None or lint
-    linting = asyncio.create_task(asyncio.to_thread(_warnings, state, text, dropped)) if (
-        asked) else None
-    original, text = text, explicit_projection(text)  # SELECT *: in the pattern's order
+    linting = asyncio.create_task(_read_aside(request, state, [], _warnings, state, text,
+                                              dropped)) if asked else None
+    original = text
+    if selects_star(text):  # SELECT *: its columns in the pattern's order
+        text = await _read_aside(request, state, text, explicit_projection, text)
     answer = await _ask(request, state, text, accept, bindings)
     if linting is not None:
         warnings = await linting
     elif answer.status == 200 and answer.rows == 0:
-        warnings = await asyncio.to_thread(_warnings, state, original, None)
+        warnings = await _read_aside(request, state, [], _warnings, state, original, None)
     else:
         warnings = []
     if warnings and answer.status == 200:
         answer = answer._replace(headers=(*answer.headers, ("KG-Warning", header_value(warnings))))
     return answer
+
+
+async def _read_aside(
+    request: Any, state: AppState, fallback: Any, fn: Callable[..., Any], *args: Any
+) -> Any:
+    """``fn(*args)``, a reading of the query's text by rdflib's parser (:mod:`kg.querylint`:
+    the lint, ``SELECT *``'s columns, the variables an edited saved query binds), in a
+    thread of the pool on the client's budget; ``fallback`` once that budget is spent (the
+    query itself is then refused by the pool). That parser takes seconds on short texts
+    (1.5 ms a character of ``FILTER(1+1+…)``: 29 s at 18 KB), and one such request on the
+    event loop held every client of the server for as long."""
+    try:
+        return await state.in_thread(request, fn, *args)
+    except OverBudget:
+        return fallback
 
 
 async def _ask(
@@ -423,7 +448,7 @@ async def api_query(request: Any) -> Any:
     # are dropped, and the answer's KG-Warning says so
     dropped: dict[str, str] = {}
     if edited:
-        patterned = bound_variables(text)
+        patterned = await _read_aside(request, state, None, bound_variables, text)
         for p in q.params:
             used = p.name in patterned if patterned is not None else uses_variable(text, p.name)
             if not used:
