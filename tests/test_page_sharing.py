@@ -143,6 +143,10 @@ def test_copy_as_tsv_gives_the_table(browser, site: str) -> None:
     ("/?saved=nosuch", ["saved query named “nosuch”", "there is none"]),
     ("/?saved=visits-to&stat=Israel", ["“stat”", "it takes: state"]),
     ("/?saved=visits-to&state=Atlantis", ["Error 400", "Atlantis"]),
+    # names every object has by inheritance: the page stopped with a TypeError, blank
+    ("/?saved=__proto__", ["saved query named “__proto__”", "there is none"]),
+    ("/?saved=constructor&query=ASK{}", ["saved query named “constructor”", "there is none"]),
+    ("/?saved=toString", ["saved query named “toString”", "there is none"]),
 ])
 def test_a_link_that_names_nothing_says_so(browser, site: str, address: str,
                                           words: list[str]) -> None:

@@ -4,7 +4,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-let saved = {};
+let saved = Object.create(null);  // by name; no inherited names (?saved=__proto__)
 let PREFIXES = {};
 let pageOffset = 0;  // a saved query's answer comes in pages of the server's row limit
 
