@@ -241,6 +241,48 @@ def test_a_query_is_read_by_rdflib_off_the_event_loop_on_the_clients_budget(
     assert sum(charged) >= 0.05 * len(on_loop)  # each reading's CPU time on the budget
 
 
+def test_a_long_text_is_scanned_off_the_event_loop_on_the_clients_budget(
+        state, monkeypatch) -> None:
+    """The text check, a page's LIMIT and the search for NOW() scan the text: 175 ms of the
+    event loop for a 64 KB one, charged to no one, so eight connections of one address
+    sending such texts (each refused 429) kept /health waiting 3.3 s."""
+    import asyncio
+    from dataclasses import replace
+
+    from kg.web.answers import AnswerCache
+
+    seen: dict[str, list[bool]] = {}
+
+    def spy(name, real):  # type: ignore[no-untyped-def]
+        def scan(*args, **kwargs):  # type: ignore[no-untyped-def]
+            try:
+                asyncio.get_running_loop()
+                on_loop = True
+            except RuntimeError:
+                on_loop = False
+            seen.setdefault(name, []).append(on_loop)
+            return real(*args, **kwargs)
+        return scan
+
+    for name in ("check", "page", "changes_between_askings"):
+        monkeypatch.setattr(endpoint, name, spy(name, getattr(endpoint, name)))
+    charged: list[float] = []
+    pool = CountingPool()
+    monkeypatch.setattr(pool.fair, "charge", lambda client, seconds: charged.append(seconds))
+    served = replace(state, pool=pool, answers=AnswerCache(0))
+    long = "SELECT ?n WHERE { ?s ?p ?o FILTER(" + "1-" * 2000 + "1) }"
+    with alone(endpoint.sparql, "/sparql", served) as client:
+        r = client.get("/sparql", params={"query": long, "paged": "1"})
+        assert r.status_code == 200 and pool.jobs
+        assert seen.keys() == {"check", "page", "changes_between_askings"}
+        assert not any(any(v) for v in seen.values()), seen
+        assert charged  # the threads' CPU time, on the client's budget
+        seen.clear()
+        r = client.get("/sparql", params={"query": "SELECT ?n {}", "paged": "1"})
+        assert r.status_code == 200
+        assert all(all(v) for v in seen.values()), seen  # a short text: no thread
+
+
 def test_what_is_made_once_is_made_once_whatever_the_threads(state) -> None:
     """Handlers that build from the whole graph run in the thread pool: two first requests
     at the same time wait for one build rather than making two."""

@@ -12,6 +12,7 @@ at most ``entries × LONGEST`` characters kept).
 from __future__ import annotations
 
 import functools
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import TypeVar
@@ -37,19 +38,26 @@ def per_text(entries: int = 2048) -> Callable[[Callable[[str], T]], Callable[[st
 
     def wrap(fn: Callable[[str], T]) -> Callable[[str], T]:
         kept: OrderedDict[str, T] = OrderedDict()
+        # a long text is read in a thread of the pool (kg.web.endpoint), a short one on the
+        # event loop: the order is changed under a lock, the reading is done outside it
+        lock = threading.Lock()
 
         @functools.wraps(fn)
         def remembered(text: str) -> T:
-            try:
-                value = kept[text]
-            except KeyError:
-                value = fn(text)
-                if len(text) <= LONGEST:
+            with lock:
+                try:
+                    value = kept[text]
+                    kept.move_to_end(text)
+                    return value
+                except KeyError:
+                    pass
+            value = fn(text)
+            if len(text) <= LONGEST:
+                with lock:
                     kept[text] = value
+                    kept.move_to_end(text)
                     if len(kept) > entries:
                         kept.popitem(last=False)
-                return value
-            kept.move_to_end(text)
             return value
 
         return remembered
