@@ -283,6 +283,23 @@ def test_a_long_text_is_scanned_off_the_event_loop_on_the_clients_budget(
         assert all(all(v) for v in seen.values()), seen  # a short text: no thread
 
 
+def test_many_parameter_names_cost_a_saved_query_little(state) -> None:
+    """16,000 names in a 64 KB address: counted name by name (list.count, quadratic), they
+    held the event loop, and every client with it, for 7 s."""
+    import itertools
+    import string
+    import time
+
+    letters = string.ascii_letters + string.digits
+    names = ["".join(p) for p in itertools.product(letters, repeat=3)][:16000]
+    with alone(endpoint.api_query, "/api/queries/{name}", state) as client:
+        began = time.process_time()
+        r = client.get("/api/queries/visits-to?" + "&".join(names) + "&a00")
+        spent = time.process_time() - began
+    assert r.status_code == 400 and "'a00' is given 2 times" in r.text
+    assert spent < 1.5, spent  # was 7 s on one core
+
+
 def test_what_is_made_once_is_made_once_whatever_the_threads(state) -> None:
     """Handlers that build from the whole graph run in the thread pool: two first requests
     at the same time wait for one build rather than making two."""
