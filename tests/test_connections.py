@@ -83,3 +83,15 @@ def test_forwarders_named_are_bounded() -> None:
     for i in range(FORWARDERS_NAMED + 5):
         guard.forwarded_by(f"192.0.2.{i}")
     assert len(guard.forwarders) == FORWARDERS_NAMED
+
+
+def test_websocket_handshakes_do_not_use_up_an_address() -> None:
+    """Each handshake was upgraded to uvicorn's WebSocket protocol, answered 403 (without
+    the security headers) and closed, and the guard never counted the connection's end: 32
+    of them and the address (everyone behind its NAT) got 429 for good."""
+    handshake = ("Connection: Upgrade", "Upgrade: websocket", "Sec-WebSocket-Version: 13",
+                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==")
+    with _server(trusted="10.0.0.9") as port:  # 127.0.0.1 is counted
+        answers = [_get(port, *handshake) for _ in range(Settings().per_address_connections + 8)]
+        assert all(a.startswith(b"HTTP/1.1 200") for a in answers), answers[-1][:80]
+        assert _get(port).startswith(b"HTTP/1.1 200")

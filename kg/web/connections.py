@@ -10,6 +10,8 @@ protocol (httptools), as bytes arrive, before a request reaches the application.
   them and their number (431); a head still unfinished past those sizes together is
   refused without being read further, so no request holds the event loop (a 4 MB
   ``Accept`` header once held it for 10 s).
+- A request asking to upgrade the connection (WebSocket) is answered as a plain request:
+  nothing here speaks WebSocket, and an upgraded connection left this guard's count.
 - A request from an address that is not a ``--trusted-proxy`` but says it forwards for
   others (``X-Forwarded-For``) gets the server to say so on its error stream, once per
   address (for at most :data:`FORWARDERS_NAMED` addresses): if it is the operator's
@@ -123,6 +125,16 @@ class GuardedProtocol(HttpToolsProtocol):  # type: ignore[misc]
                                 "bytes")  # fmt: skip
                 return
         super().data_received(data)
+
+    def _should_upgrade(self) -> bool:
+        # no WebSocket here: a request asking to upgrade is answered as any other request.
+        # Upgraded, the connection passed to another protocol and this one never heard of
+        # its end, so its address's count never came down: 32 handshakes shut the address
+        # (everyone behind its NAT) out for good, each answered 403 without the headers
+        return False
+
+    def _unsupported_upgrade_warning(self) -> None:
+        pass  # uvicorn's two lines on the error stream for every such request: not asked
 
     def send_400_response(self, msg: str) -> None:
         # uvicorn's own 400 (a request httptools cannot parse) lacked the security headers
