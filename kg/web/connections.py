@@ -2,7 +2,10 @@
 protocol (httptools), as bytes arrive, before a request reaches the application.
 
 - A connection that has not sent a request's headers within ``read_timeout`` of opening,
-  or of its previous response, is closed (slow or idle clients).
+  or of its previous response, is closed (slow or idle clients); one that reads nothing of
+  its answer for ``read_timeout`` is dropped, and the answer's bytes with it (a client that
+  never read held up to ``--max-result-bytes`` of the server's memory for as long as it
+  kept the connection).
 - One address may hold at most ``per_address_connections`` connections (a trusted proxy is
   not counted: it carries many clients); past that a new one is answered 429 and closed
   at once, so one address never takes every connection slot (``--max-connections``).
@@ -202,8 +205,16 @@ class GuardedProtocol(HttpToolsProtocol):  # type: ignore[misc]
             self.guard.read_timeout, self._kg_expire, self.cycle
         )
 
-    def _kg_expire(self, armed_with: Any) -> None:
-        if self.cycle is armed_with and not self.transport.is_closing():
+    def _kg_expire(self, armed_with: Any, unread: int | None = None) -> None:
+        if self.cycle is not armed_with:
+            return  # a new request began in time
+        left = self.transport.get_write_buffer_size()  # of the last answer, not yet taken
+        if left and (unread is None or left < unread):  # still being read: wait on
+            self._kg_timer = self.loop.call_later(
+                self.guard.read_timeout, self._kg_expire, armed_with, left)
+        elif left:  # nothing of it read in read_timeout: dropped, its memory with it
+            self.transport.abort()
+        elif not self.transport.is_closing():
             self.transport.close()  # no new request began in time
 
 
