@@ -239,6 +239,10 @@ def test_a_query_is_read_by_rdflib_off_the_event_loop_on_the_clients_budget(
     assert edited.status_code == 403
     assert on_loop and not any(on_loop)  # the lint, SELECT *, the edited text's parameters
     assert sum(charged) >= 0.05 * len(on_loop)  # each reading's CPU time on the budget
+    on_loop.clear()
+    with alone(endpoint.sparql, "/sparql", state) as client:  # the same text again
+        assert client.get("/sparql", params={"query": service}).status_code == 403
+    assert on_loop == []  # its columns were kept: no reading, no thread
 
 
 def test_a_long_text_is_scanned_off_the_event_loop_on_the_clients_budget(

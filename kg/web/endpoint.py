@@ -31,7 +31,7 @@ from kg.registry import RESULT_FORMATS, by_media_type
 from kg.sparqltext import check as check_text
 from kg.sparqltext import page, uses_variable
 from kg.web.answers import changes_between_askings
-from kg.web.pertext import per_text
+from kg.web.pertext import MISSING, per_text
 from kg.web.protocol import (
     acceptable,
     neutralise_formulas,
@@ -242,7 +242,9 @@ async def _run(
                                               dropped)) if asked else None
     original = text
     if selects_star(text):  # SELECT *: its columns in the pattern's order
-        text = await _read_aside(request, state, text, explicit_projection, text)
+        known = _projection.known(text)  # type: ignore[attr-defined]
+        text = known if known is not MISSING else await _read_aside(
+            request, state, text, _projection, text)
     answer = await _ask(request, state, text, accept, bindings)
     if linting is not None:
         warnings = await linting
@@ -253,6 +255,11 @@ async def _run(
     if warnings and answer.status == 200:
         answer = answer._replace(headers=(*answer.headers, ("KG-Warning", header_value(warnings))))
     return answer
+
+
+#: SELECT *'s columns, per text: a text read before is answered on the event loop, with
+#: no thread (a lookup of the same text asked again)
+_projection = per_text()(explicit_projection)
 
 
 async def _read_aside(

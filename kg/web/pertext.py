@@ -15,12 +15,14 @@ import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 #: texts longer than this are not kept (characters)
 LONGEST = 4096
+#: what ``known`` says of a text not kept
+MISSING = object()
 
 
 def per_text(entries: int = 2048) -> Callable[[Callable[[str], T]], Callable[[str], T]]:
@@ -34,6 +36,8 @@ def per_text(entries: int = 2048) -> Callable[[Callable[[str], T]], Callable[[st
     ...     return len(text)
     >>> [length(t) for t in ("ab", "ab", "abc", "d", "ab")], calls
     ([2, 2, 3, 1, 2], ['ab', 'abc', 'd', 'ab'])
+    >>> length.known("ab"), length.known("abc") is MISSING
+    (2, True)
     """
 
     def wrap(fn: Callable[[str], T]) -> Callable[[str], T]:
@@ -60,9 +64,15 @@ def per_text(entries: int = 2048) -> Callable[[Callable[[str], T]], Callable[[st
                         kept.popitem(last=False)
             return value
 
+        def known(text: str) -> Any:
+            """What was kept for ``text``, or :data:`MISSING`, without computing it."""
+            with lock:
+                return kept.get(text, MISSING)
+
+        remembered.known = known  # type: ignore[attr-defined]
         return remembered
 
     return wrap
 
 
-__all__ = ["LONGEST", "per_text"]
+__all__ = ["LONGEST", "MISSING", "per_text"]
