@@ -370,6 +370,8 @@ async def sparql(request: Any) -> Any:
             text, page_header = paging
         lint = request.method != "POST" and request.query_params.get("lint") == "1"
         result = await _run(request, state, text, accept, lint=lint)
+        if page_header is not None and _past_the_text(result, asked):
+            result = await _run(request, state, asked, accept, lint=lint)
     except OverBudget as e:  # /sparql is answered without the router and its handler
         return text_response(429, e.message, {"Retry-After": str(e.retry)})
     result = _paged(request, state, result, page_header)
@@ -501,6 +503,7 @@ async def api_query(request: Any) -> Any:
             bind_params, q, values, state.engine, add="{}=VALUE to the address"))
     except KGError as e:
         return text_response(400, e.message)
+    asked = text
     paging = await _scanned(request, state, text, _page, request, text,
                             state.settings.max_results)
     if not isinstance(paging, tuple):
@@ -511,9 +514,24 @@ async def api_query(request: Any) -> Any:
     if accept is None:
         return text_response(406, "none of the requested media types is offered")
     result = await _run(request, state, text, accept, dict(bound), dropped if edited else None)
+    if page_header is not None and _past_the_text(result, asked):
+        result = await _run(request, state, asked, accept, dict(bound),
+                            dropped if edited else None)
     result = _paged(request, state, result, page_header)
     download = name if "download" in request.query_params else None
     return _answer(result, head=request.method == "HEAD", download=download)
+
+
+_AT_LINE = re.compile(rb"invalid SPARQL at line (\d+),")
+
+
+def _past_the_text(result: Answer, asked: str) -> bool:
+    """Does ``result``, the answer to ``asked`` with a page's ``LIMIT`` added on a line of its
+    own, place a syntax error on that line, past the text asked? The query page sends every
+    text so, and ``FILTER(?o = )`` was shown as an error of ``LIMIT 10000``, which its
+    writer never wrote: the text asked is then sent as it is, for its own error."""
+    m = _AT_LINE.match(result.body) if result.status == 400 else None
+    return m is not None and int(m.group(1)) > asked.rstrip("\n").count("\n") + 1
 
 
 def _paged(request: Any, state: AppState, result: Answer, page_header: Any) -> Answer:
