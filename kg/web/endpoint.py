@@ -220,6 +220,11 @@ def _warnings(state: AppState, text: str, params: dict[str, str] | None) -> list
         return []
 
 
+#: the lint's warnings sent with an answer, at most (an 18 KB text naming 800 unknown terms
+#: had a 42 KB KG-Warning header, past what nginx takes from a backend by default: a 502)
+MAX_WARNINGS = 20
+
+
 async def _run(
     request: Any,
     state: AppState,
@@ -252,6 +257,8 @@ async def _run(
         warnings = await _read_aside(request, state, [], _warnings, state, original, None)
     else:
         warnings = []
+    if len(warnings) > MAX_WARNINGS:  # one header, kept small: a proxy refuses a large one
+        warnings = [*warnings[:MAX_WARNINGS], f"and {len(warnings) - MAX_WARNINGS} more"]
     if warnings and answer.status == 200:
         answer = answer._replace(headers=(*answer.headers, ("KG-Warning", header_value(warnings))))
     return answer
