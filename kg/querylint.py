@@ -266,6 +266,16 @@ def bound_variables(text: str) -> frozenset[str] | None:
 _STAR = re.compile(r"\bSELECT(\s+(?:DISTINCT|REDUCED))?\s*\*", re.I)
 
 
+def selects_star(text: str) -> bool:
+    """Might :func:`explicit_projection` change ``text`` (it has a ``SELECT *``)? A regular
+    expression, without reading the query.
+
+    >>> selects_star("SELECT * { ?s ?p ?o }"), selects_star("SELECT (COUNT(*) AS ?n) {}")
+    (True, False)
+    """
+    return _STAR.search(text) is not None
+
+
 def explicit_projection(text: str) -> str:
     """``text`` with a top-level ``SELECT *`` naming its columns in the order the pattern
     first names them (the same columns: those the pattern binds); any other text as it is.
@@ -273,7 +283,7 @@ def explicit_projection(text: str) -> str:
     >>> explicit_projection("SELECT * WHERE { ?s ?p ?o }")
     'SELECT ?s ?p ?o WHERE { ?s ?p ?o }'
     """
-    if not _STAR.search(text):  # no rdflib for the queries that do not ask (cold start)
+    if not selects_star(text):  # no rdflib for the queries that do not ask (cold start)
         return text
     found = read(text)
     if found is None or not found.star or not found.bound:
@@ -369,5 +379,6 @@ __all__ = [
     "header_value",
     "lint",
     "read",
+    "selects_star",
     "warnings_for",
 ]

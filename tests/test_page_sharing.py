@@ -143,6 +143,10 @@ def test_copy_as_tsv_gives_the_table(browser, site: str) -> None:
     ("/?saved=nosuch", ["saved query named “nosuch”", "there is none"]),
     ("/?saved=visits-to&stat=Israel", ["“stat”", "it takes: state"]),
     ("/?saved=visits-to&state=Atlantis", ["Error 400", "Atlantis"]),
+    # names every object has by inheritance: the page stopped with a TypeError, blank
+    ("/?saved=__proto__", ["saved query named “__proto__”", "there is none"]),
+    ("/?saved=constructor&query=ASK{}", ["saved query named “constructor”", "there is none"]),
+    ("/?saved=toString", ["saved query named “toString”", "there is none"]),
 ])
 def test_a_link_that_names_nothing_says_so(browser, site: str, address: str,
                                           words: list[str]) -> None:
@@ -246,3 +250,22 @@ def test_a_free_query_pages_and_stale_controls_go(browser, project) -> None:
         assert browser.find_elements(By.CSS_SELECTOR, "#pager button") == []
         heads = [th.text for th in browser.find_elements(By.CSS_SELECTOR, "#results th")]
         assert heads == ["visit", "date"]  # SELECT *: the pattern's order
+
+
+def test_triple_terms_show_as_text(browser, site: str) -> None:
+    """RDF 1.2 triple terms (``<<( s p o )>>``): a SELECT's showed "[object Object]", and a
+    CONSTRUCT's N-Triples stopped the page's reader, which left "Running…" for good."""
+    from selenium.webdriver.common.by import By
+
+    wait = run_text(browser, site, 'SELECT ?t WHERE { BIND(<<( <http://a.example/s> '
+                                   '<http://a.example/p> "o"@en )>> AS ?t) }')
+    wait.until(status_has("1 row"))
+    shown = browser.find_element(By.CSS_SELECTOR, "#results td").text
+    assert shown == '<<( <http://a.example/s> <http://a.example/p> "o"@en )>>'
+    assert not browser.find_elements(By.CSS_SELECTOR, "#results td a")
+    wait = run_text(browser, site, "CONSTRUCT { <http://a.example/s> <http://a.example/says> "
+                                   "<<( ?v a ij:Visit )>> } WHERE { ?v a ij:Visit } LIMIT 1")
+    wait.until(status_has("1 triple"))
+    cells = [td.text for td in browser.find_elements(By.CSS_SELECTOR, "#results td")]
+    assert cells[2].startswith("<<( <https://w3id.org/israel-japan-kg/id/visit/") and \
+        cells[2].endswith("<https://w3id.org/israel-japan-kg/ontology#Visit> )>>")

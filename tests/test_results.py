@@ -157,3 +157,22 @@ def test_solutions_from_another_engine_are_written_by_pyoxigraph_too() -> None:
     assert [b["o"]["value"] for b in doc["results"]["bindings"]] == [t.value for t in TRICKY]
     assert json.loads(format_result(SelectResult([], [(), ()]), "json"))["results"] == {
         "bindings": [{}, {}]}
+
+
+@pytest.mark.parametrize("fmt,status", [("nt", 200), ("turtle", 200), ("rdfxml", 200),
+                                        ("jsonld", 406)])
+def test_a_graph_holding_a_triple_term_is_written_or_refused_never_a_500(fmt, status) -> None:
+    """An RDF 1.2 triple term (``<<( s p o )>>``) in a CONSTRUCT: the worker sized each term
+    by its ``value``, which a triple term has not, and answered 500 naming AttributeError."""
+    from kg.registry import RESULT_FORMATS
+    from kg.web.settings import Settings
+    from kg.web.workers import Job, run_query
+
+    text = "CONSTRUCT { <http://example.org/s> <http://example.org/says> <<( ?s ?p ?o )>> } " \
+           "WHERE { ?s ?p ?o } LIMIT 1"
+    answer = run_query(_store(), Job(text, [RESULT_FORMATS[fmt].media_type], {}), Settings())
+    assert answer.status == status, answer.body
+    if status == 200:
+        assert b"says" in answer.body
+    else:
+        assert b"triple term" in answer.body and b"Turtle" in answer.body

@@ -182,6 +182,64 @@ def test_a_confined_process_writes_no_file_runs_nothing_and_leaves_the_server_al
     assert "ptrace" not in said and proc.exitcode == -sandbox.KILLED_BY
 
 
+def _metadata(folder: str, conn) -> None:
+    """Confined, try in a child each what Landlock leaves alone: a file's mode (as root, a
+    set-user-ID program for every local user), owner, times, extended attributes, and a new
+    namespace; send how each child ended."""
+    import ctypes
+    import os
+
+    conn.send(("confined", confine(("seccomp",))))
+    target = os.path.join(folder, "existing")
+    libc = ctypes.CDLL(None, use_errno=True)
+    for name, attempt in (
+        ("chmod", lambda: os.chmod(target, 0o4777)),
+        ("chown", lambda: os.chown(target, os.getuid(), os.getgid())),
+        ("utime", lambda: os.utime(target, (0, 0))),
+        ("setxattr", lambda: os.setxattr(target, "user.kg", b"x")),
+        ("unshare", lambda: libc.unshare(0x10000000)),  # CLONE_NEWUSER
+    ):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                attempt()
+                os._exit(0)
+            except OSError:
+                os._exit(1)
+        conn.send((name, os.waitpid(pid, 0)[1]))
+
+
+def test_a_confined_process_changes_no_files_mode_owner_or_times(tmp_path: Path) -> None:
+    """Landlock refuses writing a file, not changing its mode: a worker taken over, of a
+    server run as root, chmod-ed /tmp from a confined process (and could have made any
+    program set-user-ID); the seccomp filter kills each such call."""
+    import os
+    import signal
+
+    target = tmp_path / "existing"
+    target.write_text("kept")
+    os.chmod(target, 0o600)
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_metadata, args=(str(tmp_path), child))
+    proc.start()
+    child.close()
+    said = {}
+    while parent.poll(20):
+        try:
+            name, value = parent.recv()
+        except EOFError:
+            break
+        said[name] = value
+    proc.join(10)
+    if said.get("confined") != "seccomp":
+        pytest.skip(f"seccomp cannot be applied here: {said}")
+    for name in ("chmod", "chown", "utime", "setxattr", "unshare"):
+        status = said[name]
+        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGSYS, (name, status)
+    assert target.stat().st_mode & 0o7777 == 0o600
+
+
 def _beacon_child(mechanism: str) -> int:
     """In a mount namespace of its own, put a stand-in name-service daemon at nscd's socket,
     then let a confined grandchild look up a host and run a query naming one. 0: the daemon

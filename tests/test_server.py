@@ -532,3 +532,15 @@ def test_what_changes_or_is_posted_is_never_validated(http) -> None:
     assert "etag" not in http.get("/health").headers
     missing = http.get("/id/state/atlantis", headers={"If-None-Match": "*"})
     assert missing.status_code == 404 and "etag" not in missing.headers
+
+
+def test_a_syntax_error_is_placed_in_the_text_asked_not_in_its_page(server: str) -> None:
+    """The query page asks every text with paged=1, which adds LIMIT on a line of its own;
+    a slip at the end (``FILTER(?o = )``) was placed on that line, which nobody wrote."""
+    broken = "SELECT ?s WHERE { ?s ?p ?o .\n  FILTER(?o = ) }"
+    r = httpx.get(server + "/sparql", params={"query": broken, "paged": "1"})
+    assert r.status_code == 400 and "at line 2," in r.text and "FILTER(?o = )" in r.text, r.text
+    assert "LIMIT" not in r.text
+    edited = "SELECT ?visit WHERE { ?visit ij:toState ?state . FILTER(?visit = ) }"
+    r = httpx.get(server + "/api/queries/visits-to", params={"state": "Japan", "query": edited})
+    assert r.status_code == 400 and "line 1, column" in r.text and "LIMIT" not in r.text, r.text

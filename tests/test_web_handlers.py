@@ -97,7 +97,10 @@ class CountingPool:
     """Stands for the worker pool: answers every job with one row, and counts the jobs."""
 
     def __init__(self) -> None:
+        from kg.web.workers import Fairness
+
         self.jobs: list = []
+        self.fair = Fairness(0)  # the pages' and the lint's threads are charged to it
 
     async def run(self, job, client: str):
         from kg.web.workers import Answer
@@ -190,6 +193,132 @@ def test_a_saved_querys_parameters_are_read_off_the_event_loop(state, monkeypatc
         r = client.get("/api/queries/visits-to", params={"state": "Atlantis"})
     assert r.status_code == 400 and "no resource labelled 'Atlantis'" in r.text
     assert seen == [False]
+
+
+def test_a_query_is_read_by_rdflib_off_the_event_loop_on_the_clients_budget(
+        state, monkeypatch) -> None:
+    """rdflib's parser, behind the lint, SELECT *'s columns and an edited saved query's
+    parameters, takes 1.5 ms a character of ``FILTER(1+1+…)``: one 18 KB GET held every
+    client of the server for 32 s while it read the text on the event loop."""
+    import asyncio
+    import time
+
+    from kg import querylint
+
+    on_loop: list[bool] = []
+    real = querylint.read
+
+    def spy(text):  # type: ignore[no-untyped-def]
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:
+            on_loop.append(False)
+        began = time.thread_time()
+        while time.thread_time() - began < 0.05:  # a slow reading's CPU time
+            pass
+        return real(text)
+
+    monkeypatch.setattr(querylint, "read", spy)
+    charged: list[float] = []
+    fair = state.pool.fair
+    real_charge = fair.charge
+
+    def charge(client: str, seconds: float) -> None:
+        if client == "testclient":
+            charged.append(seconds)
+        real_charge(client, seconds)
+
+    monkeypatch.setattr(fair, "charge", charge)
+    service = "SELECT * WHERE { SERVICE <http://x/> { ?visit ij:toState ?state } }"
+    with alone(endpoint.sparql, "/sparql", state) as client:  # refused: no worker needed
+        r = client.get("/sparql", params={"query": service, "lint": "1"})
+    assert r.status_code == 403
+    with alone(endpoint.api_query, "/api/queries/{name}", state) as client:
+        edited = client.get("/api/queries/visits-to", params={"state": "Japan", "query": service})
+    assert edited.status_code == 403
+    assert on_loop and not any(on_loop)  # the lint, SELECT *, the edited text's parameters
+    assert sum(charged) >= 0.05 * len(on_loop)  # each reading's CPU time on the budget
+    on_loop.clear()
+    with alone(endpoint.sparql, "/sparql", state) as client:  # the same text again
+        assert client.get("/sparql", params={"query": service}).status_code == 403
+    assert on_loop == []  # its columns were kept: no reading, no thread
+
+
+def test_a_long_text_is_scanned_off_the_event_loop_on_the_clients_budget(
+        state, monkeypatch) -> None:
+    """The text check, a page's LIMIT and the search for NOW() scan the text: 175 ms of the
+    event loop for a 64 KB one, charged to no one, so eight connections of one address
+    sending such texts (each refused 429) kept /health waiting 3.3 s."""
+    import asyncio
+    from dataclasses import replace
+
+    from kg.web.answers import AnswerCache
+
+    seen: dict[str, list[bool]] = {}
+
+    def spy(name, real):  # type: ignore[no-untyped-def]
+        def scan(*args, **kwargs):  # type: ignore[no-untyped-def]
+            try:
+                asyncio.get_running_loop()
+                on_loop = True
+            except RuntimeError:
+                on_loop = False
+            seen.setdefault(name, []).append(on_loop)
+            return real(*args, **kwargs)
+        return scan
+
+    for name in ("check", "page", "changes_between_askings"):
+        monkeypatch.setattr(endpoint, name, spy(name, getattr(endpoint, name)))
+    charged: list[float] = []
+    pool = CountingPool()
+    monkeypatch.setattr(pool.fair, "charge", lambda client, seconds: charged.append(seconds))
+    served = replace(state, pool=pool, answers=AnswerCache(0))
+    long = "SELECT ?n WHERE { ?s ?p ?o FILTER(" + "1-" * 2000 + "1) }"
+    with alone(endpoint.sparql, "/sparql", served) as client:
+        r = client.get("/sparql", params={"query": long, "paged": "1"})
+        assert r.status_code == 200 and pool.jobs
+        assert seen.keys() == {"check", "page", "changes_between_askings"}
+        assert not any(any(v) for v in seen.values()), seen
+        assert charged  # the threads' CPU time, on the client's budget
+        seen.clear()
+        r = client.get("/sparql", params={"query": "SELECT ?n {}", "paged": "1"})
+        assert r.status_code == 200
+        assert all(all(v) for v in seen.values()), seen  # a short text: no thread
+
+
+def test_many_parameter_names_cost_a_saved_query_little(state) -> None:
+    """16,000 names in a 64 KB address: counted name by name (list.count, quadratic), they
+    held the event loop, and every client with it, for 7 s."""
+    import itertools
+    import string
+    import time
+
+    letters = string.ascii_letters + string.digits
+    names = ["".join(p) for p in itertools.product(letters, repeat=3)][:16000]
+    with alone(endpoint.api_query, "/api/queries/{name}", state) as client:
+        began = time.process_time()
+        r = client.get("/api/queries/visits-to?" + "&".join(names) + "&a00")
+        spent = time.process_time() - began
+    assert r.status_code == 400 and "'a00' is given 2 times" in r.text
+    assert spent < 1.5, spent  # was 7 s on one core
+
+
+def test_the_lints_warnings_are_capped(state) -> None:
+    """Each unknown term was a warning of the KG-Warning header: 800 of them in an 18 KB text
+    made a 42 KB header, which nginx refuses from a backend by default (502)."""
+    from dataclasses import replace
+    from urllib.parse import unquote
+
+    from kg.web.answers import AnswerCache
+
+    served = replace(state, pool=CountingPool(), answers=AnswerCache(0))
+    text = "SELECT ?s WHERE { " + " ".join(f"?s ij:zz{i} ?o{i} ." for i in range(60)) + " }"
+    with alone(endpoint.sparql, "/sparql", served) as client:
+        r = client.get("/sparql", params={"query": text, "lint": "1"})
+    said = r.headers["kg-warning"].split(", ")
+    assert len(said) == endpoint.MAX_WARNINGS + 1 and unquote(said[-1]) == "and 40 more"
+    assert "ij:zz0 is not a term" in unquote(said[0])
 
 
 def test_what_is_made_once_is_made_once_whatever_the_threads(state) -> None:

@@ -55,11 +55,15 @@ class AnswerCache:
         self.hits += 1
         return found[0]
 
-    def put(self, job: Job, answer: Answer) -> None:
+    def put(self, job: Job, answer: Answer, *, changing: bool | None = None) -> None:
+        """Keep ``answer`` to ``job``; ``changing``: whether it changes between askings,
+        when the caller has read that already (:func:`changes_between_askings`)."""
         if answer.status != 200 or not self.max_bytes:
             return
         cost = len(answer.body) + len(job.text) + 256  # the key, the tuple, the dict slot
-        if cost > self.max_bytes // 8 or changes_between_askings(job.text):
+        if changing is None:
+            changing = changes_between_askings(job.text)
+        if cost > self.max_bytes // 8 or changing:
             return
         key = _key(job)
         if key in self._answers:

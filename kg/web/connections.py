@@ -2,7 +2,10 @@
 protocol (httptools), as bytes arrive, before a request reaches the application.
 
 - A connection that has not sent a request's headers within ``read_timeout`` of opening,
-  or of its previous response, is closed (slow or idle clients).
+  or of its previous response, is closed (slow or idle clients); one that reads nothing of
+  its answer for ``read_timeout`` is dropped, and the answer's bytes with it (a client that
+  never read held up to ``--max-result-bytes`` of the server's memory for as long as it
+  kept the connection).
 - One address may hold at most ``per_address_connections`` connections (a trusted proxy is
   not counted: it carries many clients); past that a new one is answered 429 and closed
   at once, so one address never takes every connection slot (``--max-connections``).
@@ -10,6 +13,8 @@ protocol (httptools), as bytes arrive, before a request reaches the application.
   them and their number (431); a head still unfinished past those sizes together is
   refused without being read further, so no request holds the event loop (a 4 MB
   ``Accept`` header once held it for 10 s).
+- A request asking to upgrade the connection (WebSocket) is answered as a plain request:
+  nothing here speaks WebSocket, and an upgraded connection left this guard's count.
 - A request from an address that is not a ``--trusted-proxy`` but says it forwards for
   others (``X-Forwarded-For``) gets the server to say so on its error stream, once per
   address (for at most :data:`FORWARDERS_NAMED` addresses): if it is the operator's
@@ -124,6 +129,16 @@ class GuardedProtocol(HttpToolsProtocol):  # type: ignore[misc]
                 return
         super().data_received(data)
 
+    def _should_upgrade(self) -> bool:
+        # no WebSocket here: a request asking to upgrade is answered as any other request.
+        # Upgraded, the connection passed to another protocol and this one never heard of
+        # its end, so its address's count never came down: 32 handshakes shut the address
+        # (everyone behind its NAT) out for good, each answered 403 without the headers
+        return False
+
+    def _unsupported_upgrade_warning(self) -> None:
+        pass  # uvicorn's two lines on the error stream for every such request: not asked
+
     def send_400_response(self, msg: str) -> None:
         # uvicorn's own 400 (a request httptools cannot parse) lacked the security headers
         if not self._kg_refused:  # a cap's refusal has answered already
@@ -190,8 +205,16 @@ class GuardedProtocol(HttpToolsProtocol):  # type: ignore[misc]
             self.guard.read_timeout, self._kg_expire, self.cycle
         )
 
-    def _kg_expire(self, armed_with: Any) -> None:
-        if self.cycle is armed_with and not self.transport.is_closing():
+    def _kg_expire(self, armed_with: Any, unread: int | None = None) -> None:
+        if self.cycle is not armed_with:
+            return  # a new request began in time
+        left = self.transport.get_write_buffer_size()  # of the last answer, not yet taken
+        if left and (unread is None or left < unread):  # still being read: wait on
+            self._kg_timer = self.loop.call_later(
+                self.guard.read_timeout, self._kg_expire, armed_with, left)
+        elif left:  # nothing of it read in read_timeout: dropped, its memory with it
+            self.transport.abort()
+        elif not self.transport.is_closing():
             self.transport.close()  # no new request began in time
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import re
+from collections import Counter
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -17,12 +19,19 @@ from kg.description import vocabulary
 from kg.errors import KGError, clip
 from kg.namespaces import GRAPH_IRI
 from kg.queries import bind_params
-from kg.querylint import Vocabulary, bound_variables, explicit_projection, header_value, lint
+from kg.querylint import (
+    Vocabulary,
+    bound_variables,
+    explicit_projection,
+    header_value,
+    lint,
+    selects_star,
+)
 from kg.registry import RESULT_FORMATS, by_media_type
 from kg.sparqltext import check as check_text
 from kg.sparqltext import page, uses_variable
 from kg.web.answers import changes_between_askings
-from kg.web.pertext import per_text
+from kg.web.pertext import MISSING, per_text
 from kg.web.protocol import (
     acceptable,
     neutralise_formulas,
@@ -31,7 +40,7 @@ from kg.web.protocol import (
     service_description,
 )
 from kg.web.settings import Settings
-from kg.web.state import AppState, Refused, state_of, text_response
+from kg.web.state import AppState, OverBudget, Refused, state_of, text_response
 from kg.web.workers import Answer, Job, client_key
 
 
@@ -182,14 +191,10 @@ def _formats(fields: list[tuple]) -> list[str]:
     return [v for k, v in fields if k in ("format", "output")]
 
 
-def _answer(
-    result: Answer, *, head: bool = False, download: str | None = None, text: str = ""
-) -> Any:
+def _answer(result: Answer, *, head: bool = False, download: str | None = None) -> Any:
     from starlette.responses import Response
 
     headers = {"Vary": "Accept", **dict(result.headers)}
-    if changes_between_askings(text):  # NOW(), RAND() …: no cache may keep the answer
-        headers["Cache-Control"] = "no-store"
     body = result.body
     if download and result.status == 200:
         kind = result.content_type.split(";")[0]
@@ -215,6 +220,11 @@ def _warnings(state: AppState, text: str, params: dict[str, str] | None) -> list
         return []
 
 
+#: the lint's warnings sent with an answer, at most (an 18 KB text naming 800 unknown terms
+#: had a 42 KB KG-Warning header, past what nginx takes from a backend by default: a 502)
+MAX_WARNINGS = 20
+
+
 async def _run(
     request: Any,
     state: AppState,
@@ -233,19 +243,45 @@ async def _run(
     after it, which an empty answer can afford); a text read before costs nothing (cached).
     ``dropped`` are the parameters the text no longer binds."""
     asked = dropped is not None or lint
-    linting = asyncio.create_task(asyncio.to_thread(_warnings, state, text, dropped)) if (
-        asked) else None
-    original, text = text, explicit_projection(text)  # SELECT *: in the pattern's order
+    linting = asyncio.create_task(_read_aside(request, state, [], _warnings, state, text,
+                                              dropped)) if asked else None
+    original = text
+    if selects_star(text):  # SELECT *: its columns in the pattern's order
+        known = _projection.known(text)  # type: ignore[attr-defined]
+        text = known if known is not MISSING else await _read_aside(
+            request, state, text, _projection, text)
     answer = await _ask(request, state, text, accept, bindings)
     if linting is not None:
         warnings = await linting
     elif answer.status == 200 and answer.rows == 0:
-        warnings = await asyncio.to_thread(_warnings, state, original, None)
+        warnings = await _read_aside(request, state, [], _warnings, state, original, None)
     else:
         warnings = []
+    if len(warnings) > MAX_WARNINGS:  # one header, kept small: a proxy refuses a large one
+        warnings = [*warnings[:MAX_WARNINGS], f"and {len(warnings) - MAX_WARNINGS} more"]
     if warnings and answer.status == 200:
         answer = answer._replace(headers=(*answer.headers, ("KG-Warning", header_value(warnings))))
     return answer
+
+
+#: SELECT *'s columns, per text: a text read before is answered on the event loop, with
+#: no thread (a lookup of the same text asked again)
+_projection = per_text()(explicit_projection)
+
+
+async def _read_aside(
+    request: Any, state: AppState, fallback: Any, fn: Callable[..., Any], *args: Any
+) -> Any:
+    """``fn(*args)``, a reading of the query's text by rdflib's parser (:mod:`kg.querylint`:
+    the lint, ``SELECT *``'s columns, the variables an edited saved query binds), in a
+    thread of the pool on the client's budget; ``fallback`` once that budget is spent (the
+    query itself is then refused by the pool). That parser takes seconds on short texts
+    (1.5 ms a character of ``FILTER(1+1+…)``: 29 s at 18 KB), and one such request on the
+    event loop held every client of the server for as long."""
+    try:
+        return await state.in_thread(request, fn, *args)
+    except OverBudget:
+        return fallback
 
 
 async def _ask(
@@ -259,14 +295,41 @@ async def _ask(
     kept = state.answers.get(job)  # asked before: the graph has not changed since
     if kept is not None:
         return kept
-    refused = check(text)
+    refused, changing = await _scanned(request, state, text, _rules, text)
     if refused is not None:
         status, why = refused
         return Answer(status, "text/plain; charset=utf-8", (why + "\n").encode())
     client = client_key(request.client.host) if request.client else ""
     answer = await state.pool.run(job, client)
-    state.answers.put(job, answer)
+    state.answers.put(job, answer, changing=changing)
+    if changing:  # NOW(), RAND() …: no cache may keep the answer
+        answer = answer._replace(headers=(*answer.headers, ("Cache-Control", "no-store")))
     return answer
+
+
+def _rules(text: str) -> tuple[tuple[int, str] | None, bool]:
+    """What one reading of the text decides: the text check's refusal (or None), and
+    whether its answer changes between askings (``NOW()``, ``RAND()`` …)."""
+    refused = check(text)
+    return refused, refused is None and changes_between_askings(text)
+
+
+#: texts longer than this (characters) are scanned (the text check, paging, the variables
+#: of an edited saved query) in a thread of the pool on the client's budget; a shorter one
+#: costs the event loop at most ~3 ms (a scan is ~3 µs a character)
+SCAN_ON_LOOP = 1024
+
+
+async def _scanned(request: Any, state: AppState, text: str, fn: Callable[..., Any],
+                   *args: Any) -> Any:
+    """``fn(*args)``, a scan of ``text``: on the event loop when the text is short, else in
+    a thread on the client's budget (:class:`OverBudget` past it). Scanning a 64 KB text
+    (the check, a page's LIMIT, NOW()) took 175 ms of the event loop, charged to no one:
+    eight connections of one address sending such texts, each refused 429, kept /health
+    waiting 3.3 s (median; 5 s at worst)."""
+    if len(text) <= SCAN_ON_LOOP:
+        return fn(*args)
+    return await state.in_thread(request, fn, *args)
 
 
 async def sparql(request: Any) -> Any:
@@ -303,17 +366,24 @@ async def sparql(request: Any) -> Any:
             + ", ".join(f.media_type for f in RESULT_FORMATS.values() if f.kind != "text"),
         )
     page_header, asked = None, text
-    if request.method != "POST" and request.query_params.get("paged") == "1":
-        # the query page asks so: a long answer comes in pages, as a saved query's, not a 413
-        paging = _page(request, text, state.settings.max_results)
-        if not isinstance(paging, tuple):
-            return paging
-        text, page_header = paging
-    lint = request.method != "POST" and request.query_params.get("lint") == "1"
-    result = await _run(request, state, text, accept, lint=lint)
+    try:
+        if request.method != "POST" and request.query_params.get("paged") == "1":
+            # the query page asks so: a long answer comes in pages, as a saved query's, not
+            # a 413
+            paging = await _scanned(request, state, text, _page, request, text,
+                                    state.settings.max_results)
+            if not isinstance(paging, tuple):
+                return paging
+            text, page_header = paging
+        lint = request.method != "POST" and request.query_params.get("lint") == "1"
+        result = await _run(request, state, text, accept, lint=lint)
+        if page_header is not None and _past_the_text(result, asked):
+            result = await _run(request, state, asked, accept, lint=lint)
+    except OverBudget as e:  # /sparql is answered without the router and its handler
+        return text_response(429, e.message, {"Retry-After": str(e.retry)})
     result = _paged(request, state, result, page_header)
     download = _file_name(asked) if any(k == "download" for k, _ in fields) else None
-    return _answer(result, head=request.method == "HEAD", download=download, text=text)
+    return _answer(result, head=request.method == "HEAD", download=download)
 
 
 async def sparql_asgi(scope: Any, receive: Any, send: Any) -> None:
@@ -407,11 +477,13 @@ async def api_query(request: Any) -> Any:
     if q is None:
         return text_response(404, _not_served(state, name))
     control = ("format", "output", "download", "query", "limit", "offset", "paged")
-    given = [k for k, _ in request.query_params.multi_items()]
-    twice = sorted({k for k in given if given.count(k) > 1})
+    # counted in one pass: list.count per name was quadratic, and 16,000 names in a 64 KB
+    # address held the event loop, every client with it, for 7 s
+    given = Counter(k for k, _ in request.query_params.multi_items())
+    twice = sorted(k for k, n in given.items() if n > 1)
     if twice:
         return text_response(
-            400, f"the parameter {twice[0]!r} is given {given.count(twice[0])} times; give it once"
+            400, f"the parameter {twice[0]!r} is given {given[twice[0]]} times; give it once"
         )
     values = {k: v for k, v in request.query_params.items() if k not in control}
     edited = "query" in request.query_params
@@ -423,9 +495,10 @@ async def api_query(request: Any) -> Any:
     # are dropped, and the answer's KG-Warning says so
     dropped: dict[str, str] = {}
     if edited:
-        patterned = bound_variables(text)
+        patterned = await _read_aside(request, state, None, bound_variables, text)
         for p in q.params:
-            used = p.name in patterned if patterned is not None else uses_variable(text, p.name)
+            used = p.name in patterned if patterned is not None else await _scanned(
+                request, state, text, uses_variable, text, p.name)
             if not used:
                 dropped[p.name] = values.pop(p.name, p.default or "")
         q = q._replace(params=tuple(p for p in q.params if p.name not in dropped))
@@ -437,7 +510,9 @@ async def api_query(request: Any) -> Any:
             bind_params, q, values, state.engine, add="{}=VALUE to the address"))
     except KGError as e:
         return text_response(400, e.message)
-    paging = _page(request, text, state.settings.max_results)
+    asked = text
+    paging = await _scanned(request, state, text, _page, request, text,
+                            state.settings.max_results)
     if not isinstance(paging, tuple):
         return paging
     text, page_header = paging
@@ -446,9 +521,24 @@ async def api_query(request: Any) -> Any:
     if accept is None:
         return text_response(406, "none of the requested media types is offered")
     result = await _run(request, state, text, accept, dict(bound), dropped if edited else None)
+    if page_header is not None and _past_the_text(result, asked):
+        result = await _run(request, state, asked, accept, dict(bound),
+                            dropped if edited else None)
     result = _paged(request, state, result, page_header)
     download = name if "download" in request.query_params else None
-    return _answer(result, head=request.method == "HEAD", download=download, text=text)
+    return _answer(result, head=request.method == "HEAD", download=download)
+
+
+_AT_LINE = re.compile(rb"invalid SPARQL at line (\d+),")
+
+
+def _past_the_text(result: Answer, asked: str) -> bool:
+    """Does ``result``, the answer to ``asked`` with a page's ``LIMIT`` added on a line of its
+    own, place a syntax error on that line, past the text asked? The query page sends every
+    text so, and ``FILTER(?o = )`` was shown as an error of ``LIMIT 10000``, which its
+    writer never wrote: the text asked is then sent as it is, for its own error."""
+    m = _AT_LINE.match(result.body) if result.status == 400 else None
+    return m is not None and int(m.group(1)) > asked.rstrip("\n").count("\n") + 1
 
 
 def _paged(request: Any, state: AppState, result: Answer, page_header: Any) -> Answer:

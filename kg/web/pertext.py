@@ -12,14 +12,17 @@ at most ``entries × LONGEST`` characters kept).
 from __future__ import annotations
 
 import functools
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 #: texts longer than this are not kept (characters)
 LONGEST = 4096
+#: what ``known`` says of a text not kept
+MISSING = object()
 
 
 def per_text(entries: int = 2048) -> Callable[[Callable[[str], T]], Callable[[str], T]]:
@@ -33,28 +36,43 @@ def per_text(entries: int = 2048) -> Callable[[Callable[[str], T]], Callable[[st
     ...     return len(text)
     >>> [length(t) for t in ("ab", "ab", "abc", "d", "ab")], calls
     ([2, 2, 3, 1, 2], ['ab', 'abc', 'd', 'ab'])
+    >>> length.known("ab"), length.known("abc") is MISSING
+    (2, True)
     """
 
     def wrap(fn: Callable[[str], T]) -> Callable[[str], T]:
         kept: OrderedDict[str, T] = OrderedDict()
+        # a long text is read in a thread of the pool (kg.web.endpoint), a short one on the
+        # event loop: the order is changed under a lock, the reading is done outside it
+        lock = threading.Lock()
 
         @functools.wraps(fn)
         def remembered(text: str) -> T:
-            try:
-                value = kept[text]
-            except KeyError:
-                value = fn(text)
-                if len(text) <= LONGEST:
+            with lock:
+                try:
+                    value = kept[text]
+                    kept.move_to_end(text)
+                    return value
+                except KeyError:
+                    pass
+            value = fn(text)
+            if len(text) <= LONGEST:
+                with lock:
                     kept[text] = value
+                    kept.move_to_end(text)
                     if len(kept) > entries:
                         kept.popitem(last=False)
-                return value
-            kept.move_to_end(text)
             return value
 
+        def known(text: str) -> Any:
+            """What was kept for ``text``, or :data:`MISSING`, without computing it."""
+            with lock:
+                return kept.get(text, MISSING)
+
+        remembered.known = known  # type: ignore[attr-defined]
         return remembered
 
     return wrap
 
 
-__all__ = ["LONGEST", "per_text"]
+__all__ = ["LONGEST", "MISSING", "per_text"]

@@ -65,17 +65,40 @@ _ARCHES = {
         "audit": 0xC000003E, "socket": 41, "connect": 42, "sendto": 44, "sendmsg": 46,
         "sendmmsg": 307, "io_uring_setup": 425, "seccomp": 317, "ptrace": 101,
         "process_vm_readv": 310, "process_vm_writev": 311, "pidfd_getfd": 438,
+        "chmod": 90, "fchmod": 91, "chown": 92, "fchown": 93, "lchown": 94,
+        "fchownat": 260, "fchmodat": 268, "fchmodat2": 452, "utime": 132, "utimes": 235,
+        "futimesat": 261, "utimensat": 280, "setxattr": 188, "lsetxattr": 189,
+        "fsetxattr": 190, "removexattr": 197, "lremovexattr": 198, "fremovexattr": 199,
+        "setxattrat": 463, "removexattrat": 466, "unshare": 272, "setns": 308,
+        "reboot": 169, "init_module": 175, "finit_module": 313, "delete_module": 176,
+        "kexec_load": 246, "kexec_file_load": 320,
     },
     "aarch64": {
         "audit": 0xC00000B7, "socket": 198, "connect": 203, "sendto": 206, "sendmsg": 211,
         "sendmmsg": 269, "io_uring_setup": 425, "seccomp": 277, "ptrace": 117,
         "process_vm_readv": 270, "process_vm_writev": 271, "pidfd_getfd": 438,
+        "fchmod": 52, "fchmodat": 53, "fchownat": 54, "fchown": 55, "fchmodat2": 452,
+        "utimensat": 88, "setxattr": 5, "lsetxattr": 6, "fsetxattr": 7, "removexattr": 14,
+        "lremovexattr": 15, "fremovexattr": 16, "setxattrat": 463, "removexattrat": 466,
+        "unshare": 97, "setns": 268, "reboot": 142, "init_module": 105,
+        "finit_module": 273, "delete_module": 106, "kexec_load": 104, "kexec_file_load": 294,
     },
 }  # fmt: skip
-#: system calls killed whatever their arguments: the network's, and those that reach into
-#: another process (the server runs as the same user, unconfined; a worker never needs them)
+#: system calls killed whatever their arguments: the network's; those that reach into
+#: another process (the server runs as the same user, unconfined); those that change a
+#: file's mode, owner, times or extended attributes, which Landlock leaves alone (a worker
+#: of a server run as root could make any program set-user-ID, any file writable by all);
+#: new namespaces; and what a root process could do to the machine itself (reboot it, load
+#: kernel code). A worker needs none of them; an architecture without one (aarch64 has no
+#: ``chmod``, only ``fchmodat``) skips it
 _ALWAYS_KILLED = ("connect", "sendmsg", "sendmmsg", "io_uring_setup", "ptrace",
-                  "process_vm_readv", "process_vm_writev", "pidfd_getfd")
+                  "process_vm_readv", "process_vm_writev", "pidfd_getfd",
+                  "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "lchown",
+                  "fchownat", "utime", "utimes", "futimesat", "utimensat", "setxattr",
+                  "lsetxattr", "fsetxattr", "removexattr", "lremovexattr", "fremovexattr",
+                  "setxattrat", "removexattrat", "unshare", "setns", "reboot",
+                  "init_module", "finit_module", "delete_module", "kexec_load",
+                  "kexec_file_load")
 _X32_BIT = 0x40000000  # x86-64 system calls made through the x32 ABI carry this bit
 
 # classic BPF, as <linux/filter.h> and <linux/seccomp.h> define it
@@ -136,7 +159,7 @@ def _program(arch: dict[str, int]) -> list[tuple[int, int, int, int]]:
         (_JGE_K, _X32_BIT, "kill", None),  # the x32 ABI → kill
         (_JEQ_K, arch["socket"], "socket", None),
         (_JEQ_K, arch["sendto"], "sendto", None),
-        *((_JEQ_K, arch[name], "kill", None) for name in _ALWAYS_KILLED),
+        *((_JEQ_K, arch[name], "kill", None) for name in _ALWAYS_KILLED if name in arch),
         (_RET_K, _RET_ALLOW),
         ("label", "socket"),  # socket(family, …): a Unix socket only
         (_LD_W_ABS, _ARG0),

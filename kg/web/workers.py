@@ -45,6 +45,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import pyoxigraph as ox
+
 from kg.formats import graph_bytes, write
 from kg.namespaces import PREFIXES
 from kg.registry import by_media_type, offered
@@ -128,6 +130,8 @@ def run_query(store: Any, job: Job, limits: Settings) -> Answer:
             f"the answer has more than {limits.max_results} {unit}, this endpoint's "
             "limit; add LIMIT or narrow the query",
         )
+    except _Inexpressible as e:
+        return _error(406, str(e))
     except _TooLarge:
         return _error(
             413,
@@ -201,6 +205,18 @@ def _solutions(solutions: Any, fmt: str, limits: Settings) -> tuple[bytes, int]:
     return body, rows
 
 
+def _term_size(term: Any) -> int:
+    """About the bytes a term takes: its text, or its parts' for an RDF 1.2 triple term
+    (``<<( s p o )>>``, which has no ``value``: a CONSTRUCT of one answered 500)."""
+    if isinstance(term, ox.Triple):
+        return _term_size(term.subject) + len(term.predicate.value) + _term_size(term.object)
+    return len(term.value)
+
+
+class _Inexpressible(Exception):
+    """A graph the asked format cannot write (406, saying which formats can)."""
+
+
 def _graph(triples: Any, fmt: str, limits: Settings, context_url: str | None) -> tuple[bytes, int]:
     """Triples in ``fmt``, counted and sized as they are read."""
     rows: list[Any] = []
@@ -209,9 +225,14 @@ def _graph(triples: Any, fmt: str, limits: Settings, context_url: str | None) ->
         rows.append(triple)
         if len(rows) > limits.max_results:
             raise _TooMany
-        size += len(triple.subject.value) + len(triple.predicate.value) + len(triple.object.value)
+        size += _term_size(triple.subject) + len(triple.predicate.value) + _term_size(
+            triple.object)
         if size > limits.max_result_bytes:
             raise _TooLarge
+    if fmt == "jsonld" and any(isinstance(t.subject, ox.Triple) or isinstance(t.object, ox.Triple)
+                               for t in rows):
+        raise _Inexpressible("JSON-LD cannot hold an RDF 1.2 triple term (<<( … )>>); ask "
+                             "for Turtle, N-Triples or RDF/XML")
     body = graph_bytes(rows, fmt, context=context_url)
     if len(body) > limits.max_result_bytes:
         raise _TooLarge

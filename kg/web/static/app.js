@@ -4,7 +4,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-let saved = {};
+let saved = Object.create(null);  // by name; no inherited names (?saved=__proto__)
 let PREFIXES = {};
 let pageOffset = 0;  // a saved query's answer comes in pages of the server's row limit
 
@@ -108,9 +108,26 @@ function yearOf(value) {
 
 const PAGE = 200;  // rows shown at first; "Show more" adds as many again
 
+function termText(term) {
+  // a term as N-Triples writes it: for the parts of an RDF 1.2 triple term
+  if (term.type === "uri") return "<" + term.value + ">";
+  if (term.type === "bnode") return "_:" + term.value;
+  if (term.type === "triple") {
+    const { subject, predicate, object } = term.value;
+    return "<<( " + [subject, predicate, object].map(termText).join(" ") + " )>>";
+  }
+  return JSON.stringify(term.value) + (term["xml:lang"] ? "@" + term["xml:lang"] :
+    term.datatype ? "^^<" + term.datatype + ">" : "");
+}
+
 function cell(term) {
   const td = document.createElement("td");
   if (!term) return td;
+  if (term.type === "triple") {  // an RDF 1.2 triple term: its text, never a link
+    td.textContent = termText(term);
+    td.dataset.key = td.textContent;
+    return td;
+  }
   const href = term.type === "uri" ? KGLinks.safeHref(term.value) : null;
   if (href !== null) {
     const a = document.createElement("a");
@@ -213,6 +230,29 @@ function unescapeNT(text) {
     u4 || u8 ? String.fromCodePoint(parseInt(u4 || u8, 16)) : (NT_ESCAPES[c] ?? c));
 }
 
+function readTerm(line) {
+  // the term at the start of line, and the rest; an RDF 1.2 triple term <<( s p o )>> too
+  if (line.startsWith("<<(")) {
+    let rest = line.slice(3).trimStart();
+    const parts = [];
+    for (let i = 0; i < 3; i++) [parts[i], rest] = readTerm(rest);
+    if (!rest.startsWith(")>>")) throw new Error("cannot read the answer's line: " + line);
+    const [subject, predicate, object] = parts;
+    return [{ type: "triple", value: { subject, predicate, object } }, rest.slice(3).trimStart()];
+  }
+  const m = NT_TERM.exec(line);
+  if (!m) throw new Error("cannot read the answer's line: " + line);
+  let term;
+  if (m[1] !== undefined) term = { type: "uri", value: unescapeNT(m[1]) };
+  else if (m[2] !== undefined) term = { type: "bnode", value: m[2] };
+  else {
+    term = { type: "literal", value: unescapeNT(m[3]) };
+    if (m[4]) term["xml:lang"] = m[4];
+    if (m[5]) term.datatype = m[5];
+  }
+  return [term, line.slice(m[0].length)];
+}
+
 function parseNTriples(text) {
   const triples = [];
   for (let line of text.split("\n")) {
@@ -220,17 +260,9 @@ function parseNTriples(text) {
     if (!line || line.startsWith("#")) continue;
     const terms = [];
     while (terms.length < 3) {
-      const m = NT_TERM.exec(line);
-      if (!m) throw new Error("cannot read the answer's line: " + line);
-      if (m[1] !== undefined) terms.push({ type: "uri", value: unescapeNT(m[1]) });
-      else if (m[2] !== undefined) terms.push({ type: "bnode", value: m[2] });
-      else {
-        const t = { type: "literal", value: unescapeNT(m[3]) };
-        if (m[4]) t["xml:lang"] = m[4];
-        if (m[5]) t.datatype = m[5];
-        terms.push(t);
-      }
-      line = line.slice(m[0].length);
+      const [term, rest] = readTerm(line);
+      terms.push(term);
+      line = rest;
     }
     triples.push(terms);
   }
@@ -589,7 +621,15 @@ async function run(how = "new") {
   showWarnings(response.headers.get("KG-Warning"));
   const graph = (response.headers.get("Content-Type") || "").startsWith("application/n-triples");
   offerDownloads(graph ? "graph" : "solutions");
-  const status = graph ? renderTriples(text) : render(JSON.parse(text));
+  let status;
+  try {
+    status = graph ? renderTriples(text) : render(JSON.parse(text));
+  } catch (e) {  // an answer the page cannot read: say so, rather than "Running…" for ever
+    clearResults();
+    $("status").className = "error";
+    $("status").textContent = "This answer cannot be shown here: " + e.message;
+    return;
+  }
   const rows = $("results").querySelectorAll("tr").length - 1;
   const where = showPager(response.headers.get("X-KG-Page"), rows);
   await showLabels();
