@@ -38,6 +38,12 @@ from kg.sparqltext import mask
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 #: texts longer than this are not read (the lint is a courtesy; parsing grows with size)
 MAX_TEXT = 20_000
+#: nor texts with more operators than this outside strings, IRIs and comments: rdflib's
+#: parser takes about 2 ms an operator of a chain (128: 0.25 s; 9,000 in 18 KB: 30 s of a
+#: server's thread, s36-attack), and no saved or library query has more than 14
+MAX_OPERATORS = 128
+# a hyphen next to a letter is in a name (visit:2015-shinzo-abe), elsewhere a minus
+_OPERATOR = re.compile(r"&&|\|\||[!<>]=|[+*/!<>=|^]|(?<![A-Za-z_])-(?![A-Za-z_])")
 
 
 class Vocabulary:
@@ -100,11 +106,18 @@ class Reading:
         self.star = False
 
 
+def _too_many_operators(text: str) -> bool:
+    """More than :data:`MAX_OPERATORS` operators in ``text``'s code, counted up to one past
+    the bound."""
+    found = _OPERATOR.finditer(mask(text))
+    return any(n >= MAX_OPERATORS for n, _ in enumerate(found))
+
+
 @lru_cache(maxsize=512)
 def read(text: str) -> Reading | None:
     """The query's reading; None when it is not valid SPARQL (the engine says why) or too
     long to read here."""
-    if len(text) > MAX_TEXT:
+    if len(text) > MAX_TEXT or _too_many_operators(text):
         return None
     try:
         from functools import partial
