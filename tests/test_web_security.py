@@ -339,6 +339,15 @@ def test_the_host_header_is_not_reflected(defaults: str) -> None:
     assert "evil.example" not in r.text and "<https://kg.example.org/sparql>" in r.text
 
 
+def test_no_answer_points_to_the_host_a_request_named(defaults: str) -> None:
+    """GET /search/ with Host: evil.example was redirected to http://evil.example/search
+    (Starlette's trailing-slash redirect, written from the Host header; s36-attack)."""
+    for path in ("/search/", "/ontology/", "/sparql/", "/reconcile/"):
+        r = httpx.get(defaults + path, headers={"Host": "evil.example"})
+        assert "evil.example" not in r.headers.get("location", ""), (path, r.headers)
+        assert r.status_code == 404, (path, r.status_code)
+
+
 def test_csv_downloads_neutralise_formulas(defaults: str) -> None:
     q = 'SELECT ?f ?n ?t WHERE { VALUES (?f ?n ?t) { ("=HYPERLINK(\\"x\\")" "-5" "@SUM(1)") } }'
     raw = httpx.get(defaults + "/sparql", params={"query": q, "format": "csv"})

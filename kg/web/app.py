@@ -141,6 +141,9 @@ def create_app(project: Project | None = None, settings: Settings | None = None)
     tag = build_tag(state.project.content_key(), __version__, HERE)
     app = Starlette(routes=routes(), lifespan=lifespan,
                     exception_handlers={OverBudget: over_budget})
+    # no redirect from /search/ to /search: Starlette writes it from the request's Host,
+    # so a request naming another host got a Location there (s36-attack)
+    app.router.redirect_slashes = False
     app.state.kg = state
     app.state.tag = tag  # /download's If-Range compares with the site's ETag
     # every answer finished in one pass (security headers, licence, CORS, validators), and
