@@ -156,19 +156,7 @@ def test_a_confined_process_writes_no_file_runs_nothing_and_leaves_the_server_al
     if sandbox.landlock_abi() <= 0:
         pytest.skip("this kernel has no Landlock")
     (tmp_path / "existing").write_text("kept")
-    ctx = multiprocessing.get_context("spawn")
-    parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_overreach, args=(os.getpid(), str(tmp_path), child))
-    proc.start()
-    child.close()
-    said = {}
-    while parent.poll(20):
-        try:
-            name, value = parent.recv()
-        except EOFError:
-            break
-        said[name] = value
-    proc.join(10)
+    said, proc = _told(_overreach, os.getpid(), str(tmp_path))
     if said.get("confined") != "seccomp":
         pytest.skip(f"seccomp cannot be applied here: {said}")
     refused = (errno.EACCES, errno.EPERM)
@@ -180,6 +168,25 @@ def test_a_confined_process_writes_no_file_runs_nothing_and_leaves_the_server_al
         assert said["signal"] == errno.EPERM
     assert said["read"] == "done"
     assert "ptrace" not in said and proc.exitcode == -sandbox.KILLED_BY
+
+
+def _told(target, *args) -> tuple[dict, multiprocessing.Process]:
+    """Run ``target(*args, conn)`` in a spawned process; what it sent as (name, value)
+    pairs until it ended (20 s between two at most), and the process, joined."""
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=target, args=(*args, child))
+    proc.start()
+    child.close()
+    said = {}
+    while parent.poll(20):
+        try:
+            name, value = parent.recv()
+        except EOFError:
+            break
+        said[name] = value
+    proc.join(10)
+    return said, proc
 
 
 def _metadata(folder: str, conn) -> None:
@@ -219,19 +226,7 @@ def test_a_confined_process_changes_no_files_mode_owner_or_times(tmp_path: Path)
     target = tmp_path / "existing"
     target.write_text("kept")
     os.chmod(target, 0o600)
-    ctx = multiprocessing.get_context("spawn")
-    parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_metadata, args=(str(tmp_path), child))
-    proc.start()
-    child.close()
-    said = {}
-    while parent.poll(20):
-        try:
-            name, value = parent.recv()
-        except EOFError:
-            break
-        said[name] = value
-    proc.join(10)
+    said, _ = _told(_metadata, str(tmp_path))
     if said.get("confined") != "seccomp":
         pytest.skip(f"seccomp cannot be applied here: {said}")
     for name in ("chmod", "chown", "utime", "setxattr", "unshare"):
