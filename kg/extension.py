@@ -27,7 +27,8 @@ import pyoxigraph as ox
 
 from kg import boundedjson, sparql
 from kg.errors import KGError, clip
-from kg.namespaces import ID, IJ, SKOS_EXACT_MATCH, WIKIDATA_ENTITY, XSD
+from kg.namespaces import ID, IJ, SKOS_EXACT_MATCH, WIKIDATA_ENTITY, XSD, id_path
+from kg.reconciliation import term_named
 from kg.store import Engine
 
 #: the property giving each resource's Wikidata item (its ``skos:exactMatch``)
@@ -90,13 +91,8 @@ def parse_request(raw: str, known: Mapping[str, str],
     named = {k.casefold(): k for k in [WIKIDATA, *known]}
     out = []
     for p in props:
-        local = p["id"].removeprefix(IJ).removeprefix("ij:")
-        found = named.get(local.casefold())
+        found, hint = term_named(p["id"], named)
         if found is None:
-            import difflib
-
-            close = difflib.get_close_matches(local, list(named.values()), n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
             raise KGError(f"'extend': no property {clip(p['id'])!r}{hint}; "
                           "/reconcile/properties?type= lists them")
         out.append(found)
@@ -110,10 +106,11 @@ def extend(engine: Engine, ids: list[str], props: list[str],
     rows: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for i in dict.fromkeys(ids):
         row: dict[str, list[dict[str, Any]]] = {p: [] for p in props}
-        if _is_path(i):
+        iri = id_path(i)  # anything else names no resource: no query
+        if iri is not None:
             seen: set[tuple[str, str]] = set()
             for _, p, o, name in engine.select(sparql.load("extend-values"),
-                                            {"this": ox.NamedNode(ID + i)}):
+                                               {"this": ox.NamedNode(iri)}):
                 prop = _property(p.value, o)
                 if prop in row and (prop, str(o)) not in seen:
                     seen.add((prop, str(o)))
@@ -122,14 +119,6 @@ def extend(engine: Engine, ids: list[str], props: list[str],
     meta = [{"id": p, "name": "Wikidata item" if p == WIKIDATA else labels.get(p, p)}
             for p in props]  # fmt: skip
     return {"meta": meta, "rows": rows}
-
-
-def _is_path(i: str) -> bool:
-    """An id as reconciliation gives them (``person/shinzo-abe``): no IRI can be made of
-    anything else."""
-    import re
-
-    return bool(re.fullmatch(r"[a-z][a-z-]*/[\w.-]{1,200}", i))
 
 
 def _property(iri: str, value: Any) -> str | None:

@@ -116,6 +116,21 @@ _WIKIDATA_ITEM = re.compile(
     r"(?:wd:|<?https?://(?:www\.)?wikidata\.org/(?:entity|wiki)/)?[Qq]([1-9][0-9]{0,11})>?")
 
 
+#: a resource's path under ID, as the reconciliation service and /search give it
+_ID_PATH = re.compile(r"[a-z][a-z-]*/[\w.-]{1,200}")
+
+
+def id_path(value: str) -> str | None:
+    """The IRI ``value`` names when it is a resource's path under ``…/id/``
+    (``person/shinzo-abe``, the id ``/reconcile`` and ``/search`` give), else None; whether
+    the graph holds it is the caller's to ask.
+
+    >>> id_path("person/shinzo-abe"), id_path("Shinzo Abe"), id_path("state:japan")
+    ('https://w3id.org/israel-japan-kg/id/person/shinzo-abe', None, None)
+    """
+    return ID + value if _ID_PATH.fullmatch(value) else None
+
+
 def wikidata_item(value: str) -> str | None:
     """The item ID ``value`` names when it is a Wikidata item as people copy it, else None.
 

@@ -41,7 +41,7 @@ import pyoxigraph as ox
 
 from kg import sparql
 from kg.errors import KGError, clip
-from kg.namespaces import ID, WIKIDATA_ENTITY, XSD, expand, shorten, wikidata_item
+from kg.namespaces import WIKIDATA_ENTITY, XSD, expand, id_path, shorten, wikidata_item
 from kg.project import Project
 from kg.sparqltext import page, redirect_services
 from kg.store import Engine, Result, SelectResult, Term, open_engine
@@ -273,9 +273,10 @@ def resolve_resource(
 def _by_id_path(value: str, engine: Engine) -> ox.NamedNode | None:
     """The resource whose IRI is ``value`` under ``…/id/`` (``person/shinzo-abe``, the id
     the reconciliation service and ``/search`` give), if the graph holds it; else None."""
-    if not re.fullmatch(r"[a-z][a-z-]*/[\w.-]+", value):
+    iri = id_path(value)
+    if iri is None:
         return None
-    node = ox.NamedNode(ID + value)
+    node = ox.NamedNode(iri)
     return node if engine.select(sparql.load("mentions"), {"this": node}) else None
 
 

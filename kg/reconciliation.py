@@ -33,6 +33,7 @@ import functools
 import re
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -353,13 +354,9 @@ class Index:
         known = self._known_terms()
 
         def named(key: str, kind: str, term: str) -> str:
-            found = known[kind].get(_local(term).casefold())
+            found, hint = term_named(term, known[kind])
             if found is not None:
                 return found
-            import difflib
-
-            close = difflib.get_close_matches(_local(term), known[kind].values(), n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
             raise KGError(f"query {clip(key)!r}: no {kind} {clip(term)!r}{hint}; "
                           f"/reconcile/suggest/{kind}?prefix= lists them")  # fmt: skip
 
@@ -423,6 +420,21 @@ class Index:
             if k == kind and (_starts(p, fold(label)) or _starts(p, fold(local)))
         ]
         return [{"id": local, "name": label} for local, label in terms[:limit]]
+
+
+def term_named(term: str, known: Mapping[str, str]) -> tuple[str | None, str]:
+    """The ontology term ``term`` names, given as a local name, prefixed or in full and in
+    any case (``known``: each term's local name casefolded, to the local name); else None
+    and, where one comes close, `` (did you mean …?)``.
+
+    >>> term_named("ij:person", {"person": "Person"}), term_named("Persn", {"person": "Person"})
+    (('Person', ''), (None, ' (did you mean Person?)'))
+    """
+    found = known.get(_local(term).casefold())
+    if found is not None:
+        return found, ""
+    close = difflib.get_close_matches(_local(term), list(known.values()), n=1)
+    return None, f" (did you mean {close[0]}?)" if close else ""
 
 
 def _local(term: str) -> str:

@@ -39,7 +39,7 @@ from kg.namespaces import (
 from kg.registry import RESULT_FORMATS
 from kg.store import Engine, GraphResult, SelectResult
 from kg.timeline import timeline_items, timeline_svg
-from kg.web.protocol import document_format, prefers_html
+from kg.web.protocol import document_format, prefers_html, whole_number
 from kg.web.state import AppState, state_of, text_response
 
 #: the entity documents a plain link reaches (``/id/person/shinzo-abe.ttl``): every graph
@@ -222,18 +222,19 @@ async def search_page(request: Any) -> Any:
 
     state = state_of(request)
     text = request.query_params.get("q", "")[:200]
-    n = request.query_params.get("n", str(SEARCH_SHOWN))
-    if not (n.isascii() and n.isdigit() and len(n) <= 4 and 1 <= int(n) <= SEARCH_MOST):
+    asked = request.query_params.get("n", str(SEARCH_SHOWN))
+    n = whole_number(asked, 1, SEARCH_MOST)
+    if n is None:
         return text_response(400, f"n must be a whole number from 1 to {SEARCH_MOST}, "
-                                  f"the number of resources to show; got {n[:20]!r}")
+                                  f"the number of resources to show; got {asked[:20]!r}")
     if text.strip():
         await index_ready(state)
         await state.made("search-index", lambda: _search_index(state))
 
     def page() -> str:
-        near, total = find(state, text, int(n))
+        near, total = find(state, text, n)
         return state.page("notfound.html", iri=None, words=text, near=near, total=total,
-                          shown=min(total, int(n)))
+                          shown=min(total, n))
 
     return HTMLResponse(await state.in_thread(request, page))
 

@@ -38,6 +38,8 @@ def per_text(entries: int = 2048) -> Callable[[Callable[[str], T]], Callable[[st
     ([2, 2, 3, 1, 2], ['ab', 'abc', 'd', 'ab'])
     >>> length.known("ab"), length.known("abc") is MISSING
     (2, True)
+    >>> length.known("d"), length("xyz"), length.known("d"), length.known("ab") is MISSING
+    (1, 3, 1, True)
     """
 
     def wrap(fn: Callable[[str], T]) -> Callable[[str], T]:
@@ -65,9 +67,14 @@ def per_text(entries: int = 2048) -> Callable[[Callable[[str], T]], Callable[[st
             return value
 
         def known(text: str) -> Any:
-            """What was kept for ``text``, or :data:`MISSING`, without computing it."""
+            """What was kept for ``text``, or :data:`MISSING`, without computing it; a text
+            found is kept longest, as a call's is (a hot text answered only here was
+            dropped after ``entries`` others, and read again in a thread)."""
             with lock:
-                return kept.get(text, MISSING)
+                value = kept.get(text, MISSING)
+                if value is not MISSING:
+                    kept.move_to_end(text)
+                return value
 
         remembered.known = known  # type: ignore[attr-defined]
         return remembered

@@ -248,6 +248,19 @@ def _neutral(cell: str) -> str:
     return cell
 
 
+def whole_number(value: str, least: int, most: int) -> int | None:
+    """A query parameter read as a whole number from ``least`` to ``most``, else None; its
+    length is bounded first (Python refuses to read 5,000 digits as a number: a 500).
+
+    >>> whole_number("20", 1, 1000), whole_number("0", 1, 1000), whole_number("9" * 5000, 1, 9)
+    (20, None, None)
+    """
+    if not (value.isascii() and value.isdigit() and len(value) <= len(str(most))):
+        return None
+    n = int(value)
+    return n if least <= n <= most else None
+
+
 __all__ = [
     "acceptable",
     "document_format",
@@ -256,4 +269,5 @@ __all__ = [
     "prefers_html",
     "rdf_format",
     "service_description",
+    "whole_number",
 ]

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from kg.errors import KGError
-from kg.reconciliation import BatchTooLong, Index, manifest, parse_queries
+from kg.errors import KGError, clip
+from kg.reconciliation import BatchTooLong, Index, manifest, parse_queries, term_named
 from kg.web.endpoint import read_form
+from kg.web.protocol import whole_number
 from kg.web.state import AppState, OverBudget, Refused, state_of
 
 
@@ -127,20 +128,21 @@ def _properties(request: Any, state: AppState, index: Index) -> Any:
     from kg.web.pooled import Busy
 
     type_ = request.query_params.get("type", "")
-    limit = request.query_params.get("limit", "50")
-    if not (limit.isascii() and limit.isdigit() and len(limit) <= 3 and int(limit) >= 1):
-        return _json({"error": f"'limit' must be a whole number from 1 to 999, not {limit[:20]!r}"},
+    asked = request.query_params.get("limit", "50")
+    limit = whole_number(asked, 1, 999)
+    if limit is None:
+        return _json({"error": f"'limit' must be a whole number from 1 to 999, not {asked[:20]!r}"},
                      400)
     known = {t.casefold(): t for t, (kind, _) in index.terms.items() if kind == "type"}
-    local = known.get(type_.removeprefix("ij:").casefold())
+    local, hint = term_named(type_, known)
     if local is None:
-        return _json({"error": f"no type {type_[:60]!r}; /reconcile/suggest/type?prefix= "
+        return _json({"error": f"no type {clip(type_)!r}{hint}; /reconcile/suggest/type?prefix= "
                                "lists them"}, 400)  # fmt: skip
     try:
         held = state.once("extend-properties", lambda: held_by_class(state.pages))
     except Busy as e:
         return _json({"error": e.message}, 503)
-    proposed = propose(held, index.ancestors, index.property_labels(), local, int(limit))
+    proposed = propose(held, index.ancestors, index.property_labels(), local, limit)
     return _json({"type": local, "properties": proposed})
 
 
