@@ -194,7 +194,7 @@ def cmd_search(args: Args) -> int:
     hits = SearchIndex.from_engine(engine(args, project_of(args))).search(text, None)
     shown = hits[: args.limit]
     write(hits_json(shown) if args.format == "json" else hits_text(text, shown))
-    if len(hits) > len(shown):  # hits tied on score come by name: the cut is no ranking
+    if len(hits) > len(shown):  # ties on score are cut by date or name, not by merit: say so
         print(f"kg: the {len(shown)} best of {len(hits)} shown; -n {len(hits)} shows them all",
               file=sys.stderr)
     return 0 if hits else EXIT_FAILED
