@@ -492,6 +492,12 @@ def test_one_client_holds_at_most_a_few_of_the_pool_threads(project, monkeypatch
         async with httpx.AsyncClient(transport=one, base_url="http://t", timeout=30) as a, \
                 httpx.AsyncClient(transport=other, base_url="http://t", timeout=30) as b:
             waiting = [asyncio.create_task(a.get(batch)) for _ in range(48)]
+            # until the client holds its threads (the first request builds the names
+            # index: 0.5 s was too short on a loaded machine), then a while for any more
+            for _ in range(200):
+                if len(busy) >= THREADS_PER_CLIENT:
+                    break
+                await asyncio.sleep(0.1)
             await asyncio.sleep(0.5)
             try:
                 page = await asyncio.wait_for(b.get("/id/state/japan"), 5)
